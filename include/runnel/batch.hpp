@@ -1,0 +1,54 @@
+#pragma once
+// A batch of records: the unit that crosses every operator boundary. Operators
+// see batches through BatchBase (one virtual call per batch) and cast to the
+// typed Batch<T> once, then loop over values without further indirection.
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace runnel {
+
+class BatchBase {
+ public:
+  virtual ~BatchBase() = default;
+  virtual std::size_t size() const = 0;
+  virtual void clear() = 0;
+  // A deep copy, used where one batch feeds several consumers (fan-out, broadcast).
+  virtual std::unique_ptr<BatchBase> clone() const = 0;
+  // An empty batch of the same element type.
+  virtual std::unique_ptr<BatchBase> make_empty() const = 0;
+  // Moves the values into a new batch, leaving this one empty with its capacity.
+  virtual std::unique_ptr<BatchBase> take() = 0;
+};
+
+using BatchPtr = std::unique_ptr<BatchBase>;
+
+template <class T>
+class Batch final : public BatchBase {
+ public:
+  std::vector<T> values;
+
+  std::size_t size() const override { return values.size(); }
+  void clear() override { values.clear(); }
+  BatchPtr clone() const override { return std::make_unique<Batch<T>>(*this); }
+  BatchPtr make_empty() const override { return std::make_unique<Batch<T>>(); }
+  BatchPtr take() override {
+    auto out = std::make_unique<Batch<T>>();
+    out->values.reserve(values.capacity());
+    out->values.swap(values);
+    return out;
+  }
+};
+
+// The one checked-by-construction downcast: the planner wires edges by type, so
+// the dynamic type always matches; debug builds verify it.
+template <class T>
+Batch<T>& batch_cast(BatchBase& b) {
+#ifndef NDEBUG
+  if (dynamic_cast<Batch<T>*>(&b) == nullptr) std::abort();
+#endif
+  return static_cast<Batch<T>&>(b);
+}
+
+}  // namespace runnel

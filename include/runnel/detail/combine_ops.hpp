@@ -1,0 +1,152 @@
+#pragma once
+// The operators behind group_by_key and combine_per_key. KeyOf and ValueOf
+// pick the key and value out of an input record without copying them, so
+// count_per_element over words hashes and compares each word in place and
+// copies it only when it is new.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runnel/batch.hpp"
+#include "runnel/combine_fn.hpp"
+#include "runnel/detail/flat_table.hpp"
+#include "runnel/detail/spilling_aggregator.hpp"
+#include "runnel/emitter.hpp"
+#include "runnel/hash.hpp"
+#include "runnel/memory_size.hpp"
+#include "runnel/operator.hpp"
+
+namespace runnel::detail {
+
+inline std::string instance_name(const void* op, int instance) {
+  return "agg-" + std::to_string(reinterpret_cast<std::uintptr_t>(op)) + "-" +
+         std::to_string(instance);
+}
+
+// Before the shuffle: folds inputs into per-key accumulators and sends
+// (key, accumulator) pairs on when over budget or at the end. No spill: a
+// flushed partial is merged downstream.
+template <class In, class K, class CF, class KeyOf, class ValueOf>
+class PartialCombineOp final : public Operator {
+ public:
+  using Acc = typename CF::Accumulator;
+  using Out = std::pair<K, Acc>;
+
+  PartialCombineOp(CF cf, KeyOf key_of, ValueOf value_of)
+      : cf_(std::move(cf)), key_of_(std::move(key_of)), value_of_(std::move(value_of)) {}
+
+  bool uses_memory_budget() const override { return true; }
+
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*> outputs) const override {
+    return std::make_unique<Instance>(*this, ctx, outputs.at(0));
+  }
+
+ private:
+  class Instance final : public OperatorInstance {
+   public:
+    Instance(const PartialCombineOp& op, const InstanceContext& ctx, Output* out)
+        : op_(op), budget_(ctx.memory_budget), out_(out, ctx.batch_size) {}
+
+    void process(int, BatchBase& batch) override {
+      for (auto& v : batch_cast<In>(batch).values) {
+        const auto& key = op_.key_of_(v);
+        auto [acc, inserted] = table_.find_or_insert(
+            key, Hash<K>{}(key), [&] { return K(key); },
+            [&] { return op_.cf_.create_accumulator(); });
+        op_.cf_.add_input(*acc, op_.value_of_(v));
+        if (inserted) heap_ += heap_bytes(table_.entries().back().key);
+      }
+      if (budget_ != 0 && table_.footprint() + heap_ > budget_) flush_table();
+    }
+
+    void finish() override {
+      flush_table();
+      out_.flush();
+    }
+
+   private:
+    void flush_table() {
+      for (auto& e : table_.entries()) out_.emplace(std::move(e.key), std::move(e.value));
+      table_.clear_and_release();
+      heap_ = 0;
+    }
+    const PartialCombineOp& op_;
+    std::size_t budget_;
+    Emitter<Out> out_;
+    FlatTable<K, Acc> table_;
+    std::size_t heap_ = 0;
+  };
+
+  CF cf_;
+  KeyOf key_of_;
+  ValueOf value_of_;
+};
+
+// After the shuffle: aggregates every key's values (kMergePartials: merges
+// (key, accumulator) pairs from PartialCombineOp), spilling past the budget,
+// and emits (key, output) at the end.
+template <class In, class K, class CF, class KeyOf, class ValueOf, bool kMergePartials>
+class FinalCombineOp final : public Operator {
+ public:
+  using Acc = typename CF::Accumulator;
+  using Out = std::pair<K, combine_output_t<CF>>;
+
+  FinalCombineOp(CF cf, KeyOf key_of, ValueOf value_of)
+      : cf_(std::move(cf)), key_of_(std::move(key_of)), value_of_(std::move(value_of)) {}
+
+  bool uses_memory_budget() const override { return true; }
+
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*> outputs) const override {
+    return std::make_unique<Instance>(*this, ctx, outputs.at(0));
+  }
+
+ private:
+  class Instance final : public OperatorInstance {
+   public:
+    Instance(const FinalCombineOp& op, const InstanceContext& ctx, Output* out)
+        : op_(op),
+          agg_(op.cf_, ctx.memory_budget, ctx.temp_dir, instance_name(&op, ctx.instance), 0,
+               ctx.counters),
+          out_(out, ctx.batch_size) {}
+
+    void process(int, BatchBase& batch) override {
+      for (auto& v : batch_cast<In>(batch).values) {
+        if constexpr (kMergePartials) {
+          agg_.merge(std::move(v.first), std::move(v.second));
+        } else {
+          auto&& value = op_.value_of_(v);
+          std::size_t extra = 0;
+          if constexpr (combine_fn_accumulates_inputs<CF>()) {
+            extra = sizeof(value) + heap_bytes(value);
+          }
+          const auto& key = op_.key_of_(v);
+          agg_.add(
+              key, [&] { return K(key); },
+              [&](Acc& acc) { op_.cf_.add_input(acc, std::move(value)); }, extra);
+        }
+      }
+      agg_.check_budget();
+    }
+
+    void finish() override {
+      agg_.finish([&](K&& key, Acc&& acc) {
+        out_.emplace(std::move(key), op_.cf_.extract_output(std::move(acc)));
+      });
+      out_.flush();
+    }
+
+   private:
+    const FinalCombineOp& op_;
+    SpillingAggregator<K, CF> agg_;
+    Emitter<Out> out_;
+  };
+
+  CF cf_;
+  KeyOf key_of_;
+  ValueOf value_of_;
+};
+
+}  // namespace runnel::detail

@@ -1,0 +1,186 @@
+#pragma once
+// File sources and sinks: text lines in, CSV records in (bad lines to the
+// dead-letter port), text or CSV lines out.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "runnel/csv.hpp"
+#include "runnel/dead_letter.hpp"
+#include "runnel/detail/file_splits.hpp"
+#include "runnel/detail/output_files.hpp"
+#include "runnel/emitter.hpp"
+#include "runnel/operator.hpp"
+
+namespace runnel::detail {
+
+// Shared by file sources: the splits, and the pattern for error messages.
+class FileSourceBase : public Operator {
+ public:
+  explicit FileSourceBase(std::string pattern) : pattern_(std::move(pattern)) {}
+  std::shared_ptr<void> make_shared_state(int parallelism) const override {
+    return std::make_shared<FileSplitSet>(pattern_, parallelism);
+  }
+  std::uint64_t expected_bytes(void* shared) const override {
+    return static_cast<FileSplitSet*>(shared)->total_bytes();
+  }
+
+ protected:
+  std::string pattern_;
+};
+
+// Reads splits one after another, a block of lines at a time; subclasses turn
+// each block of lines into records.
+class LineSourceInstance : public SourceInstance {
+ public:
+  explicit LineSourceInstance(const InstanceContext& ctx)
+      : splits_(static_cast<FileSplitSet*>(ctx.shared)), ctx_(ctx) {}
+
+  bool produce() final {
+    while (!reader_ || !reader_->next_block(lines_)) {
+      const FileSplit* split = splits_->next();
+      if (split == nullptr) {
+        reader_.reset();
+        return false;
+      }
+      reader_ = std::make_unique<LineReader>(*split);
+    }
+    on_lines(lines_, *reader_);
+    if (ctx_.progress_bytes) ctx_.progress_bytes->fetch_add(reader_->take_consumed_bytes(), std::memory_order_relaxed);
+    return true;
+  }
+
+ protected:
+  virtual void on_lines(const std::vector<std::string_view>& lines, LineReader& reader) = 0;
+  FileSplitSet* splits_;
+  InstanceContext ctx_;
+
+ private:
+  std::unique_ptr<LineReader> reader_;
+  std::vector<std::string_view> lines_;
+};
+
+// io::text: every line as a std::string (bytes as they are; no UTF-8 check).
+class TextSourceOp final : public FileSourceBase {
+ public:
+  using FileSourceBase::FileSourceBase;
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*> outputs) const override;
+};
+
+// io::csv<T>: each line parsed into a T; a line that does not parse goes to
+// output 1 as a DeadLetter (file, line number, reason) and is counted.
+template <class T>
+class CsvSourceOp final : public FileSourceBase {
+ public:
+  CsvSourceOp(std::string pattern, bool skip_header)
+      : FileSourceBase(std::move(pattern)), skip_header_(skip_header) {}
+
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*> outputs) const override {
+    return std::make_unique<Instance>(ctx, outputs.at(0), outputs.at(1), skip_header_);
+  }
+
+ private:
+  class Instance final : public LineSourceInstance {
+   public:
+    Instance(const InstanceContext& ctx, Output* out, Output* rejected, bool skip_header)
+        : LineSourceInstance(ctx), out_(out, ctx.batch_size), rejected_(rejected, ctx.batch_size), skip_header_(skip_header) {}
+
+   protected:
+    void on_lines(const std::vector<std::string_view>& lines, LineReader& reader) override {
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (skip_header_ && reader.split().start == 0 && reader.line_number(i) == 1) continue;
+        T value{};
+        std::string err = csv::parse_record(lines[i], value, cols_, scratch_);
+        if (err.empty()) {
+          out_.emit(std::move(value));
+        } else {
+          rejected_.emit(DeadLetter{reader.split().path, reader.line_number(i), std::move(err),
+                                    std::string(lines[i])});
+        }
+      }
+      out_.flush();
+      rejected_.flush();
+      if (ctx_.counters) {
+        ctx_.counters->records_out = out_.emitted();
+        ctx_.counters->dead_letters = rejected_.emitted();
+      }
+    }
+
+   private:
+    Emitter<T> out_;
+    Emitter<DeadLetter> rejected_;
+    bool skip_header_;
+    std::vector<std::string_view> cols_;
+    std::string scratch_;
+  };
+  bool skip_header_;
+};
+
+// Appends one record as a line: strings as they are for text, else CSV.
+template <class T>
+void append_line(std::string& out, const T& v, bool raw_text) {
+  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    if (raw_text) {
+      out.append(std::string_view(v));
+      out += '\n';
+      return;
+    }
+  }
+  csv::append_record(out, v);
+  out += '\n';
+}
+
+template <class T>
+class FileSinkOp final : public Operator {
+ public:
+  FileSinkOp(OutputSpec spec, bool raw_text) : spec_(std::move(spec)), raw_text_(raw_text) {}
+
+  std::shared_ptr<void> make_shared_state(int) const override {
+    return std::make_shared<OutputDirectory>(spec_);
+  }
+  void on_job_success(void* shared) const override { static_cast<OutputDirectory*>(shared)->commit(); }
+  void on_job_failure(void* shared) const override { static_cast<OutputDirectory*>(shared)->abort(); }
+
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*>) const override {
+    return std::make_unique<Instance>(*static_cast<OutputDirectory*>(ctx.shared), ctx, raw_text_);
+  }
+
+ private:
+  class Instance final : public OperatorInstance {
+   public:
+    Instance(OutputDirectory& dir, const InstanceContext& ctx, bool raw_text)
+        : dir_(dir), instance_(ctx.instance), counters_(ctx.counters), raw_text_(raw_text) {}
+    void process(int, BatchBase& batch) override {
+      auto& values = batch_cast<T>(batch).values;
+      if (values.empty()) return;
+      if (!writer_) {
+        // Registered first, so a failure while writing still removes the file.
+        dir_.register_part(instance_);
+        writer_ = std::make_unique<PartWriter>(dir_.temp_path(instance_));
+      }
+      auto& buf = writer_->buffer();
+      for (const auto& v : values) append_line(buf, v, raw_text_);
+      writer_->maybe_flush();
+      if (counters_) counters_->records_in += values.size();
+    }
+    void finish() override {
+      if (writer_) writer_->close();
+    }
+
+   private:
+    OutputDirectory& dir_;
+    int instance_;
+    InstanceCounters* counters_;
+    bool raw_text_;
+    std::unique_ptr<PartWriter> writer_;
+  };
+  OutputSpec spec_;
+  bool raw_text_;
+};
+
+}  // namespace runnel::detail

@@ -1,0 +1,72 @@
+#pragma once
+// Input files cut into byte ranges that parallel source instances take one at
+// a time. A split owns the lines that start inside it, so every line is read
+// exactly once whatever the cut points (Hadoop's rule).
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace runnel::detail {
+
+struct FileSplit {
+  std::string path;
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;
+  std::uint64_t file_size = 0;
+};
+
+// The files a glob names (or every file in a directory), sorted. Throws
+// UserError when nothing matches or a file cannot be opened.
+std::vector<std::string> expand_input(const std::string& pattern);
+
+class FileSplitSet {
+ public:
+  // Splits are sized so each of `parallelism` instances gets several.
+  FileSplitSet(const std::string& pattern, int parallelism);
+
+  const FileSplit* next();  // null once all are taken; thread-safe
+  std::uint64_t total_bytes() const { return total_bytes_; }
+  const std::vector<FileSplit>& splits() const { return splits_; }
+
+ private:
+  std::vector<FileSplit> splits_;
+  std::uint64_t total_bytes_ = 0;
+  std::atomic<std::size_t> next_{0};
+};
+
+class LineReader {
+ public:
+  explicit LineReader(const FileSplit& split);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // Replaces `lines` with the next lines of the split (views valid until the
+  // next call), without their line break ("\n" or "\r\n"). False at the end.
+  bool next_block(std::vector<std::string_view>& lines);
+
+  // Bytes of the split consumed since the last call (for progress).
+  std::uint64_t take_consumed_bytes();
+  // 1-based line number in the file of lines[i] from the last next_block.
+  std::uint64_t line_number(std::size_t i);
+  const FileSplit& split() const { return split_; }
+
+ private:
+  FileSplit split_;
+  int fd_ = -1;
+  std::string buf_;
+  std::uint64_t buf_off_ = 0;   // file offset of buf_[0]
+  std::size_t consumed_ = 0;    // bytes of buf_ already turned into lines
+  bool skip_first_ = false;     // the split starts mid-line: that line is the previous split's
+  bool done_ = false;
+  std::uint64_t first_line_offset_ = 0;
+  std::uint64_t lines_before_block_ = 0;  // lines of this split returned before the last block
+  std::uint64_t lines_in_block_ = 0;
+  std::int64_t lines_before_split_ = -1;  // counted on first need (error reports)
+  std::uint64_t reported_ = 0;            // progress already reported, as an offset
+};
+
+}  // namespace runnel::detail

@@ -1,0 +1,94 @@
+#pragma once
+// An open-addressing hash table for aggregation: entries stored densely (cheap
+// to iterate, spill and clear), a power-of-two slot array of (tag, index) with
+// linear probing. Lookup takes any key type comparable with K, so a word can be
+// counted from a view without building a string unless it is new.
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace runnel::detail {
+
+template <class K, class V>
+class FlatTable {
+ public:
+  struct Entry {
+    K key;
+    V value;
+  };
+
+  FlatTable() { reset_slots(16); }
+
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  std::vector<Entry>& entries() { return entries_; }
+  const std::vector<std::uint64_t>& hashes() const { return hashes_; }
+
+  // Approximate bytes held by the table's own arrays (not what keys and values own).
+  std::size_t footprint() const {
+    return entries_.capacity() * sizeof(Entry) + hashes_.capacity() * sizeof(std::uint64_t) +
+           slots_.size() * sizeof(Slot);
+  }
+  static constexpr std::size_t bytes_per_entry() {
+    return sizeof(Entry) + sizeof(std::uint64_t) + 2 * sizeof(Slot);
+  }
+
+  // Finds the entry for `key` (hash h); if absent, inserts make_key() with
+  // make_value(). Returns the value and whether it was inserted.
+  template <class Q, class MakeKey, class MakeValue>
+  std::pair<V*, bool> find_or_insert(const Q& key, std::uint64_t h, MakeKey&& make_key,
+                                     MakeValue&& make_value) {
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    std::size_t i = static_cast<std::size_t>(h) & mask_;
+    while (true) {
+      Slot& s = slots_[i];
+      if (s.index == 0) break;
+      if (s.tag == tag) {
+        Entry& e = entries_[s.index - 1];
+        if (e.key == key) return {&e.value, false};
+      }
+      i = (i + 1) & mask_;
+    }
+    entries_.push_back(Entry{make_key(), make_value()});
+    hashes_.push_back(h);
+    slots_[i] = Slot{tag, static_cast<std::uint32_t>(entries_.size())};
+    if (entries_.size() * 2 > slots_.size()) grow();
+    return {&entries_.back().value, true};
+  }
+
+  // Drops every entry and returns the memory to the allocator.
+  void clear_and_release() {
+    std::vector<Entry>().swap(entries_);
+    std::vector<std::uint64_t>().swap(hashes_);
+    reset_slots(16);
+  }
+
+ private:
+  struct Slot {
+    std::uint32_t tag = 0;
+    std::uint32_t index = 0;  // entry index + 1; 0 is empty
+  };
+
+  void reset_slots(std::size_t n) {
+    std::vector<Slot>(n).swap(slots_);
+    mask_ = n - 1;
+  }
+
+  void grow() {
+    reset_slots(slots_.size() * 2);
+    for (std::size_t e = 0; e < hashes_.size(); ++e) {
+      std::uint64_t h = hashes_[e];
+      std::size_t i = static_cast<std::size_t>(h) & mask_;
+      while (slots_[i].index != 0) i = (i + 1) & mask_;
+      slots_[i] = Slot{static_cast<std::uint32_t>(h >> 32), static_cast<std::uint32_t>(e + 1)};
+    }
+  }
+
+  std::vector<Entry> entries_;
+  std::vector<std::uint64_t> hashes_;
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+};
+
+}  // namespace runnel::detail

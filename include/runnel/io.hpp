@@ -1,0 +1,52 @@
+#pragma once
+// Where data comes from and goes to. The same descriptor reads and writes:
+//   p.read(io::text("logs/*.txt"))        every line, as std::string
+//   p.read(io::csv<Reading>("in/*.csv"))  each line parsed into a Reading;
+//                                         bad lines go to p.dead_letters()
+//   c.write(io::text("out"))              one line per record, out/part-NNNNN.txt
+//   c.write(io::csv("out"))               CSV records, out/part-NNNNN.csv
+// A read path is a file, a directory (its files) or a glob. A write path is a
+// directory; it must be empty or absent unless .overwrite() is set.
+#include <string>
+
+namespace runnel::io {
+
+struct TextIO {
+  std::string path;
+  bool overwrite_output = false;
+  bool success_marker = true;
+  TextIO& overwrite(bool on = true) {
+    overwrite_output = on;
+    return *this;
+  }
+};
+
+template <class T = void>
+struct CsvIO {
+  std::string path;
+  bool overwrite_output = false;
+  bool success_marker = true;
+  bool header = false;  // reading: skip each file's first line
+  CsvIO& overwrite(bool on = true) {
+    overwrite_output = on;
+    return *this;
+  }
+  CsvIO& skip_header(bool on = true) {
+    header = on;
+    return *this;
+  }
+  CsvIO& without_success_marker() {
+    success_marker = false;
+    return *this;
+  }
+};
+
+inline TextIO text(std::string path) { return TextIO{std::move(path)}; }
+
+// io::csv<T>(glob) to read records of type T; io::csv(dir) to write.
+template <class T = void>
+CsvIO<T> csv(std::string path) {
+  return CsvIO<T>{std::move(path)};
+}
+
+}  // namespace runnel::io

@@ -1,0 +1,21 @@
+#pragma once
+// Keys hash into a fixed number of key groups (the max parallelism); key
+// groups, not keys, are assigned to parallel instances, in contiguous ranges,
+// so rescaling is a reassignment of key groups (as in Flink).
+#include <cstdint>
+
+#include "runnel/hash.hpp"
+
+namespace runnel {
+
+inline int key_group_of(std::uint64_t key_hash, int max_parallelism) {
+  // Re-mix so key groups do not correlate with the low bits hash tables use.
+  return static_cast<int>(hash_mix(key_hash ^ 0x6b657967726f7570ULL) %
+                          static_cast<std::uint64_t>(max_parallelism));
+}
+
+inline int instance_of_key_group(int key_group, int parallelism, int max_parallelism) {
+  return key_group * parallelism / max_parallelism;
+}
+
+}  // namespace runnel

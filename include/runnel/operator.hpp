@@ -1,0 +1,98 @@
+#pragma once
+// The runtime's view of an operator. A planned Operator is immutable; each
+// parallel instance gets its own OperatorInstance holding everything that
+// changes while it runs (buffers, hash tables). Batches, never records, cross
+// these interfaces: one virtual call per batch.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runnel/batch.hpp"
+
+namespace runnel {
+
+// Where an operator instance sends a batch: the next fused operator, a fan-out
+// to several, or an exchange to another task. The callee may move values out
+// of the batch; the caller clears and reuses it afterwards.
+class Output {
+ public:
+  virtual ~Output() = default;
+  virtual void push(BatchBase& batch) = 0;
+};
+
+// Counters an instance bumps once per batch (plain integers: one thread owns them).
+struct InstanceCounters {
+  std::uint64_t records_in = 0;
+  std::uint64_t records_out = 0;
+  std::uint64_t dead_letters = 0;
+  std::uint64_t spilled_bytes = 0;
+};
+
+// What the executor tells an instance about where it runs.
+struct InstanceContext {
+  int instance = 0;          // 0 .. parallelism-1
+  int parallelism = 1;
+  int max_parallelism = 128;  // number of key groups
+  std::size_t batch_size = 1024;
+  std::size_t memory_budget = 0;  // bytes this instance may hold in hash tables; 0 = unlimited
+  std::filesystem::path temp_dir;  // where spill files go
+  InstanceCounters* counters = nullptr;
+  std::atomic<std::uint64_t>* progress_bytes = nullptr;  // sources add bytes read, per batch
+  void* shared = nullptr;  // per-task state shared by all instances of one operator
+};
+
+class OperatorInstance {
+ public:
+  virtual ~OperatorInstance() = default;
+  virtual void open() {}
+  // A batch arrived on input `input` (0 for single-input operators).
+  virtual void process(int input, BatchBase& batch) = 0;
+  // Input `input` has ended (every producer of it has finished).
+  virtual void end_of_input(int /*input*/) {}
+  // Every input has ended: emit what is buffered.
+  virtual void finish() {}
+  // Release resources; called after finish, and also on failure.
+  virtual void close() {}
+};
+
+// A source instance produces until it is exhausted; the executor calls
+// `produce` in a loop. It never receives input batches.
+class SourceInstance : public OperatorInstance {
+ public:
+  void process(int, BatchBase&) final {}
+  // Produce the next batch(es) to the outputs; false once exhausted.
+  virtual bool produce() = 0;
+};
+
+// What an operator is, for the planner and for `explain`.
+enum class OperatorKind {
+  kSource,       // no inputs
+  kElementWise,  // map, filter, flat_map, par_do: fusable, forward input
+  kKeyed,        // needs its input hash-partitioned by key group
+  kMultiInput,   // flatten, side-input par_do: starts a task, merges inputs
+  kSink,         // writes outside the pipeline
+};
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+  virtual std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                        std::vector<Output*> outputs) const = 0;
+  // State shared by all parallel instances of this operator in one run (e.g.
+  // the list of file splits sources take from). Null if none.
+  virtual std::shared_ptr<void> make_shared_state(int /*parallelism*/) const { return nullptr; }
+  // Called once after every instance finished successfully (e.g. write _SUCCESS).
+  virtual void on_job_success(void* /*shared*/) const {}
+  // Called once if the job failed (e.g. remove temporary files).
+  virtual void on_job_failure(void* /*shared*/) const {}
+  // True if instances hold hash tables that count against the memory budget.
+  virtual bool uses_memory_budget() const { return false; }
+  // Total bytes a bounded source will read, for progress; 0 if unknown.
+  virtual std::uint64_t expected_bytes(void* /*shared*/) const { return 0; }
+};
+
+}  // namespace runnel

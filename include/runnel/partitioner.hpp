@@ -1,0 +1,42 @@
+#pragma once
+// How a keyed exchange routes records: a typed object made by the API layer,
+// called once per batch by the runtime's exchange.
+#include <memory>
+#include <vector>
+
+#include "runnel/batch.hpp"
+#include "runnel/key_groups.hpp"
+
+namespace runnel {
+
+class Partitioner {
+ public:
+  virtual ~Partitioner() = default;
+  // Moves every value of `in` to outs[instance owning its key group].
+  // outs holds one batch of the right type per target instance.
+  virtual void split(BatchBase& in, std::vector<BatchPtr>& outs, int max_parallelism) const = 0;
+};
+
+// Routes a Batch<T> by Hash<K> of key_of(value).
+template <class T, class KeyOf>
+class KeyPartitioner final : public Partitioner {
+ public:
+  explicit KeyPartitioner(KeyOf key_of) : key_of_(std::move(key_of)) {}
+  void split(BatchBase& in, std::vector<BatchPtr>& outs, int max_parallelism) const override {
+    auto& values = batch_cast<T>(in).values;
+    const int n = static_cast<int>(outs.size());
+    for (auto& v : values) {
+      const auto& key = key_of_(v);
+      using K = std::decay_t<decltype(key)>;
+      int kg = key_group_of(Hash<K>{}(key), max_parallelism);
+      int target = instance_of_key_group(kg, n, max_parallelism);
+      static_cast<Batch<T>&>(*outs[target]).values.push_back(std::move(v));
+    }
+    values.clear();
+  }
+
+ private:
+  KeyOf key_of_;
+};
+
+}  // namespace runnel

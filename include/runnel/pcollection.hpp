@@ -1,0 +1,411 @@
+#pragma once
+// PCollection<T>: a typed handle to one output of a pipeline node: a bag of
+// T. Transforms return new collections and chain:
+//
+//   p.read(io::text("in/*.txt"))
+//       .flat_map([](const std::string& line, Emitter<std::string>& out) { ... })
+//       .count_per_element()
+//       .write(io::csv("out"));
+//
+// Nothing runs until Pipeline::run(). Lambdas take the element by const
+// reference (or by value / rvalue reference to consume it).
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "runnel/coder.hpp"
+#include "runnel/combiners.hpp"
+#include "runnel/detail/callable_traits.hpp"
+#include "runnel/detail/combine_ops.hpp"
+#include "runnel/detail/element_ops.hpp"
+#include "runnel/detail/file_io_ops.hpp"
+#include "runnel/detail/memory_io.hpp"
+#include "runnel/io.hpp"
+#include "runnel/node_spec.hpp"
+#include "runnel/unit.hpp"
+
+namespace runnel {
+
+class Pipeline;
+template <class T>
+class PCollection;
+
+namespace detail {
+// Adds a node to the pipeline's graph; returns its id.
+int add_node(Pipeline& p, NodeSpec spec);
+// The pipeline's default of the file sinks' overwrite flag (from --overwrite).
+bool overwrite_default(const Pipeline& p);
+
+struct FirstOf {
+  template <class P>
+  auto& operator()(P& p) const {
+    return p.first;
+  }
+};
+struct SecondOf {
+  template <class P>
+  auto& operator()(P& p) const {
+    return p.second;
+  }
+};
+struct Identity {
+  template <class T>
+  T& operator()(T& v) const {
+    return v;
+  }
+};
+struct UnitKey {
+  template <class T>
+  const Unit& operator()(const T&) const {
+    static const Unit unit;
+    return unit;
+  }
+};
+}  // namespace detail
+
+// What collect() returns: filled by Pipeline::run().
+template <class T>
+class Collected {
+ public:
+  explicit Collected(std::shared_ptr<detail::CollectStore<T>> store) : store_(std::move(store)) {}
+  const std::vector<T>& values() const { return store_->values; }
+  std::size_t size() const { return store_->values.size(); }
+  // A sorted copy: the order of a parallel run is not defined.
+  std::vector<T> sorted() const {
+    auto v = store_->values;
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+
+ private:
+  std::shared_ptr<detail::CollectStore<T>> store_;
+};
+
+template <class T>
+class PCollection {
+ public:
+  using value_type = T;
+
+  PCollection(Pipeline* p, PortRef ref) : p_(p), ref_(ref) {}
+  Pipeline& pipeline() const { return *p_; }
+  PortRef ref() const { return ref_; }
+
+  // --- element-wise -------------------------------------------------------
+
+  // f(const T&) -> U, for every element.
+  template <class F>
+  auto map(F f) const {
+    static_assert(detail::element_invocable_v<F, T>,
+                  "map(f): f must be callable as f(const T&) and return the new element");
+    using U = std::decay_t<typename detail::element_result_t<F, T>::type>;
+    static_assert(!std::is_void_v<U>, "map(f): f must return a value (use par_do for side effects)");
+    return element_wise<U>("map", std::make_shared<detail::MapOp<T, U, F>>(std::move(f)));
+  }
+
+  // pred(const T&) -> bool: keeps the elements for which it is true.
+  template <class F>
+  PCollection<T> filter(F pred) const {
+    static_assert(std::is_invocable_r_v<bool, F&, const T&>,
+                  "filter(pred): pred must be callable as pred(const T&) and return bool");
+    return element_wise<T>("filter", std::make_shared<detail::FilterOp<T, F>>(std::move(pred)));
+  }
+
+  // Either f(const T&, Emitter<U>& out) calling out.emit(u) any number of
+  // times, or f(const T&) returning a range of U.
+  template <class U = void, class F>
+  auto flat_map(F f) const {
+    using Deduced = typename detail::emitted_type<F>::type;
+    using V = std::conditional_t<std::is_void_v<U>, Deduced, U>;
+    if constexpr (!std::is_void_v<V> && std::is_invocable_v<F&, const T&, Emitter<V>&>) {
+      return element_wise<V>("flat_map", std::make_shared<detail::FlatMapOp<T, V, F>>(std::move(f)));
+    } else if constexpr (detail::element_invocable_v<F, T>) {
+      using R = std::decay_t<typename detail::element_result_t<F, T>::type>;
+      static_assert(std::ranges::range<R>,
+                    "flat_map(f): f(const T&) must return a range (e.g. a vector) of outputs, "
+                    "or take (const T&, Emitter<U>&)");
+      using W = std::decay_t<std::ranges::range_value_t<R>>;
+      return element_wise<W>("flat_map", std::make_shared<detail::FlatMapOp<T, W, F>>(std::move(f)));
+    } else {
+      static_assert(sizeof(F) == 0,
+                    "flat_map(f): f must be callable as f(const T&, Emitter<U>&) or f(const T&) "
+                    "returning a range; with a generic lambda, name U: flat_map<U>(f)");
+    }
+  }
+
+  // A DoFn (see do_fn.hpp). One output type: returns PCollection<Out>;
+  // several: a tuple of collections, one per tagged output.
+  template <class Fn>
+  auto par_do(Fn fn) const {
+    static_assert(std::is_same_v<typename Fn::InputType, T>,
+                  "par_do(fn): the DoFn's input type (DoFn<In, ...>) must be the collection's type");
+    using E = detail::do_fn_emitters_t<Fn>;
+    static_assert(std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, E&>,
+                  "par_do(fn): the DoFn needs process(const In&, Emitter<Out>&) (one output) or "
+                  "process(const In&, Emitters<Out...>&) (several)");
+    NodeSpec spec;
+    spec.name = "par_do";
+    spec.kind = OperatorKind::kElementWise;
+    spec.op = std::make_shared<detail::ParDoOp<Fn>>(std::move(fn));
+    spec.num_outputs = static_cast<int>(std::tuple_size_v<typename Fn::OutputTypes>);
+    spec.inputs = {ref_};
+    return outputs_of<typename Fn::OutputTypes>(detail::add_node(*p_, std::move(spec)));
+  }
+
+  // A DoFn with a side input: process(const In&, const std::vector<S>&, Emitter<Out>&)
+  // sees the whole side collection, broadcast to every instance.
+  template <class Fn, class S>
+  auto par_do(Fn fn, const PCollection<S>& side) const {
+    static_assert(std::is_same_v<typename Fn::InputType, T>,
+                  "par_do(fn, side): the DoFn's input type must be the collection's type");
+    using E = detail::do_fn_emitters_t<Fn>;
+    static_assert(
+        std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, const std::vector<S>&, E&>,
+        "par_do(fn, side): the DoFn needs process(const In&, const std::vector<S>& side, Emitter<Out>&)");
+    NodeSpec spec;
+    spec.name = "par_do (side input)";
+    spec.kind = OperatorKind::kMultiInput;
+    spec.op = std::make_shared<detail::SideInputParDoOp<Fn, S>>(std::move(fn));
+    spec.num_outputs = static_cast<int>(std::tuple_size_v<typename Fn::OutputTypes>);
+    spec.inputs = {ref_, side.ref()};
+    spec.input_exchanges = {ExchangeKind::kForward, ExchangeKind::kBroadcast};
+    return outputs_of<typename Fn::OutputTypes>(detail::add_node(*p_, std::move(spec)));
+  }
+
+  // --- keys ------------------------------------------------------------------
+
+  // (key_fn(x), x) for every element; key_fn may be a member pointer.
+  template <class F>
+  auto key_by(F key_fn) const {
+    static_assert(std::is_invocable_v<F&, const T&>,
+                  "key_by(f): f must be callable as f(const T&) (or be a member pointer of T)");
+    using K = std::decay_t<std::invoke_result_t<F&, const T&>>;
+    return map([key_fn](T&& v) mutable {
+      K k = std::invoke(key_fn, std::as_const(v));
+      return std::pair<K, T>(std::move(k), std::move(v));
+    });
+  }
+
+  // (key, all values of the key), for a collection of (key, value) pairs.
+  auto group_by_key() const {
+    static_assert(detail::is_pair<T>::value, "group_by_key(): needs a collection of std::pair<K, V>");
+    using V = typename T::second_type;
+    return keyed_combine("group_by_key", combiners::ToList<V>{});
+  }
+
+  // (key, fn over all values of the key), lifted before the shuffle when the
+  // CombineFn allows it.
+  template <class CF>
+  auto combine_per_key(CF fn) const {
+    static_assert(detail::is_pair<T>::value, "combine_per_key(fn): needs a collection of std::pair<K, V>");
+    static_assert(CombineFnFor<CF, typename T::second_type>,
+                  "combine_per_key(fn): fn must be a CombineFn over the values (see combine_fn.hpp)");
+    return keyed_combine("combine_per_key", std::move(fn));
+  }
+
+  // (element, how many times it occurs).
+  auto count_per_element() const {
+    return combine<T>("count_per_element", combiners::Count{}, detail::Identity{}, detail::Identity{});
+  }
+
+  auto sum_per_key() const { return combine_per_key(combiners::Sum<typename T::second_type>{}); }
+  auto min_per_key() const { return combine_per_key(combiners::Min<typename T::second_type>{}); }
+  auto max_per_key() const { return combine_per_key(combiners::Max<typename T::second_type>{}); }
+  auto mean_per_key() const { return combine_per_key(combiners::Mean<typename T::second_type>{}); }
+  auto count_per_key() const {
+    return combine<typename T::first_type>("count_per_key", combiners::Count{}, detail::FirstOf{},
+                                           detail::SecondOf{});
+  }
+  auto top_k_per_key(std::size_t k) const {
+    combiners::TopK<typename T::second_type> fn;
+    fn.k = k;
+    return combine_per_key(fn);
+  }
+
+  // One element: fn over the whole collection (nothing if it is empty).
+  template <class CF>
+  auto combine_globally(CF fn) const {
+    static_assert(CombineFnFor<CF, T>, "combine_globally(fn): fn must be a CombineFn over the elements");
+    return combine<Unit>("combine_globally", std::move(fn), detail::UnitKey{}, detail::Identity{})
+        .map([](auto&& kv) { return std::move(kv.second); });
+  }
+  auto count() const { return combine_globally(combiners::Count{}); }
+  auto sum() const { return combine_globally(combiners::Sum<T>{}); }
+  auto min() const { return combine_globally(combiners::Min<T>{}); }
+  auto max() const { return combine_globally(combiners::Max<T>{}); }
+  auto mean() const { return combine_globally(combiners::Mean<T>{}); }
+  auto top_k(std::size_t k) const {
+    combiners::TopK<T> fn;
+    fn.k = k;
+    return combine_globally(fn);
+  }
+
+  // --- sinks -----------------------------------------------------------------
+
+  void write(const io::TextIO& out) const {
+    write_files(out.path, "txt", out.overwrite_output, out.success_marker, true);
+  }
+  template <class U>
+  void write(const io::CsvIO<U>& out) const {
+    static_assert(std::is_void_v<U>, "write(io::csv(dir)): name no type when writing");
+    write_files(out.path, "csv", out.overwrite_output, out.success_marker, false);
+  }
+
+  // Every element, in memory, once the pipeline has run (for tests and small results).
+  Collected<T> collect() const {
+    auto store = std::make_shared<detail::CollectStore<T>>();
+    NodeSpec spec;
+    spec.name = "collect";
+    spec.kind = OperatorKind::kSink;
+    spec.op = std::make_shared<detail::CollectSink<T>>(store);
+    spec.num_outputs = 0;
+    spec.inputs = {ref_};
+    detail::add_node(*p_, std::move(spec));
+    return Collected<T>(store);
+  }
+
+ private:
+  template <class U>
+  PCollection<U> element_wise(const char* name, std::shared_ptr<const Operator> op) const {
+    NodeSpec spec;
+    spec.name = name;
+    spec.kind = OperatorKind::kElementWise;
+    spec.op = std::move(op);
+    spec.inputs = {ref_};
+    return PCollection<U>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0});
+  }
+
+  template <class Tuple>
+  auto outputs_of(int node) const {
+    if constexpr (std::tuple_size_v<Tuple> == 1) {
+      return PCollection<std::tuple_element_t<0, Tuple>>(p_, PortRef{node, 0});
+    } else {
+      return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return std::make_tuple(PCollection<std::tuple_element_t<I, Tuple>>(p_, PortRef{node, static_cast<int>(I)})...);
+      }(std::make_index_sequence<std::tuple_size_v<Tuple>>{});
+    }
+  }
+
+  template <class CF>
+  auto keyed_combine(const char* name, CF fn) const {
+    return combine<typename T::first_type>(name, std::move(fn), detail::FirstOf{}, detail::SecondOf{});
+  }
+
+  // The keyed aggregation node: the raw path (hash on KeyOf, FinalCombineOp
+  // adding inputs) and, for liftable CombineFns, the lifted path (partial
+  // aggregation, hash on the key of the pairs, FinalCombineOp merging).
+  template <class K, class CF, class KeyOf, class ValueOf>
+  auto combine(const char* name, CF fn, KeyOf key_of, ValueOf value_of) const {
+    using Acc = typename CF::Accumulator;
+    using Out = std::pair<K, combine_output_t<CF>>;
+    NodeSpec spec;
+    spec.name = name;
+    spec.kind = OperatorKind::kKeyed;
+    spec.op = std::make_shared<detail::FinalCombineOp<T, K, CF, KeyOf, ValueOf, false>>(fn, key_of, value_of);
+    spec.partitioner = std::make_shared<KeyPartitioner<T, KeyOf>>(key_of);
+    if constexpr (combine_fn_liftable<CF>()) {
+      spec.partial = std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(fn, key_of, value_of);
+      spec.partial_partitioner = std::make_shared<KeyPartitioner<std::pair<K, Acc>, detail::FirstOf>>(detail::FirstOf{});
+      spec.merge = std::make_shared<
+          detail::FinalCombineOp<std::pair<K, Acc>, K, CF, detail::FirstOf, detail::SecondOf, true>>(
+          fn, detail::FirstOf{}, detail::SecondOf{});
+    }
+    spec.inputs = {ref_};
+    return PCollection<Out>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0});
+  }
+
+  void write_files(const std::string& dir, const char* ext, bool overwrite, bool marker, bool raw) const {
+    detail::OutputSpec out{dir, ext, overwrite || detail::overwrite_default(*p_), marker};
+    NodeSpec spec;
+    spec.name = std::string("write ") + (raw ? "text" : "csv") + " '" + dir + "'";
+    spec.kind = OperatorKind::kSink;
+    spec.op = std::make_shared<detail::FileSinkOp<T>>(out, raw);
+    spec.num_outputs = 0;
+    spec.inputs = {ref_};
+    detail::add_node(*p_, std::move(spec));
+  }
+
+  Pipeline* p_;
+  PortRef ref_;
+};
+
+// One collection holding every element of the inputs.
+template <class T>
+PCollection<T> flatten(const std::vector<PCollection<T>>& inputs) {
+  if (inputs.empty()) throw std::invalid_argument("flatten: needs at least one collection");
+  NodeSpec spec;
+  spec.name = "flatten";
+  spec.kind = OperatorKind::kMultiInput;
+  spec.op = std::make_shared<detail::FlattenOp>();
+  for (const auto& c : inputs) {
+    spec.inputs.push_back(c.ref());
+    spec.input_exchanges.push_back(ExchangeKind::kForward);
+  }
+  return PCollection<T>(&inputs[0].pipeline(), PortRef{detail::add_node(inputs[0].pipeline(), std::move(spec)), 0});
+}
+
+template <class T, class... More>
+PCollection<T> flatten(const PCollection<T>& first, const More&... more) {
+  return flatten(std::vector<PCollection<T>>{first, more...});
+}
+
+// For each key of either input: (key, (values from a, values from b)).
+template <class K, class V1, class V2>
+auto co_group_by_key(const PCollection<std::pair<K, V1>>& a, const PCollection<std::pair<K, V2>>& b) {
+  using Tagged = std::pair<K, std::variant<V1, V2>>;
+  auto ta = a.map([](std::pair<K, V1>&& kv) {
+    return Tagged(std::move(kv.first), std::variant<V1, V2>(std::in_place_index<0>, std::move(kv.second)));
+  });
+  auto tb = b.map([](std::pair<K, V2>&& kv) {
+    return Tagged(std::move(kv.first), std::variant<V1, V2>(std::in_place_index<1>, std::move(kv.second)));
+  });
+  using Result = std::pair<K, std::pair<std::vector<V1>, std::vector<V2>>>;
+  return flatten(ta, tb).group_by_key().map([](std::pair<K, std::vector<std::variant<V1, V2>>>&& g) {
+    Result r;
+    r.first = std::move(g.first);
+    for (auto& v : g.second) {
+      if (v.index() == 0) {
+        r.second.first.push_back(std::move(std::get<0>(v)));
+      } else {
+        r.second.second.push_back(std::move(std::get<1>(v)));
+      }
+    }
+    return r;
+  });
+}
+
+// Inner join on the key: (key, (a value, b value)) for every matching pair.
+template <class K, class V1, class V2>
+auto join_inner(const PCollection<std::pair<K, V1>>& a, const PCollection<std::pair<K, V2>>& b) {
+  using Out = std::pair<K, std::pair<V1, V2>>;
+  return co_group_by_key(a, b).template flat_map<Out>(
+      [](const std::pair<K, std::pair<std::vector<V1>, std::vector<V2>>>& g, Emitter<Out>& out) {
+        for (const auto& x : g.second.first) {
+          for (const auto& y : g.second.second) out.emit(Out(g.first, {x, y}));
+        }
+      });
+}
+
+// Left outer join: every a value, with each matching b value or nullopt.
+template <class K, class V1, class V2>
+auto join_left(const PCollection<std::pair<K, V1>>& a, const PCollection<std::pair<K, V2>>& b) {
+  using Out = std::pair<K, std::pair<V1, std::optional<V2>>>;
+  return co_group_by_key(a, b).template flat_map<Out>(
+      [](const std::pair<K, std::pair<std::vector<V1>, std::vector<V2>>>& g, Emitter<Out>& out) {
+        for (const auto& x : g.second.first) {
+          if (g.second.second.empty()) {
+            out.emit(Out(g.first, {x, std::nullopt}));
+          } else {
+            for (const auto& y : g.second.second) out.emit(Out(g.first, {x, y}));
+          }
+        }
+      });
+}
+
+}  // namespace runnel

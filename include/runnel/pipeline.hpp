@@ -1,0 +1,99 @@
+#pragma once
+// Pipeline: owns the graph a program builds, plans it and runs it.
+//
+//   Pipeline p(PipelineOptions{.parallelism = 4});
+//   auto counts = p.read(io::text("in/*.txt")).flat_map(...).count_per_element();
+//   counts.write(io::csv("out"));
+//   RunResult r = p.run();
+//
+// run() throws runnel::UserError for what a user can fix (paths, output in the
+// way) and other exceptions for internal failures; a failed run leaves no
+// output under final names.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runnel/dead_letter.hpp"
+#include "runnel/io.hpp"
+#include "runnel/node_spec.hpp"
+#include "runnel/pcollection.hpp"
+
+namespace runnel {
+
+struct PipelineOptions {
+  int parallelism = 0;             // instances per task; 0 = the machine's cores
+  std::size_t batch_size = 1024;   // records per batch between operators
+  std::size_t memory_budget = std::size_t{1} << 30;  // for all hash tables; 0 = unlimited
+  int max_parallelism = 128;       // key groups
+  std::string temp_dir;            // for spill files; empty = the system's temp directory
+  bool overwrite_output = false;   // file sinks replace an earlier run's output
+  bool progress = false;           // a progress bar on stderr (when it is a terminal)
+  bool lift_combiners = true;      // pre-aggregate before keyed exchanges
+  bool fuse = true;                // run element-wise chains in their producer's task
+};
+
+struct RunResult {
+  std::uint64_t records_in = 0;     // read by sources
+  std::uint64_t records_out = 0;    // written by sinks
+  std::uint64_t dead_letters = 0;   // rejected by sources
+  std::uint64_t spilled_bytes = 0;  // hash aggregation overflow written to disk
+  double seconds = 0;
+};
+
+class Pipeline {
+ public:
+  explicit Pipeline(PipelineOptions options = {});
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Elements from memory, split over the instances.
+  template <class T>
+  PCollection<T> create(std::vector<T> values) {
+    NodeSpec spec;
+    spec.name = "create";
+    spec.kind = OperatorKind::kSource;
+    spec.op = std::make_shared<detail::CreateSource<T>>(std::move(values));
+    return PCollection<T>(this, PortRef{add_node(std::move(spec)), 0});
+  }
+
+  // Every line of the files the path or glob names.
+  PCollection<std::string> read(const io::TextIO& in);
+
+  // Every line parsed as a T; lines that do not parse go to dead_letters().
+  template <class T>
+  PCollection<T> read(const io::CsvIO<T>& in) {
+    static_assert(!std::is_void_v<T>, "read(io::csv<T>(glob)): name the record type T");
+    NodeSpec spec;
+    spec.name = "read csv '" + in.path + "'";
+    spec.kind = OperatorKind::kSource;
+    spec.op = std::make_shared<detail::CsvSourceOp<T>>(in.path, in.header);
+    spec.num_outputs = 2;
+    int node = add_node(std::move(spec));
+    dead_letter_ports_.push_back(PortRef{node, 1});
+    return PCollection<T>(this, PortRef{node, 0});
+  }
+
+  // Every record any source rejected, with where and why. Call after the
+  // reads. If a program never asks for them, run() logs them to stderr.
+  PCollection<DeadLetter> dead_letters();
+  bool has_dead_letter_outputs() const { return !dead_letter_ports_.empty(); }
+
+  // The physical plan: tasks, what is fused into each, and the exchanges.
+  std::string explain() const;
+
+  RunResult run();
+
+  const PipelineOptions& options() const { return options_; }
+  int add_node(NodeSpec spec);
+
+ private:
+  std::vector<NodeSpec> graph_with_defaults() const;
+
+  PipelineOptions options_;
+  std::vector<NodeSpec> nodes_;
+  std::vector<PortRef> dead_letter_ports_;
+  bool dead_letters_taken_ = false;
+};
+
+}  // namespace runnel

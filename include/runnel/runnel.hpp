@@ -1,0 +1,16 @@
+#pragma once
+// Everything a runnel program needs.
+#include "runnel/batch.hpp"
+#include "runnel/coder.hpp"
+#include "runnel/combine_fn.hpp"
+#include "runnel/combiners.hpp"
+#include "runnel/dead_letter.hpp"
+#include "runnel/do_fn.hpp"
+#include "runnel/emitter.hpp"
+#include "runnel/error.hpp"
+#include "runnel/fields.hpp"
+#include "runnel/hash.hpp"
+#include "runnel/io.hpp"
+#include "runnel/pcollection.hpp"
+#include "runnel/pipeline.hpp"
+#include "runnel/run_main.hpp"

@@ -1,0 +1,30 @@
+#pragma once
+// The flags every runnel job takes, and running a job from them: shared by
+// run_main (a user's program) and the runnel CLI's built-in jobs.
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "runnel/run_main.hpp"
+
+namespace runnel::api {
+
+struct JobFlags {
+  Options options;
+  std::string memory_budget = "1GiB";
+  int parallelism = 0;
+  bool no_progress = false;
+  bool explain = false;
+};
+
+// Adds --input, --output, --parallelism, ... to `cmd`.
+void add_job_flags(CLI::App& cmd, JobFlags& flags, bool with_explain_flag = true);
+
+// Builds the pipeline, wires rejected records to OUTPUT/_rejected, runs it (or
+// prints its plan) and prints a summary. Returns the process exit code.
+int run_job(const std::string& name, JobFlags& flags, const JobBuilder& build, bool explain_only);
+
+// "512MiB", "2G", "1000000": a byte count. Throws UserError naming the flag.
+std::size_t parse_byte_size(const std::string& text, const std::string& flag);
+
+}  // namespace runnel::api

@@ -1,0 +1,140 @@
+#include "runnel/pipeline.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "ops/progress.hpp"
+#include "plan/planner.hpp"
+#include "runtime/executor.hpp"
+
+namespace runnel {
+namespace detail {
+
+int add_node(Pipeline& p, NodeSpec spec) { return p.add_node(std::move(spec)); }
+bool overwrite_default(const Pipeline& p) { return p.options().overwrite_output; }
+
+namespace {
+// Where unclaimed dead letters go: stderr, a few in full, then a count.
+class LogDeadLettersOp final : public Operator {
+ public:
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext&,
+                                                std::vector<Output*>) const override {
+    return std::make_unique<Instance>();
+  }
+
+ private:
+  class Instance final : public OperatorInstance {
+   public:
+    void process(int, BatchBase& batch) override {
+      for (const auto& d : batch_cast<DeadLetter>(batch).values) {
+        if (shown_++ < 10) {
+          std::fprintf(stderr, "runnel: rejected %s:%llu: %s\n", d.source.c_str(),
+                       static_cast<unsigned long long>(d.line), d.reason.c_str());
+        }
+      }
+    }
+
+   private:
+    std::uint64_t shown_ = 0;
+  };
+};
+
+std::filesystem::path make_temp_dir(const std::string& base) {
+  static std::atomic<int> counter{0};
+  std::filesystem::path root = base.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(base);
+  return root / fmt::format("runnel-{}-{}", ::getpid(), counter.fetch_add(1));
+}
+}  // namespace
+}  // namespace detail
+
+Pipeline::Pipeline(PipelineOptions options) : options_(std::move(options)) {
+  if (options_.parallelism <= 0) {
+    options_.parallelism = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  if (options_.batch_size == 0) options_.batch_size = 1;
+  if (options_.max_parallelism < options_.parallelism) options_.max_parallelism = options_.parallelism;
+}
+
+int Pipeline::add_node(NodeSpec spec) {
+  for (const auto& in : spec.inputs) {
+    if (in.node < 0 || in.node >= static_cast<int>(nodes_.size())) {
+      throw std::invalid_argument("a collection from another pipeline was used in '" + spec.name + "'");
+    }
+  }
+  nodes_.push_back(std::move(spec));
+  return static_cast<int>(nodes_.size()) - 1;
+}
+
+PCollection<std::string> Pipeline::read(const io::TextIO& in) {
+  NodeSpec spec;
+  spec.name = "read text '" + in.path + "'";
+  spec.kind = OperatorKind::kSource;
+  spec.op = std::make_shared<detail::TextSourceOp>(in.path);
+  return PCollection<std::string>(this, PortRef{add_node(std::move(spec)), 0});
+}
+
+PCollection<DeadLetter> Pipeline::dead_letters() {
+  dead_letters_taken_ = true;
+  std::vector<PCollection<DeadLetter>> all;
+  for (auto ref : dead_letter_ports_) all.emplace_back(this, ref);
+  if (all.empty()) return create<DeadLetter>({});
+  if (all.size() == 1) return all[0];
+  return flatten(all);
+}
+
+std::vector<NodeSpec> Pipeline::graph_with_defaults() const {
+  std::vector<NodeSpec> nodes = nodes_;
+  if (!dead_letters_taken_) {
+    // Rejected records are never dropped silently: unclaimed, they are logged.
+    for (auto ref : dead_letter_ports_) {
+      NodeSpec spec;
+      spec.name = "log rejected records";
+      spec.kind = OperatorKind::kSink;
+      spec.op = std::make_shared<detail::LogDeadLettersOp>();
+      spec.num_outputs = 0;
+      spec.inputs = {ref};
+      nodes.push_back(std::move(spec));
+    }
+  }
+  return nodes;
+}
+
+std::string Pipeline::explain() const {
+  plan::PlanOptions po{options_.parallelism, options_.lift_combiners, options_.fuse};
+  return plan::make_physical_plan(graph_with_defaults(), po).explain();
+}
+
+RunResult Pipeline::run() {
+  plan::PlanOptions po{options_.parallelism, options_.lift_combiners, options_.fuse};
+  auto nodes = graph_with_defaults();
+  runtime::PhysicalPlan physical = plan::make_physical_plan(nodes, po);
+
+  runtime::ExecutionOptions eo;
+  eo.max_parallelism = options_.max_parallelism;
+  eo.batch_size = options_.batch_size;
+  eo.memory_budget = options_.memory_budget;
+  eo.temp_dir = detail::make_temp_dir(options_.temp_dir);
+
+  runtime::Executor executor(physical, eo);
+  executor.prepare();
+  runtime::ExecutionStats stats;
+  {
+    ops::ProgressBar progress(executor.expected_bytes(), executor.bytes_read(), options_.progress);
+    struct RemoveTemp {
+      std::filesystem::path dir;
+      ~RemoveTemp() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+      }
+    } cleanup{eo.temp_dir};
+    stats = executor.run();
+  }
+  return RunResult{stats.records_in, stats.records_out, stats.dead_letters, stats.spilled_bytes, stats.seconds};
+}
+
+}  // namespace runnel

@@ -1,0 +1,27 @@
+#include "runnel/run_main.hpp"
+
+#include <cstdio>
+
+#include "api/job_cli.hpp"
+
+namespace runnel {
+
+int run_main(int argc, char** argv, const JobBuilder& build, const std::string& description) {
+  CLI::App app(description.empty() ? "a runnel job" : description);
+  api::JobFlags flags;
+  api::add_job_flags(app, flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "runnel: error: %s (see --help)\n", e.what());
+    return 2;
+  }
+  std::string name = argc > 0 ? argv[0] : "job";
+  auto slash = name.find_last_of('/');
+  if (slash != std::string::npos) name = name.substr(slash + 1);
+  return api::run_job(name, flags, build, false);
+}
+
+}  // namespace runnel

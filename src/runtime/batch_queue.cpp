@@ -1,0 +1,39 @@
+#include "runtime/batch_queue.hpp"
+
+namespace runnel::runtime {
+
+void BatchQueue::push(Message m) {
+  std::unique_lock lock(mu_);
+  not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+  if (closed_) throw Cancelled{};
+  items_.push_back(std::move(m));
+  lock.unlock();
+  not_empty_.notify_one();
+}
+
+Message BatchQueue::pop() {
+  std::unique_lock lock(mu_);
+  not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
+  if (closed_) throw Cancelled{};
+  Message m = std::move(items_.front());
+  items_.pop_front();
+  lock.unlock();
+  not_full_.notify_one();
+  return m;
+}
+
+void BatchQueue::close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  not_full_.notify_all();
+  not_empty_.notify_all();
+}
+
+std::size_t BatchQueue::size() const {
+  std::lock_guard lock(mu_);
+  return items_.size();
+}
+
+}  // namespace runnel::runtime

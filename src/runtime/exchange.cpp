@@ -1,0 +1,53 @@
+#include "runtime/exchange.hpp"
+
+namespace runnel::runtime {
+
+ExchangeOutput::ExchangeOutput(ExchangeKind kind, const Partitioner* partitioner,
+                               std::vector<BatchQueue*> targets, int to_input,
+                               std::size_t batch_size, int max_parallelism)
+    : kind_(kind),
+      partitioner_(partitioner),
+      targets_(std::move(targets)),
+      to_input_(to_input),
+      batch_size_(batch_size),
+      max_parallelism_(max_parallelism) {}
+
+void ExchangeOutput::send(std::size_t target, BatchPtr batch) {
+  targets_[target]->push(Message{Message::Kind::kData, to_input_, std::move(batch)});
+}
+
+void ExchangeOutput::push(BatchBase& batch) {
+  if (batch.size() == 0) return;
+  switch (kind_) {
+    case ExchangeKind::kForward:
+      send(0, batch.take());
+      break;
+    case ExchangeKind::kRebalance:
+      send(next_, batch.take());
+      next_ = (next_ + 1) % targets_.size();
+      break;
+    case ExchangeKind::kBroadcast:
+      for (std::size_t t = 0; t + 1 < targets_.size(); ++t) send(t, batch.clone());
+      send(targets_.size() - 1, batch.take());
+      break;
+    case ExchangeKind::kHash: {
+      if (buffers_.empty()) {
+        for (std::size_t t = 0; t < targets_.size(); ++t) buffers_.push_back(batch.make_empty());
+      }
+      partitioner_->split(batch, buffers_, max_parallelism_);
+      for (std::size_t t = 0; t < targets_.size(); ++t) {
+        if (buffers_[t]->size() >= batch_size_) send(t, buffers_[t]->take());
+      }
+      break;
+    }
+  }
+}
+
+void ExchangeOutput::finish() {
+  for (std::size_t t = 0; t < buffers_.size(); ++t) {
+    if (buffers_[t]->size() > 0) send(t, buffers_[t]->take());
+  }
+  for (auto* q : targets_) q->push(Message{Message::Kind::kEndOfInput, to_input_, nullptr});
+}
+
+}  // namespace runnel::runtime

@@ -1,0 +1,36 @@
+#pragma once
+// The producing end of an edge between tasks: routes each batch to consumer
+// queues by the edge's kind, and ends with an end-of-input to each of them.
+#include <vector>
+
+#include "runnel/node_spec.hpp"
+#include "runnel/operator.hpp"
+#include "runtime/batch_queue.hpp"
+
+namespace runnel::runtime {
+
+class ExchangeOutput final : public Output {
+ public:
+  // `targets` are the consumer instances this producer instance feeds (one
+  // for kForward, all of them otherwise).
+  ExchangeOutput(ExchangeKind kind, const Partitioner* partitioner, std::vector<BatchQueue*> targets,
+                 int to_input, std::size_t batch_size, int max_parallelism);
+
+  void push(BatchBase& batch) override;
+  // Sends what is buffered, then end-of-input to every target.
+  void finish();
+
+ private:
+  void send(std::size_t target, BatchPtr batch);
+
+  ExchangeKind kind_;
+  const Partitioner* partitioner_;
+  std::vector<BatchQueue*> targets_;
+  int to_input_;
+  std::size_t batch_size_;
+  int max_parallelism_;
+  std::size_t next_ = 0;            // kRebalance: next target
+  std::vector<BatchPtr> buffers_;  // kHash: one per target
+};
+
+}  // namespace runnel::runtime

@@ -1,0 +1,258 @@
+#include "runtime/executor.hpp"
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "runtime/batch_queue.hpp"
+#include "runtime/exchange.hpp"
+
+namespace runnel::runtime {
+namespace {
+
+// Feeds a fused operator of the same task: a direct call, no queue.
+class FusedOutput final : public Output {
+ public:
+  explicit FusedOutput(OperatorInstance* next) : next_(next) {}
+  void push(BatchBase& batch) override { next_->process(0, batch); }
+
+ private:
+  OperatorInstance* next_;
+};
+
+// One output port read by several consumers: all but the last get a copy.
+class FanOutOutput final : public Output {
+ public:
+  explicit FanOutOutput(std::vector<Output*> outs) : outs_(std::move(outs)) {}
+  void push(BatchBase& batch) override {
+    for (std::size_t i = 0; i + 1 < outs_.size(); ++i) {
+      BatchPtr copy = batch.clone();
+      outs_[i]->push(*copy);
+    }
+    outs_.back()->push(batch);
+  }
+
+ private:
+  std::vector<Output*> outs_;
+};
+
+// An output port nobody reads (an unused tagged output).
+class DiscardOutput final : public Output {
+ public:
+  void push(BatchBase& batch) override { batch.clear(); }
+};
+
+}  // namespace
+
+struct Executor::InstanceRun {
+  int task = 0;
+  int instance = 0;
+  std::vector<InstanceCounters> counters;  // per op
+  std::vector<std::unique_ptr<OperatorInstance>> ops;
+  std::vector<std::unique_ptr<Output>> outputs;  // owned adapters
+  std::vector<ExchangeOutput*> exchanges;
+  std::vector<int> expected_end_of_input;  // per head input
+};
+
+Executor::Executor(const PhysicalPlan& plan, ExecutionOptions options)
+    : plan_(plan), options_(std::move(options)) {}
+
+Executor::~Executor() = default;
+
+void Executor::prepare() {
+  shared_.clear();
+  for (const auto& task : plan_.tasks) {
+    auto& per_op = shared_.emplace_back();
+    for (const auto& op : task.ops) per_op.push_back(op.op->make_shared_state(task.parallelism));
+  }
+  prepared_ = true;
+}
+
+std::uint64_t Executor::expected_bytes() const {
+  std::uint64_t total = 0;
+  for (std::size_t t = 0; t < plan_.tasks.size(); ++t) {
+    for (std::size_t o = 0; o < plan_.tasks[t].ops.size(); ++o) {
+      total += plan_.tasks[t].ops[o].op->expected_bytes(shared_[t][o].get());
+    }
+  }
+  return total;
+}
+
+void Executor::fail(std::exception_ptr error) {
+  if (failed_.exchange(true)) return;  // the first failure is the one reported
+  error_ = std::move(error);
+  for (auto& per_task : queues_) {
+    for (auto& q : per_task) q->close();
+  }
+}
+
+ExecutionStats Executor::run() {
+  if (!prepared_) prepare();
+  auto start = std::chrono::steady_clock::now();
+  const auto& tasks = plan_.tasks;
+
+  // Memory budget: split evenly over every instance that holds a hash table.
+  std::size_t budget_holders = 0;
+  for (const auto& task : tasks) {
+    for (const auto& op : task.ops) {
+      if (op.op->uses_memory_budget()) budget_holders += static_cast<std::size_t>(task.parallelism);
+    }
+  }
+  std::size_t per_instance_budget =
+      budget_holders == 0 ? 0 : options_.memory_budget / budget_holders;
+  if (options_.memory_budget != 0 && per_instance_budget == 0) per_instance_budget = 1;
+
+  queues_.clear();
+  for (const auto& task : tasks) {
+    auto& qs = queues_.emplace_back();
+    for (int i = 0; i < task.parallelism; ++i) {
+      qs.push_back(std::make_unique<BatchQueue>(task.in_edges.empty() ? 1 : options_.queue_capacity));
+    }
+  }
+
+  // Build every instance (operators, outputs, exchanges) before starting threads.
+  std::vector<std::unique_ptr<InstanceRun>> runs;
+  for (int t = 0; t < static_cast<int>(tasks.size()); ++t) {
+    const auto& task = tasks[t];
+    for (int i = 0; i < task.parallelism; ++i) {
+      auto r = std::make_unique<InstanceRun>();
+      r->task = t;
+      r->instance = i;
+      r->counters.resize(task.ops.size());
+      r->ops.resize(task.ops.size());
+      r->expected_end_of_input.assign(static_cast<std::size_t>(task.num_inputs), 0);
+      for (int e : task.in_edges) {
+        const auto& edge = plan_.edges[e];
+        r->expected_end_of_input[edge.to_input] +=
+            edge.kind == ExchangeKind::kForward ? 1 : tasks[edge.from_task].parallelism;
+      }
+      // Consumers come after producers, so build from the back.
+      for (int o = static_cast<int>(task.ops.size()) - 1; o >= 0; --o) {
+        const auto& fop = task.ops[o];
+        std::vector<Output*> ports;
+        for (int p = 0; p < fop.num_outputs; ++p) {
+          std::vector<Output*> consumers;
+          for (int c : fop.fused_consumers[p]) {
+            r->outputs.push_back(std::make_unique<FusedOutput>(r->ops[c].get()));
+            consumers.push_back(r->outputs.back().get());
+          }
+          for (int e : fop.out_edges[p]) {
+            const auto& edge = plan_.edges[e];
+            std::vector<BatchQueue*> targets;
+            if (edge.kind == ExchangeKind::kForward) {
+              targets.push_back(queues_[edge.to_task][i].get());
+            } else {
+              for (auto& q : queues_[edge.to_task]) targets.push_back(q.get());
+            }
+            auto ex = std::make_unique<ExchangeOutput>(edge.kind, edge.partitioner.get(), targets,
+                                                       edge.to_input, options_.batch_size,
+                                                       options_.max_parallelism);
+            r->exchanges.push_back(ex.get());
+            consumers.push_back(ex.get());
+            r->outputs.push_back(std::move(ex));
+          }
+          if (consumers.empty()) {
+            r->outputs.push_back(std::make_unique<DiscardOutput>());
+            ports.push_back(r->outputs.back().get());
+          } else if (consumers.size() == 1) {
+            ports.push_back(consumers[0]);
+          } else {
+            r->outputs.push_back(std::make_unique<FanOutOutput>(consumers));
+            ports.push_back(r->outputs.back().get());
+          }
+        }
+        InstanceContext ctx;
+        ctx.instance = i;
+        ctx.parallelism = task.parallelism;
+        ctx.max_parallelism = options_.max_parallelism;
+        ctx.batch_size = options_.batch_size;
+        ctx.memory_budget = fop.op->uses_memory_budget() ? per_instance_budget : 0;
+        ctx.temp_dir = options_.temp_dir;
+        ctx.counters = &r->counters[o];
+        ctx.progress_bytes = &bytes_read_;
+        ctx.shared = shared_[t][o].get();
+        r->ops[o] = fop.op->instantiate(ctx, ports);
+      }
+      runs.push_back(std::move(r));
+    }
+  }
+
+  std::vector<std::thread> threads;
+  threads.reserve(runs.size());
+  for (auto& r : runs) threads.emplace_back([this, &r] { run_instance(*r); });
+  for (auto& th : threads) th.join();
+
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
+      auto* shared = shared_[t][o].get();
+      if (failed_) {
+        tasks[t].ops[o].op->on_job_failure(shared);
+      } else {
+        try {
+          tasks[t].ops[o].op->on_job_success(shared);
+        } catch (...) {
+          fail(std::current_exception());
+        }
+      }
+    }
+  }
+  if (failed_) std::rethrow_exception(error_);
+
+  ExecutionStats stats;
+  for (const auto& r : runs) {
+    const auto& task = tasks[r->task];
+    for (std::size_t o = 0; o < task.ops.size(); ++o) {
+      const auto& c = r->counters[o];
+      if (task.ops[o].kind == OperatorKind::kSource) stats.records_in += c.records_out;
+      if (task.ops[o].kind == OperatorKind::kSink) stats.records_out += c.records_in;
+      stats.dead_letters += c.dead_letters;
+      stats.spilled_bytes += c.spilled_bytes;
+    }
+  }
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return stats;
+}
+
+void Executor::run_instance(InstanceRun& r) {
+  const auto& task = plan_.tasks[r.task];
+  try {
+    for (auto& op : r.ops) op->open();
+    if (task.in_edges.empty()) {
+      auto* source = dynamic_cast<SourceInstance*>(r.ops[0].get());
+      if (source == nullptr) throw std::logic_error("task without inputs has no source at its head");
+      while (!failed_.load(std::memory_order_relaxed) && source->produce()) {
+      }
+    } else {
+      auto& queue = *queues_[r.task][r.instance];
+      int open_inputs = 0;
+      for (int n : r.expected_end_of_input) open_inputs += n > 0 ? 1 : 0;
+      auto remaining = r.expected_end_of_input;
+      while (open_inputs > 0) {
+        Message m = queue.pop();
+        if (m.kind == Message::Kind::kData) {
+          r.ops[0]->process(m.input, *m.batch);
+        } else if (--remaining[m.input] == 0) {
+          r.ops[0]->end_of_input(m.input);
+          --open_inputs;
+        }
+      }
+    }
+    if (!failed_) {
+      for (auto& op : r.ops) op->finish();
+      for (auto* ex : r.exchanges) ex->finish();
+    }
+  } catch (const Cancelled&) {
+    // Another instance failed first; its error is the one reported.
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  for (auto& op : r.ops) {
+    try {
+      op->close();
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  }
+}
+
+}  // namespace runnel::runtime

@@ -1,0 +1,62 @@
+#pragma once
+// Runs a physical plan: one thread per task instance, bounded queues between
+// tasks, end-of-input in band. The first failure cancels every queue, so the
+// job stops promptly, and is rethrown from run().
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "runtime/physical_plan.hpp"
+
+namespace runnel::runtime {
+
+struct ExecutionOptions {
+  int max_parallelism = 128;
+  std::size_t batch_size = 1024;
+  std::size_t memory_budget = 0;  // for all hash tables together; 0 = unlimited
+  std::size_t queue_capacity = 16;  // batches per task instance input
+  std::filesystem::path temp_dir;
+};
+
+struct ExecutionStats {
+  std::uint64_t records_in = 0;    // produced by sources
+  std::uint64_t records_out = 0;   // taken by sinks
+  std::uint64_t dead_letters = 0;  // records sent to a dead-letter output
+  std::uint64_t spilled_bytes = 0;
+  double seconds = 0;
+};
+
+class Executor {
+ public:
+  Executor(const PhysicalPlan& plan, ExecutionOptions options);
+  ~Executor();
+
+  // Creates per-operator shared state (validates outputs, lists input files).
+  // Throws on user errors before any thread starts.
+  void prepare();
+  // Bytes the bounded sources will read, once prepared; 0 if unknown.
+  std::uint64_t expected_bytes() const;
+  // Bytes read so far, updated by sources once per batch.
+  const std::atomic<std::uint64_t>& bytes_read() const { return bytes_read_; }
+
+  ExecutionStats run();
+
+ private:
+  struct InstanceRun;
+  void run_instance(InstanceRun& r);
+  void fail(std::exception_ptr error);
+
+  const PhysicalPlan& plan_;
+  ExecutionOptions options_;
+  // shared_[task][op]
+  std::vector<std::vector<std::shared_ptr<void>>> shared_;
+  bool prepared_ = false;
+  std::atomic<std::uint64_t> bytes_read_{0};
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;
+  std::vector<std::vector<std::unique_ptr<class BatchQueue>>> queues_;  // [task][instance]
+};
+
+}  // namespace runnel::runtime

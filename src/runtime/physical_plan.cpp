@@ -1,0 +1,26 @@
+#include "runtime/physical_plan.hpp"
+
+#include <fmt/format.h>
+
+namespace runnel::runtime {
+
+std::string PhysicalPlan::explain() const {
+  std::string out;
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    const auto& task = tasks[t];
+    out += fmt::format("Task {} (parallelism {})\n", t, task.parallelism);
+    for (int e : task.in_edges) {
+      const auto& edge = edges[e];
+      out += fmt::format("  <- {} from task {} [{}]\n", to_string(edge.kind), edge.from_task,
+                         tasks[edge.from_task].ops[edge.from_op].name);
+    }
+    for (std::size_t o = 0; o < task.ops.size(); ++o) {
+      const auto& op = task.ops[o];
+      out += fmt::format("  {} {}\n", o == 0 ? "*" : "+", op.name);
+    }
+  }
+  out += "(* heads a task; + is fused into it: no queue between them)\n";
+  return out;
+}
+
+}  // namespace runnel::runtime

@@ -1,0 +1,66 @@
+// The runnel command line: runs the built-in jobs and explains their plans.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "api/job_cli.hpp"
+#include "jobs/uppercase.hpp"
+#include "jobs/wordcount.hpp"
+
+namespace {
+
+struct Job {
+  const char* name;
+  const char* description;
+  runnel::JobBuilder build;
+};
+
+const Job kJobs[] = {
+    {"wordcount", "count words: lines of 'word,count' in OUTPUT/part-NNNNN.csv", runnel::examples::wordcount},
+    {"uppercase", "upper-case every line into OUTPUT/part-NNNNN.txt", runnel::examples::uppercase},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("runnel: one engine for batch and stream processing");
+  app.require_subcommand(1);
+  auto* run = app.add_subcommand("run", "run a built-in job");
+  auto* explain = app.add_subcommand("explain", "print a built-in job's physical plan (what is fused, how data moves)");
+  auto* jobs = app.add_subcommand("jobs", "list the built-in jobs");
+  run->require_subcommand(1);
+  explain->require_subcommand(1);
+
+  std::map<CLI::App*, std::pair<const Job*, bool>> commands;  // -> job, explain only
+  std::map<CLI::App*, runnel::api::JobFlags> flags;
+  for (const auto& job : kJobs) {
+    for (auto* parent : {run, explain}) {
+      auto* cmd = parent->add_subcommand(job.name, job.description);
+      runnel::api::add_job_flags(*cmd, flags[cmd], parent == run);
+      commands[cmd] = {&job, parent == explain};
+    }
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "runnel: error: %s (see runnel --help)\n", e.what());
+    return 2;
+  }
+
+  if (jobs->parsed()) {
+    for (const auto& job : kJobs) std::printf("%-12s %s\n", job.name, job.description);
+    return 0;
+  }
+  for (auto& [cmd, what] : commands) {
+    if (cmd->parsed()) return runnel::api::run_job(what.first->name, flags[cmd], what.first->build, what.second);
+  }
+  return 2;
+}
