@@ -44,6 +44,19 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Name an unknown job plainly rather than as a missing subcommand.
+  if (argc >= 3 && (std::string(argv[1]) == "run" || std::string(argv[1]) == "explain") && argv[2][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (const auto& job : kJobs) {
+      known = known || job.name == std::string(argv[2]);
+      names += names.empty() ? job.name : std::string(", ") + job.name;
+    }
+    if (!known) {
+      std::fprintf(stderr, "runnel: error: unknown job '%s'; the built-in jobs are: %s\n", argv[2], names.c_str());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

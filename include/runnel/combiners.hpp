@@ -123,4 +123,23 @@ struct ToList {
   std::vector<V> extract_output(Accumulator&& acc) const { return std::move(acc); }
 };
 
+// co_group_by_key's grouping: the values of each side, side by side.
+template <class V1, class V2>
+struct ConcatSides {
+  using Accumulator = std::pair<std::vector<V1>, std::vector<V2>>;
+  static constexpr bool kLiftable = false;
+  static constexpr bool kAccumulatesInputs = true;
+  Accumulator create_accumulator() const { return {}; }
+  void add_input(Accumulator& acc, Accumulator&& v) const { merge_accumulators(acc, std::move(v)); }
+  void add_input(Accumulator& acc, const Accumulator& v) const {
+    acc.first.insert(acc.first.end(), v.first.begin(), v.first.end());
+    acc.second.insert(acc.second.end(), v.second.begin(), v.second.end());
+  }
+  void merge_accumulators(Accumulator& acc, Accumulator&& other) const {
+    ToList<V1>{}.merge_accumulators(acc.first, std::move(other.first));
+    ToList<V2>{}.merge_accumulators(acc.second, std::move(other.second));
+  }
+  Accumulator extract_output(Accumulator&& acc) const { return std::move(acc); }
+};
+
 }  // namespace runnel::combiners

@@ -17,7 +17,6 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "runnel/coder.hpp"
@@ -61,6 +60,15 @@ struct Identity {
     return v;
   }
 };
+// f(const T&, Emitter<V>&) is valid (false for V = void, without forming Emitter<void>).
+template <class F, class T, class V>
+constexpr bool invocable_with_emitter() {
+  if constexpr (std::is_void_v<V>) {
+    return false;
+  } else {
+    return std::is_invocable_v<F&, const T&, Emitter<V>&>;
+  }
+}
 struct UnitKey {
   template <class T>
   const Unit& operator()(const T&) const {
@@ -123,7 +131,7 @@ class PCollection {
   auto flat_map(F f) const {
     using Deduced = typename detail::emitted_type<F>::type;
     using V = std::conditional_t<std::is_void_v<U>, Deduced, U>;
-    if constexpr (!std::is_void_v<V> && std::is_invocable_v<F&, const T&, Emitter<V>&>) {
+    if constexpr (detail::invocable_with_emitter<F, T, V>()) {
       return element_wise<V>("flat_map", std::make_shared<detail::FlatMapOp<T, V, F>>(std::move(f)));
     } else if constexpr (detail::element_invocable_v<F, T>) {
       using R = std::decay_t<typename detail::element_result_t<F, T>::type>;
@@ -358,26 +366,19 @@ PCollection<T> flatten(const PCollection<T>& first, const More&... more) {
 // For each key of either input: (key, (values from a, values from b)).
 template <class K, class V1, class V2>
 auto co_group_by_key(const PCollection<std::pair<K, V1>>& a, const PCollection<std::pair<K, V2>>& b) {
-  using Tagged = std::pair<K, std::variant<V1, V2>>;
+  using Sides = std::pair<std::vector<V1>, std::vector<V2>>;
+  using Tagged = std::pair<K, Sides>;
   auto ta = a.map([](std::pair<K, V1>&& kv) {
-    return Tagged(std::move(kv.first), std::variant<V1, V2>(std::in_place_index<0>, std::move(kv.second)));
+    Tagged t(std::move(kv.first), Sides());
+    t.second.first.push_back(std::move(kv.second));
+    return t;
   });
   auto tb = b.map([](std::pair<K, V2>&& kv) {
-    return Tagged(std::move(kv.first), std::variant<V1, V2>(std::in_place_index<1>, std::move(kv.second)));
+    Tagged t(std::move(kv.first), Sides());
+    t.second.second.push_back(std::move(kv.second));
+    return t;
   });
-  using Result = std::pair<K, std::pair<std::vector<V1>, std::vector<V2>>>;
-  return flatten(ta, tb).group_by_key().map([](std::pair<K, std::vector<std::variant<V1, V2>>>&& g) {
-    Result r;
-    r.first = std::move(g.first);
-    for (auto& v : g.second) {
-      if (v.index() == 0) {
-        r.second.first.push_back(std::move(std::get<0>(v)));
-      } else {
-        r.second.second.push_back(std::move(std::get<1>(v)));
-      }
-    }
-    return r;
-  });
+  return flatten(ta, tb).combine_per_key(combiners::ConcatSides<V1, V2>{});
 }
 
 // Inner join on the key: (key, (a value, b value)) for every matching pair.

@@ -34,7 +34,7 @@ struct PipelineOptions {
 };
 
 struct RunResult {
-  std::uint64_t records_in = 0;     // read by sources
+  std::uint64_t records_in = 0;     // read by sources, rejected ones included
   std::uint64_t records_out = 0;    // written by sinks
   std::uint64_t dead_letters = 0;   // rejected by sources
   std::uint64_t spilled_bytes = 0;  // hash aggregation overflow written to disk

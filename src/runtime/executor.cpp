@@ -203,7 +203,7 @@ ExecutionStats Executor::run() {
     const auto& task = tasks[r->task];
     for (std::size_t o = 0; o < task.ops.size(); ++o) {
       const auto& c = r->counters[o];
-      if (task.ops[o].kind == OperatorKind::kSource) stats.records_in += c.records_out;
+      if (task.ops[o].kind == OperatorKind::kSource) stats.records_in += c.records_out + c.dead_letters;
       if (task.ops[o].kind == OperatorKind::kSink) stats.records_out += c.records_in;
       stats.dead_letters += c.dead_letters;
       stats.spilled_bytes += c.spilled_bytes;

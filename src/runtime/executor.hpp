@@ -21,7 +21,7 @@ struct ExecutionOptions {
 };
 
 struct ExecutionStats {
-  std::uint64_t records_in = 0;    // produced by sources
+  std::uint64_t records_in = 0;    // read by sources (rejected ones included)
   std::uint64_t records_out = 0;   // taken by sinks
   std::uint64_t dead_letters = 0;  // records sent to a dead-letter output
   std::uint64_t spilled_bytes = 0;
