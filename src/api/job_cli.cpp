@@ -62,7 +62,6 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
       return 0;
     }
     RunResult r = p.run();
-    if (rejected_to_dir && std::filesystem::is_empty(rejected_dir)) std::filesystem::remove(rejected_dir);
     // The _rejected sink takes exactly the dead letters; they are not results.
     if (rejected_to_dir) r.records_out -= std::min(r.records_out, r.dead_letters);
     double rate = r.seconds > 0 ? static_cast<double>(r.records_in) / r.seconds : 0;

@@ -44,6 +44,13 @@ OutputDirectory::OutputDirectory(OutputSpec spec) : spec_(std::move(spec)), dir_
       for (const auto& p : ours) fs::remove_all(p);
     }
   }
+  // Created on first write, not here: a job's sinks are prepared in plan
+  // order, and the dead-letter sink's OUTPUT/_rejected must not make OUTPUT
+  // look taken to the main sink.
+}
+
+void OutputDirectory::create() const {
+  std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) throw UserError("cannot create output directory '" + spec_.dir + "': " + ec.message());
 }
@@ -58,6 +65,7 @@ fs::path OutputDirectory::final_path(int instance) const {
 
 void OutputDirectory::register_part(int instance) {
   std::lock_guard lock(mu_);
+  create();
   parts_.push_back(instance);
 }
 
@@ -66,6 +74,7 @@ void OutputDirectory::commit() {
   for (int i : parts_) fs::rename(temp_path(i), final_path(i));
   parts_.clear();
   if (spec_.success_marker) {
+    create();
     std::FILE* f = std::fopen((dir_ / "_SUCCESS").c_str(), "wb");
     if (f == nullptr || std::fclose(f) != 0) {
       throw UserError("cannot write '" + (dir_ / "_SUCCESS").string() + "': " + std::strerror(errno));
@@ -79,6 +88,7 @@ void OutputDirectory::abort() {
   for (int i : parts_) fs::remove(temp_path(i), ec);
   parts_.clear();
   // Instances that failed before registering may have left a temporary file.
+  if (!fs::exists(dir_, ec)) return;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     auto name = entry.path().filename().string();
     if (name.rfind(".part-", 0) == 0) fs::remove(entry.path(), ec);

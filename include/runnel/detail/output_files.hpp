@@ -22,8 +22,9 @@ struct OutputSpec {
 
 class OutputDirectory {
  public:
-  // Checks and creates the directory. Throws UserError if it exists with
-  // files in it (unless overwrite, which removes an earlier run's parts).
+  // Checks the directory. Throws UserError if it exists with files in it
+  // (unless overwrite, which removes an earlier run's parts). The directory
+  // is created when the first part or _SUCCESS is written.
   explicit OutputDirectory(OutputSpec spec);
 
   std::filesystem::path temp_path(int instance) const;
@@ -33,6 +34,7 @@ class OutputDirectory {
   void abort();                      // remove temporary parts
 
  private:
+  void create() const;
   OutputSpec spec_;
   std::filesystem::path dir_;
   std::mutex mu_;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Quick start, step 1: install what runnel needs (Debian 12 packages), build
+# it, and run the demo over the bundled data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build
+bash scripts/demo.sh

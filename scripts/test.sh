@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Quick start, step 2: build and run every test. This is what CI runs.
+#   1. the release build and its test suites (unit, integration, property)
+#   2. the unit and property suites again under AddressSanitizer + UBSan
+#   3. an install, and the examples built against it with find_package(runnel)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+echo "== build and test (RelWithDebInfo)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== build and test with ASan + UBSan"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRUNNEL_SANITIZE=ON \
+  -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
+cmake --build build-asan -j"$jobs" --target runnel_unit_tests runnel_property_tests
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -R 'runnel_(unit|property)_tests'
+
+echo "== install, then build the examples against it with find_package(runnel)"
+prefix=$(pwd)/build/install-check
+rm -rf "$prefix" build/examples-standalone
+cmake --install build --prefix "$prefix" >/dev/null
+cmake -S examples -B build/examples-standalone -G Ninja -DCMAKE_PREFIX_PATH="$prefix"
+cmake --build build/examples-standalone -j"$jobs"
+rm -rf build/examples-standalone-out
+build/examples-standalone/wordcount --input 'examples/data/*.txt' --output build/examples-standalone-out --no-progress
+test -f build/examples-standalone-out/_SUCCESS
+
+echo "== all tests passed"
