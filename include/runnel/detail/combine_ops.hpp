@@ -3,6 +3,7 @@
 // pick the key and value out of an input record without copying them, so
 // count_per_element over words hashes and compares each word in place and
 // copies it only when it is new.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -25,8 +26,13 @@ inline std::string instance_name(const void* op, int instance) {
 }
 
 // Before the shuffle: folds inputs into per-key accumulators and sends
-// (key, accumulator) pairs on when over budget or at the end. No spill: a
-// flushed partial is merged downstream.
+// (key, accumulator) pairs on when the table is full or at the end. No
+// spill: a flushed partial is merged downstream. The table is a cache for
+// the hot keys, so it is kept small (kPartialTableBytes): a large one would
+// hold a second copy of every key next to the merging table's, for little
+// more reduction.
+inline constexpr std::size_t kPartialTableBytes = std::size_t{16} << 20;
+
 template <class In, class K, class CF, class KeyOf, class ValueOf>
 class PartialCombineOp final : public Operator {
  public:
@@ -36,8 +42,6 @@ class PartialCombineOp final : public Operator {
   PartialCombineOp(CF cf, KeyOf key_of, ValueOf value_of)
       : cf_(std::move(cf)), key_of_(std::move(key_of)), value_of_(std::move(value_of)) {}
 
-  bool uses_memory_budget() const override { return true; }
-
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
     return std::make_unique<Instance>(*this, ctx, outputs.at(0));
@@ -46,8 +50,11 @@ class PartialCombineOp final : public Operator {
  private:
   class Instance final : public OperatorInstance {
    public:
+    // Not a share of the memory budget: a fixed small table per instance.
     Instance(const PartialCombineOp& op, const InstanceContext& ctx, Output* out)
-        : op_(op), budget_(ctx.memory_budget), out_(out, ctx.batch_size) {}
+        : op_(op),
+          budget_(kPartialTableBytes),
+          out_(out, ctx.batch_size) {}
 
     void process(int, BatchBase& batch) override {
       for (auto& v : batch_cast<In>(batch).values) {
@@ -58,7 +65,7 @@ class PartialCombineOp final : public Operator {
         op_.cf_.add_input(*acc, op_.value_of_(v));
         if (inserted) heap_ += heap_bytes(table_.entries().back().key);
       }
-      if (budget_ != 0 && table_.footprint() + heap_ > budget_) flush_table();
+      if (table_.footprint() + heap_ > budget_) flush_table();
     }
 
     void finish() override {
