@@ -2,5 +2,6 @@
 #include "jobs/wordcount.hpp"
 
 int main(int argc, char** argv) {
-  return runnel::run_main(argc, argv, runnel::examples::wordcount, "Counts the words of text files");
+  return runnel::run_main(argc, argv, runnel::examples::wordcount,
+                          "Counts the words of text files");
 }

@@ -19,7 +19,8 @@ struct Job {
 };
 
 const Job kJobs[] = {
-    {"wordcount", "count words: lines of 'word,count' in OUTPUT/part-NNNNN.csv", runnel::examples::wordcount},
+    {"wordcount", "count words: lines of 'word,count' in OUTPUT/part-NNNNN.csv",
+     runnel::examples::wordcount},
     {"uppercase", "upper-case every line into OUTPUT/part-NNNNN.txt", runnel::examples::uppercase},
 };
 
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
   CLI::App app("runnel: one engine for batch and stream processing");
   app.require_subcommand(1);
   auto* run = app.add_subcommand("run", "run a built-in job");
-  auto* explain = app.add_subcommand("explain", "print a built-in job's physical plan (what is fused, how data moves)");
+  auto* explain = app.add_subcommand(
+      "explain", "print a built-in job's physical plan (what is fused, how data moves)");
   auto* jobs = app.add_subcommand("jobs", "list the built-in jobs");
   run->require_subcommand(1);
   explain->require_subcommand(1);
@@ -45,7 +47,8 @@ int main(int argc, char** argv) {
   }
 
   // Name an unknown job plainly rather than as a missing subcommand.
-  if (argc >= 3 && (std::string(argv[1]) == "run" || std::string(argv[1]) == "explain") && argv[2][0] != '-') {
+  if (argc >= 3 && (std::string(argv[1]) == "run" || std::string(argv[1]) == "explain") &&
+      argv[2][0] != '-') {
     bool known = false;
     std::string names;
     for (const auto& job : kJobs) {
@@ -53,7 +56,8 @@ int main(int argc, char** argv) {
       names += names.empty() ? job.name : std::string(", ") + job.name;
     }
     if (!known) {
-      std::fprintf(stderr, "runnel: error: unknown job '%s'; the built-in jobs are: %s\n", argv[2], names.c_str());
+      std::fprintf(stderr, "runnel: error: unknown job '%s'; the built-in jobs are: %s\n", argv[2],
+                   names.c_str());
       return 2;
     }
   }
@@ -73,7 +77,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (auto& [cmd, what] : commands) {
-    if (cmd->parsed()) return runnel::api::run_job(what.first->name, flags[cmd], what.first->build, what.second);
+    if (cmd->parsed())
+      return runnel::api::run_job(what.first->name, flags[cmd], what.first->build, what.second);
   }
   return 2;
 }

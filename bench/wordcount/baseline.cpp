@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "wordcount_baseline: cannot create '%s'\n", argv[2]);
     return 2;
   }
-  for (const auto& [w, n] : counts) std::fprintf(out, "%s,%llu\n", w.c_str(), static_cast<unsigned long long>(n));
+  for (const auto& [w, n] : counts)
+    std::fprintf(out, "%s,%llu\n", w.c_str(), static_cast<unsigned long long>(n));
   return std::fclose(out) == 0 ? 0 : 1;
 }

@@ -44,7 +44,9 @@ class Rng {
     return result;
   }
   // Uniform in [0, n).
-  std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>(((next() >> 32) * n) >> 32); }
+  std::uint32_t below(std::uint32_t n) {
+    return static_cast<std::uint32_t>(((next() >> 32) * n) >> 32);
+  }
   // Uniform in [0, 1).
   double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   // True with probability `per_mille` / 1000.
@@ -118,14 +120,18 @@ struct Vocabulary {
 
 Vocabulary make_vocabulary(std::uint32_t size, Rng& rng) {
   // English letter frequencies (per 10,000), a to z.
-  static const int kLetterFreq[26] = {817, 149, 278, 425, 1270, 223, 202, 609, 697, 15, 77, 403, 241,
-                                      675, 751, 193, 10,  599, 633, 906, 276, 98,  236, 15,  197, 7};
+  static const int kLetterFreq[26] = {817, 149, 278, 425, 1270, 223, 202, 609, 697,
+                                      15,  77,  403, 241, 675,  751, 193, 10,  599,
+                                      633, 906, 276, 98,  236,  15,  197, 7};
   std::vector<char> letters;
-  for (int i = 0; i < 26; ++i) letters.insert(letters.end(), static_cast<std::size_t>(kLetterFreq[i]), static_cast<char>('a' + i));
+  for (int i = 0; i < 26; ++i)
+    letters.insert(letters.end(), static_cast<std::size_t>(kLetterFreq[i]),
+                   static_cast<char>('a' + i));
   // How many distinct words of each length (word types, not tokens).
   // (Few one- and two-letter words: "a", "i", "of", "to", ...)
-  static const double kLengthWeight[21] = {0,   0.0003, 0.01, 1.5, 5.0, 8.0, 11.0, 13.0, 13.5, 12.5, 10.5,
-                                           8.0, 6.0,    4.0,  2.8, 1.4, 0.7, 0.35, 0.15, 0.08, 0.04};
+  static const double kLengthWeight[21] = {0,    0.0003, 0.01, 1.5,  5.0,  8.0,  11.0,
+                                           13.0, 13.5,   12.5, 10.5, 8.0,  6.0,  4.0,
+                                           2.8,  1.4,    0.7,  0.35, 0.15, 0.08, 0.04};
   std::vector<double> len_cdf;
   double acc = 0;
   for (double w : kLengthWeight) len_cdf.push_back(acc += w);
@@ -147,9 +153,11 @@ Vocabulary make_vocabulary(std::uint32_t size, Rng& rng) {
       for (std::uint32_t i = 1; i < digits; ++i) w += static_cast<char>('0' + rng.below(10));
     } else {
       double u = rng.unit() * acc;
-      std::size_t len = static_cast<std::size_t>(std::upper_bound(len_cdf.begin(), len_cdf.end(), u) - len_cdf.begin());
+      std::size_t len = static_cast<std::size_t>(
+          std::upper_bound(len_cdf.begin(), len_cdf.end(), u) - len_cdf.begin());
       len = std::clamp<std::size_t>(len, 1, 20);
-      for (std::size_t i = 0; i < len; ++i) w += letters[rng.below(static_cast<std::uint32_t>(letters.size()))];
+      for (std::size_t i = 0; i < len; ++i)
+        w += letters[rng.below(static_cast<std::uint32_t>(letters.size()))];
     }
     if (!seen.insert(w).second) continue;
     // Short words tend to be the frequent ones, with plenty of exceptions.
@@ -232,19 +240,22 @@ int main(int argc, char** argv) {
   }
   if (output == nullptr) usage("no OUTPUT given");
   if (size_mb == 0) usage("--size-mb must be at least 1");
-  if (vocab_size < 1000 || vocab_size > 50000000) usage("--vocab must be between 1000 and 50000000");
+  if (vocab_size < 1000 || vocab_size > 50000000)
+    usage("--vocab must be between 1000 and 50000000");
 
   auto t0 = std::chrono::steady_clock::now();
   Rng rng(seed);
   Vocabulary vocab = make_vocabulary(static_cast<std::uint32_t>(vocab_size), rng);
   std::vector<double> weights(vocab_size);
-  for (std::size_t r = 0; r < vocab_size; ++r) weights[r] = 1.0 / std::pow(static_cast<double>(r + 1), zipf);
+  for (std::size_t r = 0; r < vocab_size; ++r)
+    weights[r] = 1.0 / std::pow(static_cast<double>(r + 1), zipf);
   AliasTable zipf_table(weights);
   weights = {};
 
   std::FILE* out = std::strcmp(output, "-") == 0 ? stdout : std::fopen(output, "wb");
   if (out == nullptr) {
-    std::fprintf(stderr, "wordcount_corpus: cannot create '%s': %s\n", output, std::strerror(errno));
+    std::fprintf(stderr, "wordcount_corpus: cannot create '%s': %s\n", output,
+                 std::strerror(errno));
     return 2;
   }
 
@@ -255,7 +266,8 @@ int main(int argc, char** argv) {
   bool sentence_start = true;
   auto flush = [&] {
     if (std::fwrite(buf.data(), 1, buf.size(), out) != buf.size()) {
-      std::fprintf(stderr, "wordcount_corpus: write to '%s' failed: %s\n", output, std::strerror(errno));
+      std::fprintf(stderr, "wordcount_corpus: write to '%s' failed: %s\n", output,
+                   std::strerror(errno));
       std::exit(1);
     }
     written += buf.size();
@@ -320,15 +332,17 @@ int main(int argc, char** argv) {
   }
   flush();
   if (out != stdout ? std::fclose(out) != 0 : std::fflush(out) != 0) {
-    std::fprintf(stderr, "wordcount_corpus: write to '%s' failed: %s\n", output, std::strerror(errno));
+    std::fprintf(stderr, "wordcount_corpus: write to '%s' failed: %s\n", output,
+                 std::strerror(errno));
     return 1;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fprintf(stderr,
-               "wordcount_corpus: %llu bytes, %llu lines, %llu words (vocabulary %llu, zipf %.2f, seed %llu) in "
+               "wordcount_corpus: %llu bytes, %llu lines, %llu words (vocabulary %llu, zipf %.2f, "
+               "seed %llu) in "
                "%.1f s\n",
                static_cast<unsigned long long>(written), static_cast<unsigned long long>(lines),
-               static_cast<unsigned long long>(tokens), static_cast<unsigned long long>(vocab_size), zipf,
-               static_cast<unsigned long long>(seed), secs);
+               static_cast<unsigned long long>(tokens), static_cast<unsigned long long>(vocab_size),
+               zipf, static_cast<unsigned long long>(seed), secs);
   return 0;
 }

@@ -45,7 +45,10 @@ int generate(int argc, char** argv) {
   const char* output = nullptr;
   for (int i = 2; i < argc; ++i) {
     std::string_view a = argv[i];
-    std::uint64_t* target = a == "--size-mb" ? &size_mb : a == "--values-per-key" ? &per_key : a == "--seed" ? &seed : nullptr;
+    std::uint64_t* target = a == "--size-mb"          ? &size_mb
+                            : a == "--values-per-key" ? &per_key
+                            : a == "--seed"           ? &seed
+                                                      : nullptr;
     if (target != nullptr) {
       char* end = nullptr;
       if (i + 1 >= argc) {
@@ -54,7 +57,8 @@ int generate(int argc, char** argv) {
       }
       *target = std::strtoull(argv[++i], &end, 10);
       if (end == argv[i] || *end != '\0') {
-        std::fprintf(stderr, "groupby_spill generate: %s '%s' is not a number\n%s", argv[i - 1], argv[i], usage);
+        std::fprintf(stderr, "groupby_spill generate: %s '%s' is not a number\n%s", argv[i - 1],
+                     argv[i], usage);
         return 2;
       }
     } else if (output == nullptr && !a.starts_with("-")) {
@@ -73,7 +77,8 @@ int generate(int argc, char** argv) {
   const std::uint64_t keys = std::max<std::uint64_t>(1, target / 19 / per_key);
   std::FILE* out = std::fopen(output, "wb");
   if (out == nullptr) {
-    std::fprintf(stderr, "groupby_spill generate: cannot create '%s': %s\n", output, std::strerror(errno));
+    std::fprintf(stderr, "groupby_spill generate: cannot create '%s': %s\n", output,
+                 std::strerror(errno));
     return 2;
   }
   std::string buf;
@@ -82,11 +87,12 @@ int generate(int argc, char** argv) {
   char line[64];
   while (written + buf.size() < target) {
     std::uint64_t r = mix(state++);
-    std::uint64_t key = ((r >> 32) * keys) >> 32;                      // uniform in [0, keys)
-    std::uint64_t id = mix(key ^ (seed << 40)) % 10000000000ULL;       // 10 digits, scattered
+    std::uint64_t key = ((r >> 32) * keys) >> 32;                 // uniform in [0, keys)
+    std::uint64_t id = mix(key ^ (seed << 40)) % 10000000000ULL;  // 10 digits, scattered
     std::uint64_t value = (r & 0xffffffffULL) % 1000000;
-    int n = std::snprintf(line, sizeof(line), "k%010llu,%llu\n", static_cast<unsigned long long>(id),
-                          static_cast<unsigned long long>(value));
+    int n =
+        std::snprintf(line, sizeof(line), "k%010llu,%llu\n", static_cast<unsigned long long>(id),
+                      static_cast<unsigned long long>(value));
     buf.append(line, static_cast<std::size_t>(n));
     ++lines;
     if (buf.size() >= (1 << 20)) {
@@ -99,7 +105,8 @@ int generate(int argc, char** argv) {
   written += buf.size();
   ok = std::fclose(out) == 0 && ok;
   if (!ok) {
-    std::fprintf(stderr, "groupby_spill generate: write to '%s' failed: %s\n", output, std::strerror(errno));
+    std::fprintf(stderr, "groupby_spill generate: write to '%s' failed: %s\n", output,
+                 std::strerror(errno));
     return 1;
   }
   std::fprintf(stderr, "groupby_spill generate: %llu bytes, %llu lines, ~%llu distinct keys\n",
@@ -118,7 +125,8 @@ int main(int argc, char** argv) {
         p.read(o.csv_input<std::pair<std::string, std::int64_t>>())
             .group_by_key()
             .map([](std::pair<std::string, std::vector<std::int64_t>>&& group) {
-              std::int64_t sum = std::accumulate(group.second.begin(), group.second.end(), std::int64_t{0});
+              std::int64_t sum =
+                  std::accumulate(group.second.begin(), group.second.end(), std::int64_t{0});
               return std::tuple<std::string, std::uint64_t, std::int64_t>(std::move(group.first),
                                                                           group.second.size(), sum);
             })

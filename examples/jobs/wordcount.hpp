@@ -24,10 +24,7 @@ inline void split_words(const std::string& line, Emitter<std::string>& out) {
 }
 
 inline void wordcount(Pipeline& p, const Options& o) {
-  p.read(o.text_input())
-      .flat_map(split_words)
-      .count_per_element()
-      .write(o.csv_output());
+  p.read(o.text_input()).flat_map(split_words).count_per_element().write(o.csv_output());
 }
 
 }  // namespace runnel::examples

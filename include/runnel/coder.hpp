@@ -188,7 +188,8 @@ struct Coder<std::vector<T>> {
   static std::vector<T> decode(ByteReader& r) {
     auto n = r.get_varint();
     std::vector<T> v;
-    v.reserve(n < r.remaining() ? n : r.remaining());  // a corrupt count cannot force a huge reserve
+    v.reserve(n < r.remaining() ? n
+                                : r.remaining());  // a corrupt count cannot force a huge reserve
     for (std::uint64_t i = 0; i < n; ++i) v.push_back(Coder<T>::decode(r));
     return v;
   }
@@ -210,7 +211,9 @@ namespace detail {
 template <class Variant, std::size_t I = 0>
 Variant decode_alternative(std::size_t index, ByteReader& r) {
   if constexpr (I < std::variant_size_v<Variant>) {
-    if (index == I) return Variant(std::in_place_index<I>, Coder<std::variant_alternative_t<I, Variant>>::decode(r));
+    if (index == I)
+      return Variant(std::in_place_index<I>,
+                     Coder<std::variant_alternative_t<I, Variant>>::decode(r));
     return decode_alternative<Variant, I + 1>(index, r);
   } else {
     throw DecodeError("variant index out of range");

@@ -49,8 +49,7 @@ constexpr bool combine_fn_accumulates_inputs() {
 }
 
 template <class CF>
-using combine_output_t =
-    std::decay_t<decltype(std::declval<const CF&>().extract_output(
-        std::declval<typename CF::Accumulator&&>()))>;
+using combine_output_t = std::decay_t<decltype(std::declval<const CF&>().extract_output(
+    std::declval<typename CF::Accumulator&&>()))>;
 
 }  // namespace runnel

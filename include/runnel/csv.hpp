@@ -66,7 +66,9 @@ std::string parse_scalar(std::string_view s, T& v) {
     auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
     if (t.empty() || ec != std::errc() || end != t.data() + t.size()) {
       return "'" + std::string(s) + "' is not " +
-             (std::is_floating_point_v<T> ? "a number" : std::is_signed_v<T> ? "an integer" : "a non-negative integer") +
+             (std::is_floating_point_v<T> ? "a number"
+              : std::is_signed_v<T>       ? "an integer"
+                                          : "a non-negative integer") +
              (ec == std::errc::result_out_of_range ? " in range" : "");
     }
     return {};
@@ -99,8 +101,11 @@ struct Column {
   }
   static void append(std::string& out, const T& v, bool& first) {
     if constexpr (has_fields_v<T>) {
-      std::apply([&](const auto&... f) { (Column<std::decay_t<decltype(f)>>::append(out, f, first), ...); },
-                 fields_of(v));
+      std::apply(
+          [&](const auto&... f) {
+            (Column<std::decay_t<decltype(f)>>::append(out, f, first), ...);
+          },
+          fields_of(v));
     } else {
       if (!first) out += ',';
       first = false;
@@ -112,7 +117,9 @@ struct Column {
       std::string err;
       std::apply(
           [&](auto&... f) {
-            ((err.empty() ? (void)(err = Column<std::decay_t<decltype(f)>>::parse(cols, i, f)) : (void)0), ...);
+            ((err.empty() ? (void)(err = Column<std::decay_t<decltype(f)>>::parse(cols, i, f))
+                          : (void)0),
+             ...);
           },
           fields_of(v));
       return err;
@@ -132,7 +139,8 @@ struct Column<std::pair<A, B>> {
     Column<A>::append(out, v.first, first);
     Column<B>::append(out, v.second, first);
   }
-  static std::string parse(const std::vector<std::string_view>& cols, std::size_t& i, std::pair<A, B>& v) {
+  static std::string parse(const std::vector<std::string_view>& cols, std::size_t& i,
+                           std::pair<A, B>& v) {
     std::string err = Column<A>::parse(cols, i, v.first);
     return err.empty() ? Column<B>::parse(cols, i, v.second) : err;
   }
@@ -142,13 +150,18 @@ template <class... Ts>
 struct Column<std::tuple<Ts...>> {
   static constexpr std::size_t count() { return (Column<Ts>::count() + ... + 0); }
   static void append(std::string& out, const std::tuple<Ts...>& v, bool& first) {
-    std::apply([&](const auto&... f) { (Column<std::decay_t<decltype(f)>>::append(out, f, first), ...); }, v);
+    std::apply(
+        [&](const auto&... f) { (Column<std::decay_t<decltype(f)>>::append(out, f, first), ...); },
+        v);
   }
-  static std::string parse(const std::vector<std::string_view>& cols, std::size_t& i, std::tuple<Ts...>& v) {
+  static std::string parse(const std::vector<std::string_view>& cols, std::size_t& i,
+                           std::tuple<Ts...>& v) {
     std::string err;
     std::apply(
         [&](auto&... f) {
-          ((err.empty() ? (void)(err = Column<std::decay_t<decltype(f)>>::parse(cols, i, f)) : (void)0), ...);
+          ((err.empty() ? (void)(err = Column<std::decay_t<decltype(f)>>::parse(cols, i, f))
+                        : (void)0),
+           ...);
         },
         v);
     return err;
@@ -158,6 +171,8 @@ struct Column<std::tuple<Ts...>> {
 // An empty column is "no value".
 template <class T>
 struct Column<std::optional<T>> {
+  static_assert(Column<T>::count() == 1,
+                "CSV: std::optional of a multi-column type has no column form");
   static constexpr std::size_t count() { return 1; }
   static void append(std::string& out, const std::optional<T>& v, bool& first) {
     if (v) {
@@ -167,7 +182,8 @@ struct Column<std::optional<T>> {
       first = false;
     }
   }
-  static std::string parse(const std::vector<std::string_view>& cols, std::size_t& i, std::optional<T>& v) {
+  static std::string parse(const std::vector<std::string_view>& cols, std::size_t& i,
+                           std::optional<T>& v) {
     if (cols[i].empty()) {
       v.reset();
       ++i;

@@ -15,7 +15,8 @@ namespace runnel {
 template <class T>
 class Emitter {
  public:
-  Emitter(Output* out, std::size_t batch_size) : out_(out), batch_size_(batch_size ? batch_size : 1) {
+  Emitter(Output* out, std::size_t batch_size)
+      : out_(out), batch_size_(batch_size ? batch_size : 1) {
     batch_.values.reserve(batch_size_);
   }
   Emitter(const Emitter&) = delete;

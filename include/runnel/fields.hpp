@@ -12,11 +12,17 @@
 #include <vector>
 
 // A preprocessor map over up to 32 fields.
-#define RUNNEL_PP_NARGS(...) RUNNEL_PP_NARGS_(__VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
-#define RUNNEL_PP_NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, N, ...) N
+#define RUNNEL_PP_NARGS(...)                                                                    \
+  RUNNEL_PP_NARGS_(__VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, \
+                   16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+#define RUNNEL_PP_NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, \
+                         _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30,  \
+                         _31, _32, N, ...)                                                      \
+  N
 #define RUNNEL_PP_CAT(a, b) RUNNEL_PP_CAT_(a, b)
 #define RUNNEL_PP_CAT_(a, b) a##b
-#define RUNNEL_PP_MAP(m, x, ...) RUNNEL_PP_CAT(RUNNEL_PP_MAP_, RUNNEL_PP_NARGS(__VA_ARGS__))(m, x, __VA_ARGS__)
+#define RUNNEL_PP_MAP(m, x, ...) \
+  RUNNEL_PP_CAT(RUNNEL_PP_MAP_, RUNNEL_PP_NARGS(__VA_ARGS__))(m, x, __VA_ARGS__)
 #define RUNNEL_PP_MAP_1(m, x, a) m(x, a)
 #define RUNNEL_PP_MAP_2(m, x, a, ...) m(x, a), RUNNEL_PP_MAP_1(m, x, __VA_ARGS__)
 #define RUNNEL_PP_MAP_3(m, x, a, ...) m(x, a), RUNNEL_PP_MAP_2(m, x, __VA_ARGS__)
@@ -51,16 +57,16 @@
 #define RUNNEL_PP_MAP_32(m, x, a, ...) m(x, a), RUNNEL_PP_MAP_31(m, x, __VA_ARGS__)
 #define RUNNEL_PP_FIELD(v, f) v.f
 
-#define RUNNEL_FIELDS(Type, ...)                                                   \
-  [[maybe_unused]] inline auto runnel_fields(Type& v) {                            \
-    return std::tie(RUNNEL_PP_MAP(RUNNEL_PP_FIELD, v, __VA_ARGS__));               \
-  }                                                                              \
-  [[maybe_unused]] inline auto runnel_fields(const Type& v) {                      \
-    return std::tie(RUNNEL_PP_MAP(RUNNEL_PP_FIELD, v, __VA_ARGS__));               \
-  }                                                                              \
-  [[maybe_unused]] inline constexpr const char* runnel_field_names(const Type*) {  \
-    return #__VA_ARGS__;                                                         \
-  }                                                                              \
+#define RUNNEL_FIELDS(Type, ...)                                                  \
+  [[maybe_unused]] inline auto runnel_fields(Type& v) {                           \
+    return std::tie(RUNNEL_PP_MAP(RUNNEL_PP_FIELD, v, __VA_ARGS__));              \
+  }                                                                               \
+  [[maybe_unused]] inline auto runnel_fields(const Type& v) {                     \
+    return std::tie(RUNNEL_PP_MAP(RUNNEL_PP_FIELD, v, __VA_ARGS__));              \
+  }                                                                               \
+  [[maybe_unused]] inline constexpr const char* runnel_field_names(const Type*) { \
+    return #__VA_ARGS__;                                                          \
+  }                                                                               \
   static_assert(true, "")
 
 namespace runnel {
@@ -68,7 +74,8 @@ namespace detail {
 template <class T, class = void>
 struct has_adl_fields : std::false_type {};
 template <class T>
-struct has_adl_fields<T, std::void_t<decltype(runnel_fields(std::declval<T&>()))>> : std::true_type {};
+struct has_adl_fields<T, std::void_t<decltype(runnel_fields(std::declval<T&>()))>>
+    : std::true_type {};
 template <class T, class = void>
 struct has_member_fields : std::false_type {};
 template <class T>

@@ -73,7 +73,11 @@ template <class... Ts>
 struct Hash<std::tuple<Ts...>> {
   std::uint64_t operator()(const std::tuple<Ts...>& t) const noexcept {
     std::uint64_t h = 0x51ed27;
-    std::apply([&](const auto&... v) { ((h = hash_combine(h, Hash<std::decay_t<decltype(v)>>{}(v))), ...); }, t);
+    std::apply(
+        [&](const auto&... v) {
+          ((h = hash_combine(h, Hash<std::decay_t<decltype(v)>>{}(v))), ...);
+        },
+        t);
     return h;
   }
 };
@@ -108,8 +112,11 @@ template <class T>
 struct Hash<T, std::enable_if_t<has_fields_v<T>>> {
   std::uint64_t operator()(const T& v) const noexcept {
     std::uint64_t h = 0x5eed;
-    std::apply([&](const auto&... f) { ((h = hash_combine(h, Hash<std::decay_t<decltype(f)>>{}(f))), ...); },
-               fields_of(v));
+    std::apply(
+        [&](const auto&... f) {
+          ((h = hash_combine(h, Hash<std::decay_t<decltype(f)>>{}(f))), ...);
+        },
+        fields_of(v));
     return h;
   }
 };

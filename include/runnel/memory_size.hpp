@@ -39,7 +39,9 @@ struct HeapBytes<std::string> {
 };
 template <class A, class B>
 struct HeapBytes<std::pair<A, B>> {
-  static std::size_t of(const std::pair<A, B>& p) { return heap_bytes(p.first) + heap_bytes(p.second); }
+  static std::size_t of(const std::pair<A, B>& p) {
+    return heap_bytes(p.first) + heap_bytes(p.second);
+  }
 };
 template <class... Ts>
 struct HeapBytes<std::tuple<Ts...>> {

@@ -40,7 +40,7 @@ struct NodeSpec {
   std::shared_ptr<const Operator> partial;
   std::shared_ptr<const Partitioner> partial_partitioner;
   std::shared_ptr<const Operator> merge;
-  int parallelism = 0;              // 0: the pipeline's
+  int parallelism = 0;  // 0: the pipeline's
 };
 
 }  // namespace runnel

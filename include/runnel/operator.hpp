@@ -34,11 +34,11 @@ struct InstanceCounters {
 
 // What the executor tells an instance about where it runs.
 struct InstanceContext {
-  int instance = 0;          // 0 .. parallelism-1
+  int instance = 0;  // 0 .. parallelism-1
   int parallelism = 1;
   int max_parallelism = 128;  // number of key groups
   std::size_t batch_size = 1024;
-  std::size_t memory_budget = 0;  // bytes this instance may hold in hash tables; 0 = unlimited
+  std::size_t memory_budget = 0;   // bytes this instance may hold in hash tables; 0 = unlimited
   std::filesystem::path temp_dir;  // where spill files go
   InstanceCounters* counters = nullptr;
   std::atomic<std::uint64_t>* progress_bytes = nullptr;  // sources add bytes read, per batch

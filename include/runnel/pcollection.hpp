@@ -113,7 +113,8 @@ class PCollection {
     static_assert(detail::element_invocable_v<F, T>,
                   "map(f): f must be callable as f(const T&) and return the new element");
     using U = std::decay_t<typename detail::element_result_t<F, T>::type>;
-    static_assert(!std::is_void_v<U>, "map(f): f must return a value (use par_do for side effects)");
+    static_assert(!std::is_void_v<U>,
+                  "map(f): f must return a value (use par_do for side effects)");
     return element_wise<U>("map", std::make_shared<detail::MapOp<T, U, F>>(std::move(f)));
   }
 
@@ -132,14 +133,16 @@ class PCollection {
     using Deduced = typename detail::emitted_type<F>::type;
     using V = std::conditional_t<std::is_void_v<U>, Deduced, U>;
     if constexpr (detail::invocable_with_emitter<F, T, V>()) {
-      return element_wise<V>("flat_map", std::make_shared<detail::FlatMapOp<T, V, F>>(std::move(f)));
+      return element_wise<V>("flat_map",
+                             std::make_shared<detail::FlatMapOp<T, V, F>>(std::move(f)));
     } else if constexpr (detail::element_invocable_v<F, T>) {
       using R = std::decay_t<typename detail::element_result_t<F, T>::type>;
       static_assert(std::ranges::range<R>,
                     "flat_map(f): f(const T&) must return a range (e.g. a vector) of outputs, "
                     "or take (const T&, Emitter<U>&)");
       using W = std::decay_t<std::ranges::range_value_t<R>>;
-      return element_wise<W>("flat_map", std::make_shared<detail::FlatMapOp<T, W, F>>(std::move(f)));
+      return element_wise<W>("flat_map",
+                             std::make_shared<detail::FlatMapOp<T, W, F>>(std::move(f)));
     } else {
       static_assert(sizeof(F) == 0,
                     "flat_map(f): f must be callable as f(const T&, Emitter<U>&) or f(const T&) "
@@ -151,8 +154,9 @@ class PCollection {
   // several: a tuple of collections, one per tagged output.
   template <class Fn>
   auto par_do(Fn fn) const {
-    static_assert(std::is_same_v<typename Fn::InputType, T>,
-                  "par_do(fn): the DoFn's input type (DoFn<In, ...>) must be the collection's type");
+    static_assert(
+        std::is_same_v<typename Fn::InputType, T>,
+        "par_do(fn): the DoFn's input type (DoFn<In, ...>) must be the collection's type");
     using E = detail::do_fn_emitters_t<Fn>;
     static_assert(std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, E&>,
                   "par_do(fn): the DoFn needs process(const In&, Emitter<Out>&) (one output) or "
@@ -175,7 +179,10 @@ class PCollection {
     using E = detail::do_fn_emitters_t<Fn>;
     static_assert(
         std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, const std::vector<S>&, E&>,
-        "par_do(fn, side): the DoFn needs process(const In&, const std::vector<S>& side, Emitter<Out>&)");
+        "par_do(fn, side): the DoFn needs process(const In&, const std::vector<S>& side, "
+        "Emitter<Out>&)");
+    if (&side.pipeline() != p_)
+      throw std::invalid_argument("par_do(fn, side): the side input is from another pipeline");
     NodeSpec spec;
     spec.name = "par_do (side input)";
     spec.kind = OperatorKind::kMultiInput;
@@ -202,7 +209,8 @@ class PCollection {
 
   // (key, all values of the key), for a collection of (key, value) pairs.
   auto group_by_key() const {
-    static_assert(detail::is_pair<T>::value, "group_by_key(): needs a collection of std::pair<K, V>");
+    static_assert(detail::is_pair<T>::value,
+                  "group_by_key(): needs a collection of std::pair<K, V>");
     using V = typename T::second_type;
     return keyed_combine("group_by_key", combiners::ToList<V>{});
   }
@@ -211,15 +219,18 @@ class PCollection {
   // CombineFn allows it.
   template <class CF>
   auto combine_per_key(CF fn) const {
-    static_assert(detail::is_pair<T>::value, "combine_per_key(fn): needs a collection of std::pair<K, V>");
-    static_assert(CombineFnFor<CF, typename T::second_type>,
-                  "combine_per_key(fn): fn must be a CombineFn over the values (see combine_fn.hpp)");
+    static_assert(detail::is_pair<T>::value,
+                  "combine_per_key(fn): needs a collection of std::pair<K, V>");
+    static_assert(
+        CombineFnFor<CF, typename T::second_type>,
+        "combine_per_key(fn): fn must be a CombineFn over the values (see combine_fn.hpp)");
     return keyed_combine("combine_per_key", std::move(fn));
   }
 
   // (element, how many times it occurs).
   auto count_per_element() const {
-    return combine<T>("count_per_element", combiners::Count{}, detail::Identity{}, detail::Identity{});
+    return combine<T>("count_per_element", combiners::Count{}, detail::Identity{},
+                      detail::Identity{});
   }
 
   auto sum_per_key() const { return combine_per_key(combiners::Sum<typename T::second_type>{}); }
@@ -239,7 +250,8 @@ class PCollection {
   // One element: fn over the whole collection (nothing if it is empty).
   template <class CF>
   auto combine_globally(CF fn) const {
-    static_assert(CombineFnFor<CF, T>, "combine_globally(fn): fn must be a CombineFn over the elements");
+    static_assert(CombineFnFor<CF, T>,
+                  "combine_globally(fn): fn must be a CombineFn over the elements");
     return combine<Unit>("combine_globally", std::move(fn), detail::UnitKey{}, detail::Identity{})
         .map([](auto&& kv) { return std::move(kv.second); });
   }
@@ -295,14 +307,17 @@ class PCollection {
       return PCollection<std::tuple_element_t<0, Tuple>>(p_, PortRef{node, 0});
     } else {
       return [&]<std::size_t... I>(std::index_sequence<I...>) {
-        return std::make_tuple(PCollection<std::tuple_element_t<I, Tuple>>(p_, PortRef{node, static_cast<int>(I)})...);
-      }(std::make_index_sequence<std::tuple_size_v<Tuple>>{});
+        return std::make_tuple(
+            PCollection<std::tuple_element_t<I, Tuple>>(p_, PortRef{node, static_cast<int>(I)})...);
+      }
+      (std::make_index_sequence<std::tuple_size_v<Tuple>>{});
     }
   }
 
   template <class CF>
   auto keyed_combine(const char* name, CF fn) const {
-    return combine<typename T::first_type>(name, std::move(fn), detail::FirstOf{}, detail::SecondOf{});
+    return combine<typename T::first_type>(name, std::move(fn), detail::FirstOf{},
+                                           detail::SecondOf{});
   }
 
   // The keyed aggregation node: the raw path (hash on KeyOf, FinalCombineOp
@@ -315,20 +330,25 @@ class PCollection {
     NodeSpec spec;
     spec.name = name;
     spec.kind = OperatorKind::kKeyed;
-    spec.op = std::make_shared<detail::FinalCombineOp<T, K, CF, KeyOf, ValueOf, false>>(fn, key_of, value_of);
+    spec.op = std::make_shared<detail::FinalCombineOp<T, K, CF, KeyOf, ValueOf, false>>(fn, key_of,
+                                                                                        value_of);
     spec.partitioner = std::make_shared<KeyPartitioner<T, KeyOf>>(key_of);
     if constexpr (combine_fn_liftable<CF>()) {
-      spec.partial = std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(fn, key_of, value_of);
-      spec.partial_partitioner = std::make_shared<KeyPartitioner<std::pair<K, Acc>, detail::FirstOf>>(detail::FirstOf{});
-      spec.merge = std::make_shared<
-          detail::FinalCombineOp<std::pair<K, Acc>, K, CF, detail::FirstOf, detail::SecondOf, true>>(
-          fn, detail::FirstOf{}, detail::SecondOf{});
+      spec.partial = std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(
+          fn, key_of, value_of);
+      spec.partial_partitioner =
+          std::make_shared<KeyPartitioner<std::pair<K, Acc>, detail::FirstOf>>(detail::FirstOf{});
+      spec.merge =
+          std::make_shared<detail::FinalCombineOp<std::pair<K, Acc>, K, CF, detail::FirstOf,
+                                                  detail::SecondOf, true>>(fn, detail::FirstOf{},
+                                                                           detail::SecondOf{});
     }
     spec.inputs = {ref_};
     return PCollection<Out>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0});
   }
 
-  void write_files(const std::string& dir, const char* ext, bool overwrite, bool marker, bool raw) const {
+  void write_files(const std::string& dir, const char* ext, bool overwrite, bool marker,
+                   bool raw) const {
     detail::OutputSpec out{dir, ext, overwrite || detail::overwrite_default(*p_), marker};
     NodeSpec spec;
     spec.name = std::string("write ") + (raw ? "text" : "csv") + " '" + dir + "'";
@@ -352,10 +372,13 @@ PCollection<T> flatten(const std::vector<PCollection<T>>& inputs) {
   spec.kind = OperatorKind::kMultiInput;
   spec.op = std::make_shared<detail::FlattenOp>();
   for (const auto& c : inputs) {
+    if (&c.pipeline() != &inputs[0].pipeline())
+      throw std::invalid_argument("flatten: the collections are from different pipelines");
     spec.inputs.push_back(c.ref());
     spec.input_exchanges.push_back(ExchangeKind::kForward);
   }
-  return PCollection<T>(&inputs[0].pipeline(), PortRef{detail::add_node(inputs[0].pipeline(), std::move(spec)), 0});
+  return PCollection<T>(&inputs[0].pipeline(),
+                        PortRef{detail::add_node(inputs[0].pipeline(), std::move(spec)), 0});
 }
 
 template <class T, class... More>
@@ -365,7 +388,8 @@ PCollection<T> flatten(const PCollection<T>& first, const More&... more) {
 
 // For each key of either input: (key, (values from a, values from b)).
 template <class K, class V1, class V2>
-auto co_group_by_key(const PCollection<std::pair<K, V1>>& a, const PCollection<std::pair<K, V2>>& b) {
+auto co_group_by_key(const PCollection<std::pair<K, V1>>& a,
+                     const PCollection<std::pair<K, V2>>& b) {
   using Sides = std::pair<std::vector<V1>, std::vector<V2>>;
   using Tagged = std::pair<K, Sides>;
   auto ta = a.map([](std::pair<K, V1>&& kv) {

@@ -22,15 +22,15 @@
 namespace runnel {
 
 struct PipelineOptions {
-  int parallelism = 0;             // instances per task; 0 = the machine's cores
-  std::size_t batch_size = 1024;   // records per batch between operators
+  int parallelism = 0;                               // instances per task; 0 = the machine's cores
+  std::size_t batch_size = 1024;                     // records per batch between operators
   std::size_t memory_budget = std::size_t{1} << 30;  // for all hash tables; 0 = unlimited
-  int max_parallelism = 128;       // key groups
-  std::string temp_dir;            // for spill files; empty = the system's temp directory
-  bool overwrite_output = false;   // file sinks replace an earlier run's output
-  bool progress = false;           // a progress bar on stderr (when it is a terminal)
-  bool lift_combiners = true;      // pre-aggregate before keyed exchanges
-  bool fuse = true;                // run element-wise chains in their producer's task
+  int max_parallelism = 128;                         // key groups
+  std::string temp_dir;           // for spill files; empty = the system's temp directory
+  bool overwrite_output = false;  // file sinks replace an earlier run's output
+  bool progress = false;          // a progress bar on stderr (when it is a terminal)
+  bool lift_combiners = true;     // pre-aggregate before keyed exchanges
+  bool fuse = true;               // run element-wise chains in their producer's task
 };
 
 struct RunResult {
@@ -74,10 +74,14 @@ class Pipeline {
     return PCollection<T>(this, PortRef{node, 0});
   }
 
-  // Every record any source rejected, with where and why. Call after the
-  // reads. If a program never asks for them, run() logs them to stderr.
+  // Every record any source read so far rejected, with where and why. Call
+  // after the reads: rejections of sources added later, and of any source if
+  // this is never called, are logged to stderr by run().
   PCollection<DeadLetter> dead_letters();
-  bool has_dead_letter_outputs() const { return !dead_letter_ports_.empty(); }
+  // Sources whose rejections nobody has asked for yet.
+  bool has_unclaimed_dead_letters() const {
+    return dead_letters_claimed_ < dead_letter_ports_.size();
+  }
 
   // The physical plan: tasks, what is fused into each, and the exchanges.
   std::string explain() const;
@@ -93,7 +97,7 @@ class Pipeline {
   PipelineOptions options_;
   std::vector<NodeSpec> nodes_;
   std::vector<PortRef> dead_letter_ports_;
-  bool dead_letters_taken_ = false;
+  std::size_t dead_letters_claimed_ = 0;  // dead_letter_ports_[0, this) have a consumer
 };
 
 }  // namespace runnel

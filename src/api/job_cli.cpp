@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 
 #include "ops/progress.hpp"
 #include "runnel/error.hpp"
@@ -14,34 +16,49 @@
 namespace runnel::api {
 
 std::size_t parse_byte_size(const std::string& text, const std::string& flag) {
-  std::size_t i = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  std::uint64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  std::size_t i = static_cast<std::size_t>(end - text.data());
   std::string unit = text.substr(i);
   for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::size_t mult = 0;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib") mult = std::size_t{1} << 10;
-  else if (unit == "m" || unit == "mb" || unit == "mib") mult = std::size_t{1} << 20;
-  else if (unit == "g" || unit == "gb" || unit == "gib") mult = std::size_t{1} << 30;
-  if (i == 0 || mult == 0) {
-    throw UserError(flag + " '" + text + "' is not a size: use a number with an optional unit, e.g. 512MiB or 2G");
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib")
+    mult = std::size_t{1} << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib")
+    mult = std::size_t{1} << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib")
+    mult = std::size_t{1} << 30;
+  if (ec != std::errc() || i == 0 || mult == 0) {
+    throw UserError(flag + " '" + text +
+                    "' is not a size: use a number with an optional unit, e.g. 512MiB or 2G");
   }
-  return std::stoull(text.substr(0, i)) * mult;
+  if (number > std::numeric_limits<std::size_t>::max() / mult) {
+    throw UserError(flag + " '" + text + "' is too large");
+  }
+  return number * mult;
 }
 
 void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
   cmd.add_option("--input,-i", f.options.input, "input file, directory or glob (quote globs)");
   cmd.add_option("--output,-o", f.options.output, "output directory (must be empty or absent)");
-  cmd.add_option("--parallelism,-p", f.parallelism, "parallel instances per task (default: the machine's cores)")
+  cmd.add_option("--parallelism,-p", f.parallelism,
+                 "parallel instances per task (default: the machine's cores)")
       ->check(CLI::Range(1, 1024));
-  cmd.add_option("--memory-budget", f.memory_budget,
-                 "memory for hash aggregations before they spill to disk, e.g. 512MiB (default 1GiB)");
-  cmd.add_option("--batch-size", f.options.pipeline.batch_size, "records per batch between operators")
+  cmd.add_option(
+      "--memory-budget", f.memory_budget,
+      "memory for hash aggregations before they spill to disk, e.g. 512MiB (default 1GiB)");
+  cmd.add_option("--batch-size", f.options.pipeline.batch_size,
+                 "records per batch between operators")
       ->check(CLI::Range(1, 1 << 20));
-  cmd.add_option("--temp-dir", f.options.pipeline.temp_dir, "directory for spill files (default: system temp)");
-  cmd.add_flag("--overwrite", f.options.pipeline.overwrite_output, "replace an earlier run's output");
+  cmd.add_option("--temp-dir", f.options.pipeline.temp_dir,
+                 "directory for spill files (default: system temp)");
+  cmd.add_flag("--overwrite", f.options.pipeline.overwrite_output,
+               "replace an earlier run's output");
   cmd.add_flag("--no-progress", f.no_progress, "no progress bar");
-  if (with_explain_flag) cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
+  if (with_explain_flag)
+    cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
 }
 
 int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool explain_only) {
@@ -52,7 +69,7 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
     po.progress = !f.no_progress;
     Pipeline p(po);
     build(p, f.options);
-    bool rejected_to_dir = p.has_dead_letter_outputs() && !f.options.output.empty();
+    bool rejected_to_dir = p.has_unclaimed_dead_letters() && !f.options.output.empty();
     std::filesystem::path rejected_dir = std::filesystem::path(f.options.output) / "_rejected";
     if (rejected_to_dir) {
       p.dead_letters().write(io::csv(rejected_dir.string()).without_success_marker());
@@ -65,12 +82,18 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
     // The _rejected sink takes exactly the dead letters; they are not results.
     if (rejected_to_dir) r.records_out -= std::min(r.records_out, r.dead_letters);
     double rate = r.seconds > 0 ? static_cast<double>(r.records_in) / r.seconds : 0;
-    std::string rejected =
-        r.dead_letters == 0 ? "" : fmt::format(", {} rejected (see {})", r.dead_letters, rejected_dir.string());
-    std::string spilled = r.spilled_bytes == 0 ? "" : fmt::format(", spilled {}", ops::human_bytes(static_cast<double>(r.spilled_bytes)));
-    std::fprintf(stderr, "runnel: %s done: %llu records in, %llu out%s%s, %.2f s, %.0f records/s\n", name.c_str(),
-                 static_cast<unsigned long long>(r.records_in), static_cast<unsigned long long>(r.records_out),
-                 rejected.c_str(), spilled.c_str(), r.seconds, rate);
+    std::string rejected = r.dead_letters == 0 ? ""
+                           : rejected_to_dir ? fmt::format(", {} rejected (see {})", r.dead_letters,
+                                                           rejected_dir.string())
+                                             : fmt::format(", {} rejected", r.dead_letters);
+    std::string spilled =
+        r.spilled_bytes == 0
+            ? ""
+            : fmt::format(", spilled {}", ops::human_bytes(static_cast<double>(r.spilled_bytes)));
+    std::fprintf(stderr, "runnel: %s done: %llu records in, %llu out%s%s, %.2f s, %.0f records/s\n",
+                 name.c_str(), static_cast<unsigned long long>(r.records_in),
+                 static_cast<unsigned long long>(r.records_out), rejected.c_str(), spilled.c_str(),
+                 r.seconds, rate);
     return 0;
   } catch (const UserError& e) {
     std::fprintf(stderr, "runnel: error: %s\n", e.what());

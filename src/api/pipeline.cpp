@@ -46,7 +46,8 @@ class LogDeadLettersOp final : public Operator {
 
 std::filesystem::path make_temp_dir(const std::string& base) {
   static std::atomic<int> counter{0};
-  std::filesystem::path root = base.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(base);
+  std::filesystem::path root =
+      base.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(base);
   return root / fmt::format("runnel-{}-{}", ::getpid(), counter.fetch_add(1));
 }
 }  // namespace
@@ -57,13 +58,15 @@ Pipeline::Pipeline(PipelineOptions options) : options_(std::move(options)) {
     options_.parallelism = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   if (options_.batch_size == 0) options_.batch_size = 1;
-  if (options_.max_parallelism < options_.parallelism) options_.max_parallelism = options_.parallelism;
+  if (options_.max_parallelism < options_.parallelism)
+    options_.max_parallelism = options_.parallelism;
 }
 
 int Pipeline::add_node(NodeSpec spec) {
   for (const auto& in : spec.inputs) {
     if (in.node < 0 || in.node >= static_cast<int>(nodes_.size())) {
-      throw std::invalid_argument("a collection from another pipeline was used in '" + spec.name + "'");
+      throw std::invalid_argument("a collection from another pipeline was used in '" + spec.name +
+                                  "'");
     }
   }
   nodes_.push_back(std::move(spec));
@@ -79,7 +82,7 @@ PCollection<std::string> Pipeline::read(const io::TextIO& in) {
 }
 
 PCollection<DeadLetter> Pipeline::dead_letters() {
-  dead_letters_taken_ = true;
+  dead_letters_claimed_ = dead_letter_ports_.size();
   std::vector<PCollection<DeadLetter>> all;
   for (auto ref : dead_letter_ports_) all.emplace_back(this, ref);
   if (all.empty()) return create<DeadLetter>({});
@@ -89,9 +92,10 @@ PCollection<DeadLetter> Pipeline::dead_letters() {
 
 std::vector<NodeSpec> Pipeline::graph_with_defaults() const {
   std::vector<NodeSpec> nodes = nodes_;
-  if (!dead_letters_taken_) {
-    // Rejected records are never dropped silently: unclaimed, they are logged.
-    for (auto ref : dead_letter_ports_) {
+  // Rejected records are never dropped silently: unclaimed, they are logged.
+  for (std::size_t i = dead_letters_claimed_; i < dead_letter_ports_.size(); ++i) {
+    {
+      PortRef ref = dead_letter_ports_[i];
       NodeSpec spec;
       spec.name = "log rejected records";
       spec.kind = OperatorKind::kSink;
@@ -134,7 +138,8 @@ RunResult Pipeline::run() {
     } cleanup{eo.temp_dir};
     stats = executor.run();
   }
-  return RunResult{stats.records_in, stats.records_out, stats.dead_letters, stats.spilled_bytes, stats.seconds};
+  return RunResult{stats.records_in, stats.records_out, stats.dead_letters, stats.spilled_bytes,
+                   stats.seconds};
 }
 
 }  // namespace runnel

@@ -29,7 +29,8 @@ std::string split_line(std::string_view line, std::vector<std::string_view>& fie
       }
       fields.emplace_back(scratch.data() + begin, scratch.size() - begin);
       if (i == line.size()) return {};
-      if (line[i] != ',') return "unexpected text after a closing quote at byte " + std::to_string(i + 1);
+      if (line[i] != ',')
+        return "unexpected text after a closing quote at byte " + std::to_string(i + 1);
       ++i;
     } else {
       std::size_t comma = line.find(',', i);

@@ -47,6 +47,10 @@ std::vector<std::string> expand_input(const std::string& pattern) {
       }
       if (ec) throw UserError("cannot list input directory '" + pattern + "': " + ec.message());
       if (files.empty()) throw UserError("input directory '" + pattern + "' has no files");
+    } else if (!fs::is_regular_file(st)) {
+      throw UserError("input '" + pattern +
+                      "' is not a regular file (pipes and devices cannot be split); "
+                      "write it to a file first");
     } else {
       files.push_back(pattern);
     }
@@ -59,9 +63,11 @@ std::vector<std::string> expand_input(const std::string& pattern) {
       }
     }
     globfree(&g);
-    if (rc == GLOB_ABORTED) throw UserError("cannot read a directory of input pattern '" + pattern + "'");
+    if (rc == GLOB_ABORTED)
+      throw UserError("cannot read a directory of input pattern '" + pattern + "'");
     if (files.empty()) {
-      throw UserError("input pattern '" + pattern + "' matches no files (check the pattern and the directory)");
+      throw UserError("input pattern '" + pattern +
+                      "' matches no files (check the pattern and the directory)");
     }
   }
   std::sort(files.begin(), files.end());
@@ -85,7 +91,8 @@ FileSplitSet::FileSplitSet(const std::string& pattern, int parallelism) {
   std::uint64_t split_bytes = std::clamp<std::uint64_t>(target, 1 << 20, 64 << 20);
   for (std::size_t i = 0; i < files.size(); ++i) {
     for (std::uint64_t start = 0; start < sizes[i]; start += split_bytes) {
-      splits_.push_back(FileSplit{files[i], start, std::min(sizes[i], start + split_bytes), sizes[i]});
+      splits_.push_back(
+          FileSplit{files[i], start, std::min(sizes[i], start + split_bytes), sizes[i]});
     }
   }
 }
@@ -100,8 +107,8 @@ LineReader::LineReader(const FileSplit& split) : split_(split) {
   if (fd_ < 0) {
     throw UserError("cannot open input file '" + split_.path + "': " + std::strerror(errno));
   }
-  ::posix_fadvise(fd_, static_cast<off_t>(split_.start), static_cast<off_t>(split_.end - split_.start),
-                  POSIX_FADV_SEQUENTIAL);
+  ::posix_fadvise(fd_, static_cast<off_t>(split_.start),
+                  static_cast<off_t>(split_.end - split_.start), POSIX_FADV_SEQUENTIAL);
   // Starting mid-file: back up one byte, and drop everything through the first
   // line break; if that byte is itself a line break, the split starts on a line.
   buf_off_ = split_.start > 0 ? split_.start - 1 : 0;
@@ -177,7 +184,8 @@ std::uint64_t LineReader::line_number(std::size_t i) {
     std::string chunk(kBlockBytes, '\0');
     std::uint64_t off = 0;
     while (off < first_line_offset_) {
-      std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kBlockBytes, first_line_offset_ - off));
+      std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(kBlockBytes, first_line_offset_ - off));
       ssize_t n = ::pread(fd_, chunk.data(), want, static_cast<off_t>(off));
       if (n <= 0) break;
       count += std::count(chunk.data(), chunk.data() + n, '\n');

@@ -16,7 +16,8 @@ std::string human_bytes(double bytes) {
     bytes /= 1000;
     ++u;
   }
-  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u]) : fmt::format("{:.1f} {}", bytes, units[u]);
+  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u])
+                : fmt::format("{:.1f} {}", bytes, units[u]);
 }
 
 ProgressBar::ProgressBar(std::uint64_t total_bytes, const std::atomic<std::uint64_t>& done_bytes,

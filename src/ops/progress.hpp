@@ -12,7 +12,8 @@ namespace runnel::ops {
 
 class ProgressBar {
  public:
-  ProgressBar(std::uint64_t total_bytes, const std::atomic<std::uint64_t>& done_bytes, bool enabled);
+  ProgressBar(std::uint64_t total_bytes, const std::atomic<std::uint64_t>& done_bytes,
+              bool enabled);
   ~ProgressBar();
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;

@@ -4,17 +4,6 @@
 #include <string>
 
 namespace runnel {
-
-const char* to_string(ExchangeKind kind) {
-  switch (kind) {
-    case ExchangeKind::kForward: return "forward";
-    case ExchangeKind::kHash: return "hash(key group)";
-    case ExchangeKind::kRebalance: return "rebalance";
-    case ExchangeKind::kBroadcast: return "broadcast";
-  }
-  return "?";
-}
-
 namespace plan {
 namespace {
 
@@ -45,7 +34,8 @@ class Planner {
   }
 
   Placement producer(PortRef ref) const {
-    if (ref.node < 0 || ref.node >= static_cast<int>(placed_.size()) || placed_[ref.node].task < 0) {
+    if (ref.node < 0 || ref.node >= static_cast<int>(placed_.size()) ||
+        placed_[ref.node].task < 0) {
       throw std::logic_error("node input refers to a node not yet planned");
     }
     return placed_[ref.node];
@@ -127,9 +117,9 @@ class Planner {
         if (options_.lift_combiners && node.partial) {
           // The partial aggregation runs in the producer's task: it shares its
           // parallelism when fused, else it gets a task of its own.
-          Placement partial = fuse_or_start(from, port, plan_.tasks[from.task].parallelism,
-                                            node.name + " (partial)", OperatorKind::kElementWise,
-                                            node.partial, 1);
+          Placement partial =
+              fuse_or_start(from, port, plan_.tasks[from.task].parallelism,
+                            node.name + " (partial)", OperatorKind::kElementWise, node.partial, 1);
           int o = add_op(t, node.name + " (merge)", node.kind, node.merge, node.num_outputs);
           connect(partial, 0, t, 0, ExchangeKind::kHash, node.partial_partitioner);
           placed_[n] = {t, o};

@@ -10,9 +10,9 @@
 namespace runnel::plan {
 
 struct PlanOptions {
-  int parallelism = 1;             // for nodes that do not set their own
-  bool lift_combiners = true;      // off only to compare plans in tests
-  bool fuse = true;                // off: every operator its own task (tests)
+  int parallelism = 1;         // for nodes that do not set their own
+  bool lift_combiners = true;  // off only to compare plans in tests
+  bool fuse = true;            // off: every operator its own task (tests)
 };
 
 runtime::PhysicalPlan make_physical_plan(const std::vector<NodeSpec>& nodes,

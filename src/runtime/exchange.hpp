@@ -13,8 +13,9 @@ class ExchangeOutput final : public Output {
  public:
   // `targets` are the consumer instances this producer instance feeds (one
   // for kForward, all of them otherwise).
-  ExchangeOutput(ExchangeKind kind, const Partitioner* partitioner, std::vector<BatchQueue*> targets,
-                 int to_input, std::size_t batch_size, int max_parallelism);
+  ExchangeOutput(ExchangeKind kind, const Partitioner* partitioner,
+                 std::vector<BatchQueue*> targets, int to_input, std::size_t batch_size,
+                 int max_parallelism);
 
   void push(BatchBase& batch) override;
   // Sends what is buffered, then end-of-input to every target.
@@ -29,7 +30,7 @@ class ExchangeOutput final : public Output {
   int to_input_;
   std::size_t batch_size_;
   int max_parallelism_;
-  std::size_t next_ = 0;            // kRebalance: next target
+  std::size_t next_ = 0;           // kRebalance: next target
   std::vector<BatchPtr> buffers_;  // kHash: one per target
 };
 

@@ -1,9 +1,12 @@
 #include "runtime/executor.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <mutex>
 #include <thread>
 
+#include "runnel/error.hpp"
 #include "runtime/batch_queue.hpp"
 #include "runtime/exchange.hpp"
 
@@ -106,7 +109,8 @@ ExecutionStats Executor::run() {
   for (const auto& task : tasks) {
     auto& qs = queues_.emplace_back();
     for (int i = 0; i < task.parallelism; ++i) {
-      qs.push_back(std::make_unique<BatchQueue>(task.in_edges.empty() ? 1 : options_.queue_capacity));
+      qs.push_back(
+          std::make_unique<BatchQueue>(task.in_edges.empty() ? 1 : options_.queue_capacity));
     }
   }
 
@@ -179,20 +183,31 @@ ExecutionStats Executor::run() {
 
   std::vector<std::thread> threads;
   threads.reserve(runs.size());
-  for (auto& r : runs) threads.emplace_back([this, &r] { run_instance(*r); });
+  try {
+    for (auto& r : runs) threads.emplace_back([this, &r] { run_instance(*r); });
+  } catch (...) {
+    // Too many threads for this machine: stop the ones started, report it.
+    fail(std::make_exception_ptr(UserError("cannot start " + std::to_string(runs.size()) +
+                                           " threads; lower --parallelism")));
+  }
   for (auto& th : threads) th.join();
 
+  // Publish every sink's output, or none: once one commit fails, the rest abort.
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
       auto* shared = shared_[t][o].get();
-      if (failed_) {
-        tasks[t].ops[o].op->on_job_failure(shared);
-      } else {
+      if (!failed_) {
         try {
           tasks[t].ops[o].op->on_job_success(shared);
+          continue;
         } catch (...) {
           fail(std::current_exception());
         }
+      }
+      try {
+        tasks[t].ops[o].op->on_job_failure(shared);
+      } catch (...) {
+        // Cleanup is best effort; the first error is the one reported.
       }
     }
   }
@@ -203,7 +218,8 @@ ExecutionStats Executor::run() {
     const auto& task = tasks[r->task];
     for (std::size_t o = 0; o < task.ops.size(); ++o) {
       const auto& c = r->counters[o];
-      if (task.ops[o].kind == OperatorKind::kSource) stats.records_in += c.records_out + c.dead_letters;
+      if (task.ops[o].kind == OperatorKind::kSource)
+        stats.records_in += c.records_out + c.dead_letters;
       if (task.ops[o].kind == OperatorKind::kSink) stats.records_out += c.records_in;
       stats.dead_letters += c.dead_letters;
       stats.spilled_bytes += c.spilled_bytes;
@@ -213,13 +229,25 @@ ExecutionStats Executor::run() {
   return stats;
 }
 
+// Names the task for an error from user code: which operators, which instance.
+static std::string describe_task(const PhysicalTask& task, int task_index, int instance) {
+  std::string ops;
+  for (const auto& op : task.ops) ops += (ops.empty() ? "" : " -> ") + op.name;
+  return fmt::format("task {} [{}], instance {}", task_index, ops, instance);
+}
+
 void Executor::run_instance(InstanceRun& r) {
   const auto& task = plan_.tasks[r.task];
+  std::size_t opened = 0;
   try {
-    for (auto& op : r.ops) op->open();
+    for (auto& op : r.ops) {
+      op->open();
+      ++opened;
+    }
     if (task.in_edges.empty()) {
       auto* source = dynamic_cast<SourceInstance*>(r.ops[0].get());
-      if (source == nullptr) throw std::logic_error("task without inputs has no source at its head");
+      if (source == nullptr)
+        throw std::logic_error("task without inputs has no source at its head");
       while (!failed_.load(std::memory_order_relaxed) && source->produce()) {
       }
     } else {
@@ -243,12 +271,18 @@ void Executor::run_instance(InstanceRun& r) {
     }
   } catch (const Cancelled&) {
     // Another instance failed first; its error is the one reported.
+  } catch (const UserError&) {
+    fail(std::current_exception());  // says what and where already
+  } catch (const std::exception& e) {
+    fail(std::make_exception_ptr(std::runtime_error(
+        fmt::format("{} (in {})", e.what(), describe_task(task, r.task, r.instance)))));
   } catch (...) {
     fail(std::current_exception());
   }
-  for (auto& op : r.ops) {
+  // Only operators whose open() ran are closed (a DoFn's teardown pairs with its setup).
+  for (std::size_t i = 0; i < opened; ++i) {
     try {
-      op->close();
+      r.ops[i]->close();
     } catch (...) {
       fail(std::current_exception());
     }

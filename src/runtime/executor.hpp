@@ -15,7 +15,7 @@ namespace runnel::runtime {
 struct ExecutionOptions {
   int max_parallelism = 128;
   std::size_t batch_size = 1024;
-  std::size_t memory_budget = 0;  // for all hash tables together; 0 = unlimited
+  std::size_t memory_budget = 0;    // for all hash tables together; 0 = unlimited
   std::size_t queue_capacity = 16;  // batches per task instance input
   std::filesystem::path temp_dir;
 };

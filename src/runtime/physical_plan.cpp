@@ -2,7 +2,23 @@
 
 #include <fmt/format.h>
 
-namespace runnel::runtime {
+namespace runnel {
+
+const char* to_string(ExchangeKind kind) {
+  switch (kind) {
+    case ExchangeKind::kForward:
+      return "forward";
+    case ExchangeKind::kHash:
+      return "hash(key group)";
+    case ExchangeKind::kRebalance:
+      return "rebalance";
+    case ExchangeKind::kBroadcast:
+      return "broadcast";
+  }
+  return "?";
+}
+
+namespace runtime {
 
 std::string PhysicalPlan::explain() const {
   std::string out;
@@ -23,4 +39,5 @@ std::string PhysicalPlan::explain() const {
   return out;
 }
 
-}  // namespace runnel::runtime
+}  // namespace runtime
+}  // namespace runnel

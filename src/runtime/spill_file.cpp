@@ -5,15 +5,16 @@
 #include <stdexcept>
 
 #include "runnel/coder.hpp"
+#include "runnel/error.hpp"
 
 namespace runnel::detail {
 namespace {
 constexpr std::size_t kBufferBytes = 1 << 20;
 
 [[noreturn]] void fail(const char* what, const std::filesystem::path& path) {
-  throw std::runtime_error(std::string("spill file ") + what + " '" + path.string() +
-                           "': " + std::strerror(errno) +
-                           " (check free space in the temporary directory, or set --temp-dir)");
+  throw UserError(std::string("spill file ") + what + " '" + path.string() +
+                  "': " + std::strerror(errno) +
+                  " (check free space in the temporary directory, or set --temp-dir)");
 }
 }  // namespace
 

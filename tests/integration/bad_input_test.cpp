@@ -20,14 +20,16 @@ void expect_user_error(const runnel::testing::CliResult& r, const std::string& n
 
 TEST(BadInput, MissingInputPath) {
   ScratchDir dir;
-  auto r = run_cli("run wordcount --input " + shell_quote(dir / "nope.txt") + " --output " + shell_quote(dir / "out"));
+  auto r = run_cli("run wordcount --input " + shell_quote(dir / "nope.txt") + " --output " +
+                   shell_quote(dir / "out"));
   expect_user_error(r, "does not exist");
   EXPECT_FALSE(std::filesystem::exists(dir / "out/_SUCCESS"));
 }
 
 TEST(BadInput, EmptyGlob) {
   ScratchDir dir;
-  auto r = run_cli("run wordcount --input " + shell_quote(dir / "*.txt") + " --output " + shell_quote(dir / "out"));
+  auto r = run_cli("run wordcount --input " + shell_quote(dir / "*.txt") + " --output " +
+                   shell_quote(dir / "out"));
   expect_user_error(r, "matches no files");
 }
 
@@ -36,19 +38,22 @@ TEST(BadInput, UnreadableInput) {
   ScratchDir dir;
   runnel::testing::write_file(dir / "secret.txt", "x");
   std::filesystem::permissions(dir / "secret.txt", std::filesystem::perms::none);
-  auto r = run_cli("run wordcount --input " + shell_quote(dir / "secret.txt") + " --output " + shell_quote(dir / "out"));
+  auto r = run_cli("run wordcount --input " + shell_quote(dir / "secret.txt") + " --output " +
+                   shell_quote(dir / "out"));
   expect_user_error(r, "cannot open input file");
 }
 
 TEST(BadInput, NonEmptyOutputNeedsOverwrite) {
   ScratchDir dir;
   runnel::testing::write_file(dir / "in.txt", "a b a\n");
-  std::string args = "run wordcount --input " + shell_quote(dir / "in.txt") + " --output " + shell_quote(dir / "out");
+  std::string args = "run wordcount --input " + shell_quote(dir / "in.txt") + " --output " +
+                     shell_quote(dir / "out");
   ASSERT_EQ(run_cli(args).exit_code, 0);
   expect_user_error(run_cli(args), "exists and is not empty");
   auto r = run_cli(args + " --overwrite");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(runnel::testing::read_part_lines(dir / "out"), (std::vector<std::string>{"a,2", "b,1"}));
+  EXPECT_EQ(runnel::testing::read_part_lines(dir / "out"),
+            (std::vector<std::string>{"a,2", "b,1"}));
   // --overwrite never deletes files runnel did not write.
   runnel::testing::write_file(dir / "out/notes.md", "mine");
   expect_user_error(run_cli(args + " --overwrite"), "holds files runnel did not write");
@@ -56,11 +61,18 @@ TEST(BadInput, NonEmptyOutputNeedsOverwrite) {
 }
 
 TEST(BadInput, BadFlags) {
-  expect_user_error(run_cli("run wordcount --input a --output b --parallelism zero"), "parallelism");
+  expect_user_error(run_cli("run wordcount --input a --output b --parallelism zero"),
+                    "parallelism");
   expect_user_error(run_cli("run wordcount --bogus"), "bogus");
   expect_user_error(run_cli("run nosuchjob"), "nosuchjob");
-  expect_user_error(run_cli("run wordcount --input /etc/hostname --output /tmp/x --memory-budget lots"),
-                    "--memory-budget 'lots' is not a size");
+  expect_user_error(
+      run_cli("run wordcount --input /etc/hostname --output /tmp/x --memory-budget lots"),
+      "--memory-budget 'lots' is not a size");
+  expect_user_error(run_cli("run wordcount --input /etc/hostname --output /tmp/x --memory-budget "
+                            "99999999999999999999G"),
+                    "is not a size");
+  expect_user_error(run_cli("run wordcount --input /dev/null --output /tmp/x"),
+                    "is not a regular file");
   auto help = run_cli("run wordcount --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("--memory-budget"), std::string::npos);
@@ -73,9 +85,11 @@ TEST(BadInput, BinaryInputIsData) {
   std::string bytes;
   for (int i = 0; i < 100000; ++i) bytes += static_cast<char>((i * 131) % 256);
   runnel::testing::write_file(dir / "bin", bytes);
-  auto r = run_cli("run wordcount --input " + shell_quote(dir / "bin") + " --output " + shell_quote(dir / "out"));
+  auto r = run_cli("run wordcount --input " + shell_quote(dir / "bin") + " --output " +
+                   shell_quote(dir / "out"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  r = run_cli("run uppercase --input " + shell_quote(dir / "bin") + " --output " + shell_quote(dir / "up"));
+  r = run_cli("run uppercase --input " + shell_quote(dir / "bin") + " --output " +
+              shell_quote(dir / "up"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
@@ -94,13 +108,17 @@ TEST(BadInput, RejectedCsvLinesGoToTheRejectedDirectory) {
   flags.options.input = dir / "in";
   flags.options.output = dir / "out";
   flags.no_progress = true;
-  int rc = runnel::api::run_job("sales", flags, [](runnel::Pipeline& p, const runnel::Options& o) {
-    p.read(o.csv_input<Sale>())
-        .map([](const Sale& s) { return std::make_pair(s.sku, s.quantity * s.price); })
-        .write(o.csv_output());
-  }, false);
+  int rc = runnel::api::run_job(
+      "sales", flags,
+      [](runnel::Pipeline& p, const runnel::Options& o) {
+        p.read(o.csv_input<Sale>())
+            .map([](const Sale& s) { return std::make_pair(s.sku, s.quantity * s.price); })
+            .write(o.csv_output());
+      },
+      false);
   ASSERT_EQ(rc, 0);
-  EXPECT_EQ(runnel::testing::read_part_lines(dir / "out"), (std::vector<std::string>{"a,2.5", "d,2"}));
+  EXPECT_EQ(runnel::testing::read_part_lines(dir / "out"),
+            (std::vector<std::string>{"a,2.5", "d,2"}));
   EXPECT_TRUE(std::filesystem::exists(dir / "out/_SUCCESS"));
   EXPECT_FALSE(std::filesystem::exists(dir / "out/_rejected/_SUCCESS"));
   auto rejected = runnel::testing::read_part_lines(dir / "out/_rejected");

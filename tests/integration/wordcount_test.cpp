@@ -18,10 +18,11 @@ using runnel::testing::shell_quote;
 
 // Text with words of mixed case, punctuation, digits, binary bytes and
 // invalid UTF-8, across several files; returns the reference counts.
-std::map<std::string, std::uint64_t> make_corpus(const ScratchDir& dir, int files, int lines_per_file) {
+std::map<std::string, std::uint64_t> make_corpus(const ScratchDir& dir, int files,
+                                                 int lines_per_file) {
   std::mt19937 rng(42);
-  const std::vector<std::string> words = {"The", "quick", "BROWN", "fox", "jumps", "over", "lazy", "dog",
-                                          "runnel", "x1", "42", "a"};
+  const std::vector<std::string> words = {"The",  "quick", "BROWN",  "fox", "jumps", "over",
+                                          "lazy", "dog",   "runnel", "x1",  "42",    "a"};
   const std::vector<std::string> seps = {" ", ", ", ". ", "\t", " -- ", "\xff\xfe", "\x80 ", "\0"s};
   std::map<std::string, std::uint64_t> ref;
   for (int f = 0; f < files; ++f) {
@@ -55,8 +56,8 @@ TEST(WordCount, MatchesTheReferenceAtEveryParallelism) {
   std::vector<std::string> previous;
   for (int p : {1, 2, 4}) {
     std::string out = dir / ("out" + std::to_string(p));
-    auto r = run_cli("run wordcount --input " + shell_quote(dir / "in/*.txt") + " --output " + shell_quote(out) +
-                     " --parallelism " + std::to_string(p));
+    auto r = run_cli("run wordcount --input " + shell_quote(dir / "in/*.txt") + " --output " +
+                     shell_quote(out) + " --parallelism " + std::to_string(p));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("wordcount done"), std::string::npos) << r.output;
     EXPECT_TRUE(std::filesystem::exists(out + "/_SUCCESS"));
@@ -68,8 +69,8 @@ TEST(WordCount, MatchesTheReferenceAtEveryParallelism) {
     previous = lines;
     for (const auto& e : std::filesystem::directory_iterator(out)) {
       auto name = e.path().filename().string();
-      EXPECT_TRUE(name == "_SUCCESS" || (name.rfind("part-", 0) == 0 && name.size() == 14 &&
-                                         name.substr(10) == ".csv"))
+      EXPECT_TRUE(name == "_SUCCESS" ||
+                  (name.rfind("part-", 0) == 0 && name.size() == 14 && name.substr(10) == ".csv"))
           << name;
     }
   }
@@ -86,8 +87,8 @@ TEST(WordCount, SpillingGivesTheSameResult) {
     ++ref[w];
   }
   runnel::testing::write_file(dir / "in/words.txt", text);
-  auto r = run_cli("run wordcount --no-progress -p 2 --memory-budget 64KiB --input " + shell_quote(dir / "in") +
-                   " --output " + shell_quote(dir / "out"));
+  auto r = run_cli("run wordcount --no-progress -p 2 --memory-budget 64KiB --input " +
+                   shell_quote(dir / "in") + " --output " + shell_quote(dir / "out"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("spilled"), std::string::npos) << r.output;
   EXPECT_EQ(read_part_lines(dir / "out"), as_lines(ref));
@@ -96,8 +97,8 @@ TEST(WordCount, SpillingGivesTheSameResult) {
 TEST(WordCount, BatchSizeOneGivesTheSameResult) {
   ScratchDir dir;
   auto ref = make_corpus(dir, 2, 300);
-  auto r = run_cli("run wordcount --batch-size 1 -p 3 --input " + shell_quote(dir / "in") + " --output " +
-                   shell_quote(dir / "out"));
+  auto r = run_cli("run wordcount --batch-size 1 -p 3 --input " + shell_quote(dir / "in") +
+                   " --output " + shell_quote(dir / "out"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(read_part_lines(dir / "out"), as_lines(ref));
 }
@@ -117,7 +118,8 @@ TEST(Uppercase, UpperCasesEveryLineAndKeepsOtherBytes) {
   }
   std::sort(expected.begin(), expected.end());
   runnel::testing::write_file(dir / "in.txt", text);
-  auto r = run_cli("run uppercase -p 2 --input " + shell_quote(dir / "in.txt") + " --output " + shell_quote(dir / "out"));
+  auto r = run_cli("run uppercase -p 2 --input " + shell_quote(dir / "in.txt") + " --output " +
+                   shell_quote(dir / "out"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(read_part_lines(dir / "out"), expected);
   EXPECT_TRUE(std::filesystem::exists(dir / "out/_SUCCESS"));
@@ -126,7 +128,8 @@ TEST(Uppercase, UpperCasesEveryLineAndKeepsOtherBytes) {
 TEST(Explain, ShowsFusionAndTheLiftedCombiner) {
   auto r = run_cli("explain wordcount -p 2 --input /etc/hostname --output /tmp/unused");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("+ flat_map\n  + count_per_element (partial)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("+ flat_map\n  + count_per_element (partial)"), std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("hash(key group)"), std::string::npos) << r.output;
 }
 

@@ -84,7 +84,8 @@ std::vector<Rec> apply_reference(const Step& s, const std::vector<Rec>& in) {
 PCollection<Rec> apply_runnel(Pipeline& p, const Step& s, const PCollection<Rec>& in) {
   switch (s.kind) {
     case 0:
-      return in.map([s](const Rec& r) { return Rec((r.first * s.a + s.b) % kKeys, r.second + s.a); });
+      return in.map(
+          [s](const Rec& r) { return Rec((r.first * s.a + s.b) % kKeys, r.second + s.a); });
     case 1:
       return in.filter([s](const Rec& r) { return (r.first + r.second + s.a) % 3 != 0; });
     case 2:
@@ -112,7 +113,8 @@ PCollection<Rec> apply_runnel(Pipeline& p, const Step& s, const PCollection<Rec>
   }
 }
 
-std::vector<Rec> run_runnel(const std::vector<Step>& steps, const std::vector<Rec>& input, PipelineOptions o) {
+std::vector<Rec> run_runnel(const std::vector<Step>& steps, const std::vector<Rec>& input,
+                            PipelineOptions o) {
   Pipeline p(o);
   PCollection<Rec> c = p.create(input);
   for (const auto& s : steps) c = apply_runnel(p, s, c);
@@ -138,8 +140,8 @@ rc::Gen<Step> gen_step() {
 
 RC_GTEST_PROP(PipelineProperty, SameResultsAtAnyParallelismAndBatchSize, ()) {
   auto steps = *rc::gen::resize(5, rc::gen::container<std::vector<Step>>(gen_step()));
-  auto input = *rc::gen::container<std::vector<Rec>>(
-      rc::gen::pair(rc::gen::inRange<std::int64_t>(0, kKeys), rc::gen::inRange<std::int64_t>(0, 100)));
+  auto input = *rc::gen::container<std::vector<Rec>>(rc::gen::pair(
+      rc::gen::inRange<std::int64_t>(0, kKeys), rc::gen::inRange<std::int64_t>(0, 100)));
   std::vector<Rec> expected = input;
   for (const auto& s : steps) expected = apply_reference(s, expected);
   std::sort(expected.begin(), expected.end());

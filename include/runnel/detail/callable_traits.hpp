@@ -11,7 +11,8 @@ struct callable_args {
   static constexpr bool known = false;
 };
 template <class F>
-struct callable_args<F, std::void_t<decltype(&F::operator())>> : callable_args<decltype(&F::operator())> {};
+struct callable_args<F, std::void_t<decltype(&F::operator())>>
+    : callable_args<decltype(&F::operator())> {};
 template <class C, class R, class... A>
 struct callable_args<R (C::*)(A...) const, void> {
   static constexpr bool known = true;
@@ -43,8 +44,9 @@ struct emitted_type {
   using type = void;
 };
 template <class F>
-struct emitted_type<F, std::enable_if_t<callable_args<std::decay_t<F>>::known &&
-                                        (std::tuple_size_v<typename callable_args<std::decay_t<F>>::type> == 2)>> {
+struct emitted_type<
+    F, std::enable_if_t<callable_args<std::decay_t<F>>::known &&
+                        (std::tuple_size_v<typename callable_args<std::decay_t<F>>::type> == 2)>> {
   using type = typename emitter_value<
       std::tuple_element_t<1, typename callable_args<std::decay_t<F>>::type>>::type;
 };

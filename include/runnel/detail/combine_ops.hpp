@@ -52,9 +52,7 @@ class PartialCombineOp final : public Operator {
    public:
     // Not a share of the memory budget: a fixed small table per instance.
     Instance(const PartialCombineOp& op, const InstanceContext& ctx, Output* out)
-        : op_(op),
-          budget_(kPartialTableBytes),
-          out_(out, ctx.batch_size) {}
+        : op_(op), budget_(kPartialTableBytes), out_(out, ctx.batch_size) {}
 
     void process(int, BatchBase& batch) override {
       for (auto& v : batch_cast<In>(batch).values) {

@@ -26,11 +26,13 @@ decltype(auto) invoke_element(F& f, T& v) {
 }
 
 template <class F, class T>
-inline constexpr bool element_invocable_v = std::is_invocable_v<F&, T&&> || std::is_invocable_v<F&, T&>;
+inline constexpr bool element_invocable_v =
+    std::is_invocable_v<F&, T&&> || std::is_invocable_v<F&, T&>;
 
 template <class F, class T>
-using element_result_t = std::conditional_t<std::is_invocable_v<F&, T&&>, std::invoke_result<F&, T&&>,
-                                            std::invoke_result<F&, T&>>;
+using element_result_t =
+    std::conditional_t<std::is_invocable_v<F&, T&&>, std::invoke_result<F&, T&&>,
+                       std::invoke_result<F&, T&>>;
 
 template <class In, class Out, class F>
 class MapOp final : public Operator {
@@ -44,7 +46,8 @@ class MapOp final : public Operator {
  private:
   class Instance final : public OperatorInstance {
    public:
-    Instance(F f, const InstanceContext& ctx, Output* out) : f_(std::move(f)), out_(out, ctx.batch_size) {}
+    Instance(F f, const InstanceContext& ctx, Output* out)
+        : f_(std::move(f)), out_(out, ctx.batch_size) {}
     void process(int, BatchBase& batch) override {
       for (auto& v : batch_cast<In>(batch).values) out_.emit(invoke_element(f_, v));
       out_.flush();
@@ -104,7 +107,8 @@ class FlatMapOp final : public Operator {
  private:
   class Instance final : public OperatorInstance {
    public:
-    Instance(F f, const InstanceContext& ctx, Output* out) : f_(std::move(f)), out_(out, ctx.batch_size) {}
+    Instance(F f, const InstanceContext& ctx, Output* out)
+        : f_(std::move(f)), out_(out, ctx.batch_size) {}
     void process(int, BatchBase& batch) override {
       for (auto& v : batch_cast<In>(batch).values) {
         if constexpr (std::is_invocable_v<F&, const In&, Emitter<Out>&>) {
@@ -212,7 +216,8 @@ class SideInputParDoOp final : public Operator {
     void process(int input, BatchBase& batch) override {
       if (input == 1) {
         auto& side = batch_cast<S>(batch).values;
-        side_.insert(side_.end(), std::make_move_iterator(side.begin()), std::make_move_iterator(side.end()));
+        side_.insert(side_.end(), std::make_move_iterator(side.begin()),
+                     std::make_move_iterator(side.end()));
         side.clear();
       } else if (!side_ready_) {
         waiting_.push_back(batch.take());
@@ -231,7 +236,8 @@ class SideInputParDoOp final : public Operator {
    private:
     void run(BatchBase& batch) {
       DoFnHooks<Fn>::start_bundle(fn_);
-      for (auto& v : batch_cast<In>(batch).values) fn_.process(std::as_const(v), std::as_const(side_), *out_);
+      for (auto& v : batch_cast<In>(batch).values)
+        fn_.process(std::as_const(v), std::as_const(side_), *out_);
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
     }

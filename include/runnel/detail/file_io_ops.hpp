@@ -48,7 +48,8 @@ class LineSourceInstance : public SourceInstance {
       reader_ = std::make_unique<LineReader>(*split);
     }
     on_lines(lines_, *reader_);
-    if (ctx_.progress_bytes) ctx_.progress_bytes->fetch_add(reader_->take_consumed_bytes(), std::memory_order_relaxed);
+    if (ctx_.progress_bytes)
+      ctx_.progress_bytes->fetch_add(reader_->take_consumed_bytes(), std::memory_order_relaxed);
     return true;
   }
 
@@ -87,7 +88,10 @@ class CsvSourceOp final : public FileSourceBase {
   class Instance final : public LineSourceInstance {
    public:
     Instance(const InstanceContext& ctx, Output* out, Output* rejected, bool skip_header)
-        : LineSourceInstance(ctx), out_(out, ctx.batch_size), rejected_(rejected, ctx.batch_size), skip_header_(skip_header) {}
+        : LineSourceInstance(ctx),
+          out_(out, ctx.batch_size),
+          rejected_(rejected, ctx.batch_size),
+          skip_header_(skip_header) {}
 
    protected:
     void on_lines(const std::vector<std::string_view>& lines, LineReader& reader) override {
@@ -142,8 +146,12 @@ class FileSinkOp final : public Operator {
   std::shared_ptr<void> make_shared_state(int) const override {
     return std::make_shared<OutputDirectory>(spec_);
   }
-  void on_job_success(void* shared) const override { static_cast<OutputDirectory*>(shared)->commit(); }
-  void on_job_failure(void* shared) const override { static_cast<OutputDirectory*>(shared)->abort(); }
+  void on_job_success(void* shared) const override {
+    static_cast<OutputDirectory*>(shared)->commit();
+  }
+  void on_job_failure(void* shared) const override {
+    static_cast<OutputDirectory*>(shared)->abort();
+  }
 
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*>) const override {

@@ -58,9 +58,9 @@ class LineReader {
   FileSplit split_;
   int fd_ = -1;
   std::string buf_;
-  std::uint64_t buf_off_ = 0;   // file offset of buf_[0]
-  std::size_t consumed_ = 0;    // bytes of buf_ already turned into lines
-  bool skip_first_ = false;     // the split starts mid-line: that line is the previous split's
+  std::uint64_t buf_off_ = 0;  // file offset of buf_[0]
+  std::size_t consumed_ = 0;   // bytes of buf_ already turned into lines
+  bool skip_first_ = false;    // the split starts mid-line: that line is the previous split's
   bool done_ = false;
   std::uint64_t first_line_offset_ = 0;
   std::uint64_t lines_before_block_ = 0;  // lines of this split returned before the last block

@@ -39,7 +39,7 @@ class FlatTable {
   template <class Q, class MakeKey, class MakeValue>
   std::pair<V*, bool> find_or_insert(const Q& key, std::uint64_t h, MakeKey&& make_key,
                                      MakeValue&& make_value) {
-    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    const auto tag = tag_of(h);
     std::size_t i = static_cast<std::size_t>(h) & mask_;
     while (true) {
       Slot& s = slots_[i];
@@ -70,6 +70,12 @@ class FlatTable {
     std::uint32_t index = 0;  // entry index + 1; 0 is empty
   };
 
+  // Slots are picked by the low bits and spill partitions by the top ones, so
+  // the tag mixes all bits: keys that share either still get distinct tags.
+  static std::uint32_t tag_of(std::uint64_t h) {
+    return static_cast<std::uint32_t>((h * 0x9e3779b97f4a7c15ULL) >> 32);
+  }
+
   void reset_slots(std::size_t n) {
     std::vector<Slot>(n).swap(slots_);
     mask_ = n - 1;
@@ -81,7 +87,7 @@ class FlatTable {
       std::uint64_t h = hashes_[e];
       std::size_t i = static_cast<std::size_t>(h) & mask_;
       while (slots_[i].index != 0) i = (i + 1) & mask_;
-      slots_[i] = Slot{static_cast<std::uint32_t>(h >> 32), static_cast<std::uint32_t>(e + 1)};
+      slots_[i] = Slot{tag_of(h), static_cast<std::uint32_t>(e + 1)};
     }
   }
 

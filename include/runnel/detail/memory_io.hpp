@@ -29,7 +29,12 @@ class CreateSource final : public Operator {
    public:
     Instance(const std::vector<T>& values, std::size_t begin, std::size_t end,
              const InstanceContext& ctx, Output* out)
-        : values_(values), next_(begin), end_(end), batch_size_(ctx.batch_size), counters_(ctx.counters), out_(out, ctx.batch_size) {}
+        : values_(values),
+          next_(begin),
+          end_(end),
+          batch_size_(ctx.batch_size),
+          counters_(ctx.counters),
+          out_(out, ctx.batch_size) {}
     bool produce() override {
       std::size_t stop = std::min(end_, next_ + batch_size_);
       for (; next_ < stop; ++next_) out_.emit(values_[next_]);
@@ -76,7 +81,8 @@ class CollectSink final : public Operator {
     void process(int, BatchBase& batch) override {
       auto& v = batch_cast<T>(batch).values;
       if (counters_) counters_->records_in += v.size();
-      local_.insert(local_.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
+      local_.insert(local_.end(), std::make_move_iterator(v.begin()),
+                    std::make_move_iterator(v.end()));
       v.clear();
     }
     void finish() override {

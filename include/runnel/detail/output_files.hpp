@@ -15,28 +15,34 @@ namespace runnel::detail {
 
 struct OutputSpec {
   std::string dir;
-  std::string extension;      // "csv", "txt"
-  bool overwrite = false;     // replace an earlier run's output
+  std::string extension;       // "csv", "txt"
+  bool overwrite = false;      // replace an earlier run's output
   bool success_marker = true;  // write _SUCCESS at the end
 };
 
 class OutputDirectory {
  public:
   // Checks the directory. Throws UserError if it exists with files in it
-  // (unless overwrite, which removes an earlier run's parts). The directory
-  // is created when the first part or _SUCCESS is written.
+  // (unless overwrite: an earlier run's parts are then replaced at commit), or
+  // if another sink of this process writes to it. The directory is created
+  // when the first part or _SUCCESS is written.
   explicit OutputDirectory(OutputSpec spec);
+  ~OutputDirectory();
+  OutputDirectory(const OutputDirectory&) = delete;
+  OutputDirectory& operator=(const OutputDirectory&) = delete;
 
   std::filesystem::path temp_path(int instance) const;
   std::filesystem::path final_path(int instance) const;
   void register_part(int instance);  // thread-safe
-  void commit();                     // rename parts, write _SUCCESS
-  void abort();                      // remove temporary parts
+  void commit();                     // rename parts, drop stale ones, write _SUCCESS
+  void abort();  // remove temporary parts (and the directory if this run made it)
 
  private:
-  void create() const;
+  void create();
   OutputSpec spec_;
   std::filesystem::path dir_;
+  std::filesystem::path key_;  // canonical, for the claim on the directory
+  bool created_ = false;
   std::mutex mu_;
   std::vector<int> parts_;
 };

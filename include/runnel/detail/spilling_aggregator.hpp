@@ -55,35 +55,34 @@ class SpillingAggregator {
     auto [acc, inserted] =
         table_.find_or_insert(key, h, make_key, [&] { return cf_.create_accumulator(); });
     add_fn(*acc);
-    if (inserted) heap_ += heap_bytes(table_.entries().back().key) + heap_bytes(*acc);
-    heap_ += extra_bytes;
+    if (inserted) {
+      heap_ += heap_bytes(table_.entries().back().key) + heap_bytes(*acc);
+    } else {
+      heap_ += extra_bytes;
+    }
   }
 
   // Merges a whole accumulator into that of `key`.
   void merge(K&& key, Acc&& other) {
     std::uint64_t h = Hash<K>{}(key);
     std::size_t other_heap = heap_bytes(other);
-    bool taken = false;
     auto [acc, inserted] = table_.find_or_insert(
-        key, h, [&] { return std::move(key); },
-        [&] {
-          taken = true;
-          return std::move(other);
-        });
+        key, h, [&] { return std::move(key); }, [&] { return std::move(other); });
     if (inserted) {
       heap_ += heap_bytes(table_.entries().back().key) + other_heap;
     } else {
       if constexpr (combine_fn_accumulates_inputs<CF>()) heap_ += other_heap;
       cf_.merge_accumulators(*acc, std::move(other));
     }
-    (void)taken;
   }
 
   std::size_t memory_bytes() const { return table_.footprint() + heap_; }
 
   // Spills if over budget; callers call it once per batch, not per record.
+  // A single key cannot be split by hashing, so spilling it would gain nothing.
   void check_budget() {
-    if (budget_ != 0 && depth_ < kMaxDepth && memory_bytes() > budget_) spill();
+    if (budget_ != 0 && depth_ < kMaxDepth && table_.size() > 1 && memory_bytes() > budget_)
+      spill();
   }
 
   // Emits every (key, accumulator) exactly once, then leaves the table empty.

@@ -39,8 +39,9 @@ void expect_round_trip(const T& v) {
 }
 
 TEST(Coder, Integers) {
-  for (std::int64_t v : {std::int64_t{0}, std::int64_t{1}, std::int64_t{-1}, std::int64_t{127}, std::int64_t{-128},
-                         std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()}) {
+  for (std::int64_t v :
+       {std::int64_t{0}, std::int64_t{1}, std::int64_t{-1}, std::int64_t{127}, std::int64_t{-128},
+        std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()}) {
     expect_round_trip(v);
   }
   expect_round_trip(std::numeric_limits<std::uint64_t>::max());
@@ -82,14 +83,16 @@ TEST(Coder, UserStructs) {
   expect_round_trip(Reading{"dev-2", -5, -3.0, "calibrated"});
   expect_round_trip(Point{3, -4});
   expect_round_trip(std::vector<Reading>{{"a", 1, 1.0, {}}, {"b", 2, 2.0, "n"}});
-  EXPECT_EQ(runnel::field_names<Reading>(), (std::vector<std::string>{"device", "time_ms", "celsius", "note"}));
+  EXPECT_EQ(runnel::field_names<Reading>(),
+            (std::vector<std::string>{"device", "time_ms", "celsius", "note"}));
 }
 
 TEST(Coder, TruncatedOrTrailingInputIsAnError) {
   std::string bytes = runnel::encode_to_string(std::string("hello world"));
   EXPECT_THROW(runnel::decode_from_string<std::string>(bytes.substr(0, 5)), runnel::DecodeError);
   EXPECT_THROW(runnel::decode_from_string<std::string>(bytes + "x"), runnel::DecodeError);
-  EXPECT_THROW(runnel::decode_from_string<std::int64_t>(std::string(11, '\xff')), runnel::DecodeError);
+  EXPECT_THROW(runnel::decode_from_string<std::int64_t>(std::string(11, '\xff')),
+               runnel::DecodeError);
 }
 
 TEST(Hash, EqualValuesHashEqualAndDifferentOnesDiffer) {

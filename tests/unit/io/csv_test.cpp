@@ -22,7 +22,8 @@ TEST(Csv, SplitsPlainAndQuotedFields) {
   EXPECT_EQ(split("a,b,c"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(split(""), (std::vector<std::string>{""}));
   EXPECT_EQ(split("a,,"), (std::vector<std::string>{"a", "", ""}));
-  EXPECT_EQ(split("\"x,y\",\"say \"\"hi\"\"\",z"), (std::vector<std::string>{"x,y", "say \"hi\"", "z"}));
+  EXPECT_EQ(split("\"x,y\",\"say \"\"hi\"\"\",z"),
+            (std::vector<std::string>{"x,y", "say \"hi\"", "z"}));
   EXPECT_EQ(split("\"\",\"a\""), (std::vector<std::string>{"", "a"}));
 }
 
@@ -44,7 +45,8 @@ TEST(Csv, ParsesTypedRecords) {
   std::pair<int, unsigned> p;
   EXPECT_EQ(csv::parse_record("1,2,3", p, cols, scratch), "expected 2 columns, found 3");
   EXPECT_EQ(csv::parse_record("x,2", p, cols, scratch), "column 1: 'x' is not an integer");
-  EXPECT_EQ(csv::parse_record("1,-2", p, cols, scratch), "column 2: '-2' is not a non-negative integer");
+  EXPECT_EQ(csv::parse_record("1,-2", p, cols, scratch),
+            "column 2: '-2' is not a non-negative integer");
   EXPECT_EQ(csv::parse_record("1,99999999999", p, cols, scratch),
             "column 2: '99999999999' is not a non-negative integer in range");
   std::string s;

@@ -11,14 +11,16 @@ namespace {
 using namespace runnel::detail;
 
 // Reads the file as splits of `split_bytes` and returns (line number, line) of every line.
-std::vector<std::pair<std::uint64_t, std::string>> read_all(const std::string& path, std::uint64_t size,
-                                                             std::uint64_t split_bytes) {
+std::vector<std::pair<std::uint64_t, std::string>> read_all(const std::string& path,
+                                                            std::uint64_t size,
+                                                            std::uint64_t split_bytes) {
   std::vector<std::pair<std::uint64_t, std::string>> out;
   for (std::uint64_t start = 0; start < size; start += split_bytes) {
     LineReader reader(FileSplit{path, start, std::min(size, start + split_bytes), size});
     std::vector<std::string_view> lines;
     while (reader.next_block(lines)) {
-      for (std::size_t i = 0; i < lines.size(); ++i) out.emplace_back(reader.line_number(i), std::string(lines[i]));
+      for (std::size_t i = 0; i < lines.size(); ++i)
+        out.emplace_back(reader.line_number(i), std::string(lines[i]));
     }
   }
   return out;
@@ -76,7 +78,8 @@ TEST(ExpandInput, ErrorsSayWhatIsWrong) {
   runnel::testing::write_file(dir / "b.txt", "1");
   runnel::testing::write_file(dir / "a.txt", "2");
   runnel::testing::write_file(dir / ".hidden", "3");
-  EXPECT_EQ(expand_input(dir.path().string()), (std::vector<std::string>{dir / "a.txt", dir / "b.txt"}));
+  EXPECT_EQ(expand_input(dir.path().string()),
+            (std::vector<std::string>{dir / "a.txt", dir / "b.txt"}));
   EXPECT_EQ(expand_input(dir / "*.txt").size(), 2u);
 }
 

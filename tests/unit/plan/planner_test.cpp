@@ -81,7 +81,8 @@ TEST(Planner, LiftsCombinersBeforeTheHashExchange) {
   g.add(element_wise("format", c));
   auto plan = plan::make_physical_plan(g.nodes, {2, true, true});
   ASSERT_EQ(plan.tasks.size(), 2u);
-  EXPECT_EQ(op_names(plan.tasks[0]), (std::vector<std::string>{"read", "flat_map", "count (partial)"}));
+  EXPECT_EQ(op_names(plan.tasks[0]),
+            (std::vector<std::string>{"read", "flat_map", "count (partial)"}));
   EXPECT_EQ(op_names(plan.tasks[1]), (std::vector<std::string>{"count (merge)", "format"}));
   ASSERT_EQ(plan.edges.size(), 1u);
   EXPECT_EQ(plan.edges[0].kind, ExchangeKind::kHash);
@@ -137,10 +138,13 @@ TEST(Planner, ExplainShowsWhatIsFused) {
       .count_per_element()
       .collect();
   std::string text = p.explain();
-  EXPECT_NE(text.find("Task 0 (parallelism 2)\n  * create\n  + map\n  + filter\n  + count_per_element (partial)"),
+  EXPECT_NE(text.find("Task 0 (parallelism 2)\n  * create\n  + map\n  + filter\n  + "
+                      "count_per_element (partial)"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("<- hash(key group) from task 0 [count_per_element (partial)]"), std::string::npos) << text;
+  EXPECT_NE(text.find("<- hash(key group) from task 0 [count_per_element (partial)]"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

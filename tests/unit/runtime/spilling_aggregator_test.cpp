@@ -11,15 +11,16 @@ namespace {
 using namespace runnel;
 
 template <class CF, class V>
-std::map<std::string, typename CF::Accumulator> aggregate(const std::vector<std::pair<std::string, V>>& in,
-                                                          std::size_t budget, const std::string& dir,
-                                                          InstanceCounters* counters) {
+std::map<std::string, typename CF::Accumulator> aggregate(
+    const std::vector<std::pair<std::string, V>>& in, std::size_t budget, const std::string& dir,
+    InstanceCounters* counters) {
   CF cf;
   detail::SpillingAggregator<std::string, CF> agg(cf, budget, dir, "t", 0, counters);
   std::size_t n = 0;
   for (const auto& [k, v] : in) {
-    agg.add(k, [&] { return k; }, [&](auto& acc) { cf.add_input(acc, v); },
-            combine_fn_accumulates_inputs<CF>() ? sizeof(V) + heap_bytes(v) : 0);
+    agg.add(
+        k, [&] { return k; }, [&](auto& acc) { cf.add_input(acc, v); },
+        combine_fn_accumulates_inputs<CF>() ? sizeof(V) + heap_bytes(v) : 0);
     if (++n % 64 == 0) agg.check_budget();
   }
   std::map<std::string, typename CF::Accumulator> out;
@@ -31,7 +32,8 @@ std::map<std::string, typename CF::Accumulator> aggregate(const std::vector<std:
 
 std::vector<std::pair<std::string, int>> input(int n, int keys) {
   std::vector<std::pair<std::string, int>> in;
-  for (int i = 0; i < n; ++i) in.emplace_back("key-with-some-length-" + std::to_string((i * 7919) % keys), i);
+  for (int i = 0; i < n; ++i)
+    in.emplace_back("key-with-some-length-" + std::to_string((i * 7919) % keys), i);
   return in;
 }
 
