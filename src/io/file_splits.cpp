@@ -102,6 +102,23 @@ const FileSplit* FileSplitSet::next() {
   return i < splits_.size() ? &splits_[i] : nullptr;
 }
 
+char* ReadBuffer::reserve_tail(std::size_t n) {
+  if (size_ + n > capacity_) {
+    std::size_t cap = std::max(size_ + n, capacity_ * 2);
+    auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+    if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
+    data_ = std::move(bigger);
+    capacity_ = cap;
+  }
+  return data_.get() + size_;
+}
+
+void ReadBuffer::drop_front(std::size_t n) {
+  if (n == 0) return;
+  std::memmove(data_.get(), data_.get() + n, size_ - n);
+  size_ -= n;
+}
+
 LineReader::LineReader(const FileSplit& split) : split_(split) {
   fd_ = ::open(split_.path.c_str(), O_RDONLY);
   if (fd_ < 0) {
@@ -125,17 +142,19 @@ bool LineReader::next_block(std::vector<std::string_view>& lines) {
   lines.clear();
   lines_before_block_ += lines_in_block_;
   lines_in_block_ = 0;
-  buf_.erase(0, consumed_);
+  buf_.drop_front(consumed_);
   buf_off_ += consumed_;
   consumed_ = 0;
   while (lines.empty() && !done_) {
-    std::size_t old = buf_.size();
-    buf_.resize(old + kBlockBytes);
-    ssize_t n = ::pread(fd_, buf_.data() + old, kBlockBytes, static_cast<off_t>(buf_off_ + old));
+    std::uint64_t at = buf_off_ + buf_.size();
+    // Read what the file still has, up to a block: small splits stay cheap.
+    std::size_t want = static_cast<std::size_t>(
+        std::clamp<std::uint64_t>(split_.file_size > at ? split_.file_size - at : 1, 1, kBlockBytes));
+    ssize_t n = ::pread(fd_, buf_.reserve_tail(want), want, static_cast<off_t>(at));
     if (n < 0) {
       throw UserError("cannot read input file '" + split_.path + "': " + std::strerror(errno));
     }
-    buf_.resize(old + static_cast<std::size_t>(n));
+    buf_.commit_tail(static_cast<std::size_t>(n));
     bool eof = n == 0 || buf_off_ + buf_.size() >= split_.file_size;
     auto add_line = [&](std::size_t begin, std::size_t end) {
       if (end > begin && buf_[end - 1] == '\r') --end;

@@ -37,6 +37,24 @@ class FileSplitSet {
   std::atomic<std::size_t> next_{0};
 };
 
+// A byte buffer that grows without zero-filling (std::string::resize would
+// clear every block before the read overwrites it).
+class ReadBuffer {
+ public:
+  const char* data() const { return data_.get(); }
+  std::size_t size() const { return size_; }
+  char operator[](std::size_t i) const { return data_[i]; }
+  // Room for n more bytes after size(); returns where to write them.
+  char* reserve_tail(std::size_t n);
+  void commit_tail(std::size_t n) { size_ += n; }
+  void drop_front(std::size_t n);
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
 class LineReader {
  public:
   explicit LineReader(const FileSplit& split);
@@ -57,7 +75,7 @@ class LineReader {
  private:
   FileSplit split_;
   int fd_ = -1;
-  std::string buf_;
+  ReadBuffer buf_;
   std::uint64_t buf_off_ = 0;  // file offset of buf_[0]
   std::size_t consumed_ = 0;   // bytes of buf_ already turned into lines
   bool skip_first_ = false;    // the split starts mid-line: that line is the previous split's
