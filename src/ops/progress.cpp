@@ -42,26 +42,31 @@ void ProgressBar::stop() {
   std::fflush(stderr);
 }
 
+void ProgressBar::draw(std::chrono::steady_clock::time_point start) const {
+  double done = static_cast<double>(done_.load(std::memory_order_relaxed));
+  double total = static_cast<double>(total_);
+  double frac = std::min(1.0, done / total);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double rate = secs > 0 ? done / secs : 0;
+  constexpr int kWidth = 30;
+  int filled = static_cast<int>(frac * kWidth);
+  std::string bar(static_cast<std::size_t>(filled), '=');
+  if (filled < kWidth) bar += '>';
+  bar.resize(kWidth, ' ');
+  std::string eta = rate > 0 ? fmt::format("{:.0f}s", (total - done) / rate) : "?";
+  auto line = fmt::format("\r[{}] {:3.0f}% {} / {}  {}/s  ETA {}\033[K", bar, frac * 100,
+                          human_bytes(done), human_bytes(total), human_bytes(rate), eta);
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
+
 void ProgressBar::loop() {
   auto start = std::chrono::steady_clock::now();
   std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; })) {
-    double done = static_cast<double>(done_.load(std::memory_order_relaxed));
-    double total = static_cast<double>(total_);
-    double frac = std::min(1.0, done / total);
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    double rate = secs > 0 ? done / secs : 0;
-    constexpr int kWidth = 30;
-    int filled = static_cast<int>(frac * kWidth);
-    std::string bar(static_cast<std::size_t>(filled), '=');
-    if (filled < kWidth) bar += '>';
-    bar.resize(kWidth, ' ');
-    std::string eta = rate > 0 ? fmt::format("{:.0f}s", (total - done) / rate) : "?";
-    auto line = fmt::format("\r[{}] {:3.0f}% {} / {}  {}/s  ETA {}\033[K", bar, frac * 100,
-                            human_bytes(done), human_bytes(total), human_bytes(rate), eta);
-    std::fputs(line.c_str(), stderr);
-    std::fflush(stderr);
-  }
+  // Drawn at once, then redrawn until stopped: even a short job shows its total.
+  do {
+    draw(start);
+  } while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; }));
 }
 
 }  // namespace runnel::ops

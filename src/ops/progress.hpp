@@ -3,9 +3,11 @@
 // and ETA, redrawn a few times a second by its own thread. Drawn only when
 // stderr is a terminal, so logs and pipes stay clean.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace runnel::ops {
@@ -23,6 +25,7 @@ class ProgressBar {
 
  private:
   void loop();
+  void draw(std::chrono::steady_clock::time_point start) const;
   std::uint64_t total_;
   const std::atomic<std::uint64_t>& done_;
   bool active_ = false;

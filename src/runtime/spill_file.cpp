@@ -9,7 +9,9 @@
 
 namespace runnel::detail {
 namespace {
-constexpr std::size_t kBufferBytes = 1 << 20;
+// Small: an aggregation may have 16 partition files open per recursion level,
+// and their buffers count against the memory the job was given.
+constexpr std::size_t kBufferBytes = 64 << 10;
 
 [[noreturn]] void fail(const char* what, const std::filesystem::path& path) {
   throw UserError(std::string("spill file ") + what + " '" + path.string() +

@@ -1,6 +1,7 @@
 // Word count and uppercase through the CLI, against references computed here.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <string>
@@ -131,6 +132,36 @@ TEST(Explain, ShowsFusionAndTheLiftedCombiner) {
   EXPECT_NE(r.output.find("+ flat_map\n  + count_per_element (partial)"), std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("hash(key group)"), std::string::npos) << r.output;
+}
+
+}  // namespace
+
+namespace {
+
+// The progress bar appears only on a terminal: run the CLI under script(1),
+// which gives it one, and look for the bar; with a pipe there is none.
+TEST(Progress, DrawnOnATerminalOnlyAndOffWithNoProgress) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "script(1) is not installed";
+  ScratchDir dir;
+  runnel::testing::write_file(dir / "in.txt", "some words to count\n");
+  auto under_tty = [&](const std::string& extra, const std::string& out) {
+    std::string cmd = std::string(RUNNEL_CLI) + " run wordcount --input " +
+                      shell_quote(dir / "in.txt") + " --output " + shell_quote(out) + extra;
+    std::string log = dir / "tty.log";
+    std::string wrapped =
+        "script -qec " + shell_quote(cmd) + " /dev/null > " + shell_quote(log) + " 2>&1";
+    EXPECT_EQ(std::system(wrapped.c_str()), 0);
+    return runnel::testing::read_file(log);
+  };
+  std::string shown = under_tty("", dir / "out1");
+  EXPECT_NE(shown.find("ETA"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("/ 20 B"), std::string::npos) << shown;
+  std::string hidden = under_tty(" --no-progress", dir / "out2");
+  EXPECT_EQ(hidden.find("ETA"), std::string::npos) << hidden;
+  auto piped = run_cli("run wordcount --input " + shell_quote(dir / "in.txt") + " --output " +
+                       shell_quote(dir / "out3"));
+  EXPECT_EQ(piped.output.find("ETA"), std::string::npos) << piped.output;
 }
 
 }  // namespace
