@@ -20,6 +20,12 @@ template <class T>
 std::size_t heap_bytes(const T& v);
 
 namespace detail {
+// What malloc takes for a block of n bytes: a header, rounded to 16, at least 32.
+constexpr std::size_t malloc_block(std::size_t n) {
+  std::size_t b = (n + 8 + 15) & ~std::size_t{15};
+  return b < 32 ? 32 : b;
+}
+
 template <class T>
 struct HeapBytes {
   static std::size_t of(const T& v) {
@@ -34,7 +40,7 @@ struct HeapBytes {
 template <>
 struct HeapBytes<std::string> {
   static std::size_t of(const std::string& s) {
-    return s.capacity() > 15 ? s.capacity() + 1 : 0;  // beyond the small-string buffer
+    return s.capacity() > 15 ? malloc_block(s.capacity() + 1) : 0;  // beyond the small-string buffer
   }
 };
 template <class A, class B>
@@ -52,7 +58,7 @@ struct HeapBytes<std::tuple<Ts...>> {
 template <class T>
 struct HeapBytes<std::vector<T>> {
   static std::size_t of(const std::vector<T>& v) {
-    std::size_t n = v.capacity() * sizeof(T);
+    std::size_t n = v.capacity() == 0 ? 0 : malloc_block(v.capacity() * sizeof(T));
     if constexpr (!std::is_arithmetic_v<T>) {
       for (const auto& x : v) n += heap_bytes(x);
     }

@@ -125,7 +125,8 @@ class FinalCombineOp final : public Operator {
           auto&& value = op_.value_of_(v);
           std::size_t extra = 0;
           if constexpr (combine_fn_accumulates_inputs<CF>()) {
-            extra = sizeof(value) + heap_bytes(value);
+            // A growing list holds 1.5x its size on average (capacity doubles).
+            extra = sizeof(value) * 3 / 2 + heap_bytes(value);
           }
           const auto& key = op_.key_of_(v);
           agg_.add(
