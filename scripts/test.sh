@@ -2,7 +2,8 @@
 # Quick start, step 2: build and run every test. This is what CI runs.
 #   1. the release build and its test suites (unit, integration, property)
 #   2. the unit and property suites again under AddressSanitizer + UBSan
-#   3. an install, and the examples built against it with find_package(runnel)
+#   3. the unit suite (the executor's threads, queues and exchanges) under ThreadSanitizer
+#   4. an install, and the examples built against it with find_package(runnel)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -14,11 +15,17 @@ cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== build and test with ASan + UBSan"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRUNNEL_SANITIZE=ON \
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRUNNEL_SANITIZE=address \
   -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
 cmake --build build-asan -j"$jobs" --target runnel_unit_tests runnel_property_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -R 'runnel_(unit|property)_tests'
+
+echo "== build and test with TSan"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRUNNEL_SANITIZE=thread \
+  -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
+cmake --build build-tsan -j"$jobs" --target runnel_unit_tests
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R 'runnel_unit_tests'
 
 echo "== install, then build the examples against it with find_package(runnel)"
 prefix=$(pwd)/build/install-check
