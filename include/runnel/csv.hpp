@@ -197,19 +197,23 @@ struct Column<std::optional<T>> {
 namespace detail {
 template <class Range>
 void append_joined(std::string& out, const Range& r, bool& first) {
-  std::string joined;
-  bool inner_first = true;
-  for (const auto& x : r) {
-    if (!inner_first) joined += ';';
-    bool f = true;
-    std::string one;
-    Column<std::decay_t<decltype(x)>>::append(one, x, f);
-    joined += one;
-    inner_first = false;
-  }
   if (!first) out += ',';
   first = false;
-  append_field(out, joined);
+  // Elements go straight into `out`; only a column that needs quoting (rare)
+  // is copied out and back, so a list column costs no allocation per element.
+  const std::size_t mark = out.size();
+  bool inner_first = true;
+  for (const auto& x : r) {
+    if (!inner_first) out += ';';
+    bool f = true;
+    Column<std::decay_t<decltype(x)>>::append(out, x, f);
+    inner_first = false;
+  }
+  if (std::string_view(out).substr(mark).find_first_of(",\"\n\r") != std::string_view::npos) {
+    std::string column = out.substr(mark);
+    out.resize(mark);
+    append_field(out, column);
+  }
 }
 }  // namespace detail
 
