@@ -3,14 +3,26 @@
 // see batches through BatchBase (one virtual call per batch) and cast to the
 // typed Batch<T> once, then loop over values without further indirection.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 #include <vector>
+
+#include "runnel/window.hpp"
 
 namespace runnel {
 
 class BatchBase {
  public:
+  // Event time and window of each value, in step with the values; both
+  // empty when the collection has no event time (every value is then at
+  // kMinTimestamp in the global window). Kept beside the values, not in
+  // them, so a collection's element type stays the user's T.
+  std::vector<Timestamp> timestamps;
+  std::vector<Window> windows;
+
+  bool timed() const { return !timestamps.empty(); }
+
   virtual ~BatchBase() = default;
   virtual std::size_t size() const = 0;
   virtual void clear() = 0;
@@ -30,13 +42,19 @@ class Batch final : public BatchBase {
   std::vector<T> values;
 
   std::size_t size() const override { return values.size(); }
-  void clear() override { values.clear(); }
+  void clear() override {
+    values.clear();
+    timestamps.clear();
+    windows.clear();
+  }
   BatchPtr clone() const override { return std::make_unique<Batch<T>>(*this); }
   BatchPtr make_empty() const override { return std::make_unique<Batch<T>>(); }
   BatchPtr take() override {
     auto out = std::make_unique<Batch<T>>();
     out->values.reserve(values.capacity());
     out->values.swap(values);
+    out->timestamps.swap(timestamps);
+    out->windows.swap(windows);
     return out;
   }
 };

@@ -22,6 +22,28 @@ class Emitter {
   Emitter(const Emitter&) = delete;
   Emitter& operator=(const Emitter&) = delete;
 
+  // What is emitted next carries the event time and window of element i of
+  // `in` (operators call this per input element; nothing if `in` has none).
+  void at(const BatchBase& in, std::size_t i) {
+    if (in.timed()) {
+      at(in.timestamps[i], in.windows[i]);
+    } else {
+      untimed();
+    }
+  }
+  // ... or none (a collection without event time).
+  void untimed() {
+    timed_ = false;
+    metadata_ = !batch_.timestamps.empty();
+  }
+  // ... or this explicit event time and window.
+  void at(Timestamp ts, const Window& window) {
+    timed_ = true;
+    metadata_ = true;
+    ts_ = ts;
+    window_ = window;
+  }
+
   void emit(const T& v) {
     batch_.values.push_back(v);
     after_add();
@@ -40,18 +62,36 @@ class Emitter {
     if (batch_.values.empty()) return;
     emitted_ += batch_.values.size();
     out_->push(batch_);
-    batch_.values.clear();
+    batch_.clear();
+    metadata_ = timed_;
   }
   std::uint64_t emitted() const { return emitted_ + batch_.values.size(); }
 
  private:
+  // Kept small so emit() inlines: the event-time bookkeeping is out of line,
+  // behind one flag that is false for collections without event time.
   void after_add() {
+    if (metadata_) [[unlikely]]
+      add_metadata();
     if (batch_.values.size() >= batch_size_) flush();
+  }
+  [[gnu::noinline]] void add_metadata() {
+    auto& b = batch_;
+    // Keep the metadata in step with the values even if this batch mixes
+    // timed and untimed elements (the resizes are no-ops otherwise).
+    b.timestamps.resize(b.values.size() - 1, kMinTimestamp);
+    b.windows.resize(b.values.size() - 1);
+    b.timestamps.push_back(timed_ ? ts_ : kMinTimestamp);
+    b.windows.push_back(timed_ ? window_ : kGlobalWindow);
   }
   Output* out_;
   std::size_t batch_size_;
   Batch<T> batch_;
   std::uint64_t emitted_ = 0;
+  bool timed_ = false;     // what comes next has event time
+  bool metadata_ = false;  // the batch being built carries event time
+  Timestamp ts_ = kMinTimestamp;
+  Window window_;
 };
 
 // Several tagged outputs of one DoFn: emit<0>(a), emit<1>(b), or get<I>().
@@ -71,6 +111,12 @@ class Emitters {
   }
   void flush() {
     std::apply([](auto&... e) { (e->flush(), ...); }, emitters_);
+  }
+  void untimed() {
+    std::apply([](auto&... e) { (e->untimed(), ...); }, emitters_);
+  }
+  void at(const BatchBase& in, std::size_t i) {
+    std::apply([&](auto&... e) { (e->at(in, i), ...); }, emitters_);
   }
   std::uint64_t emitted() const {
     return std::apply([](const auto&... e) { return (e->emitted() + ... + 0); }, emitters_);

@@ -25,14 +25,20 @@ class KeyPartitioner final : public Partitioner {
   void split(BatchBase& in, std::vector<BatchPtr>& outs, int max_parallelism) const override {
     auto& values = batch_cast<T>(in).values;
     const int n = static_cast<int>(outs.size());
-    for (auto& v : values) {
-      const auto& key = key_of_(v);
+    const bool timed = in.timed();
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const auto& key = key_of_(values[i]);
       using K = std::decay_t<decltype(key)>;
       int kg = key_group_of(Hash<K>{}(key), max_parallelism);
       int target = instance_of_key_group(kg, n, max_parallelism);
-      static_cast<Batch<T>&>(*outs[target]).values.push_back(std::move(v));
+      auto& out = static_cast<Batch<T>&>(*outs[target]);
+      out.values.push_back(std::move(values[i]));
+      if (timed) {
+        out.timestamps.push_back(in.timestamps[i]);
+        out.windows.push_back(in.windows[i]);
+      }
     }
-    values.clear();
+    in.clear();
   }
 
  private:

@@ -26,6 +26,7 @@
 #include "runnel/detail/element_ops.hpp"
 #include "runnel/detail/file_io_ops.hpp"
 #include "runnel/detail/memory_io.hpp"
+#include "runnel/detail/time_ops.hpp"
 #include "runnel/io.hpp"
 #include "runnel/node_spec.hpp"
 #include "runnel/unit.hpp"
@@ -84,6 +85,10 @@ class Collected {
  public:
   explicit Collected(std::shared_ptr<detail::CollectStore<T>> store) : store_(std::move(store)) {}
   const std::vector<T>& values() const { return store_->values; }
+  // Each value's event time and window, in step with values(); empty if the
+  // collection had no event time.
+  const std::vector<Timestamp>& timestamps() const { return store_->timestamps; }
+  const std::vector<Window>& windows() const { return store_->windows; }
   std::size_t size() const { return store_->values.size(); }
   // A sorted copy: the order of a parallel run is not defined.
   std::vector<T> sorted() const {
@@ -191,6 +196,31 @@ class PCollection {
     spec.inputs = {ref_, side.ref()};
     spec.input_exchanges = {ExchangeKind::kForward, ExchangeKind::kBroadcast};
     return outputs_of<typename Fn::OutputTypes>(detail::add_node(*p_, std::move(spec)));
+  }
+
+  // --- event time ------------------------------------------------------------
+
+  // ts_fn(const T&) -> milliseconds since the epoch: each element's event time.
+  template <class F>
+  PCollection<T> with_timestamps(F ts_fn) const {
+    static_assert(std::is_invocable_v<F&, const T&> &&
+                      std::is_convertible_v<std::invoke_result_t<F&, const T&>, Timestamp>,
+                  "with_timestamps(f): f must be callable as f(const T&) and return the event time "
+                  "in milliseconds since the epoch (an integer)");
+    return element_wise<T>("with_timestamps",
+                           std::make_shared<detail::WithTimestampsOp<T, F>>(std::move(ts_fn)));
+  }
+
+  // Assigns each element to windows by its event time (windows::fixed,
+  // windows::sliding, windows::global, or a WindowFn of your own); grouping
+  // and combining then work per window, and their results carry the window.
+  template <class WindowFn>
+  PCollection<T> window_into(WindowFn fn) const {
+    static_assert(std::is_invocable_v<decltype(&WindowFn::assign), const WindowFn&, Timestamp,
+                                      std::vector<Window>&>,
+                  "window_into(fn): fn needs assign(Timestamp, std::vector<Window>&) const");
+    return element_wise<T>("window_into",
+                           std::make_shared<detail::WindowIntoOp<T, WindowFn>>(std::move(fn)));
   }
 
   // --- keys ------------------------------------------------------------------

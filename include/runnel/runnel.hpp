@@ -14,3 +14,5 @@
 #include "runnel/pcollection.hpp"
 #include "runnel/pipeline.hpp"
 #include "runnel/run_main.hpp"
+#include "runnel/window.hpp"
+#include "runnel/windows.hpp"

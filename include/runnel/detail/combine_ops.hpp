@@ -13,6 +13,7 @@
 #include "runnel/combine_fn.hpp"
 #include "runnel/detail/flat_table.hpp"
 #include "runnel/detail/spilling_aggregator.hpp"
+#include "runnel/detail/windowed_key.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/memory_size.hpp"
@@ -55,15 +56,28 @@ class PartialCombineOp final : public Operator {
         : op_(op), budget_(kPartialTableBytes), out_(out, ctx.batch_size) {}
 
     void process(int, BatchBase& batch) override {
-      for (auto& v : batch_cast<In>(batch).values) {
-        const auto& key = op_.key_of_(v);
-        auto [acc, inserted] = table_.find_or_insert(
-            key, Hash<K>{}(key), [&] { return K(key); },
-            [&] { return op_.cf_.create_accumulator(); });
-        op_.cf_.add_input(*acc, op_.value_of_(v));
-        if (inserted) heap_ += heap_bytes(table_.entries().back().key);
+      auto& values = batch_cast<In>(batch).values;
+      auto create = [&] { return op_.cf_.create_accumulator(); };
+      if (!batch.timed()) {
+        for (auto& v : values) {
+          const auto& key = op_.key_of_(v);
+          auto [acc, inserted] = table_.find_or_insert(
+              key, Hash<K>{}(key), [&] { return K(key); }, create);
+          op_.cf_.add_input(*acc, op_.value_of_(v));
+          if (inserted) heap_ += heap_bytes(table_.entries().back().key);
+        }
+      } else {
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          const auto& key = op_.key_of_(values[i]);
+          const Window& w = batch.windows[i];
+          WindowedKeyRef<K> ref{w, key};
+          auto [acc, inserted] = windowed_.find_or_insert(
+              ref, ref.hash(), [&] { return std::pair<Window, K>(w, K(key)); }, create);
+          op_.cf_.add_input(*acc, op_.value_of_(values[i]));
+          if (inserted) heap_ += heap_bytes(key);
+        }
       }
-      if (table_.footprint() + heap_ > budget_) flush_table();
+      if (table_.footprint() + windowed_.footprint() + heap_ > budget_) flush_table();
     }
 
     void finish() override {
@@ -73,14 +87,22 @@ class PartialCombineOp final : public Operator {
 
    private:
     void flush_table() {
+      out_.untimed();
       for (auto& e : table_.entries()) out_.emplace(std::move(e.key), std::move(e.value));
       table_.clear_and_release();
+      // A partial of a window travels with the window in the batch metadata.
+      for (auto& e : windowed_.entries()) {
+        out_.at(e.key.first.max_timestamp(), e.key.first);
+        out_.emplace(std::move(e.key.second), std::move(e.value));
+      }
+      windowed_.clear_and_release();
       heap_ = 0;
     }
     const PartialCombineOp& op_;
     std::size_t budget_;
     Emitter<Out> out_;
     FlatTable<K, Acc> table_;
+    FlatTable<std::pair<Window, K>, Acc> windowed_;
     std::size_t heap_ = 0;
   };
 
@@ -115,12 +137,22 @@ class FinalCombineOp final : public Operator {
         : op_(op),
           agg_(op.cf_, ctx.memory_budget, ctx.temp_dir, instance_name(&op, ctx.instance), 0,
                ctx.counters),
+          windowed_(op.cf_, ctx.memory_budget, ctx.temp_dir, instance_name(&op, ctx.instance) + "w",
+                    0, ctx.counters),
           out_(out, ctx.batch_size) {}
 
     void process(int, BatchBase& batch) override {
-      for (auto& v : batch_cast<In>(batch).values) {
+      auto& values = batch_cast<In>(batch).values;
+      const bool timed = batch.timed();
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        auto& v = values[i];
         if constexpr (kMergePartials) {
-          agg_.merge(std::move(v.first), std::move(v.second));
+          if (!timed) {
+            agg_.merge(std::move(v.first), std::move(v.second));
+          } else {
+            windowed_.merge(std::pair<Window, K>(batch.windows[i], std::move(v.first)),
+                            std::move(v.second));
+          }
         } else {
           auto&& value = op_.value_of_(v);
           std::size_t extra = 0;
@@ -129,17 +161,31 @@ class FinalCombineOp final : public Operator {
             extra = sizeof(value) * 3 / 2 + heap_bytes(value);
           }
           const auto& key = op_.key_of_(v);
-          agg_.add(
-              key, [&] { return K(key); },
-              [&](Acc& acc) { op_.cf_.add_input(acc, std::move(value)); }, extra);
+          auto add = [&](Acc& acc) { op_.cf_.add_input(acc, std::move(value)); };
+          if (!timed) {
+            agg_.add(
+                key, [&] { return K(key); }, add, extra);
+          } else {
+            const Window& w = batch.windows[i];
+            WindowedKeyRef<K> ref{w, key};
+            windowed_.add_hashed(
+                ref, ref.hash(), [&] { return std::pair<Window, K>(w, K(key)); }, add, extra);
+          }
         }
       }
       agg_.check_budget();
+      windowed_.check_budget();
     }
 
+    // Results of a window carry the window and its last instant as event time.
     void finish() override {
+      out_.untimed();
       agg_.finish([&](K&& key, Acc&& acc) {
         out_.emplace(std::move(key), op_.cf_.extract_output(std::move(acc)));
+      });
+      windowed_.finish([&](std::pair<Window, K>&& wk, Acc&& acc) {
+        out_.at(wk.first.max_timestamp(), wk.first);
+        out_.emplace(std::move(wk.second), op_.cf_.extract_output(std::move(acc)));
       });
       out_.flush();
     }
@@ -147,6 +193,7 @@ class FinalCombineOp final : public Operator {
    private:
     const FinalCombineOp& op_;
     SpillingAggregator<K, CF> agg_;
+    SpillingAggregator<std::pair<Window, K>, CF> windowed_;
     Emitter<Out> out_;
   };
 

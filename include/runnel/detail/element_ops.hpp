@@ -34,6 +34,23 @@ using element_result_t =
     std::conditional_t<std::is_invocable_v<F&, T&&>, std::invoke_result<F&, T&&>,
                        std::invoke_result<F&, T&>>;
 
+// Runs body(i) for every element of `batch`, with what it emits carrying
+// element i's event time and window. The check is made once per batch, so a
+// collection without event time pays nothing per element.
+template <class E, class Body>
+void for_each_element(const BatchBase& batch, E& out, Body&& body) {
+  const std::size_t n = batch.size();
+  if (!batch.timed()) {
+    out.untimed();
+    for (std::size_t i = 0; i < n; ++i) body(i);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      out.at(batch, i);
+      body(i);
+    }
+  }
+}
+
 template <class In, class Out, class F>
 class MapOp final : public Operator {
  public:
@@ -49,7 +66,9 @@ class MapOp final : public Operator {
     Instance(F f, const InstanceContext& ctx, Output* out)
         : f_(std::move(f)), out_(out, ctx.batch_size) {}
     void process(int, BatchBase& batch) override {
-      for (auto& v : batch_cast<In>(batch).values) out_.emit(invoke_element(f_, v));
+      auto& values = batch_cast<In>(batch).values;
+      for_each_element(batch, out_,
+                       [&](std::size_t i) { out_.emit(invoke_element(f_, values[i])); });
       out_.flush();
     }
 
@@ -76,14 +95,25 @@ class FilterOp final : public Operator {
     Instance(F f, Output* out) : f_(std::move(f)), out_(out) {}
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<T>(batch).values;
+      const bool timed = batch.timed();
       std::size_t kept = 0;
       for (std::size_t i = 0; i < values.size(); ++i) {
         if (f_(std::as_const(values[i]))) {
-          if (kept != i) values[kept] = std::move(values[i]);
+          if (kept != i) {
+            values[kept] = std::move(values[i]);
+            if (timed) {
+              batch.timestamps[kept] = batch.timestamps[i];
+              batch.windows[kept] = batch.windows[i];
+            }
+          }
           ++kept;
         }
       }
       values.erase(values.begin() + static_cast<std::ptrdiff_t>(kept), values.end());
+      if (timed) {
+        batch.timestamps.resize(kept);
+        batch.windows.resize(kept);
+      }
       if (!values.empty()) out_->push(batch);
     }
 
@@ -110,13 +140,14 @@ class FlatMapOp final : public Operator {
     Instance(F f, const InstanceContext& ctx, Output* out)
         : f_(std::move(f)), out_(out, ctx.batch_size) {}
     void process(int, BatchBase& batch) override {
-      for (auto& v : batch_cast<In>(batch).values) {
+      auto& values = batch_cast<In>(batch).values;
+      for_each_element(batch, out_, [&](std::size_t i) {
         if constexpr (std::is_invocable_v<F&, const In&, Emitter<Out>&>) {
-          f_(std::as_const(v), out_);
+          f_(std::as_const(values[i]), out_);
         } else {
-          for (auto&& o : invoke_element(f_, v)) out_.emit(std::forward<decltype(o)>(o));
+          for (auto&& o : invoke_element(f_, values[i])) out_.emit(std::forward<decltype(o)>(o));
         }
-      }
+      });
       out_.flush();
     }
 
@@ -182,7 +213,8 @@ class ParDoOp final : public Operator {
     void open() override { DoFnHooks<Fn>::setup(fn_); }
     void process(int, BatchBase& batch) override {
       DoFnHooks<Fn>::start_bundle(fn_);
-      for (auto& v : batch_cast<In>(batch).values) fn_.process(std::as_const(v), *out_);
+      const auto& values = batch_cast<In>(batch).values;
+      for_each_element(batch, *out_, [&](std::size_t i) { fn_.process(values[i], *out_); });
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
     }
@@ -236,8 +268,9 @@ class SideInputParDoOp final : public Operator {
    private:
     void run(BatchBase& batch) {
       DoFnHooks<Fn>::start_bundle(fn_);
-      for (auto& v : batch_cast<In>(batch).values)
-        fn_.process(std::as_const(v), std::as_const(side_), *out_);
+      const auto& values = batch_cast<In>(batch).values;
+      for_each_element(batch, *out_,
+                       [&](std::size_t i) { fn_.process(values[i], std::as_const(side_), *out_); });
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
     }

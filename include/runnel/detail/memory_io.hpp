@@ -57,6 +57,8 @@ template <class T>
 struct CollectStore {
   std::mutex mu;
   std::vector<T> values;
+  std::vector<Timestamp> timestamps;  // in step with values, if the collection has event time
+  std::vector<Window> windows;
 };
 
 template <class T>
@@ -66,6 +68,8 @@ class CollectSink final : public Operator {
   std::shared_ptr<void> make_shared_state(int) const override {
     std::lock_guard lock(store_->mu);
     store_->values.clear();  // a pipeline run again collects afresh
+    store_->timestamps.clear();
+    store_->windows.clear();
     return nullptr;
   }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
@@ -81,12 +85,27 @@ class CollectSink final : public Operator {
     void process(int, BatchBase& batch) override {
       auto& v = batch_cast<T>(batch).values;
       if (counters_) counters_->records_in += v.size();
+      if (batch.timed()) {
+        timestamps_.resize(local_.size(), kMinTimestamp);
+        windows_.resize(local_.size());
+        timestamps_.insert(timestamps_.end(), batch.timestamps.begin(), batch.timestamps.end());
+        windows_.insert(windows_.end(), batch.windows.begin(), batch.windows.end());
+      }
       local_.insert(local_.end(), std::make_move_iterator(v.begin()),
                     std::make_move_iterator(v.end()));
-      v.clear();
+      batch.clear();
     }
     void finish() override {
       std::lock_guard lock(store_->mu);  // once per instance, at the end
+      if (!timestamps_.empty() || !store_->timestamps.empty()) {
+        // Event time in step with the values, whichever instance had it.
+        timestamps_.resize(local_.size(), kMinTimestamp);
+        windows_.resize(local_.size());
+        store_->timestamps.resize(store_->values.size(), kMinTimestamp);
+        store_->windows.resize(store_->values.size());
+        store_->timestamps.insert(store_->timestamps.end(), timestamps_.begin(), timestamps_.end());
+        store_->windows.insert(store_->windows.end(), windows_.begin(), windows_.end());
+      }
       store_->values.insert(store_->values.end(), std::make_move_iterator(local_.begin()),
                             std::make_move_iterator(local_.end()));
       local_.clear();
@@ -96,6 +115,8 @@ class CollectSink final : public Operator {
     std::shared_ptr<CollectStore<T>> store_;
     InstanceCounters* counters_;
     std::vector<T> local_;
+    std::vector<Timestamp> timestamps_;
+    std::vector<Window> windows_;
   };
   std::shared_ptr<CollectStore<T>> store_;
 };

@@ -51,7 +51,13 @@ class SpillingAggregator {
   // comparing like K). `extra_bytes` is what the accumulator grew by.
   template <class Q, class MakeKey, class AddFn>
   void add(const Q& key, MakeKey&& make_key, AddFn&& add_fn, std::size_t extra_bytes) {
-    std::uint64_t h = Hash<K>{}(key);
+    add_hashed(key, Hash<K>{}(key), make_key, add_fn, extra_bytes);
+  }
+
+  // The same, for a key whose hash the caller computed (as Hash<K> would).
+  template <class Q, class MakeKey, class AddFn>
+  void add_hashed(const Q& key, std::uint64_t h, MakeKey&& make_key, AddFn&& add_fn,
+                  std::size_t extra_bytes) {
     auto [acc, inserted] =
         table_.find_or_insert(key, h, make_key, [&] { return cf_.create_accumulator(); });
     add_fn(*acc);
