@@ -20,6 +20,9 @@
 #include "runnel/pcollection.hpp"
 
 namespace runnel {
+namespace runtime {
+struct PhysicalPlan;
+}
 
 struct PipelineOptions {
   int parallelism = 0;                               // instances per task; 0 = the machine's cores
@@ -93,6 +96,7 @@ class Pipeline {
 
  private:
   std::vector<NodeSpec> graph_with_defaults() const;
+  runtime::PhysicalPlan physical_plan() const;
 
   PipelineOptions options_;
   std::vector<NodeSpec> nodes_;

@@ -94,29 +94,26 @@ std::vector<NodeSpec> Pipeline::graph_with_defaults() const {
   std::vector<NodeSpec> nodes = nodes_;
   // Rejected records are never dropped silently: unclaimed, they are logged.
   for (std::size_t i = dead_letters_claimed_; i < dead_letter_ports_.size(); ++i) {
-    {
-      PortRef ref = dead_letter_ports_[i];
-      NodeSpec spec;
-      spec.name = "log rejected records";
-      spec.kind = OperatorKind::kSink;
-      spec.op = std::make_shared<detail::LogDeadLettersOp>();
-      spec.num_outputs = 0;
-      spec.inputs = {ref};
-      nodes.push_back(std::move(spec));
-    }
+    NodeSpec spec;
+    spec.name = "log rejected records";
+    spec.kind = OperatorKind::kSink;
+    spec.op = std::make_shared<detail::LogDeadLettersOp>();
+    spec.num_outputs = 0;
+    spec.inputs = {dead_letter_ports_[i]};
+    nodes.push_back(std::move(spec));
   }
   return nodes;
 }
 
-std::string Pipeline::explain() const {
+runtime::PhysicalPlan Pipeline::physical_plan() const {
   plan::PlanOptions po{options_.parallelism, options_.lift_combiners, options_.fuse};
-  return plan::make_physical_plan(graph_with_defaults(), po).explain();
+  return plan::make_physical_plan(graph_with_defaults(), po);
 }
 
+std::string Pipeline::explain() const { return physical_plan().explain(); }
+
 RunResult Pipeline::run() {
-  plan::PlanOptions po{options_.parallelism, options_.lift_combiners, options_.fuse};
-  auto nodes = graph_with_defaults();
-  runtime::PhysicalPlan physical = plan::make_physical_plan(nodes, po);
+  runtime::PhysicalPlan physical = physical_plan();
 
   runtime::ExecutionOptions eo;
   eo.max_parallelism = options_.max_parallelism;
