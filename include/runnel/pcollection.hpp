@@ -106,7 +106,11 @@ class PCollection {
  public:
   using value_type = T;
 
-  PCollection(Pipeline* p, PortRef ref) : p_(p), ref_(ref) {}
+  PCollection(Pipeline* p, PortRef ref, bool merging_windows = false)
+      : p_(p), ref_(ref), merging_windows_(merging_windows) {}
+  // True after window_into with merging windows (sessions), until a grouping
+  // merges them.
+  bool merging_windows() const { return merging_windows_; }
   Pipeline& pipeline() const { return *p_; }
   PortRef ref() const { return ref_; }
 
@@ -219,8 +223,10 @@ class PCollection {
     static_assert(std::is_invocable_v<decltype(&WindowFn::assign), const WindowFn&, Timestamp,
                                       std::vector<Window>&>,
                   "window_into(fn): fn needs assign(Timestamp, std::vector<Window>&) const");
-    return element_wise<T>("window_into",
-                           std::make_shared<detail::WindowIntoOp<T, WindowFn>>(std::move(fn)));
+    auto out = element_wise<T>("window_into",
+                               std::make_shared<detail::WindowIntoOp<T, WindowFn>>(std::move(fn)));
+    out.merging_windows_ = windows::is_merging<WindowFn>();
+    return out;
   }
 
   // --- keys ------------------------------------------------------------------
@@ -328,17 +334,17 @@ class PCollection {
     spec.kind = OperatorKind::kElementWise;
     spec.op = std::move(op);
     spec.inputs = {ref_};
-    return PCollection<U>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0});
+    return PCollection<U>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0}, merging_windows_);
   }
 
   template <class Tuple>
   auto outputs_of(int node) const {
     if constexpr (std::tuple_size_v<Tuple> == 1) {
-      return PCollection<std::tuple_element_t<0, Tuple>>(p_, PortRef{node, 0});
+      return PCollection<std::tuple_element_t<0, Tuple>>(p_, PortRef{node, 0}, merging_windows_);
     } else {
       return [&]<std::size_t... I>(std::index_sequence<I...>) {
-        return std::make_tuple(
-            PCollection<std::tuple_element_t<I, Tuple>>(p_, PortRef{node, static_cast<int>(I)})...);
+        return std::make_tuple(PCollection<std::tuple_element_t<I, Tuple>>(
+            p_, PortRef{node, static_cast<int>(I)}, merging_windows_)...);
       }
       (std::make_index_sequence<std::tuple_size_v<Tuple>>{});
     }
@@ -360,8 +366,8 @@ class PCollection {
     NodeSpec spec;
     spec.name = name;
     spec.kind = OperatorKind::kKeyed;
-    spec.op = std::make_shared<detail::FinalCombineOp<T, K, CF, KeyOf, ValueOf, false>>(fn, key_of,
-                                                                                        value_of);
+    spec.op = std::make_shared<detail::FinalCombineOp<T, K, CF, KeyOf, ValueOf, false>>(
+        fn, key_of, value_of, merging_windows_);
     spec.partitioner = std::make_shared<KeyPartitioner<T, KeyOf>>(key_of);
     if constexpr (combine_fn_liftable<CF>()) {
       spec.partial = std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(
@@ -370,8 +376,8 @@ class PCollection {
           std::make_shared<KeyPartitioner<std::pair<K, Acc>, detail::FirstOf>>(detail::FirstOf{});
       spec.merge =
           std::make_shared<detail::FinalCombineOp<std::pair<K, Acc>, K, CF, detail::FirstOf,
-                                                  detail::SecondOf, true>>(fn, detail::FirstOf{},
-                                                                           detail::SecondOf{});
+                                                  detail::SecondOf, true>>(
+              fn, detail::FirstOf{}, detail::SecondOf{}, merging_windows_);
     }
     spec.inputs = {ref_};
     return PCollection<Out>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0});
@@ -391,6 +397,7 @@ class PCollection {
 
   Pipeline* p_;
   PortRef ref_;
+  bool merging_windows_ = false;
 };
 
 // One collection holding every element of the inputs.
@@ -407,8 +414,11 @@ PCollection<T> flatten(const std::vector<PCollection<T>>& inputs) {
     spec.inputs.push_back(c.ref());
     spec.input_exchanges.push_back(ExchangeKind::kForward);
   }
+  bool merging = false;
+  for (const auto& c : inputs) merging = merging || c.merging_windows();
   return PCollection<T>(&inputs[0].pipeline(),
-                        PortRef{detail::add_node(inputs[0].pipeline(), std::move(spec)), 0});
+                        PortRef{detail::add_node(inputs[0].pipeline(), std::move(spec)), 0},
+                        merging);
 }
 
 template <class T, class... More>

@@ -50,6 +50,24 @@ struct Sliding {
   }
 };
 
+// Session windows: an element opens [t, t + gap); a key's overlapping windows
+// merge into one session when the key is grouped or combined.
+struct Sessions {
+  Timestamp gap_ms;
+  static constexpr bool kMerging = true;
+  void assign(Timestamp t, std::vector<Window>& out) const { out.push_back(Window{t, t + gap_ms}); }
+};
+
+// True for WindowFns whose windows merge per key (kMerging = true).
+template <class WindowFn>
+constexpr bool is_merging() {
+  if constexpr (requires { WindowFn::kMerging; }) {
+    return WindowFn::kMerging;
+  } else {
+    return false;
+  }
+}
+
 struct Global {
   void assign(Timestamp, std::vector<Window>& out) const { out.push_back(kGlobalWindow); }
 };
@@ -68,5 +86,10 @@ inline Sliding sliding(std::chrono::milliseconds size, std::chrono::milliseconds
 }
 
 inline Global global() { return {}; }
+
+inline Sessions sessions(std::chrono::milliseconds gap) {
+  if (gap.count() <= 0) throw std::invalid_argument("windows::sessions: the gap must be positive");
+  return Sessions{gap.count()};
+}
 
 }  // namespace runnel::windows

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -120,8 +121,12 @@ class FinalCombineOp final : public Operator {
   using Acc = typename CF::Accumulator;
   using Out = std::pair<K, combine_output_t<CF>>;
 
-  FinalCombineOp(CF cf, KeyOf key_of, ValueOf value_of)
-      : cf_(std::move(cf)), key_of_(std::move(key_of)), value_of_(std::move(value_of)) {}
+  // merge_windows: the input's windows are sessions, merged per key at the end.
+  FinalCombineOp(CF cf, KeyOf key_of, ValueOf value_of, bool merge_windows)
+      : cf_(std::move(cf)),
+        key_of_(std::move(key_of)),
+        value_of_(std::move(value_of)),
+        merge_windows_(merge_windows) {}
 
   bool uses_memory_budget() const override { return true; }
 
@@ -183,14 +188,46 @@ class FinalCombineOp final : public Operator {
       agg_.finish([&](K&& key, Acc&& acc) {
         out_.emplace(std::move(key), op_.cf_.extract_output(std::move(acc)));
       });
-      windowed_.finish([&](std::pair<Window, K>&& wk, Acc&& acc) {
-        out_.at(wk.first.max_timestamp(), wk.first);
-        out_.emplace(std::move(wk.second), op_.cf_.extract_output(std::move(acc)));
-      });
+      if (!op_.merge_windows_) {
+        windowed_.finish([&](std::pair<Window, K>&& wk, Acc&& acc) {
+          emit(wk.first, std::move(wk.second), std::move(acc));
+        });
+      } else {
+        finish_sessions();
+      }
       out_.flush();
     }
 
    private:
+    void emit(const Window& w, K&& key, Acc&& acc) {
+      out_.at(w.max_timestamp(), w);
+      out_.emplace(std::move(key), op_.cf_.extract_output(std::move(acc)));
+    }
+
+    // Sessions: each key's windows, by start; overlapping ones merge, their
+    // accumulators too. Held in memory per instance (not spilled yet).
+    void finish_sessions() {
+      std::unordered_map<K, std::vector<std::pair<Window, Acc>>, Hash<K>> by_key;
+      windowed_.finish([&](std::pair<Window, K>&& wk, Acc&& acc) {
+        by_key[std::move(wk.second)].emplace_back(wk.first, std::move(acc));
+      });
+      for (auto& [key, windows] : by_key) {
+        std::sort(windows.begin(), windows.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::size_t open = 0;
+        for (std::size_t i = 1; i < windows.size(); ++i) {
+          if (windows[i].first.start < windows[open].first.end) {
+            windows[open].first.end = std::max(windows[open].first.end, windows[i].first.end);
+            op_.cf_.merge_accumulators(windows[open].second, std::move(windows[i].second));
+          } else {
+            emit(windows[open].first, K(key), std::move(windows[open].second));
+            open = i;
+          }
+        }
+        emit(windows[open].first, K(key), std::move(windows[open].second));
+      }
+    }
+
     const FinalCombineOp& op_;
     SpillingAggregator<K, CF> agg_;
     SpillingAggregator<std::pair<Window, K>, CF> windowed_;
@@ -200,6 +237,7 @@ class FinalCombineOp final : public Operator {
   CF cf_;
   KeyOf key_of_;
   ValueOf value_of_;
+  bool merge_windows_;
 };
 
 }  // namespace runnel::detail

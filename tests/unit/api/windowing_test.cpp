@@ -126,6 +126,64 @@ TEST_P(WindowingTest, GroupByKeyPerWindowAndElementWiseKeepsTime) {
   EXPECT_EQ(got, want);
 }
 
+TEST_P(WindowingTest, SessionsMergePerKey) {
+  Pipeline p(options());
+  // (key, seconds): a's events at 0 and 5 form one session, 30 and 32 another; b is alone.
+  std::vector<std::pair<std::string, int>> in = {
+      {"a", 30}, {"a", 0}, {"b", 14}, {"a", 5}, {"a", 32}};
+  auto sums =
+      p.create(in)
+          .with_timestamps([](const std::pair<std::string, int>& kv) { return kv.second * 1000; })
+          .window_into(windows::sessions(10s))
+          .sum_per_key()
+          .collect();
+  p.run();
+  std::map<std::pair<std::string, Window>, int> got;
+  for (std::size_t i = 0; i < sums.size(); ++i)
+    got[{sums.values()[i].first, sums.windows()[i]}] = sums.values()[i].second;
+  std::map<std::pair<std::string, Window>, int> want = {{{"a", Window{0, 15000}}, 5},
+                                                        {{"a", Window{30000, 42000}}, 62},
+                                                        {{"b", Window{14000, 24000}}, 14}};
+  EXPECT_EQ(got, want);
+}
+
+TEST_P(WindowingTest, SessionsMatchAReference) {
+  auto in = readings(2000);
+  const Timestamp gap = 7000;
+  Pipeline p(options());
+  auto counts = p.create(in)
+                    .with_timestamps(
+                        [](const Reading& r) { return r.time_ms / 10; })  // dense enough to merge
+                    .window_into(windows::sessions(std::chrono::milliseconds(gap)))
+                    .key_by(&Reading::device)
+                    .count_per_key()
+                    .collect();
+  p.run();
+  // Reference: per device, sorted times; a new session starts when the gap is reached.
+  std::map<std::string, std::vector<Timestamp>> times;
+  for (const auto& r : in) times[r.device].push_back(r.time_ms / 10);
+  std::map<std::pair<std::string, Window>, std::uint64_t> want;
+  for (auto& [dev, ts] : times) {
+    std::sort(ts.begin(), ts.end());
+    Window w{ts[0], ts[0] + gap};
+    std::uint64_t n = 0;
+    for (Timestamp t : ts) {
+      if (t >= w.end) {
+        want[{dev, w}] = n;
+        w = Window{t, t + gap};
+        n = 0;
+      }
+      w.end = std::max(w.end, t + gap);
+      ++n;
+    }
+    want[{dev, w}] = n;
+  }
+  std::map<std::pair<std::string, Window>, std::uint64_t> got;
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    got[{counts.values()[i].first, counts.windows()[i]}] = counts.values()[i].second;
+  EXPECT_EQ(got, want);
+}
+
 TEST_P(WindowingTest, WindowIntoWithoutEventTimeIsAUserError) {
   Pipeline p(options());
   p.create(std::vector<int>{1, 2, 3}).window_into(windows::fixed(1s)).collect();
