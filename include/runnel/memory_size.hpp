@@ -40,7 +40,8 @@ struct HeapBytes {
 template <>
 struct HeapBytes<std::string> {
   static std::size_t of(const std::string& s) {
-    return s.capacity() > 15 ? malloc_block(s.capacity() + 1) : 0;  // beyond the small-string buffer
+    return s.capacity() > 15 ? malloc_block(s.capacity() + 1)
+                             : 0;  // beyond the small-string buffer
   }
 };
 template <class A, class B>

@@ -148,8 +148,8 @@ bool LineReader::next_block(std::vector<std::string_view>& lines) {
   while (lines.empty() && !done_) {
     std::uint64_t at = buf_off_ + buf_.size();
     // Read what the file still has, up to a block: small splits stay cheap.
-    std::size_t want = static_cast<std::size_t>(
-        std::clamp<std::uint64_t>(split_.file_size > at ? split_.file_size - at : 1, 1, kBlockBytes));
+    std::size_t want = static_cast<std::size_t>(std::clamp<std::uint64_t>(
+        split_.file_size > at ? split_.file_size - at : 1, 1, kBlockBytes));
     ssize_t n = ::pread(fd_, buf_.reserve_tail(want), want, static_cast<off_t>(at));
     if (n < 0) {
       throw UserError("cannot read input file '" + split_.path + "': " + std::strerror(errno));
