@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "runnel/pane.hpp"
 #include "runnel/window.hpp"
 
 namespace runnel {
@@ -20,6 +21,15 @@ class BatchBase {
   // them, so a collection's element type stays the user's T.
   std::vector<Timestamp> timestamps;
   std::vector<Window> windows;
+  // Which firing each value is part of; empty unless the values are results
+  // of a grouping in streaming mode (then in step with the values).
+  std::vector<PaneInfo> panes;
+
+  // Set by sources in streaming mode: which source split (file split, Kafka
+  // partition, generator shard) the values come from, so that watermarks
+  // are tracked per split; and that the split has ended (an empty batch).
+  std::int32_t split = -1;
+  bool split_ended = false;
 
   bool timed() const { return !timestamps.empty(); }
 
@@ -46,6 +56,7 @@ class Batch final : public BatchBase {
     values.clear();
     timestamps.clear();
     windows.clear();
+    panes.clear();
   }
   BatchPtr clone() const override { return std::make_unique<Batch<T>>(*this); }
   BatchPtr make_empty() const override { return std::make_unique<Batch<T>>(); }
@@ -55,6 +66,9 @@ class Batch final : public BatchBase {
     out->values.swap(values);
     out->timestamps.swap(timestamps);
     out->windows.swap(windows);
+    out->panes.swap(panes);
+    out->split = split;
+    out->split_ended = split_ended;
     return out;
   }
 };

@@ -27,17 +27,29 @@ class Emitter {
   void at(const BatchBase& in, std::size_t i) {
     if (in.timed()) {
       at(in.timestamps[i], in.windows[i]);
+      if (!in.panes.empty()) {
+        has_pane_ = true;
+        pane_ = in.panes[i];
+      }
     } else {
       untimed();
     }
   }
+  // ... or this event time, window and pane (a grouping's result in streaming mode).
+  void at(Timestamp ts, const Window& window, const PaneInfo& pane) {
+    at(ts, window);
+    has_pane_ = true;
+    pane_ = pane;
+  }
   // ... or none (a collection without event time).
   void untimed() {
     timed_ = false;
+    has_pane_ = false;
     metadata_ = !batch_.timestamps.empty();
   }
   // ... or this explicit event time and window.
   void at(Timestamp ts, const Window& window) {
+    has_pane_ = false;
     timed_ = true;
     metadata_ = true;
     ts_ = ts;
@@ -67,6 +79,22 @@ class Emitter {
   }
   std::uint64_t emitted() const { return emitted_ + batch_.values.size(); }
 
+  // Sources: what is emitted next comes from source split `id`.
+  void from_split(std::int32_t id) {
+    if (batch_.split == id) return;
+    flush();
+    batch_.split = id;
+  }
+  // Sources, streaming mode: the current split has no more records; its
+  // watermark no longer holds the others back.
+  void end_split() {
+    flush();
+    batch_.split_ended = true;
+    out_->push(batch_);
+    batch_.clear();
+    batch_.split_ended = false;
+  }
+
  private:
   // Kept small so emit() inlines: the event-time bookkeeping is out of line,
   // behind one flag that is false for collections without event time.
@@ -83,6 +111,10 @@ class Emitter {
     b.windows.resize(b.values.size() - 1);
     b.timestamps.push_back(timed_ ? ts_ : kMinTimestamp);
     b.windows.push_back(timed_ ? window_ : kGlobalWindow);
+    if (has_pane_ || !b.panes.empty()) {
+      b.panes.resize(b.values.size() - 1);
+      b.panes.push_back(has_pane_ ? pane_ : PaneInfo{});
+    }
   }
   Output* out_;
   std::size_t batch_size_;
@@ -90,8 +122,10 @@ class Emitter {
   std::uint64_t emitted_ = 0;
   bool timed_ = false;     // what comes next has event time
   bool metadata_ = false;  // the batch being built carries event time
+  bool has_pane_ = false;
   Timestamp ts_ = kMinTimestamp;
   Window window_;
+  PaneInfo pane_;
 };
 
 // Several tagged outputs of one DoFn: emit<0>(a), emit<1>(b), or get<I>().

@@ -30,6 +30,7 @@ struct InstanceCounters {
   std::uint64_t records_out = 0;
   std::uint64_t dead_letters = 0;
   std::uint64_t spilled_bytes = 0;
+  std::uint64_t late_records = 0;  // later than the allowed lateness: sent to the late output
 };
 
 // What the executor tells an instance about where it runs.
@@ -43,6 +44,9 @@ struct InstanceContext {
   InstanceCounters* counters = nullptr;
   std::atomic<std::uint64_t>* progress_bytes = nullptr;  // sources add bytes read, per batch
   void* shared = nullptr;  // per-task state shared by all instances of one operator
+  // Streaming mode: watermarks travel with the data and results are emitted
+  // as windows complete. Batch mode: nothing before the end of the input.
+  bool streaming = false;
 };
 
 class OperatorInstance {
@@ -57,6 +61,16 @@ class OperatorInstance {
   virtual void finish() {}
   // Release resources; called after finish, and also on failure.
   virtual void close() {}
+
+  // Streaming mode only. The watermark of this instance's input (the minimum
+  // over its input channels; for a source, kMinTimestamp) rose to `input`:
+  // emit what that completes and return this operator's output watermark.
+  // Called once per watermark interval, so it may be idempotent and cheap;
+  // at the end of input it is called with kMaxTimestamp before finish().
+  virtual Timestamp on_watermark(Timestamp input) { return input; }
+  // Streaming mode only: called about every timer tick with the processing
+  // time in milliseconds since the epoch (early firings, idleness).
+  virtual void on_processing_time(Timestamp /*now*/) {}
 };
 
 // A source instance produces until it is exhausted; the executor calls
@@ -91,6 +105,9 @@ class Operator {
   virtual void on_job_failure(void* /*shared*/) const {}
   // True if instances hold hash tables that count against the memory budget.
   virtual bool uses_memory_budget() const { return false; }
+  // False for a source that never ends by itself (a live topic, a
+  // generator without a limit): the pipeline then runs in streaming mode.
+  virtual bool bounded() const { return true; }
   // Total bytes a bounded source will read, for progress; 0 if unknown.
   virtual std::uint64_t expected_bytes(void* /*shared*/) const { return 0; }
 };

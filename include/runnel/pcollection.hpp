@@ -29,7 +29,9 @@
 #include "runnel/detail/time_ops.hpp"
 #include "runnel/io.hpp"
 #include "runnel/node_spec.hpp"
+#include "runnel/trigger.hpp"
 #include "runnel/unit.hpp"
+#include "runnel/watermarks.hpp"
 
 namespace runnel {
 
@@ -89,6 +91,9 @@ class Collected {
   // collection had no event time.
   const std::vector<Timestamp>& timestamps() const { return store_->timestamps; }
   const std::vector<Window>& windows() const { return store_->windows; }
+  // Each value's pane, in step with values(); empty unless the values are
+  // results of a grouping in streaming mode.
+  const std::vector<PaneInfo>& panes() const { return store_->panes; }
   std::size_t size() const { return store_->values.size(); }
   // A sorted copy: the order of a parallel run is not defined.
   std::vector<T> sorted() const {
@@ -106,11 +111,13 @@ class PCollection {
  public:
   using value_type = T;
 
-  PCollection(Pipeline* p, PortRef ref, bool merging_windows = false)
-      : p_(p), ref_(ref), merging_windows_(merging_windows) {}
+  PCollection(Pipeline* p, PortRef ref, WindowingStrategy ws = {}, int late_port = -1)
+      : p_(p), ref_(ref), ws_(ws), late_port_(late_port) {}
   // True after window_into with merging windows (sessions), until a grouping
   // merges them.
-  bool merging_windows() const { return merging_windows_; }
+  bool merging_windows() const { return ws_.merging; }
+  // The windowing (trigger, accumulation, lateness) a grouping of this collection uses.
+  const WindowingStrategy& windowing() const { return ws_; }
   Pipeline& pipeline() const { return *p_; }
   PortRef ref() const { return ref_; }
 
@@ -204,29 +211,53 @@ class PCollection {
 
   // --- event time ------------------------------------------------------------
 
-  // ts_fn(const T&) -> milliseconds since the epoch: each element's event time.
+  // ts_fn(const T&) -> milliseconds since the epoch: each element's event
+  // time (ts_fn may be a member pointer). In streaming mode the watermark
+  // follows `strategy` (default: timestamps ascend within each source split).
   template <class F>
-  PCollection<T> with_timestamps(F ts_fn) const {
+  PCollection<T> with_timestamps(F ts_fn, WatermarkStrategy strategy = watermarks::ascending()) const {
     static_assert(std::is_invocable_v<F&, const T&> &&
                       std::is_convertible_v<std::invoke_result_t<F&, const T&>, Timestamp>,
                   "with_timestamps(f): f must be callable as f(const T&) and return the event time "
                   "in milliseconds since the epoch (an integer)");
-    return element_wise<T>("with_timestamps",
-                           std::make_shared<detail::WithTimestampsOp<T, F>>(std::move(ts_fn)));
+    return element_wise<T>("with_timestamps", std::make_shared<detail::WithTimestampsOp<T, F>>(
+                                                  std::move(ts_fn), strategy));
   }
 
   // Assigns each element to windows by its event time (windows::fixed,
-  // windows::sliding, windows::global, or a WindowFn of your own); grouping
-  // and combining then work per window, and their results carry the window.
+  // windows::sliding, windows::sessions, windows::global, or a WindowFn of
+  // your own); grouping and combining then work per window, and their results
+  // carry the window. `windowing` says when a window's results are emitted in
+  // streaming mode (trigger, accumulation) and how late its data may be.
   template <class WindowFn>
-  PCollection<T> window_into(WindowFn fn) const {
+  PCollection<T> window_into(WindowFn fn, Windowing windowing = {}) const {
     static_assert(std::is_invocable_v<decltype(&WindowFn::assign), const WindowFn&, Timestamp,
                                       std::vector<Window>&>,
                   "window_into(fn): fn needs assign(Timestamp, std::vector<Window>&) const");
-    auto out = element_wise<T>("window_into",
-                               std::make_shared<detail::WindowIntoOp<T, WindowFn>>(std::move(fn)));
-    out.merging_windows_ = windows::is_merging<WindowFn>();
-    return out;
+    if (windowing.allowed_lateness.count() < 0) {
+      throw std::invalid_argument("window_into: allowed_lateness must be >= 0");
+    }
+    NodeSpec spec;
+    spec.name = "window_into";
+    spec.kind = OperatorKind::kElementWise;
+    spec.op = std::make_shared<detail::WindowIntoOp<T, WindowFn>>(
+        std::move(fn), windowing.allowed_lateness.count());
+    spec.num_outputs = 2;
+    spec.inputs = {ref_};
+    int node = detail::add_node(*p_, std::move(spec));
+    WindowingStrategy ws{windowing, windows::is_merging<WindowFn>()};
+    return PCollection<T>(p_, PortRef{node, 0}, ws, node);
+  }
+
+  // Streaming mode: the elements window_into found later than the allowed
+  // lateness (their window's end + lateness <= the watermark), which no
+  // grouping will count. Only for a collection window_into returned. Late
+  // elements nobody reads are counted (RunResult::late_records), not kept.
+  PCollection<T> late() const {
+    if (late_port_ < 0) {
+      throw std::logic_error("late(): only the collection window_into returns has a late output");
+    }
+    return PCollection<T>(p_, PortRef{late_port_, 1});
   }
 
   // --- keys ------------------------------------------------------------------
@@ -334,17 +365,17 @@ class PCollection {
     spec.kind = OperatorKind::kElementWise;
     spec.op = std::move(op);
     spec.inputs = {ref_};
-    return PCollection<U>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0}, merging_windows_);
+    return PCollection<U>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0}, ws_);
   }
 
   template <class Tuple>
   auto outputs_of(int node) const {
     if constexpr (std::tuple_size_v<Tuple> == 1) {
-      return PCollection<std::tuple_element_t<0, Tuple>>(p_, PortRef{node, 0}, merging_windows_);
+      return PCollection<std::tuple_element_t<0, Tuple>>(p_, PortRef{node, 0}, ws_);
     } else {
       return [&]<std::size_t... I>(std::index_sequence<I...>) {
         return std::make_tuple(PCollection<std::tuple_element_t<I, Tuple>>(
-            p_, PortRef{node, static_cast<int>(I)}, merging_windows_)...);
+            p_, PortRef{node, static_cast<int>(I)}, ws_)...);
       }
       (std::make_index_sequence<std::tuple_size_v<Tuple>>{});
     }
@@ -367,9 +398,12 @@ class PCollection {
     spec.name = name;
     spec.kind = OperatorKind::kKeyed;
     spec.op = std::make_shared<detail::FinalCombineOp<T, K, CF, KeyOf, ValueOf, false>>(
-        fn, key_of, value_of, merging_windows_);
+        fn, key_of, value_of, ws_);
     spec.partitioner = std::make_shared<KeyPartitioner<T, KeyOf>>(key_of);
+    // A trigger that counts elements must see them, not partial aggregates.
+    const bool lift = !ws_.windowing.trigger.counts_elements();
     if constexpr (combine_fn_liftable<CF>()) {
+      if (lift) {
       spec.partial = std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(
           fn, key_of, value_of);
       spec.partial_partitioner =
@@ -377,7 +411,8 @@ class PCollection {
       spec.merge =
           std::make_shared<detail::FinalCombineOp<std::pair<K, Acc>, K, CF, detail::FirstOf,
                                                   detail::SecondOf, true>>(
-              fn, detail::FirstOf{}, detail::SecondOf{}, merging_windows_);
+              fn, detail::FirstOf{}, detail::SecondOf{}, ws_);
+      }
     }
     spec.inputs = {ref_};
     return PCollection<Out>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0});
@@ -397,7 +432,8 @@ class PCollection {
 
   Pipeline* p_;
   PortRef ref_;
-  bool merging_windows_ = false;
+  WindowingStrategy ws_;
+  int late_port_ = -1;  // the window_into node whose port 1 is the late output
 };
 
 // One collection holding every element of the inputs.
@@ -414,11 +450,10 @@ PCollection<T> flatten(const std::vector<PCollection<T>>& inputs) {
     spec.inputs.push_back(c.ref());
     spec.input_exchanges.push_back(ExchangeKind::kForward);
   }
-  bool merging = false;
-  for (const auto& c : inputs) merging = merging || c.merging_windows();
+  WindowingStrategy ws = inputs.empty() ? WindowingStrategy{} : inputs[0].windowing();
+  for (const auto& c : inputs) ws.merging = ws.merging || c.merging_windows();
   return PCollection<T>(&inputs[0].pipeline(),
-                        PortRef{detail::add_node(inputs[0].pipeline(), std::move(spec)), 0},
-                        merging);
+                        PortRef{detail::add_node(inputs[0].pipeline(), std::move(spec)), 0}, ws);
 }
 
 template <class T, class... More>

@@ -9,6 +9,7 @@
 // run() throws runnel::UserError for what a user can fix (paths, output in the
 // way) and other exceptions for internal failures; a failed run leaves no
 // output under final names.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -24,6 +25,12 @@ namespace runtime {
 struct PhysicalPlan;
 }
 
+// Batch mode runs each stage over all of its input and emits results at the
+// end; streaming mode pipelines the stages, with watermarks in band, and emits
+// a window's results when the watermark passes it. Both give the same final
+// results. kAuto: streaming if any source is unbounded, else batch.
+enum class ExecutionMode { kAuto, kBatch, kStreaming };
+
 struct PipelineOptions {
   int parallelism = 0;                               // instances per task; 0 = the machine's cores
   std::size_t batch_size = 1024;                     // records per batch between operators
@@ -34,6 +41,11 @@ struct PipelineOptions {
   bool progress = false;          // a progress bar on stderr (when it is a terminal)
   bool lift_combiners = true;     // pre-aggregate before keyed exchanges
   bool fuse = true;               // run element-wise chains in their producer's task
+  ExecutionMode mode = ExecutionMode::kAuto;
+  // Streaming mode: how often watermarks advance, timers run and partly
+  // filled batches are sent on (a bound on the latency it adds); 0 = after
+  // every batch.
+  std::chrono::milliseconds watermark_interval{10};
 };
 
 struct RunResult {
@@ -41,6 +53,8 @@ struct RunResult {
   std::uint64_t records_out = 0;    // written by sinks
   std::uint64_t dead_letters = 0;   // rejected by sources
   std::uint64_t spilled_bytes = 0;  // hash aggregation overflow written to disk
+  std::uint64_t late_records = 0;   // later than the allowed lateness (see window_into)
+  bool streaming = false;           // the mode it ran in
   double seconds = 0;
 };
 
@@ -92,6 +106,8 @@ class Pipeline {
   RunResult run();
 
   const PipelineOptions& options() const { return options_; }
+  // The mode run() uses: options().mode, or for kAuto what the sources imply.
+  bool streaming() const;
   int add_node(NodeSpec spec);
 
  private:

@@ -15,6 +15,9 @@ using Timestamp = std::int64_t;  // milliseconds since the epoch
 
 inline constexpr Timestamp kMinTimestamp = std::numeric_limits<Timestamp>::min() / 2;
 inline constexpr Timestamp kMaxTimestamp = std::numeric_limits<Timestamp>::max() / 2;
+// A watermark that says "this input has gone quiet" (streaming mode): the
+// channel is left out of its consumers' minimum until it sends one again.
+inline constexpr Timestamp kIdleWatermark = std::numeric_limits<Timestamp>::min();
 
 struct Window {
   Timestamp start = kMinTimestamp;

@@ -57,6 +57,9 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
   cmd.add_flag("--overwrite", f.options.pipeline.overwrite_output,
                "replace an earlier run's output");
   cmd.add_flag("--no-progress", f.no_progress, "no progress bar");
+  cmd.add_option("--mode", f.mode,
+                 "batch, streaming, or auto: streaming if a source is unbounded (default auto)")
+      ->check(CLI::IsMember({"auto", "batch", "streaming"}));
   if (with_explain_flag)
     cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
 }
@@ -67,6 +70,9 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
     po.memory_budget = parse_byte_size(f.memory_budget, "--memory-budget");
     po.parallelism = f.parallelism;
     po.progress = !f.no_progress;
+    po.mode = f.mode == "batch"       ? ExecutionMode::kBatch
+              : f.mode == "streaming" ? ExecutionMode::kStreaming
+                                      : ExecutionMode::kAuto;
     Pipeline p(po);
     build(p, f.options);
     bool rejected_to_dir = p.has_unclaimed_dead_letters() && !f.options.output.empty();
@@ -90,10 +96,15 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
         r.spilled_bytes == 0
             ? ""
             : fmt::format(", spilled {}", ops::human_bytes(static_cast<double>(r.spilled_bytes)));
-    std::fprintf(stderr, "runnel: %s done: %llu records in, %llu out%s%s, %.2f s, %.0f records/s\n",
-                 name.c_str(), static_cast<unsigned long long>(r.records_in),
-                 static_cast<unsigned long long>(r.records_out), rejected.c_str(), spilled.c_str(),
-                 r.seconds, rate);
+    std::string late =
+        r.late_records == 0 ? "" : fmt::format(", {} late (see the late output)", r.late_records);
+    std::fprintf(stderr,
+                 "runnel: %s done (%s mode): %llu records in, %llu out%s%s%s, %.2f s, %.0f "
+                 "records/s\n",
+                 name.c_str(), r.streaming ? "streaming" : "batch",
+                 static_cast<unsigned long long>(r.records_in),
+                 static_cast<unsigned long long>(r.records_out), rejected.c_str(), late.c_str(),
+                 spilled.c_str(), r.seconds, rate);
     return 0;
   } catch (const UserError& e) {
     std::fprintf(stderr, "runnel: error: %s\n", e.what());

@@ -15,6 +15,7 @@ struct JobFlags {
   int parallelism = 0;
   bool no_progress = false;
   bool explain = false;
+  std::string mode = "auto";
 };
 
 // Adds --input, --output, --parallelism, ... to `cmd`.

@@ -10,6 +10,7 @@
 
 #include "ops/progress.hpp"
 #include "plan/planner.hpp"
+#include "runnel/error.hpp"
 #include "runtime/executor.hpp"
 
 namespace runnel {
@@ -112,7 +113,33 @@ runtime::PhysicalPlan Pipeline::physical_plan() const {
 
 std::string Pipeline::explain() const { return physical_plan().explain(); }
 
+bool Pipeline::streaming() const {
+  bool unbounded = false;
+  std::string unbounded_name;
+  for (const auto& n : nodes_) {
+    if (n.kind == OperatorKind::kSource && !n.op->bounded()) {
+      unbounded = true;
+      unbounded_name = n.name;
+    }
+  }
+  switch (options_.mode) {
+    case ExecutionMode::kStreaming:
+      return true;
+    case ExecutionMode::kBatch:
+      if (unbounded) {
+        throw UserError("batch mode needs bounded input, but '" + unbounded_name +
+                        "' never ends: run in streaming mode (--mode streaming), or bound the "
+                        "source");
+      }
+      return false;
+    case ExecutionMode::kAuto:
+      break;
+  }
+  return unbounded;
+}
+
 RunResult Pipeline::run() {
+  const bool streaming_mode = streaming();
   runtime::PhysicalPlan physical = physical_plan();
 
   runtime::ExecutionOptions eo;
@@ -120,6 +147,8 @@ RunResult Pipeline::run() {
   eo.batch_size = options_.batch_size;
   eo.memory_budget = options_.memory_budget;
   eo.temp_dir = detail::make_temp_dir(options_.temp_dir);
+  eo.streaming = streaming_mode;
+  eo.tick = options_.watermark_interval;
 
   runtime::Executor executor(physical, eo);
   executor.prepare();
@@ -135,8 +164,15 @@ RunResult Pipeline::run() {
     } cleanup{eo.temp_dir};
     stats = executor.run();
   }
-  return RunResult{stats.records_in, stats.records_out, stats.dead_letters, stats.spilled_bytes,
-                   stats.seconds};
+  RunResult result;
+  result.records_in = stats.records_in;
+  result.records_out = stats.records_out;
+  result.dead_letters = stats.dead_letters;
+  result.spilled_bytes = stats.spilled_bytes;
+  result.late_records = stats.late_records;
+  result.streaming = streaming_mode;
+  result.seconds = stats.seconds;
+  return result;
 }
 
 }  // namespace runnel

@@ -9,10 +9,18 @@ class TextSourceInstance final : public LineSourceInstance {
       : LineSourceInstance(ctx), out_(out), batch_size_(ctx.batch_size) {}
 
  protected:
+  void end_split() override {
+    batch_.clear();
+    batch_.split = split_id_;
+    batch_.split_ended = true;
+    out_->push(batch_);
+    batch_.split_ended = false;
+  }
   void on_lines(const std::vector<std::string_view>& lines, LineReader&) override {
     // Lines are assigned into strings kept from the previous batch when the
     // consumer left them in place, so steady state allocates little.
     auto& values = batch_.values;
+    batch_.split = split_id_;
     std::size_t i = 0;
     while (i < lines.size()) {
       std::size_t n = std::min(batch_size_, lines.size() - i);

@@ -22,6 +22,19 @@ Message BatchQueue::pop() {
   return m;
 }
 
+std::optional<Message> BatchQueue::pop_until(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  if (!not_empty_.wait_until(lock, deadline, [&] { return closed_ || !items_.empty(); })) {
+    return std::nullopt;
+  }
+  if (closed_) throw Cancelled{};
+  Message m = std::move(items_.front());
+  items_.pop_front();
+  lock.unlock();
+  not_full_.notify_one();
+  return m;
+}
+
 void BatchQueue::close() {
   {
     std::lock_guard lock(mu_);

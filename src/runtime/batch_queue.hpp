@@ -2,20 +2,26 @@
 // A bounded multi-producer, single-consumer queue of batches and control
 // messages: one per task instance. A full queue blocks its producers, which is
 // how backpressure travels upstream. Locked once per batch, never per record.
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <optional>
 
 #include "runnel/batch.hpp"
 
 namespace runnel::runtime {
 
 struct Message {
-  enum class Kind { kData, kEndOfInput };
+  // kWatermark (streaming mode): no element of this channel will have an
+  // event time at or before `watermark` any more.
+  enum class Kind { kData, kWatermark, kEndOfInput };
   Kind kind = Kind::kData;
-  int input = 0;  // which input of the consuming operator
+  int input = 0;    // which input of the consuming operator
+  int channel = 0;  // which producer instance sent it (its slot at the consumer)
   BatchPtr batch;
+  Timestamp watermark = kMinTimestamp;
 };
 
 // Thrown out of push/pop once the queue is closed because the job failed.
@@ -27,6 +33,8 @@ class BatchQueue {
 
   void push(Message m);
   Message pop();
+  // Like pop, but gives up at `deadline` (streaming mode: timers must run).
+  std::optional<Message> pop_until(std::chrono::steady_clock::time_point deadline);
   // Wakes every waiter; later push/pop throw Cancelled.
   void close();
 

@@ -1,19 +1,23 @@
 #include "runtime/exchange.hpp"
 
+#include <algorithm>
+
+
 namespace runnel::runtime {
 
 ExchangeOutput::ExchangeOutput(ExchangeKind kind, const Partitioner* partitioner,
-                               std::vector<BatchQueue*> targets, int to_input,
+                               std::vector<BatchQueue*> targets, int to_input, int channel,
                                std::size_t batch_size, int max_parallelism)
     : kind_(kind),
       partitioner_(partitioner),
       targets_(std::move(targets)),
       to_input_(to_input),
+      channel_(channel),
       batch_size_(batch_size),
       max_parallelism_(max_parallelism) {}
 
 void ExchangeOutput::send(std::size_t target, BatchPtr batch) {
-  targets_[target]->push(Message{Message::Kind::kData, to_input_, std::move(batch)});
+  targets_[target]->push(Message{Message::Kind::kData, to_input_, channel_, std::move(batch)});
 }
 
 void ExchangeOutput::push(BatchBase& batch) {
@@ -43,11 +47,34 @@ void ExchangeOutput::push(BatchBase& batch) {
   }
 }
 
-void ExchangeOutput::finish() {
+void ExchangeOutput::flush() {
   for (std::size_t t = 0; t < buffers_.size(); ++t) {
     if (buffers_[t]->size() > 0) send(t, buffers_[t]->take());
   }
-  for (auto* q : targets_) q->push(Message{Message::Kind::kEndOfInput, to_input_, nullptr});
+}
+
+void ExchangeOutput::watermark(Timestamp wm) {
+  if (wm == kIdleWatermark) {
+    if (sent_idle_) return;
+    sent_idle_ = true;
+  } else {
+    if (wm <= sent_watermark_ && !sent_idle_) return;
+    sent_idle_ = false;
+    sent_watermark_ = std::max(sent_watermark_, wm);
+    wm = sent_watermark_;
+  }
+  flush();  // data before the watermark stays before it
+  for (auto* q : targets_) {
+    Message m{Message::Kind::kWatermark, to_input_, channel_, nullptr};
+    m.watermark = wm;
+    q->push(std::move(m));
+  }
+}
+
+void ExchangeOutput::finish() {
+  flush();
+  for (auto* q : targets_)
+    q->push(Message{Message::Kind::kEndOfInput, to_input_, channel_, nullptr});
 }
 
 }  // namespace runnel::runtime

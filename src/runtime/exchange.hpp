@@ -14,10 +14,16 @@ class ExchangeOutput final : public Output {
   // `targets` are the consumer instances this producer instance feeds (one
   // for kForward, all of them otherwise).
   ExchangeOutput(ExchangeKind kind, const Partitioner* partitioner,
-                 std::vector<BatchQueue*> targets, int to_input, std::size_t batch_size,
-                 int max_parallelism);
+                 std::vector<BatchQueue*> targets, int to_input, int channel,
+                 std::size_t batch_size, int max_parallelism);
 
   void push(BatchBase& batch) override;
+  // Sends what is buffered (streaming mode: bounds how long a record waits).
+  void flush();
+  // Streaming mode: sends what is buffered, then the watermark to every
+  // target, if it rose since the last one sent (or kIdleWatermark, once,
+  // when the producer goes quiet).
+  void watermark(Timestamp wm);
   // Sends what is buffered, then end-of-input to every target.
   void finish();
 
@@ -28,6 +34,9 @@ class ExchangeOutput final : public Output {
   const Partitioner* partitioner_;
   std::vector<BatchQueue*> targets_;
   int to_input_;
+  int channel_;
+  Timestamp sent_watermark_ = kMinTimestamp;
+  bool sent_idle_ = false;
   std::size_t batch_size_;
   int max_parallelism_;
   std::size_t next_ = 0;           // kRebalance: next target

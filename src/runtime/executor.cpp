@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "runnel/error.hpp"
@@ -54,7 +56,12 @@ struct Executor::InstanceRun {
   std::vector<std::unique_ptr<OperatorInstance>> ops;
   std::vector<std::unique_ptr<Output>> outputs;  // owned adapters
   std::vector<ExchangeOutput*> exchanges;
+  std::vector<int> exchange_owner;         // per exchange: the op that feeds it
+  std::vector<int> producer;               // per op: the fused op feeding it (-1: the head)
+  std::vector<Timestamp> op_watermarks;    // per op: its output watermark
+  std::vector<char> op_idle;               // per op: its input went quiet
   std::vector<int> expected_end_of_input;  // per head input
+  int num_channels = 0;                    // producer instances feeding this instance
 };
 
 Executor::Executor(const PhysicalPlan& plan, ExecutionOptions options)
@@ -114,6 +121,18 @@ ExecutionStats Executor::run() {
     }
   }
 
+  // Each producer instance of an edge is one channel at its consumer: its
+  // watermark counts in the consumer's minimum.
+  std::vector<int> channel_base(plan_.edges.size(), 0);
+  std::vector<int> num_channels(tasks.size(), 0);
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    for (int e : tasks[t].in_edges) {
+      const auto& edge = plan_.edges[e];
+      channel_base[e] = num_channels[t];
+      num_channels[t] += edge.kind == ExchangeKind::kForward ? 1 : tasks[edge.from_task].parallelism;
+    }
+  }
+
   // Build every instance (operators, outputs, exchanges) before starting threads.
   std::vector<std::unique_ptr<InstanceRun>> runs;
   for (int t = 0; t < static_cast<int>(tasks.size()); ++t) {
@@ -124,6 +143,15 @@ ExecutionStats Executor::run() {
       r->instance = i;
       r->counters.resize(task.ops.size());
       r->ops.resize(task.ops.size());
+      r->producer.assign(task.ops.size(), -1);
+      r->op_watermarks.assign(task.ops.size(), kMinTimestamp);
+      r->op_idle.assign(task.ops.size(), 0);
+      r->num_channels = num_channels[t];
+      for (std::size_t o = 0; o < task.ops.size(); ++o) {
+        for (const auto& port : task.ops[o].fused_consumers) {
+          for (int c : port) r->producer[c] = static_cast<int>(o);
+        }
+      }
       r->expected_end_of_input.assign(static_cast<std::size_t>(task.num_inputs), 0);
       for (int e : task.in_edges) {
         const auto& edge = plan_.edges[e];
@@ -148,10 +176,12 @@ ExecutionStats Executor::run() {
             } else {
               for (auto& q : queues_[edge.to_task]) targets.push_back(q.get());
             }
+            int channel = channel_base[e] + (edge.kind == ExchangeKind::kForward ? 0 : i);
             auto ex = std::make_unique<ExchangeOutput>(edge.kind, edge.partitioner.get(), targets,
-                                                       edge.to_input, options_.batch_size,
+                                                       edge.to_input, channel, options_.batch_size,
                                                        options_.max_parallelism);
             r->exchanges.push_back(ex.get());
+            r->exchange_owner.push_back(o);
             consumers.push_back(ex.get());
             r->outputs.push_back(std::move(ex));
           }
@@ -175,6 +205,7 @@ ExecutionStats Executor::run() {
         ctx.counters = &r->counters[o];
         ctx.progress_bytes = &bytes_read_;
         ctx.shared = shared_[t][o].get();
+        ctx.streaming = options_.streaming;
         r->ops[o] = fop.op->instantiate(ctx, ports);
       }
       runs.push_back(std::move(r));
@@ -223,6 +254,7 @@ ExecutionStats Executor::run() {
       if (task.ops[o].kind == OperatorKind::kSink) stats.records_out += c.records_in;
       stats.dead_letters += c.dead_letters;
       stats.spilled_bytes += c.spilled_bytes;
+      stats.late_records += c.late_records;
     }
   }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -236,6 +268,110 @@ static std::string describe_task(const PhysicalTask& task, int task_index, int i
   return fmt::format("task {} [{}], instance {}", task_index, ops, instance);
 }
 
+namespace {
+Timestamp now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void Executor::propagate_watermark(InstanceRun& r, Timestamp input) {
+  // An idle operator passes kIdleWatermark on; its last watermark is kept.
+  auto out = [&](std::size_t o) { return r.op_idle[o] ? kIdleWatermark : r.op_watermarks[o]; };
+  for (std::size_t o = 0; o < r.ops.size(); ++o) {
+    Timestamp in = r.producer[o] < 0 ? input : out(static_cast<std::size_t>(r.producer[o]));
+    Timestamp w = r.ops[o]->on_watermark(in);
+    r.op_idle[o] = w == kIdleWatermark;
+    // Watermarks never go back, whatever an operator returns.
+    if (!r.op_idle[o]) r.op_watermarks[o] = std::max(r.op_watermarks[o], w);
+  }
+  for (std::size_t x = 0; x < r.exchanges.size(); ++x) {
+    r.exchanges[x]->watermark(out(static_cast<std::size_t>(r.exchange_owner[x])));
+  }
+}
+
+void Executor::tick(InstanceRun& r, Timestamp input) {
+  Timestamp now = now_ms();
+  for (auto& op : r.ops) op->on_processing_time(now);
+  propagate_watermark(r, input);
+  for (auto* ex : r.exchanges) ex->flush();
+}
+
+void Executor::run_source(InstanceRun& r) {
+  auto* source = dynamic_cast<SourceInstance*>(r.ops[0].get());
+  if (source == nullptr) throw std::logic_error("task without inputs has no source at its head");
+  if (!options_.streaming) {
+    while (!failed_.load(std::memory_order_relaxed) && source->produce()) {
+    }
+    return;
+  }
+  auto next_tick = std::chrono::steady_clock::now();
+  while (!failed_.load(std::memory_order_relaxed) && source->produce()) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_tick) {
+      tick(r, kMinTimestamp);
+      next_tick = now + options_.tick;
+    }
+  }
+}
+
+void Executor::run_consumer(InstanceRun& r) {
+  auto& queue = *queues_[r.task][r.instance];
+  int open_inputs = 0;
+  for (int n : r.expected_end_of_input) open_inputs += n > 0 ? 1 : 0;
+  auto remaining = r.expected_end_of_input;
+  // Streaming: each channel's watermark; the input's is their minimum, over
+  // the channels that are not idle (kIdleWatermark if all are).
+  std::vector<Timestamp> channel_wm(static_cast<std::size_t>(r.num_channels), kMinTimestamp);
+  std::vector<char> channel_idle(static_cast<std::size_t>(r.num_channels), 0);
+  Timestamp input_wm = kMinTimestamp;
+  bool input_idle = false;
+  auto advance = [&](int channel, Timestamp wm) {
+    channel_idle[channel] = wm == kIdleWatermark;
+    if (wm != kIdleWatermark) channel_wm[channel] = std::max(channel_wm[channel], wm);
+    Timestamp m = kMaxTimestamp;
+    bool any_active = false;
+    for (std::size_t c = 0; c < channel_wm.size(); ++c) {
+      if (channel_idle[c]) continue;
+      any_active = true;
+      m = std::min(m, channel_wm[c]);
+    }
+    input_idle = !any_active;
+    if (any_active) input_wm = std::max(input_wm, m);
+  };
+  const bool timed_wait = options_.streaming && options_.tick.count() > 0;
+  auto next_tick = std::chrono::steady_clock::now() + options_.tick;
+  while (open_inputs > 0) {
+    std::optional<Message> m;
+    if (timed_wait) {
+      m = queue.pop_until(next_tick);
+    } else {
+      m = queue.pop();
+    }
+    if (m) {
+      if (m->kind == Message::Kind::kData) {
+        r.ops[0]->process(m->input, *m->batch);
+      } else if (m->kind == Message::Kind::kWatermark) {
+        advance(m->channel, m->watermark);
+      } else {
+        if (options_.streaming) advance(m->channel, kMaxTimestamp);  // an ended channel holds no one back
+        if (--remaining[m->input] == 0) {
+          r.ops[0]->end_of_input(m->input);
+          --open_inputs;
+        }
+      }
+    }
+    if (options_.streaming) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= next_tick) {
+        tick(r, input_idle ? kIdleWatermark : input_wm);
+        next_tick = now + options_.tick;
+      }
+    }
+  }
+}
+
 void Executor::run_instance(InstanceRun& r) {
   const auto& task = plan_.tasks[r.task];
   std::size_t opened = 0;
@@ -245,27 +381,13 @@ void Executor::run_instance(InstanceRun& r) {
       ++opened;
     }
     if (task.in_edges.empty()) {
-      auto* source = dynamic_cast<SourceInstance*>(r.ops[0].get());
-      if (source == nullptr)
-        throw std::logic_error("task without inputs has no source at its head");
-      while (!failed_.load(std::memory_order_relaxed) && source->produce()) {
-      }
+      run_source(r);
     } else {
-      auto& queue = *queues_[r.task][r.instance];
-      int open_inputs = 0;
-      for (int n : r.expected_end_of_input) open_inputs += n > 0 ? 1 : 0;
-      auto remaining = r.expected_end_of_input;
-      while (open_inputs > 0) {
-        Message m = queue.pop();
-        if (m.kind == Message::Kind::kData) {
-          r.ops[0]->process(m.input, *m.batch);
-        } else if (--remaining[m.input] == 0) {
-          r.ops[0]->end_of_input(m.input);
-          --open_inputs;
-        }
-      }
+      run_consumer(r);
     }
     if (!failed_) {
+      // Streaming: the end of the input completes every window.
+      if (options_.streaming) propagate_watermark(r, kMaxTimestamp);
       for (auto& op : r.ops) op->finish();
       for (auto* ex : r.exchanges) ex->finish();
     }

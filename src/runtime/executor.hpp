@@ -3,6 +3,7 @@
 // tasks, end-of-input in band. The first failure cancels every queue, so the
 // job stops promptly, and is rethrown from run().
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -18,6 +19,11 @@ struct ExecutionOptions {
   std::size_t memory_budget = 0;    // for all hash tables together; 0 = unlimited
   std::size_t queue_capacity = 16;  // batches per task instance input
   std::filesystem::path temp_dir;
+  // Streaming mode: watermarks in band, timers, results as windows complete.
+  bool streaming = false;
+  // Streaming mode: how often watermarks are computed and sent, timers run
+  // and exchange buffers are flushed; 0 = after every batch.
+  std::chrono::milliseconds tick{10};
 };
 
 struct ExecutionStats {
@@ -25,6 +31,7 @@ struct ExecutionStats {
   std::uint64_t records_out = 0;   // taken by sinks
   std::uint64_t dead_letters = 0;  // records sent to a dead-letter output
   std::uint64_t spilled_bytes = 0;
+  std::uint64_t late_records = 0;  // later than the allowed lateness
   double seconds = 0;
 };
 
@@ -46,6 +53,12 @@ class Executor {
  private:
   struct InstanceRun;
   void run_instance(InstanceRun& r);
+  void run_source(InstanceRun& r);
+  void run_consumer(InstanceRun& r);
+  // Streaming: passes the input watermark down the task's operators and on
+  // through its exchanges.
+  void propagate_watermark(InstanceRun& r, Timestamp input);
+  void tick(InstanceRun& r, Timestamp input);
   void fail(std::exception_ptr error);
 
   const PhysicalPlan& plan_;

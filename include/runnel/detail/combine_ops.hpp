@@ -14,11 +14,15 @@
 #include "runnel/combine_fn.hpp"
 #include "runnel/detail/flat_table.hpp"
 #include "runnel/detail/spilling_aggregator.hpp"
+#include "runnel/detail/split_watermarks.hpp"
+#include "runnel/detail/triggered_windows.hpp"
 #include "runnel/detail/windowed_key.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/memory_size.hpp"
 #include "runnel/operator.hpp"
+#include "runnel/trigger.hpp"
+#include "runnel/watermarks.hpp"
 
 namespace runnel::detail {
 
@@ -85,6 +89,12 @@ class PartialCombineOp final : public Operator {
       flush_table();
       out_.flush();
     }
+    // Streaming: what is held here must reach the merge before the watermark does.
+    Timestamp on_watermark(Timestamp input) override {
+      if (!table_.empty() || !windowed_.empty()) flush_table();
+      out_.flush();
+      return input;
+    }
 
    private:
     void flush_table() {
@@ -121,12 +131,10 @@ class FinalCombineOp final : public Operator {
   using Acc = typename CF::Accumulator;
   using Out = std::pair<K, combine_output_t<CF>>;
 
-  // merge_windows: the input's windows are sessions, merged per key at the end.
-  FinalCombineOp(CF cf, KeyOf key_of, ValueOf value_of, bool merge_windows)
-      : cf_(std::move(cf)),
-        key_of_(std::move(key_of)),
-        value_of_(std::move(value_of)),
-        merge_windows_(merge_windows) {}
+  // ws: how the input is windowed (sessions merge per key; the trigger and
+  // lateness apply in streaming mode).
+  FinalCombineOp(CF cf, KeyOf key_of, ValueOf value_of, WindowingStrategy ws)
+      : cf_(std::move(cf)), key_of_(std::move(key_of)), value_of_(std::move(value_of)), ws_(ws) {}
 
   bool uses_memory_budget() const override { return true; }
 
@@ -144,6 +152,8 @@ class FinalCombineOp final : public Operator {
                ctx.counters),
           windowed_(op.cf_, ctx.memory_budget, ctx.temp_dir, instance_name(&op, ctx.instance) + "w",
                     0, ctx.counters),
+          streaming_(ctx.streaming),
+          triggered_(op.cf_, op.ws_),
           out_(out, ctx.batch_size) {}
 
     void process(int, BatchBase& batch) override {
@@ -154,6 +164,12 @@ class FinalCombineOp final : public Operator {
         if constexpr (kMergePartials) {
           if (!timed) {
             agg_.merge(std::move(v.first), std::move(v.second));
+          } else if (streaming_) {
+            const K& key = v.first;
+            triggered_.add(
+                batch.windows[i], key, Hash<K>{}(key), [&] { return std::move(v.first); },
+                [&](Acc& acc) { op_.cf_.merge_accumulators(acc, std::move(v.second)); }, now_,
+                emit_fn());
           } else {
             windowed_.merge(std::pair<Window, K>(batch.windows[i], std::move(v.first)),
                             std::move(v.second));
@@ -170,6 +186,10 @@ class FinalCombineOp final : public Operator {
           if (!timed) {
             agg_.add(
                 key, [&] { return K(key); }, add, extra);
+          } else if (streaming_) {
+            triggered_.add(
+                batch.windows[i], key, Hash<K>{}(key), [&] { return K(key); }, add, now_,
+                emit_fn());
           } else {
             const Window& w = batch.windows[i];
             WindowedKeyRef<K> ref{w, key};
@@ -180,6 +200,20 @@ class FinalCombineOp final : public Operator {
       }
       agg_.check_budget();
       windowed_.check_budget();
+      if (streaming_) out_.flush();  // early and late panes go out now
+    }
+
+    Timestamp on_watermark(Timestamp input) override {
+      if (input != kIdleWatermark) {
+        triggered_.on_watermark(input, emit_fn());
+        out_.flush();
+      }
+      return input;
+    }
+    void on_processing_time(Timestamp now) override {
+      now_ = now;
+      triggered_.on_processing_time(now, emit_fn());
+      out_.flush();
     }
 
     // Results of a window carry the window and its last instant as event time.
@@ -188,7 +222,7 @@ class FinalCombineOp final : public Operator {
       agg_.finish([&](K&& key, Acc&& acc) {
         out_.emplace(std::move(key), op_.cf_.extract_output(std::move(acc)));
       });
-      if (!op_.merge_windows_) {
+      if (!op_.ws_.merging) {
         windowed_.finish([&](std::pair<Window, K>&& wk, Acc&& acc) {
           emit(wk.first, std::move(wk.second), std::move(acc));
         });
@@ -199,6 +233,12 @@ class FinalCombineOp final : public Operator {
     }
 
    private:
+    auto emit_fn() {
+      return [this](const Window& w, const K& key, Acc&& acc, const PaneInfo& pane) {
+        out_.at(w.max_timestamp(), w, pane);
+        out_.emplace(key, op_.cf_.extract_output(std::move(acc)));
+      };
+    }
     void emit(const Window& w, K&& key, Acc&& acc) {
       out_.at(w.max_timestamp(), w);
       out_.emplace(std::move(key), op_.cf_.extract_output(std::move(acc)));
@@ -231,13 +271,16 @@ class FinalCombineOp final : public Operator {
     const FinalCombineOp& op_;
     SpillingAggregator<K, CF> agg_;
     SpillingAggregator<std::pair<Window, K>, CF> windowed_;
+    bool streaming_;
+    TriggeredWindows<K, CF> triggered_;  // streaming mode's windowed state
+    Timestamp now_ = wall_clock_ms();
     Emitter<Out> out_;
   };
 
   CF cf_;
   KeyOf key_of_;
   ValueOf value_of_;
-  bool merge_windows_;
+  WindowingStrategy ws_;
 };
 
 }  // namespace runnel::detail

@@ -104,6 +104,7 @@ class FilterOp final : public Operator {
             if (timed) {
               batch.timestamps[kept] = batch.timestamps[i];
               batch.windows[kept] = batch.windows[i];
+              if (!batch.panes.empty()) batch.panes[kept] = batch.panes[i];
             }
           }
           ++kept;
@@ -113,6 +114,7 @@ class FilterOp final : public Operator {
       if (timed) {
         batch.timestamps.resize(kept);
         batch.windows.resize(kept);
+        if (!batch.panes.empty()) batch.panes.resize(kept);
       }
       if (!values.empty()) out_->push(batch);
     }

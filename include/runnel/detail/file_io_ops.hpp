@@ -40,11 +40,13 @@ class LineSourceInstance : public SourceInstance {
 
   bool produce() final {
     while (!reader_ || !reader_->next_block(lines_)) {
+      if (reader_ && ctx_.streaming) end_split();
       const FileSplit* split = splits_->next();
       if (split == nullptr) {
         reader_.reset();
         return false;
       }
+      split_id_ = static_cast<std::int32_t>(split - splits_->splits().data());
       reader_ = std::make_unique<LineReader>(*split);
     }
     on_lines(lines_, *reader_);
@@ -55,7 +57,10 @@ class LineSourceInstance : public SourceInstance {
 
  protected:
   virtual void on_lines(const std::vector<std::string_view>& lines, LineReader& reader) = 0;
+  // Streaming mode: split `split_id_` has been read to its end.
+  virtual void end_split() = 0;
   FileSplitSet* splits_;
+  std::int32_t split_id_ = -1;
   InstanceContext ctx_;
 
  private:
@@ -94,7 +99,9 @@ class CsvSourceOp final : public FileSourceBase {
           skip_header_(skip_header) {}
 
    protected:
+    void end_split() override { out_.end_split(); }
     void on_lines(const std::vector<std::string_view>& lines, LineReader& reader) override {
+      out_.from_split(split_id_);
       for (std::size_t i = 0; i < lines.size(); ++i) {
         if (skip_header_ && reader.split().start == 0 && reader.line_number(i) == 1) continue;
         T value{};

@@ -39,6 +39,13 @@ class FlatTable {
   template <class Q, class MakeKey, class MakeValue>
   std::pair<V*, bool> find_or_insert(const Q& key, std::uint64_t h, MakeKey&& make_key,
                                      MakeValue&& make_value) {
+    auto [e, inserted] = find_or_insert_entry(key, h, make_key, make_value);
+    return {&e->value, inserted};
+  }
+  // The same, returning the whole entry (key and value).
+  template <class Q, class MakeKey, class MakeValue>
+  std::pair<Entry*, bool> find_or_insert_entry(const Q& key, std::uint64_t h, MakeKey&& make_key,
+                                               MakeValue&& make_value) {
     const auto tag = tag_of(h);
     std::size_t i = static_cast<std::size_t>(h) & mask_;
     while (true) {
@@ -46,7 +53,7 @@ class FlatTable {
       if (s.index == 0) break;
       if (s.tag == tag) {
         Entry& e = entries_[s.index - 1];
-        if (e.key == key) return {&e.value, false};
+        if (e.key == key) return {&e, false};
       }
       i = (i + 1) & mask_;
     }
@@ -54,7 +61,7 @@ class FlatTable {
     hashes_.push_back(h);
     slots_[i] = Slot{tag, static_cast<std::uint32_t>(entries_.size())};
     if (entries_.size() * 2 > slots_.size()) grow();
-    return {&entries_.back().value, true};
+    return {&entries_.back(), true};
   }
 
   // Drops every entry and returns the memory to the allocator.

@@ -34,19 +34,25 @@ class CreateSource final : public Operator {
           end_(end),
           batch_size_(ctx.batch_size),
           counters_(ctx.counters),
-          out_(out, ctx.batch_size) {}
+          streaming_(ctx.streaming),
+          out_(out, ctx.batch_size) {
+      out_.from_split(ctx.instance);  // each instance's slice is one split
+    }
     bool produce() override {
       std::size_t stop = std::min(end_, next_ + batch_size_);
       for (; next_ < stop; ++next_) out_.emit(values_[next_]);
       out_.flush();
       if (counters_) counters_->records_out = out_.emitted();
-      return next_ < end_;
+      if (next_ < end_) return true;
+      if (streaming_) out_.end_split();
+      return false;
     }
 
    private:
     const std::vector<T>& values_;
     std::size_t next_, end_, batch_size_;
     InstanceCounters* counters_;
+    bool streaming_;
     Emitter<T> out_;
   };
   std::vector<T> values_;
@@ -59,6 +65,7 @@ struct CollectStore {
   std::vector<T> values;
   std::vector<Timestamp> timestamps;  // in step with values, if the collection has event time
   std::vector<Window> windows;
+  std::vector<PaneInfo> panes;  // in step with values, if they are streaming results
 };
 
 template <class T>
@@ -70,6 +77,7 @@ class CollectSink final : public Operator {
     store_->values.clear();  // a pipeline run again collects afresh
     store_->timestamps.clear();
     store_->windows.clear();
+    store_->panes.clear();
     return nullptr;
   }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
@@ -90,6 +98,10 @@ class CollectSink final : public Operator {
         windows_.resize(local_.size());
         timestamps_.insert(timestamps_.end(), batch.timestamps.begin(), batch.timestamps.end());
         windows_.insert(windows_.end(), batch.windows.begin(), batch.windows.end());
+        if (!batch.panes.empty()) {
+          panes_.resize(local_.size());
+          panes_.insert(panes_.end(), batch.panes.begin(), batch.panes.end());
+        }
       }
       local_.insert(local_.end(), std::make_move_iterator(v.begin()),
                     std::make_move_iterator(v.end()));
@@ -106,6 +118,11 @@ class CollectSink final : public Operator {
         store_->timestamps.insert(store_->timestamps.end(), timestamps_.begin(), timestamps_.end());
         store_->windows.insert(store_->windows.end(), windows_.begin(), windows_.end());
       }
+      if (!panes_.empty() || !store_->panes.empty()) {
+        panes_.resize(local_.size());
+        store_->panes.resize(store_->values.size());
+        store_->panes.insert(store_->panes.end(), panes_.begin(), panes_.end());
+      }
       store_->values.insert(store_->values.end(), std::make_move_iterator(local_.begin()),
                             std::make_move_iterator(local_.end()));
       local_.clear();
@@ -117,6 +134,7 @@ class CollectSink final : public Operator {
     std::vector<T> local_;
     std::vector<Timestamp> timestamps_;
     std::vector<Window> windows_;
+    std::vector<PaneInfo> panes_;
   };
   std::shared_ptr<CollectStore<T>> store_;
 };

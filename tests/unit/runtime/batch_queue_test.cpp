@@ -12,7 +12,7 @@ using namespace runnel::runtime;
 Message data(int v) {
   auto b = std::make_unique<Batch<int>>();
   b->values.push_back(v);
-  return Message{Message::Kind::kData, 0, std::move(b)};
+  return Message{Message::Kind::kData, 0, 0, std::move(b)};
 }
 
 TEST(BatchQueue, FullQueueBlocksTheProducerUntilTheConsumerTakes) {

@@ -1,0 +1,78 @@
+#pragma once
+// The watermark of one reader: per source split, the latest event time seen
+// minus the allowed delay; the reader's watermark is the minimum over splits
+// that have neither ended nor gone idle. Updated once per batch.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "runnel/watermarks.hpp"
+#include "runnel/window.hpp"
+
+namespace runnel::detail {
+
+inline Timestamp wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class SplitWatermarks {
+ public:
+  explicit SplitWatermarks(WatermarkStrategy strategy) : strategy_(strategy) {}
+
+  // A batch from `split` whose latest event time is `max_ts` (kMinTimestamp if empty).
+  void observe(std::int32_t split, Timestamp max_ts, Timestamp now) {
+    last_data_ = now;
+    Split& s = find(split);
+    s.max_ts = std::max(s.max_ts, max_ts);
+    s.last_seen = now;
+  }
+  void end(std::int32_t split) {
+    std::erase_if(splits_, [&](const Split& s) { return s.id == split; });
+  }
+
+  // The watermark at processing time `now`, never lower than before;
+  // kIdleWatermark if every split is idle (or there has been none for the
+  // idle timeout).
+  Timestamp current(Timestamp now) {
+    bool any_active = false;
+    Timestamp wm = kMaxTimestamp;
+    for (const auto& s : splits_) {
+      if (strategy_.idle_after_ms > 0 && now - s.last_seen >= strategy_.idle_after_ms) continue;
+      any_active = true;
+      wm = std::min(wm, s.max_ts == kMinTimestamp ? kMinTimestamp
+                                                  : s.max_ts - strategy_.max_delay_ms - 1);
+    }
+    if (!any_active) {
+      if (strategy_.idle_after_ms > 0 && now - last_data_ >= strategy_.idle_after_ms)
+        return kIdleWatermark;
+      // Every split ended (or none began): the ended ones said all they had.
+      return watermark_;
+    }
+    watermark_ = std::max(watermark_, wm);
+    return watermark_;
+  }
+
+ private:
+  struct Split {
+    std::int32_t id;
+    Timestamp max_ts = kMinTimestamp;
+    Timestamp last_seen = 0;
+  };
+  Split& find(std::int32_t id) {
+    for (auto& s : splits_) {
+      if (s.id == id) return s;
+    }
+    splits_.push_back(Split{id});
+    return splits_.back();
+  }
+
+  WatermarkStrategy strategy_;
+  std::vector<Split> splits_;  // few per reader: a linear scan is fastest
+  Timestamp watermark_ = kMinTimestamp;
+  Timestamp last_data_ = wall_clock_ms();
+};
+
+}  // namespace runnel::detail
