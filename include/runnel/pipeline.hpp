@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "runnel/dead_letter.hpp"
+#include "runnel/detail/generator_source.hpp"
+#include "runnel/generator.hpp"
 #include "runnel/io.hpp"
 #include "runnel/node_spec.hpp"
 #include "runnel/pcollection.hpp"
@@ -71,6 +73,19 @@ class Pipeline {
     spec.name = "create";
     spec.kind = OperatorKind::kSource;
     spec.op = std::make_shared<detail::CreateSource<T>>(std::move(values));
+    return PCollection<T>(this, PortRef{add_node(std::move(spec)), 0});
+  }
+
+  // Synthetic events (see generator.hpp); unbounded if options.events is 0.
+  template <class T, class F>
+  PCollection<T> read(const io::GeneratorIO<T, F>& in) {
+    static_assert(std::is_convertible_v<std::invoke_result_t<const F&, const io::GeneratedEvent&>, T>,
+                  "io::generator<T>(options, f): f must be callable as f(const io::GeneratedEvent&) "
+                  "and return a T");
+    NodeSpec spec;
+    spec.name = "generator";
+    spec.kind = OperatorKind::kSource;
+    spec.op = std::make_shared<detail::GeneratorSource<T, F>>(in);
     return PCollection<T>(this, PortRef{add_node(std::move(spec)), 0});
   }
 

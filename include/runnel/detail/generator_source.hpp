@@ -1,0 +1,97 @@
+#pragma once
+// The operator behind io::generator: instance i of p runs shards i, i+p, ...,
+// a batch from each in turn, paced to its share of the rate.
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "runnel/emitter.hpp"
+#include "runnel/generator.hpp"
+#include "runnel/operator.hpp"
+
+namespace runnel::detail {
+
+template <class T, class F>
+class GeneratorSource final : public Operator {
+ public:
+  explicit GeneratorSource(io::GeneratorIO<T, F> spec) : spec_(std::move(spec)) {}
+  bool bounded() const override { return spec_.options.events > 0; }
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*> outputs) const override {
+    return std::make_unique<Instance>(spec_, ctx, outputs.at(0));
+  }
+
+ private:
+  class Instance final : public SourceInstance {
+   public:
+    Instance(const io::GeneratorIO<T, F>& spec, const InstanceContext& ctx, Output* out)
+        : o_(spec.options),
+          make_(spec.make),
+          shards_(o_.shards > 0 ? o_.shards : ctx.parallelism),
+          batch_size_(ctx.batch_size),
+          streaming_(ctx.streaming),
+          counters_(ctx.counters),
+          out_(out, ctx.batch_size) {
+      for (int s = ctx.instance; s < shards_; s += ctx.parallelism) {
+        next_.push_back(static_cast<std::uint64_t>(s));
+        ids_.push_back(s);
+      }
+      // This instance's share of the rate: its shards out of all.
+      if (o_.rate > 0) rate_ = o_.rate * static_cast<double>(ids_.size()) / shards_;
+      start_ = std::chrono::steady_clock::now();
+    }
+
+    bool produce() override {
+      if (ids_.empty()) return false;
+      if (rate_ > 0) {
+        // Ahead of schedule: wait a little (not long: timers must run).
+        auto due = start_ + std::chrono::duration<double>(static_cast<double>(emitted_) / rate_);
+        auto now = std::chrono::steady_clock::now();
+        if (due > now) {
+          std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+              std::chrono::duration_cast<std::chrono::steady_clock::duration>(due - now),
+              std::chrono::milliseconds(2)));
+          return true;
+        }
+      }
+      std::size_t k = turn_ % ids_.size();
+      ++turn_;
+      out_.from_split(ids_[k]);
+      const auto step = static_cast<std::uint64_t>(shards_);
+      for (std::size_t n = 0; n < batch_size_ && (o_.events == 0 || next_[k] < o_.events); ++n) {
+        out_.emit(make_(io::generated_event(o_, shards_, next_[k])));
+        next_[k] += step;
+        ++emitted_;
+      }
+      if (o_.events != 0 && next_[k] >= o_.events) {
+        if (streaming_) out_.end_split();
+        out_.flush();
+        ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(k));
+        next_.erase(next_.begin() + static_cast<std::ptrdiff_t>(k));
+      } else {
+        out_.flush();
+      }
+      if (counters_) counters_->records_out = emitted_;
+      return !ids_.empty();
+    }
+
+   private:
+    io::GeneratorOptions o_;
+    F make_;
+    int shards_;
+    std::size_t batch_size_;
+    bool streaming_;
+    InstanceCounters* counters_;
+    Emitter<T> out_;
+    std::vector<int> ids_;              // shards this instance runs
+    std::vector<std::uint64_t> next_;  // next event number per shard
+    std::size_t turn_ = 0;
+    std::uint64_t emitted_ = 0;
+    double rate_ = 0;
+    std::chrono::steady_clock::time_point start_;
+  };
+  io::GeneratorIO<T, F> spec_;
+};
+
+}  // namespace runnel::detail

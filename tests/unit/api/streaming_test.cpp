@@ -1,0 +1,295 @@
+// Streaming mode: watermarks, triggers and panes, allowed lateness and the
+// late output, idleness, and that its final results equal batch mode's.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <runnel/detail/split_watermarks.hpp>
+#include <runnel/runnel.hpp>
+
+namespace {
+using namespace runnel;
+using namespace std::chrono_literals;
+
+struct Event {
+  std::string key;
+  Timestamp time = 0;
+  bool operator==(const Event&) const = default;
+  bool operator<(const Event& o) const { return std::tie(key, time) < std::tie(o.key, o.time); }
+};
+RUNNEL_FIELDS(Event, key, time);
+
+// One source instance, one element per batch and a watermark after each:
+// the arrival order is the order of `events`, so panes are deterministic.
+PipelineOptions one_by_one(ExecutionMode mode = ExecutionMode::kStreaming) {
+  PipelineOptions o;
+  o.parallelism = 1;
+  o.batch_size = 1;
+  o.mode = mode;
+  o.watermark_interval = 0ms;
+  return o;
+}
+
+struct Pane {
+  std::string key;
+  Window window;
+  std::uint64_t count;
+  PaneInfo pane;
+  bool operator==(const Pane&) const = default;
+};
+
+std::vector<Pane> panes_of(const Collected<std::pair<std::string, std::uint64_t>>& c) {
+  std::vector<Pane> out;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    out.push_back(Pane{c.values()[i].first, c.windows()[i], c.values()[i].second,
+                       c.panes().empty() ? PaneInfo{} : c.panes()[i]});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Pane& a, const Pane& b) {
+    return std::tie(a.key, a.window.start, a.pane.index) <
+           std::tie(b.key, b.window.start, b.pane.index);
+  });
+  return out;
+}
+
+std::ostream& operator<<(std::ostream& os, const Pane& p) {
+  return os << p.key << " [" << p.window.start << "," << p.window.end << ") n=" << p.count << " "
+            << to_string(p.pane.timing) << " #" << p.pane.index << (p.pane.is_first ? " first" : "")
+            << (p.pane.is_last ? " last" : "");
+}
+
+constexpr auto kEarly = PaneInfo::Timing::kEarly;
+constexpr auto kOnTime = PaneInfo::Timing::kOnTime;
+constexpr auto kLate = PaneInfo::Timing::kLate;
+
+TEST(Streaming, EarlyFiringsThenOnTimeAndLateDataToTheSideOutput) {
+  std::vector<Event> events{{"a", 1}, {"a", 2}, {"a", 3}, {"b", 12}, {"a", 4}};
+  Pipeline p(one_by_one());
+  auto windowed = p.create(events)
+                      .with_timestamps(&Event::time)
+                      .window_into(windows::fixed(10ms),
+                                   Windowing{.trigger = triggers::after_watermark().with_early(
+                                                 triggers::after_count(2)),
+                                             .accumulation = Accumulation::kAccumulating});
+  auto counts = windowed.map([](const Event& e) { return std::make_pair(e.key, 1); })
+                    .count_per_key()
+                    .collect();
+  auto late = windowed.late().collect();
+  RunResult r = p.run();
+  EXPECT_TRUE(r.streaming);
+  std::vector<Pane> want{
+      {"a", {0, 10}, 2, {kEarly, true, false, 0}},
+      {"a", {0, 10}, 3, {kOnTime, false, true, 1}},  // accumulating: all three
+      {"b", {10, 20}, 1, {kOnTime, true, true, 0}},
+  };
+  EXPECT_EQ(panes_of(counts), want);
+  // a@4 came after the watermark (11) passed its window's end (9), lateness 0.
+  EXPECT_EQ(late.values(), (std::vector<Event>{{"a", 4}}));
+  EXPECT_EQ(r.late_records, 1u);
+}
+
+TEST(Streaming, AllowedLatenessFiresLatePanesThenDiverts) {
+  std::vector<Event> events{{"a", 1}, {"b", 12}, {"a", 4}, {"b", 16}, {"a", 5}};
+  Pipeline p(one_by_one());
+  auto windowed = p.create(events)
+                      .with_timestamps(&Event::time)
+                      .window_into(windows::fixed(10ms), Windowing{.allowed_lateness = 5ms});
+  auto counts = windowed.map([](const Event& e) { return std::make_pair(e.key, 1); })
+                    .count_per_key()
+                    .collect();
+  auto late = windowed.late().collect();
+  p.run();
+  std::vector<Pane> want{
+      // On time at watermark 11; not last: data may come until the watermark reaches 14.
+      {"a", {0, 10}, 1, {kOnTime, true, false, 0}},
+      // a@4 at watermark 11 is within the lateness: a late pane (discarding: just it).
+      {"a", {0, 10}, 1, {kLate, false, false, 1}},
+      {"b", {10, 20}, 2, {kOnTime, true, true, 0}},
+  };
+  EXPECT_EQ(panes_of(counts), want);
+  // a@5 at watermark 15: 9 + 5 <= 15, too late.
+  EXPECT_EQ(late.values(), (std::vector<Event>{{"a", 5}}));
+}
+
+TEST(Streaming, RepeatedCountTriggerInTheGlobalWindow) {
+  std::vector<Event> events;
+  for (int i = 0; i < 7; ++i) events.push_back({"k", i});
+  Pipeline p(one_by_one());
+  auto counts = p.create(events)
+                    .with_timestamps(&Event::time)
+                    .window_into(windows::global(),
+                                 Windowing{.trigger = triggers::repeatedly(triggers::after_count(3))})
+                    .map([](const Event& e) { return std::make_pair(e.key, 1); })
+                    .count_per_key()
+                    .collect();
+  p.run();
+  std::vector<Pane> want{
+      {"k", kGlobalWindow, 3, {kEarly, true, false, 0}},
+      {"k", kGlobalWindow, 3, {kEarly, false, false, 1}},
+      // The end of the input closes the global window with what is pending.
+      {"k", kGlobalWindow, 1, {kOnTime, false, true, 2}},
+  };
+  EXPECT_EQ(panes_of(counts), want);
+}
+
+TEST(Streaming, SessionsMergeAcrossOutOfOrderArrivals) {
+  std::vector<Event> events{{"a", 0}, {"a", 20}, {"b", 3}, {"a", 10}, {"a", 100}};
+  for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
+    Pipeline p(one_by_one(mode));
+    auto counts = p.create(events)
+                      .with_timestamps(&Event::time, watermarks::bounded_out_of_orderness(30ms))
+                      .window_into(windows::sessions(15ms))
+                      .map([](const Event& e) { return std::make_pair(e.key, 1); })
+                      .count_per_key()
+                      .collect();
+    p.run();
+    auto got = panes_of(counts);
+    std::vector<Pane> want{
+        // [0,15) and [20,35) are joined by [10,25), which arrived last.
+        {"a", {0, 35}, 3, {}},
+        {"a", {100, 115}, 1, {}},
+        {"b", {3, 18}, 1, {}},
+    };
+    EXPECT_EQ(got, want) << (mode == ExecutionMode::kBatch ? "batch" : "streaming");
+  }
+}
+
+TEST(Streaming, ResultsAreEmittedBeforeTheInputEnds) {
+  // Each result records how many elements the source had read when the
+  // result was made: in streaming mode the first window's result comes while
+  // the source is still reading; in batch mode only after it has read all.
+  std::vector<Event> events;
+  for (int i = 0; i < 5000; ++i) events.push_back({"k", i});
+  for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
+    auto read = std::make_shared<std::atomic<int>>(0);
+    Pipeline p(one_by_one(mode));
+    auto seen = p.create(events)
+                    .map([read](const Event& e) {
+                      read->fetch_add(1);
+                      return e;
+                    })
+                    .with_timestamps(&Event::time)
+                    .window_into(windows::fixed(100ms))
+                    .map([](const Event& e) { return std::make_pair(e.key, 1); })
+                    .count_per_key()
+                    .map([read](const auto& kv) {
+                      return std::make_pair(kv.second, read->load());
+                    })
+                    .collect();
+    p.run();
+    ASSERT_EQ(seen.size(), 50u);
+    int first_seen = 5000;
+    for (const auto& [count, when] : seen.values()) {
+      EXPECT_EQ(count, 100u);
+      first_seen = std::min(first_seen, when);
+    }
+    if (mode == ExecutionMode::kStreaming) {
+      EXPECT_LT(first_seen, 1000);
+      ASSERT_EQ(seen.panes().size(), 50u);
+      for (const auto& pane : seen.panes()) EXPECT_EQ(pane.timing, kOnTime);
+    } else {
+      EXPECT_EQ(first_seen, 5000);
+      EXPECT_TRUE(seen.panes().empty());
+    }
+  }
+}
+
+TEST(Streaming, WordCountWithoutEventTimeMatchesBatch) {
+  std::vector<std::string> words;
+  for (int i = 0; i < 5000; ++i) words.push_back("w" + std::to_string(i % 37));
+  std::vector<std::pair<std::string, std::uint64_t>> results[2];
+  for (int m = 0; m < 2; ++m) {
+    PipelineOptions o;
+    o.parallelism = 2;
+    o.batch_size = 64;
+    o.mode = m == 0 ? ExecutionMode::kBatch : ExecutionMode::kStreaming;
+    Pipeline p(o);
+    auto c = p.create(words).count_per_element().collect();
+    p.run();
+    results[m] = c.sorted();
+  }
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[0].size(), 37u);
+}
+
+TEST(SplitWatermarks, MinimumOverSplitsAndIdleSplitsStopHoldingItBack) {
+  detail::SplitWatermarks wm(watermarks::bounded_out_of_orderness(10ms).with_idleness(100ms));
+  Timestamp now = detail::wall_clock_ms();
+  wm.observe(0, 1000, now);
+  wm.observe(1, 500, now);
+  EXPECT_EQ(wm.current(now), 489);  // split 1 holds it back: 500 - 10 - 1
+  wm.observe(0, 2000, now + 60);
+  EXPECT_EQ(wm.current(now + 60), 489);
+  // Split 1 has been quiet for 100 ms: only split 0 counts.
+  EXPECT_EQ(wm.current(now + 100), 1989);
+  // When it speaks again it counts again, but the watermark never goes back.
+  wm.observe(1, 600, now + 120);
+  EXPECT_EQ(wm.current(now + 120), 1989);
+  // An ended split no longer counts.
+  wm.end(0);
+  wm.observe(1, 3000, now + 130);
+  EXPECT_EQ(wm.current(now + 130), 2989);
+  // Everything quiet: the reader is idle.
+  EXPECT_EQ(wm.current(now + 400), kIdleWatermark);
+}
+
+Event make_event(const io::GeneratedEvent& g) {
+  return Event{"k" + std::to_string(g.random % 13), g.time};
+}
+
+TEST(Streaming, BatchModeRefusesAnUnboundedSource) {
+  PipelineOptions o;
+  o.mode = ExecutionMode::kBatch;
+  Pipeline p(o);
+  p.read(io::generator<Event>({}, make_event)).collect();
+  try {
+    p.run();
+    FAIL() << "ran an unbounded source in batch mode";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("'generator' never ends"), std::string::npos) << e.what();
+  }
+  // Auto mode picks streaming for it.
+  Pipeline q;
+  q.read(io::generator<Event>({}, make_event)).collect();
+  EXPECT_TRUE(q.streaming());
+}
+
+TEST(Streaming, GeneratorShardsOutOfOrderGiveBatchResultsInStreamingMode) {
+  io::GeneratorOptions g{.events = 20000, .shards = 3, .seed = 7, .step_us = 100,
+                         .max_delay = std::chrono::milliseconds(50)};
+  std::map<std::pair<Timestamp, std::string>, std::uint64_t> want;
+  for (std::uint64_t i = 0; i < g.events; ++i) {
+    Event e = make_event(io::generated_event(g, 3, i));
+    Timestamp start = e.time - ((e.time % 100) + 100) % 100;
+    ++want[{start, e.key}];
+  }
+  for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
+    PipelineOptions o;
+    o.parallelism = 2;
+    o.batch_size = 50;
+    o.mode = mode;
+    o.watermark_interval = 0ms;
+    Pipeline p(o);
+    auto windowed = p.read(io::generator<Event>(g, make_event))
+                        .with_timestamps(&Event::time, watermarks::bounded_out_of_orderness(50ms))
+                        .window_into(windows::fixed(100ms));
+    auto counts = windowed.map([](const Event& e) { return std::make_pair(e.key, 1); })
+                      .count_per_key()
+                      .collect();
+    auto late = windowed.late().collect();
+    RunResult r = p.run();
+    std::map<std::pair<Timestamp, std::string>, std::uint64_t> got;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      got[{counts.windows()[i].start, counts.values()[i].first}] += counts.values()[i].second;
+    }
+    EXPECT_EQ(got, want) << (mode == ExecutionMode::kBatch ? "batch" : "streaming");
+    EXPECT_EQ(late.size(), 0u);
+    EXPECT_EQ(r.records_in, g.events);
+    if (mode == ExecutionMode::kStreaming) {
+      // One pane per window and key: nothing was late, nothing fired twice.
+      EXPECT_EQ(counts.size(), want.size());
+    }
+  }
+}
+
+}  // namespace
