@@ -104,6 +104,24 @@ TEST(WordCount, BatchSizeOneGivesTheSameResult) {
   EXPECT_EQ(read_part_lines(dir / "out"), as_lines(ref));
 }
 
+TEST(WordCount, StreamingModeWritesWhatBatchModeWrites) {
+  ScratchDir dir;
+  auto ref = make_corpus(dir, 4, 2000);
+  for (const char* mode : {"batch", "streaming"}) {
+    std::string out = dir / (std::string("out-") + mode);
+    auto r = run_cli("run wordcount --no-progress -p 2 --mode " + std::string(mode) + " --input " +
+                     shell_quote(dir / "in") + " --output " + shell_quote(out));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(std::string("(") + mode + " mode)"), std::string::npos) << r.output;
+    EXPECT_TRUE(std::filesystem::exists(out + "/_SUCCESS")) << mode;
+    EXPECT_EQ(read_part_lines(out), as_lines(ref)) << mode;
+  }
+  auto bad = run_cli("run wordcount --mode fast --input " + shell_quote(dir / "in") +
+                     " --output " + shell_quote(dir / "x"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--mode"), std::string::npos) << bad.output;
+}
+
 TEST(Uppercase, UpperCasesEveryLineAndKeepsOtherBytes) {
   ScratchDir dir;
   std::string text;
