@@ -4,6 +4,8 @@
 //
 //   void process(const In& x, Emitter<Out>& out);            // one output
 //   void process(const In& x, Emitters<Out1, Out2>& outs);    // tagged outputs
+//   void process(const In& x, const ElementContext& c, Emitter<Out>& out);
+//                          // ... also given x's event time, window and pane
 //
 // and any of setup() / teardown() (once per parallel instance),
 // start_bundle() / finish_bundle(out) (around each batch of input).

@@ -174,9 +174,12 @@ class PCollection {
         std::is_same_v<typename Fn::InputType, T>,
         "par_do(fn): the DoFn's input type (DoFn<In, ...>) must be the collection's type");
     using E = detail::do_fn_emitters_t<Fn>;
-    static_assert(std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, E&>,
+    static_assert(std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, E&> ||
+                      std::is_invocable_v<decltype(&Fn::process), Fn&, const T&,
+                                          const ElementContext&, E&>,
                   "par_do(fn): the DoFn needs process(const In&, Emitter<Out>&) (one output) or "
-                  "process(const In&, Emitters<Out...>&) (several)");
+                  "process(const In&, Emitters<Out...>&) (several), optionally with a "
+                  "const ElementContext& before the emitter");
     NodeSpec spec;
     spec.name = "par_do";
     spec.kind = OperatorKind::kElementWise;
@@ -404,8 +407,14 @@ class PCollection {
     const bool lift = !ws_.windowing.trigger.counts_elements();
     if constexpr (combine_fn_liftable<CF>()) {
       if (lift) {
+      // Streaming: partials wait for the watermark, unless the trigger fires
+      // on processing time or a window may merge with one the watermark
+      // completes (sessions).
+      const auto& t = ws_.windowing.trigger;
+      const bool flush_every_tick = ws_.merging || t.early.delay_ms > 0 || t.late.delay_ms > 0 ||
+                                    t.repeat.delay_ms > 0;
       spec.partial = std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(
-          fn, key_of, value_of);
+          fn, key_of, value_of, flush_every_tick);
       spec.partial_partitioner =
           std::make_shared<KeyPartitioner<std::pair<K, Acc>, detail::FirstOf>>(detail::FirstOf{});
       spec.merge =

@@ -6,6 +6,7 @@
 #include "runnel/combiners.hpp"
 #include "runnel/dead_letter.hpp"
 #include "runnel/do_fn.hpp"
+#include "runnel/element_context.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/error.hpp"
 #include "runnel/fields.hpp"

@@ -5,6 +5,7 @@
 // copies it only when it is new.
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -45,8 +46,13 @@ class PartialCombineOp final : public Operator {
   using Acc = typename CF::Accumulator;
   using Out = std::pair<K, Acc>;
 
-  PartialCombineOp(CF cf, KeyOf key_of, ValueOf value_of)
-      : cf_(std::move(cf)), key_of_(std::move(key_of)), value_of_(std::move(value_of)) {}
+  // flush_every_tick (streaming mode): partials may not wait for the
+  // watermark, because the trigger fires on processing time or windows merge.
+  PartialCombineOp(CF cf, KeyOf key_of, ValueOf value_of, bool flush_every_tick = false)
+      : cf_(std::move(cf)),
+        key_of_(std::move(key_of)),
+        value_of_(std::move(value_of)),
+        flush_every_tick_(flush_every_tick) {}
 
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
@@ -58,7 +64,10 @@ class PartialCombineOp final : public Operator {
    public:
     // Not a share of the memory budget: a fixed small table per instance.
     Instance(const PartialCombineOp& op, const InstanceContext& ctx, Output* out)
-        : op_(op), budget_(kPartialTableBytes), out_(out, ctx.batch_size) {}
+        : op_(op),
+          budget_(kPartialTableBytes),
+          streaming_(ctx.streaming),
+          out_(out, ctx.batch_size) {}
 
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<In>(batch).values;
@@ -71,6 +80,20 @@ class PartialCombineOp final : public Operator {
           op_.cf_.add_input(*acc, op_.value_of_(v));
           if (inserted) heap_ += heap_bytes(table_.entries().back().key);
         }
+      } else if (streaming_) {
+        // Per window, so a watermark flushes just the windows it completes.
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          const auto& key = op_.key_of_(values[i]);
+          const Window& w = batch.windows[i];
+          if (last_table_ == nullptr || !(w == last_window_)) {
+            last_table_ = &by_window_[w];
+            last_window_ = w;
+          }
+          auto [acc, inserted] = last_table_->find_or_insert(
+              key, Hash<K>{}(key), [&] { return K(key); }, create);
+          op_.cf_.add_input(*acc, op_.value_of_(values[i]));
+          if (inserted) by_window_bytes_ += FlatTable<K, Acc>::bytes_per_entry() + heap_bytes(key);
+        }
       } else {
         for (std::size_t i = 0; i < values.size(); ++i) {
           const auto& key = op_.key_of_(values[i]);
@@ -82,21 +105,40 @@ class PartialCombineOp final : public Operator {
           if (inserted) heap_ += heap_bytes(key);
         }
       }
-      if (table_.footprint() + windowed_.footprint() + heap_ > budget_) flush_table();
+      if (table_.footprint() + windowed_.footprint() + heap_ + by_window_bytes_ > budget_) {
+        flush_table();
+      }
     }
 
     void finish() override {
       flush_table();
       out_.flush();
     }
-    // Streaming: what is held here must reach the merge before the watermark does.
+    // Streaming: a window's partials must reach the merge before the
+    // watermark that completes it does.
     Timestamp on_watermark(Timestamp input) override {
-      if (!table_.empty() || !windowed_.empty()) flush_table();
+      if (flush_every_tick()) {
+        flush_table();
+      } else if (input != kIdleWatermark) {
+        while (!by_window_.empty() && by_window_.begin()->first.max_timestamp() <= input) {
+          auto it = by_window_.begin();
+          by_window_bytes_ -= std::min(
+              by_window_bytes_, it->second.size() * FlatTable<K, Acc>::bytes_per_entry());
+          flush_window(it->first, it->second);
+          by_window_.erase(it);
+          last_table_ = nullptr;
+        }
+      }
       out_.flush();
       return input;
     }
 
    private:
+    bool flush_every_tick() const { return op_.flush_every_tick_; }
+    void flush_window(const Window& w, FlatTable<K, Acc>& table) {
+      out_.at(w.max_timestamp(), w);
+      for (auto& e : table.entries()) out_.emplace(std::move(e.key), std::move(e.value));
+    }
     void flush_table() {
       out_.untimed();
       for (auto& e : table_.entries()) out_.emplace(std::move(e.key), std::move(e.value));
@@ -108,18 +150,28 @@ class PartialCombineOp final : public Operator {
       }
       windowed_.clear_and_release();
       heap_ = 0;
+      for (auto& [w, table] : by_window_) flush_window(w, table);
+      by_window_.clear();
+      by_window_bytes_ = 0;
+      last_table_ = nullptr;
     }
     const PartialCombineOp& op_;
     std::size_t budget_;
+    bool streaming_;
     Emitter<Out> out_;
     FlatTable<K, Acc> table_;
-    FlatTable<std::pair<Window, K>, Acc> windowed_;
+    FlatTable<std::pair<Window, K>, Acc> windowed_;  // batch mode
     std::size_t heap_ = 0;
+    std::map<Window, FlatTable<K, Acc>, WindowByEnd> by_window_;  // streaming mode
+    std::size_t by_window_bytes_ = 0;
+    FlatTable<K, Acc>* last_table_ = nullptr;  // by_window_[last_window_]: runs share a window
+    Window last_window_;
   };
 
   CF cf_;
   KeyOf key_of_;
   ValueOf value_of_;
+  bool flush_every_tick_;
 };
 
 // After the shuffle: aggregates every key's values (kMergePartials: merges

@@ -9,6 +9,7 @@
 
 #include "runnel/batch.hpp"
 #include "runnel/do_fn.hpp"
+#include "runnel/element_context.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/operator.hpp"
 
@@ -216,7 +217,23 @@ class ParDoOp final : public Operator {
     void process(int, BatchBase& batch) override {
       DoFnHooks<Fn>::start_bundle(fn_);
       const auto& values = batch_cast<In>(batch).values;
-      for_each_element(batch, *out_, [&](std::size_t i) { fn_.process(values[i], *out_); });
+      if constexpr (requires(Fn& f, const In& x, const ElementContext& c, E& e) {
+                      f.process(x, c, e);
+                    }) {
+        ElementContext c;
+        const bool timed = batch.timed();
+        const bool panes = !batch.panes.empty();
+        for_each_element(batch, *out_, [&](std::size_t i) {
+          if (timed) {
+            c.timestamp = batch.timestamps[i];
+            c.window = batch.windows[i];
+          }
+          if (panes) c.pane = batch.panes[i];
+          fn_.process(values[i], std::as_const(c), *out_);
+        });
+      } else {
+        for_each_element(batch, *out_, [&](std::size_t i) { fn_.process(values[i], *out_); });
+      }
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
     }

@@ -23,6 +23,13 @@
 
 namespace runnel::detail {
 
+// Orders windows by end, so those a watermark completes come first.
+struct WindowByEnd {
+  bool operator()(const Window& a, const Window& b) const {
+    return a.end != b.end ? a.end < b.end : a.start < b.start;
+  }
+};
+
 template <class K, class CF>
 class TriggeredWindows {
  public:
@@ -44,12 +51,16 @@ class TriggeredWindows {
       add_session(w, make_key(), add_fn, now, emit);
       return;
     }
-    auto it = windows_.find(w);
-    if (it == windows_.end()) {
-      it = windows_.emplace(w, WindowCells{}).first;
-      it->second.on_time_done = w.max_timestamp() <= watermark_;
+    if (last_cells_ == nullptr || !(w == last_window_)) {
+      auto it = windows_.find(w);
+      if (it == windows_.end()) {
+        it = windows_.emplace(w, WindowCells{}).first;
+        it->second.on_time_done = w.max_timestamp() <= watermark_;
+      }
+      last_cells_ = &it->second;
+      last_window_ = w;
     }
-    auto& cells = it->second;
+    auto& cells = *last_cells_;
     auto* entry = cells.table
                       .find_or_insert_entry(key, hash, make_key,
                                             [&] { return Cell{cf_.create_accumulator()}; })
@@ -82,6 +93,7 @@ class TriggeredWindows {
       }
       if (expired) {
         it = windows_.erase(it);
+        last_cells_ = nullptr;
       } else {
         ++it;
       }
@@ -126,11 +138,6 @@ class TriggeredWindows {
   struct WindowCells {
     FlatTable<K, Cell> table;
     bool on_time_done = false;
-  };
-  struct ByEnd {
-    bool operator()(const Window& a, const Window& b) const {
-      return a.end != b.end ? a.end < b.end : a.start < b.start;
-    }
   };
   struct Session {
     Window window;
@@ -272,7 +279,9 @@ class TriggeredWindows {
   Timestamp lateness_;
   bool merging_;
   Timestamp watermark_ = kMinTimestamp;
-  std::map<Window, WindowCells, ByEnd> windows_;
+  std::map<Window, WindowCells, WindowByEnd> windows_;
+  WindowCells* last_cells_ = nullptr;  // windows_[last_window_]: runs share a window
+  Window last_window_;
   std::unordered_map<K, std::vector<Session>, Hash<K>> sessions_;
   // Sessions to look at when the watermark reaches the time (min-heap).
   struct LaterFirst {  // keys need not be ordered: compare times only

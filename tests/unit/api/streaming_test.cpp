@@ -293,3 +293,31 @@ TEST(Streaming, GeneratorShardsOutOfOrderGiveBatchResultsInStreamingMode) {
 }
 
 }  // namespace
+
+namespace {
+// A DoFn that sees each result's window and pane.
+struct Describe : runnel::DoFn<std::pair<std::string, std::uint64_t>, std::string> {
+  void process(const std::pair<std::string, std::uint64_t>& kv, const runnel::ElementContext& c,
+               runnel::Emitter<std::string>& out) {
+    out.emit(kv.first + "@" + std::to_string(c.window.start) + "-" +
+             std::to_string(c.window.end) + ":" + std::to_string(kv.second) + " " +
+             runnel::to_string(c.pane.timing) + " ts=" + std::to_string(c.timestamp));
+  }
+};
+
+TEST(Streaming, DoFnsSeeTheWindowAndPaneOfEachElement) {
+  using namespace runnel;
+  std::vector<Event> events{{"a", 1}, {"a", 2}, {"b", 12}};
+  Pipeline p(one_by_one());
+  auto lines = p.create(events)
+                   .with_timestamps(&Event::time)
+                   .window_into(windows::fixed(10ms))
+                   .map([](const Event& e) { return std::make_pair(e.key, 1); })
+                   .count_per_key()
+                   .par_do(Describe{})
+                   .collect();
+  p.run();
+  EXPECT_EQ(lines.sorted(), (std::vector<std::string>{"a@0-10:2 on-time ts=9",
+                                                      "b@10-20:1 on-time ts=19"}));
+}
+}  // namespace
