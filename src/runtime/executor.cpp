@@ -338,7 +338,11 @@ void Executor::run_consumer(InstanceRun& r) {
       m = std::min(m, channel_wm[c]);
     }
     input_idle = !any_active;
-    if (any_active) input_wm = std::max(input_wm, m);
+    // A rise goes down the task at once: waiting for the tick would add to latency.
+    if (any_active && m > input_wm) {
+      input_wm = m;
+      propagate_watermark(r, input_wm);
+    }
   };
   const bool timed_wait = options_.streaming && options_.tick.count() > 0;
   auto next_tick = std::chrono::steady_clock::now() + options_.tick;

@@ -66,7 +66,6 @@ class PartialCombineOp final : public Operator {
     Instance(const PartialCombineOp& op, const InstanceContext& ctx, Output* out)
         : op_(op),
           budget_(kPartialTableBytes),
-          streaming_(ctx.streaming),
           out_(out, ctx.batch_size) {}
 
     void process(int, BatchBase& batch) override {
@@ -80,8 +79,9 @@ class PartialCombineOp final : public Operator {
           op_.cf_.add_input(*acc, op_.value_of_(v));
           if (inserted) heap_ += heap_bytes(table_.entries().back().key);
         }
-      } else if (streaming_) {
-        // Per window, so a watermark flushes just the windows it completes.
+      } else {
+        // A table per window: small tables are cache friendly, and a
+        // watermark (streaming) flushes just the windows it completes.
         for (std::size_t i = 0; i < values.size(); ++i) {
           const auto& key = op_.key_of_(values[i]);
           const Window& w = batch.windows[i];
@@ -94,18 +94,8 @@ class PartialCombineOp final : public Operator {
           op_.cf_.add_input(*acc, op_.value_of_(values[i]));
           if (inserted) by_window_bytes_ += FlatTable<K, Acc>::bytes_per_entry() + heap_bytes(key);
         }
-      } else {
-        for (std::size_t i = 0; i < values.size(); ++i) {
-          const auto& key = op_.key_of_(values[i]);
-          const Window& w = batch.windows[i];
-          WindowedKeyRef<K> ref{w, key};
-          auto [acc, inserted] = windowed_.find_or_insert(
-              ref, ref.hash(), [&] { return std::pair<Window, K>(w, K(key)); }, create);
-          op_.cf_.add_input(*acc, op_.value_of_(values[i]));
-          if (inserted) heap_ += heap_bytes(key);
-        }
       }
-      if (table_.footprint() + windowed_.footprint() + heap_ + by_window_bytes_ > budget_) {
+      if (table_.footprint() + heap_ + by_window_bytes_ > budget_) {
         flush_table();
       }
     }
@@ -143,13 +133,8 @@ class PartialCombineOp final : public Operator {
       out_.untimed();
       for (auto& e : table_.entries()) out_.emplace(std::move(e.key), std::move(e.value));
       table_.clear_and_release();
-      // A partial of a window travels with the window in the batch metadata.
-      for (auto& e : windowed_.entries()) {
-        out_.at(e.key.first.max_timestamp(), e.key.first);
-        out_.emplace(std::move(e.key.second), std::move(e.value));
-      }
-      windowed_.clear_and_release();
       heap_ = 0;
+      // A partial of a window travels with the window in the batch metadata.
       for (auto& [w, table] : by_window_) flush_window(w, table);
       by_window_.clear();
       by_window_bytes_ = 0;
@@ -157,12 +142,10 @@ class PartialCombineOp final : public Operator {
     }
     const PartialCombineOp& op_;
     std::size_t budget_;
-    bool streaming_;
     Emitter<Out> out_;
     FlatTable<K, Acc> table_;
-    FlatTable<std::pair<Window, K>, Acc> windowed_;  // batch mode
     std::size_t heap_ = 0;
-    std::map<Window, FlatTable<K, Acc>, WindowByEnd> by_window_;  // streaming mode
+    std::map<Window, FlatTable<K, Acc>, WindowByEnd> by_window_;
     std::size_t by_window_bytes_ = 0;
     FlatTable<K, Acc>* last_table_ = nullptr;  // by_window_[last_window_]: runs share a window
     Window last_window_;
