@@ -7,6 +7,8 @@
 #include <string>
 
 #include "api/job_cli.hpp"
+#include "jobs/iot.hpp"
+#include "jobs/maintenance.hpp"
 #include "jobs/uppercase.hpp"
 #include "jobs/wordcount.hpp"
 
@@ -22,6 +24,14 @@ const Job kJobs[] = {
     {"wordcount", "count words: lines of 'word,count' in OUTPUT/part-NNNNN.csv",
      runnel::examples::wordcount},
     {"uppercase", "upper-case every line into OUTPUT/part-NNNNN.txt", runnel::examples::uppercase},
+    {"iot",
+     "temperature readings (CSV history, then a live generator): per-device averages, maxima, "
+     "sessions and late readings under OUTPUT/",
+     runnel::examples::iot},
+    {"maintenance",
+     "machine vibration (CSV history, then a live generator): per-machine sliding statistics "
+     "and early alerts under OUTPUT/",
+     runnel::examples::maintenance},
 };
 
 }  // namespace
