@@ -76,9 +76,15 @@ int Pipeline::add_node(NodeSpec spec) {
 
 PCollection<std::string> Pipeline::read(const io::TextIO& in) {
   NodeSpec spec;
-  spec.name = "read text '" + in.path + "'";
   spec.kind = OperatorKind::kSource;
-  spec.op = std::make_shared<detail::TextSourceOp>(in.path);
+  if (in.watching) {
+    spec.name = "watch text '" + in.path + "'";
+    spec.op =
+        std::make_shared<detail::WatchTextSourceOp>(in.path, in.poll_interval, in.idle_stop);
+  } else {
+    spec.name = "read text '" + in.path + "'";
+    spec.op = std::make_shared<detail::TextSourceOp>(in.path);
+  }
   return PCollection<std::string>(this, PortRef{add_node(std::move(spec)), 0});
 }
 

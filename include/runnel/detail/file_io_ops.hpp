@@ -1,6 +1,7 @@
 #pragma once
 // File sources and sinks: text lines in, CSV records in (bad lines to the
 // dead-letter port), text or CSV lines out.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -74,6 +75,23 @@ class TextSourceOp final : public FileSourceBase {
   using FileSourceBase::FileSourceBase;
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override;
+};
+
+// io::text(dir).watch(): each file that appears in `dir` is read once, as a
+// split of its own; instance i of p reads the files whose names hash to i.
+class WatchTextSourceOp final : public Operator {
+ public:
+  WatchTextSourceOp(std::string dir, std::chrono::milliseconds poll, std::chrono::milliseconds idle)
+      : dir_(std::move(dir)), poll_(poll), idle_stop_(idle) {}
+  bool bounded() const override { return false; }
+  std::shared_ptr<void> make_shared_state(int) const override;  // checks the directory
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*> outputs) const override;
+
+ private:
+  std::string dir_;
+  std::chrono::milliseconds poll_;
+  std::chrono::milliseconds idle_stop_;
 };
 
 // io::csv<T>: each line parsed into a T; a line that does not parse goes to

@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
 #include <map>
 #include <memory>
 #include <runnel/detail/split_watermarks.hpp>
@@ -319,5 +324,53 @@ TEST(Streaming, DoFnsSeeTheWindowAndPaneOfEachElement) {
   p.run();
   EXPECT_EQ(lines.sorted(), (std::vector<std::string>{"a@0-10:2 on-time ts=9",
                                                       "b@10-20:1 on-time ts=19"}));
+}
+}  // namespace
+
+namespace {
+TEST(WatchedDirectory, FilesMovedInWhileRunningAreRead) {
+  using namespace runnel;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("runnel-watch-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "inbox");
+  auto drop = [&](const std::string& name, const std::string& text) {
+    // Written aside, then moved in: the source never sees a half-written file.
+    std::ofstream(dir / ("." + name)) << text;
+    std::filesystem::rename(dir / ("." + name), dir / "inbox" / name);
+  };
+  drop("a.txt", "x y\nx\n");
+  std::ofstream(dir / "inbox" / "_ignored.txt") << "z z z\n";
+  PipelineOptions o;
+  o.parallelism = 2;
+  Pipeline p(o);
+  auto counts = p.read(io::text((dir / "inbox").string()).watch(20ms).stop_when_idle(600ms))
+                    .flat_map([](const std::string& line, Emitter<std::string>& out) {
+                      std::istringstream in(line);
+                      std::string w;
+                      while (in >> w) out.emit(w);
+                    })
+                    .count_per_element()
+                    .collect();
+  EXPECT_TRUE(p.streaming());
+  std::thread writer([&] {
+    std::this_thread::sleep_for(100ms);
+    drop("b.txt", "y\nq\n");
+    std::this_thread::sleep_for(100ms);
+    drop("c.txt", "x\n");
+  });
+  RunResult r = p.run();
+  writer.join();
+  EXPECT_TRUE(r.streaming);
+  EXPECT_EQ(counts.sorted(), (std::vector<std::pair<std::string, std::uint64_t>>{
+                                 {"q", 1}, {"x", 3}, {"y", 2}}));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(WatchedDirectory, AMissingDirectoryIsAUserError) {
+  using namespace runnel;
+  Pipeline p;
+  p.read(io::text("/nonexistent/inbox").watch()).collect();
+  EXPECT_THROW(p.run(), UserError);
 }
 }  // namespace
