@@ -29,6 +29,20 @@ echo "-- rejected lines (file,line,reason,record):"
 cat "$out"/revenue/_rejected/part-*.csv
 
 echo
+echo "== IoT analytics in streaming mode: a CSV history, then about 2 s of live generated readings"
+$runnel run iot --input examples/data/sensors.csv --output "$out/iot" --mode streaming --no-progress
+echo "-- one-minute averages of dev-3 (device,window_start_ms,window_end_ms,celsius,pane,pane_index):"
+cat "$out"/iot/averages/part-*.csv | grep '^dev-3,' | sort -t, -k2,2n | tail -3
+echo "-- readings that came later than the allowed lateness (device,time_ms,celsius):"
+cat "$out"/iot/late/part-*.csv | head -3
+
+echo
+echo "== Predictive maintenance in streaming mode: early alerts before a window closes"
+$runnel run maintenance --input examples/data/vibration.csv --output "$out/maintenance" --mode streaming --no-progress
+echo "-- first alerts (machine,window_start,window_end,count,mean,max,stddev,pane):"
+cat "$out"/maintenance/alerts/part-*.csv | sort -t, -k2,2n -k4,4n | head -4
+
+echo
 echo "== The same word count as a user's own program (examples/wordcount.cpp), with a bad path"
 set +e
 build/examples/wordcount --input 'examples/data/*.nothing' --output "$out/bad"
