@@ -17,9 +17,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <runnel/runnel.hpp>
-#include <cstdlib>
 #include <unordered_map>
 #include <vector>
 
@@ -148,7 +148,7 @@ struct Consume : DoFn<std::pair<std::uint32_t, CountSum::Accumulator>, int> {
     if (completing >= events) return;  // the end of the input completes it, not an event
     auto number = static_cast<double>(completing);
     auto due = sink->start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                           std::chrono::duration<double>(number / rate));
+                                 std::chrono::duration<double>(number / rate));
     latency_ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - due).count());
   }
@@ -220,7 +220,8 @@ int main(int argc, char** argv) {
   bool skip_latency = false;
   int watermark_ms = 10;
   bool no_lift_latency = false;
-  app.add_option("--events", events, "generated events (default 100M)")->check(CLI::Range(1ull, 1ull << 40));
+  app.add_option("--events", events, "generated events (default 100M)")
+      ->check(CLI::Range(1ull, 1ull << 40));
   app.add_option("--keys", keys, "distinct keys (default 100k)")->check(CLI::Range(1u, 1u << 30));
   app.add_option("--parallelism,-p", parallelism, "instances per task (default 1)")
       ->check(CLI::Range(1, 64));
@@ -238,13 +239,13 @@ int main(int argc, char** argv) {
     std::printf("| %-28s | %8.2f | %8.2f | %10.2f | %10.2f | %6.2fx |\n", name, m.seconds, m.cpu,
                 rate / 1e6, per_core / 1e6, per_core / base_per_core);
   };
-  std::printf("events %llu, keys %u, parallelism %d, window 1 min, %lld µs of event time per event\n\n",
-              static_cast<unsigned long long>(events), keys, parallelism,
-              static_cast<long long>(kStepUs));
+  std::printf(
+      "events %llu, keys %u, parallelism %d, window 1 min, %lld µs of event time per event\n\n",
+      static_cast<unsigned long long>(events), keys, parallelism, static_cast<long long>(kStepUs));
   std::printf("| %-28s | %8s | %8s | %10s | %10s | %7s |\n", "run", "wall s", "cpu s", "M ev/s",
               "M ev/s/core", "vs loop");
-  std::printf("|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "----------",
-              "----------", "------------", "------------", "---------");
+  std::printf("|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "----------", "----------",
+              "------------", "------------", "---------");
   Measured base = baseline(events, keys);
   double base_per_core = static_cast<double>(events) / base.cpu;
   row("plain C++ loop (baseline)", base, base_per_core);
@@ -258,21 +259,22 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(base.results), same ? "agree" : "DISAGREE");
   double batch_core = static_cast<double>(events) / batch.cpu;
   double stream_core = static_cast<double>(events) / stream.cpu;
-  std::printf("streaming / batch per core: %.2fx (target >= 0.70x); batch per core %.2f M ev/s "
-              "(target >= 5)\n",
-              stream_core / batch_core, batch_core / 1e6);
+  std::printf(
+      "streaming / batch per core: %.2fx (target >= 0.70x); batch per core %.2f M ev/s "
+      "(target >= 5)\n",
+      stream_core / batch_core, batch_core / 1e6);
   if (!skip_latency) {
     double rate = static_cast<double>(events) / stream.seconds / 2;
     std::vector<double> lat;
     Measured paced =
         run_runnel(events, keys, parallelism, true, rate, &lat, watermark_ms, !no_lift_latency);
-    std::printf("\nstreaming%s paced at half that rate (%.2f M ev/s, %.1f s, watermark interval %d ms): "
-                "latency of the %zu results of windows an event completed, from when that event "
-                "was due to when the result reached the sink: p50 %.2f ms, p99 %.2f ms, max %.2f "
-                "ms (target p99 < 10 ms)\n",
-                no_lift_latency ? " without pre-aggregation" : "", rate / 1e6, paced.seconds,
-                watermark_ms, lat.size(), percentile(lat, 0.5),
-                percentile(lat, 0.99), percentile(lat, 1.0));
+    std::printf(
+        "\nstreaming%s paced at half that rate (%.2f M ev/s, %.1f s, watermark interval %d ms): "
+        "latency of the %zu results of windows an event completed, from when that event "
+        "was due to when the result reached the sink: p50 %.2f ms, p99 %.2f ms, max %.2f "
+        "ms (target p99 < 10 ms)\n",
+        no_lift_latency ? " without pre-aggregation" : "", rate / 1e6, paced.seconds, watermark_ms,
+        lat.size(), percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 1.0));
     same = same && paced.checksum == base.checksum;
   }
   return same ? 0 : 1;

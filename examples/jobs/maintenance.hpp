@@ -104,16 +104,15 @@ inline void maintenance(Pipeline& p, const Options& o) {
   auto live = p.read(io::generator<Vibration>(maintenance_live_options(p.streaming()),
                                               maintenance_live_reading))
                   .with_timestamps(&Vibration::time_ms, strategy);
-  auto stats =
-      flatten(history, live)
-          .window_into(windows::sliding(5min, 1min),
-                       Windowing{.trigger = triggers::after_watermark().with_early(
-                                     triggers::after_count(50)),
-                                 .accumulation = Accumulation::kAccumulating,
-                                 .allowed_lateness = 30s})
-          .map([](const Vibration& v) { return std::make_pair(v.machine, v.rms_mm_s); })
-          .combine_per_key(StatsFn{})
-          .par_do(ToMachineWindow{});
+  auto stats = flatten(history, live)
+                   .window_into(windows::sliding(5min, 1min),
+                                Windowing{.trigger = triggers::after_watermark().with_early(
+                                              triggers::after_count(50)),
+                                          .accumulation = Accumulation::kAccumulating,
+                                          .allowed_lateness = 30s})
+                   .map([](const Vibration& v) { return std::make_pair(v.machine, v.rms_mm_s); })
+                   .combine_per_key(StatsFn{})
+                   .par_do(ToMachineWindow{});
   stats.write(io::csv(o.output + "/stats"));
   stats.filter([](const MachineWindow& w) { return w.max > kAlertMmS; })
       .write(io::csv(o.output + "/alerts"));

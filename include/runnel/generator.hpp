@@ -21,9 +21,9 @@ struct GeneratorOptions {
   double rate = 0;           // events per second over all shards; 0 = as fast as possible
   int shards = 0;            // 0 = one per parallel instance
   std::uint64_t seed = 1;
-  Timestamp start_ms = 1'700'000'000'000;    // event time of event 0
-  Timestamp step_us = 1000;                  // event time between consecutive events, in µs
-  std::chrono::milliseconds max_delay{0};    // out-of-orderness within a shard
+  Timestamp start_ms = 1'700'000'000'000;  // event time of event 0
+  Timestamp step_us = 1000;                // event time between consecutive events, in µs
+  std::chrono::milliseconds max_delay{0};  // out-of-orderness within a shard
 };
 
 // What the user's function turns into an element.

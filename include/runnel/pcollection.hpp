@@ -174,12 +174,12 @@ class PCollection {
         std::is_same_v<typename Fn::InputType, T>,
         "par_do(fn): the DoFn's input type (DoFn<In, ...>) must be the collection's type");
     using E = detail::do_fn_emitters_t<Fn>;
-    static_assert(std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, E&> ||
-                      std::is_invocable_v<decltype(&Fn::process), Fn&, const T&,
-                                          const ElementContext&, E&>,
-                  "par_do(fn): the DoFn needs process(const In&, Emitter<Out>&) (one output) or "
-                  "process(const In&, Emitters<Out...>&) (several), optionally with a "
-                  "const ElementContext& before the emitter");
+    static_assert(
+        std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, E&> ||
+            std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, const ElementContext&, E&>,
+        "par_do(fn): the DoFn needs process(const In&, Emitter<Out>&) (one output) or "
+        "process(const In&, Emitters<Out...>&) (several), optionally with a "
+        "const ElementContext& before the emitter");
     NodeSpec spec;
     spec.name = "par_do";
     spec.kind = OperatorKind::kElementWise;
@@ -218,7 +218,8 @@ class PCollection {
   // time (ts_fn may be a member pointer). In streaming mode the watermark
   // follows `strategy` (default: timestamps ascend within each source split).
   template <class F>
-  PCollection<T> with_timestamps(F ts_fn, WatermarkStrategy strategy = watermarks::ascending()) const {
+  PCollection<T> with_timestamps(F ts_fn,
+                                 WatermarkStrategy strategy = watermarks::ascending()) const {
     static_assert(std::is_invocable_v<F&, const T&> &&
                       std::is_convertible_v<std::invoke_result_t<F&, const T&>, Timestamp>,
                   "with_timestamps(f): f must be callable as f(const T&) and return the event time "
@@ -407,20 +408,20 @@ class PCollection {
     const bool lift = !ws_.windowing.trigger.counts_elements();
     if constexpr (combine_fn_liftable<CF>()) {
       if (lift) {
-      // Streaming: partials wait for the watermark, unless the trigger fires
-      // on processing time or a window may merge with one the watermark
-      // completes (sessions).
-      const auto& t = ws_.windowing.trigger;
-      const bool flush_every_tick = ws_.merging || t.early.delay_ms > 0 || t.late.delay_ms > 0 ||
-                                    t.repeat.delay_ms > 0;
-      spec.partial = std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(
-          fn, key_of, value_of, flush_every_tick);
-      spec.partial_partitioner =
-          std::make_shared<KeyPartitioner<std::pair<K, Acc>, detail::FirstOf>>(detail::FirstOf{});
-      spec.merge =
-          std::make_shared<detail::FinalCombineOp<std::pair<K, Acc>, K, CF, detail::FirstOf,
-                                                  detail::SecondOf, true>>(
-              fn, detail::FirstOf{}, detail::SecondOf{}, ws_);
+        // Streaming: partials wait for the watermark, unless the trigger fires
+        // on processing time or a window may merge with one the watermark
+        // completes (sessions).
+        const auto& t = ws_.windowing.trigger;
+        const bool flush_every_tick =
+            ws_.merging || t.early.delay_ms > 0 || t.late.delay_ms > 0 || t.repeat.delay_ms > 0;
+        spec.partial = std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(
+            fn, key_of, value_of, flush_every_tick);
+        spec.partial_partitioner =
+            std::make_shared<KeyPartitioner<std::pair<K, Acc>, detail::FirstOf>>(detail::FirstOf{});
+        spec.merge =
+            std::make_shared<detail::FinalCombineOp<std::pair<K, Acc>, K, CF, detail::FirstOf,
+                                                    detail::SecondOf, true>>(
+                fn, detail::FirstOf{}, detail::SecondOf{}, ws_);
       }
     }
     spec.inputs = {ref_};

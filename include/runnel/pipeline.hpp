@@ -79,9 +79,10 @@ class Pipeline {
   // Synthetic events (see generator.hpp); unbounded if options.events is 0.
   template <class T, class F>
   PCollection<T> read(const io::GeneratorIO<T, F>& in) {
-    static_assert(std::is_convertible_v<std::invoke_result_t<const F&, const io::GeneratedEvent&>, T>,
-                  "io::generator<T>(options, f): f must be callable as f(const io::GeneratedEvent&) "
-                  "and return a T");
+    static_assert(
+        std::is_convertible_v<std::invoke_result_t<const F&, const io::GeneratedEvent&>, T>,
+        "io::generator<T>(options, f): f must be callable as f(const io::GeneratedEvent&) "
+        "and return a T");
     NodeSpec spec;
     spec.name = "generator";
     spec.kind = OperatorKind::kSource;

@@ -58,7 +58,8 @@ struct Trigger {
  private:
   void require_watermark(const char* what) const {
     if (kind != Kind::kAfterWatermark) {
-      throw std::invalid_argument(std::string(what) + ": only after_watermark() has early and late firings");
+      throw std::invalid_argument(std::string(what) +
+                                  ": only after_watermark() has early and late firings");
     }
   }
 };
@@ -70,7 +71,8 @@ inline FiringCondition after_count(std::uint64_t n) {
   return FiringCondition{n, 0};
 }
 inline FiringCondition after_processing_time(std::chrono::milliseconds delay) {
-  if (delay.count() <= 0) throw std::invalid_argument("triggers::after_processing_time: delay must be > 0");
+  if (delay.count() <= 0)
+    throw std::invalid_argument("triggers::after_processing_time: delay must be > 0");
   return FiringCondition{0, delay.count()};
 }
 inline Trigger after_watermark() { return Trigger{}; }

@@ -79,8 +79,7 @@ PCollection<std::string> Pipeline::read(const io::TextIO& in) {
   spec.kind = OperatorKind::kSource;
   if (in.watching) {
     spec.name = "watch text '" + in.path + "'";
-    spec.op =
-        std::make_shared<detail::WatchTextSourceOp>(in.path, in.poll_interval, in.idle_stop);
+    spec.op = std::make_shared<detail::WatchTextSourceOp>(in.path, in.poll_interval, in.idle_stop);
   } else {
     spec.name = "read text '" + in.path + "'";
     spec.op = std::make_shared<detail::TextSourceOp>(in.path);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace runnel::runtime {
 
 ExchangeOutput::ExchangeOutput(ExchangeKind kind, const Partitioner* partitioner,

@@ -129,7 +129,8 @@ ExecutionStats Executor::run() {
     for (int e : tasks[t].in_edges) {
       const auto& edge = plan_.edges[e];
       channel_base[e] = num_channels[t];
-      num_channels[t] += edge.kind == ExchangeKind::kForward ? 1 : tasks[edge.from_task].parallelism;
+      num_channels[t] +=
+          edge.kind == ExchangeKind::kForward ? 1 : tasks[edge.from_task].parallelism;
     }
   }
 
@@ -359,7 +360,8 @@ void Executor::run_consumer(InstanceRun& r) {
       } else if (m->kind == Message::Kind::kWatermark) {
         advance(m->channel, m->watermark);
       } else {
-        if (options_.streaming) advance(m->channel, kMaxTimestamp);  // an ended channel holds no one back
+        if (options_.streaming)
+          advance(m->channel, kMaxTimestamp);  // an ended channel holds no one back
         if (--remaining[m->input] == 0) {
           r.ops[0]->end_of_input(m->input);
           --open_inputs;

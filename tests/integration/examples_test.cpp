@@ -157,9 +157,9 @@ TEST(MaintenanceExample, EarlyAlertsComeBeforeTheWindowCloses) {
   std::map<std::string, std::vector<std::vector<std::string>>> alerts;
   for (const char* mode : {"batch", "streaming"}) {
     std::string out = dir / mode;
-    auto r = run_cli("run maintenance --no-progress -p 2 --mode " + std::string(mode) +
-                     " --input " + shell_quote(dir / "history.csv") + " --output " +
-                     shell_quote(out));
+    auto r =
+        run_cli("run maintenance --no-progress -p 2 --mode " + std::string(mode) + " --input " +
+                shell_quote(dir / "history.csv") + " --output " + shell_quote(out));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     for (const auto& line : read_part_lines(out + "/alerts")) alerts[mode].push_back(split(line));
     ASSERT_FALSE(alerts[mode].empty()) << mode;

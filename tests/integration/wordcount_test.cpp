@@ -116,8 +116,8 @@ TEST(WordCount, StreamingModeWritesWhatBatchModeWrites) {
     EXPECT_TRUE(std::filesystem::exists(out + "/_SUCCESS")) << mode;
     EXPECT_EQ(read_part_lines(out), as_lines(ref)) << mode;
   }
-  auto bad = run_cli("run wordcount --mode fast --input " + shell_quote(dir / "in") +
-                     " --output " + shell_quote(dir / "x"));
+  auto bad = run_cli("run wordcount --mode fast --input " + shell_quote(dir / "in") + " --output " +
+                     shell_quote(dir / "x"));
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("--mode"), std::string::npos) << bad.output;
 }

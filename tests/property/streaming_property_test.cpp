@@ -63,7 +63,8 @@ Result run(const Case& c, ExecutionMode mode, Fn windowing, std::uint64_t* late)
     std::map<std::tuple<Timestamp, Timestamp, int>, Timestamp> m;
     for (std::size_t i = 0; i < col.size(); ++i) {
       if (!col.panes().empty() && !col.panes()[i].is_last) continue;
-      auto id = std::make_tuple(col.windows()[i].start, col.windows()[i].end, col.values()[i].first);
+      auto id =
+          std::make_tuple(col.windows()[i].start, col.windows()[i].end, col.values()[i].first);
       RC_ASSERT(m.count(id) == 0u);
       m[id] = static_cast<Timestamp>(col.values()[i].second);
     }

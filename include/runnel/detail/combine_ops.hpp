@@ -64,9 +64,7 @@ class PartialCombineOp final : public Operator {
    public:
     // Not a share of the memory budget: a fixed small table per instance.
     Instance(const PartialCombineOp& op, const InstanceContext& ctx, Output* out)
-        : op_(op),
-          budget_(kPartialTableBytes),
-          out_(out, ctx.batch_size) {}
+        : op_(op), budget_(kPartialTableBytes), out_(out, ctx.batch_size) {}
 
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<In>(batch).values;
@@ -112,8 +110,8 @@ class PartialCombineOp final : public Operator {
       } else if (input != kIdleWatermark) {
         while (!by_window_.empty() && by_window_.begin()->first.max_timestamp() <= input) {
           auto it = by_window_.begin();
-          by_window_bytes_ -= std::min(
-              by_window_bytes_, it->second.size() * FlatTable<K, Acc>::bytes_per_entry());
+          by_window_bytes_ -=
+              std::min(by_window_bytes_, it->second.size() * FlatTable<K, Acc>::bytes_per_entry());
           flush_window(it->first, it->second);
           by_window_.erase(it);
           last_table_ = nullptr;

@@ -217,7 +217,7 @@ class ParDoOp final : public Operator {
     void process(int, BatchBase& batch) override {
       DoFnHooks<Fn>::start_bundle(fn_);
       const auto& values = batch_cast<In>(batch).values;
-      if constexpr (requires(Fn& f, const In& x, const ElementContext& c, E& e) {
+      if constexpr (requires(Fn & f, const In& x, const ElementContext& c, E& e) {
                       f.process(x, c, e);
                     }) {
         ElementContext c;

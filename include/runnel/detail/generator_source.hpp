@@ -84,7 +84,7 @@ class GeneratorSource final : public Operator {
     bool streaming_;
     InstanceCounters* counters_;
     Emitter<T> out_;
-    std::vector<int> ids_;              // shards this instance runs
+    std::vector<int> ids_;             // shards this instance runs
     std::vector<std::uint64_t> next_;  // next event number per shard
     std::size_t turn_ = 0;
     std::uint64_t emitted_ = 0;

@@ -42,8 +42,8 @@ class SplitWatermarks {
     for (const auto& s : splits_) {
       if (strategy_.idle_after_ms > 0 && now - s.last_seen >= strategy_.idle_after_ms) continue;
       any_active = true;
-      wm = std::min(wm, s.max_ts == kMinTimestamp ? kMinTimestamp
-                                                  : s.max_ts - strategy_.max_delay_ms - 1);
+      wm = std::min(
+          wm, s.max_ts == kMinTimestamp ? kMinTimestamp : s.max_ts - strategy_.max_delay_ms - 1);
     }
     if (!any_active) {
       if (strategy_.idle_after_ms > 0 && now - last_data_ >= strategy_.idle_after_ms)

@@ -225,9 +225,8 @@ class TriggeredWindows {
     list.push_back(std::move(merged));
     Session& s = list.back();
     due_.emplace(s.window.max_timestamp(), key);
-    after_add(s.window, s.on_time_done, s.cell, now, [&](const PaneInfo& p, Acc&& acc) {
-      emit(s.window, key, std::move(acc), p);
-    });
+    after_add(s.window, s.on_time_done, s.cell, now,
+              [&](const PaneInfo& p, Acc&& acc) { emit(s.window, key, std::move(acc), p); });
   }
 
   template <class Emit>
@@ -245,8 +244,9 @@ class TriggeredWindows {
         }
         const bool expired = expired_at(s->window, watermark_);
         if (!s->on_time_done || expired) {
-          close_cell(s->window, s->on_time_done, s->cell, expired,
-                     [&](const PaneInfo& p, Acc&& acc) { emit(s->window, key, std::move(acc), p); });
+          close_cell(
+              s->window, s->on_time_done, s->cell, expired,
+              [&](const PaneInfo& p, Acc&& acc) { emit(s->window, key, std::move(acc), p); });
           s->on_time_done = true;
         }
         if (expired) {

@@ -2,16 +2,16 @@
 // late output, idleness, and that its final results equal batch mode's.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <thread>
-#include <unistd.h>
 #include <map>
 #include <memory>
 #include <runnel/detail/split_watermarks.hpp>
 #include <runnel/runnel.hpp>
+#include <sstream>
+#include <thread>
 
 namespace {
 using namespace runnel;
@@ -70,12 +70,13 @@ constexpr auto kLate = PaneInfo::Timing::kLate;
 TEST(Streaming, EarlyFiringsThenOnTimeAndLateDataToTheSideOutput) {
   std::vector<Event> events{{"a", 1}, {"a", 2}, {"a", 3}, {"b", 12}, {"a", 4}};
   Pipeline p(one_by_one());
-  auto windowed = p.create(events)
-                      .with_timestamps(&Event::time)
-                      .window_into(windows::fixed(10ms),
-                                   Windowing{.trigger = triggers::after_watermark().with_early(
-                                                 triggers::after_count(2)),
-                                             .accumulation = Accumulation::kAccumulating});
+  auto windowed =
+      p.create(events)
+          .with_timestamps(&Event::time)
+          .window_into(
+              windows::fixed(10ms),
+              Windowing{.trigger = triggers::after_watermark().with_early(triggers::after_count(2)),
+                        .accumulation = Accumulation::kAccumulating});
   auto counts = windowed.map([](const Event& e) { return std::make_pair(e.key, 1); })
                     .count_per_key()
                     .collect();
@@ -120,13 +121,14 @@ TEST(Streaming, RepeatedCountTriggerInTheGlobalWindow) {
   std::vector<Event> events;
   for (int i = 0; i < 7; ++i) events.push_back({"k", i});
   Pipeline p(one_by_one());
-  auto counts = p.create(events)
-                    .with_timestamps(&Event::time)
-                    .window_into(windows::global(),
-                                 Windowing{.trigger = triggers::repeatedly(triggers::after_count(3))})
-                    .map([](const Event& e) { return std::make_pair(e.key, 1); })
-                    .count_per_key()
-                    .collect();
+  auto counts =
+      p.create(events)
+          .with_timestamps(&Event::time)
+          .window_into(windows::global(),
+                       Windowing{.trigger = triggers::repeatedly(triggers::after_count(3))})
+          .map([](const Event& e) { return std::make_pair(e.key, 1); })
+          .count_per_key()
+          .collect();
   p.run();
   std::vector<Pane> want{
       {"k", kGlobalWindow, 3, {kEarly, true, false, 0}},
@@ -177,9 +179,7 @@ TEST(Streaming, ResultsAreEmittedBeforeTheInputEnds) {
                     .window_into(windows::fixed(100ms))
                     .map([](const Event& e) { return std::make_pair(e.key, 1); })
                     .count_per_key()
-                    .map([read](const auto& kv) {
-                      return std::make_pair(kv.second, read->load());
-                    })
+                    .map([read](const auto& kv) { return std::make_pair(kv.second, read->load()); })
                     .collect();
     p.run();
     ASSERT_EQ(seen.size(), 50u);
@@ -260,7 +260,10 @@ TEST(Streaming, BatchModeRefusesAnUnboundedSource) {
 }
 
 TEST(Streaming, GeneratorShardsOutOfOrderGiveBatchResultsInStreamingMode) {
-  io::GeneratorOptions g{.events = 20000, .shards = 3, .seed = 7, .step_us = 100,
+  io::GeneratorOptions g{.events = 20000,
+                         .shards = 3,
+                         .seed = 7,
+                         .step_us = 100,
                          .max_delay = std::chrono::milliseconds(50)};
   std::map<std::pair<Timestamp, std::string>, std::uint64_t> want;
   for (std::uint64_t i = 0; i < g.events; ++i) {
@@ -304,9 +307,9 @@ namespace {
 struct Describe : runnel::DoFn<std::pair<std::string, std::uint64_t>, std::string> {
   void process(const std::pair<std::string, std::uint64_t>& kv, const runnel::ElementContext& c,
                runnel::Emitter<std::string>& out) {
-    out.emit(kv.first + "@" + std::to_string(c.window.start) + "-" +
-             std::to_string(c.window.end) + ":" + std::to_string(kv.second) + " " +
-             runnel::to_string(c.pane.timing) + " ts=" + std::to_string(c.timestamp));
+    out.emit(kv.first + "@" + std::to_string(c.window.start) + "-" + std::to_string(c.window.end) +
+             ":" + std::to_string(kv.second) + " " + runnel::to_string(c.pane.timing) +
+             " ts=" + std::to_string(c.timestamp));
   }
 };
 
@@ -322,16 +325,16 @@ TEST(Streaming, DoFnsSeeTheWindowAndPaneOfEachElement) {
                    .par_do(Describe{})
                    .collect();
   p.run();
-  EXPECT_EQ(lines.sorted(), (std::vector<std::string>{"a@0-10:2 on-time ts=9",
-                                                      "b@10-20:1 on-time ts=19"}));
+  EXPECT_EQ(lines.sorted(),
+            (std::vector<std::string>{"a@0-10:2 on-time ts=9", "b@10-20:1 on-time ts=19"}));
 }
 }  // namespace
 
 namespace {
 TEST(WatchedDirectory, FilesMovedInWhileRunningAreRead) {
   using namespace runnel;
-  auto dir = std::filesystem::temp_directory_path() /
-             ("runnel-watch-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("runnel-watch-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir / "inbox");
   auto drop = [&](const std::string& name, const std::string& text) {
@@ -362,8 +365,8 @@ TEST(WatchedDirectory, FilesMovedInWhileRunningAreRead) {
   RunResult r = p.run();
   writer.join();
   EXPECT_TRUE(r.streaming);
-  EXPECT_EQ(counts.sorted(), (std::vector<std::pair<std::string, std::uint64_t>>{
-                                 {"q", 1}, {"x", 3}, {"y", 2}}));
+  EXPECT_EQ(counts.sorted(),
+            (std::vector<std::pair<std::string, std::uint64_t>>{{"q", 1}, {"x", 3}, {"y", 2}}));
   std::filesystem::remove_all(dir);
 }
 
