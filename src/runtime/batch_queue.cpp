@@ -14,12 +14,7 @@ void BatchQueue::push(Message m) {
 Message BatchQueue::pop() {
   std::unique_lock lock(mu_);
   not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
-  if (closed_) throw Cancelled{};
-  Message m = std::move(items_.front());
-  items_.pop_front();
-  lock.unlock();
-  not_full_.notify_one();
-  return m;
+  return take_front(lock);
 }
 
 std::optional<Message> BatchQueue::pop_until(std::chrono::steady_clock::time_point deadline) {
@@ -27,6 +22,10 @@ std::optional<Message> BatchQueue::pop_until(std::chrono::steady_clock::time_poi
   if (!not_empty_.wait_until(lock, deadline, [&] { return closed_ || !items_.empty(); })) {
     return std::nullopt;
   }
+  return take_front(lock);
+}
+
+Message BatchQueue::take_front(std::unique_lock<std::mutex>& lock) {
   if (closed_) throw Cancelled{};
   Message m = std::move(items_.front());
   items_.pop_front();

@@ -42,6 +42,9 @@ class BatchQueue {
   std::size_t capacity() const { return capacity_; }
 
  private:
+  // Called with the lock held and an item (or closed_); releases the lock.
+  Message take_front(std::unique_lock<std::mutex>& lock);
+
   const std::size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable not_full_;
