@@ -331,16 +331,27 @@ void Executor::run_consumer(InstanceRun& r) {
   auto advance = [&](int channel, Timestamp wm) {
     channel_idle[channel] = wm == kIdleWatermark;
     if (wm != kIdleWatermark) channel_wm[channel] = std::max(channel_wm[channel], wm);
+    // Ended channels (at kMaxTimestamp) hold nothing back; idle ones are
+    // left out of the minimum. When every open channel is idle, the highest
+    // watermark they reached holds (as Flink's valve does).
     Timestamp m = kMaxTimestamp;
+    Timestamp highest_idle = kMinTimestamp;
+    bool any_open = false;
     bool any_active = false;
     for (std::size_t c = 0; c < channel_wm.size(); ++c) {
-      if (channel_idle[c]) continue;
-      any_active = true;
-      m = std::min(m, channel_wm[c]);
+      if (channel_wm[c] == kMaxTimestamp) continue;
+      any_open = true;
+      if (channel_idle[c]) {
+        highest_idle = std::max(highest_idle, channel_wm[c]);
+      } else {
+        any_active = true;
+        m = std::min(m, channel_wm[c]);
+      }
     }
-    input_idle = !any_active;
+    if (any_open && !any_active) m = highest_idle;
+    input_idle = any_open && !any_active;
     // A rise goes down the task at once: waiting for the tick would add to latency.
-    if (any_active && m > input_wm) {
+    if (m > input_wm) {
       input_wm = m;
       propagate_watermark(r, input_wm);
     }

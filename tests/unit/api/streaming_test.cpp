@@ -377,3 +377,107 @@ TEST(WatchedDirectory, AMissingDirectoryIsAUserError) {
   EXPECT_THROW(p.run(), UserError);
 }
 }  // namespace
+
+namespace {
+TEST(Streaming, EarlyFiringsOnProcessingTime) {
+  // A paced source (200 events over about 200 ms) in one hour-long window:
+  // processing-time early panes come every 30 ms while data arrives; the
+  // end of the input closes the window with the on-time, last pane.
+  using namespace runnel;
+  io::GeneratorOptions g{.events = 200, .rate = 1000, .shards = 1, .step_us = 1000};
+  PipelineOptions o;
+  o.parallelism = 1;
+  o.batch_size = 8;
+  o.mode = ExecutionMode::kStreaming;
+  Pipeline p(o);
+  auto counts = p.read(io::generator<Event>(g,
+                                            [](const io::GeneratedEvent& e) {
+                                              return Event{"k", e.time};
+                                            }))
+                    .with_timestamps(&Event::time)
+                    .window_into(windows::fixed(1h),
+                                 Windowing{.trigger = triggers::after_watermark().with_early(
+                                               triggers::after_processing_time(30ms)),
+                                           .accumulation = Accumulation::kAccumulating})
+                    .map([](const Event& e) { return std::make_pair(e.key, 1); })
+                    .count_per_key()
+                    .collect();
+  p.run();
+  auto panes = panes_of(counts);
+  ASSERT_GE(panes.size(), 3u);
+  std::uint64_t previous = 0;
+  for (std::size_t i = 0; i + 1 < panes.size(); ++i) {
+    EXPECT_EQ(panes[i].pane.timing, kEarly);
+    EXPECT_EQ(panes[i].pane.index, i);
+    EXPECT_GT(panes[i].count, previous);  // accumulating: each early pane holds more
+    previous = panes[i].count;
+  }
+  EXPECT_EQ(panes.back().pane.timing, kOnTime);
+  EXPECT_TRUE(panes.back().pane.is_last);
+  EXPECT_EQ(panes.back().count, 200u);
+}
+}  // namespace
+
+namespace {
+TEST(Streaming, AnIdleReaderDoesNotHoldTheWatermarkBack) {
+  // Two readers of a watched directory; every file goes to reader 1, so
+  // reader 0 never has a split. With an idleness timeout, reader 1's
+  // watermark alone completes the first window while the source still runs
+  // (before the second file is dropped); without it, only the end would.
+  using namespace runnel;
+  auto dir = std::filesystem::temp_directory_path() / ("runnel-idle-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "inbox");
+  auto name_for_reader_1 = [](const std::string& stem) {
+    for (int i = 0;; ++i) {
+      std::string name = stem + std::to_string(i) + ".txt";
+      if (Hash<std::string>{}(name) % 2 == 1) return name;
+    }
+  };
+  auto drop = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / ("." + name)) << text;
+    std::filesystem::rename(dir / ("." + name), dir / "inbox" / name);
+  };
+  drop(name_for_reader_1("a"), "100\n500\n900\n1500\n");
+  auto second_dropped = std::make_shared<std::atomic<bool>>(false);
+  auto first_result = std::make_shared<std::atomic<bool>>(false);
+  PipelineOptions o;
+  o.parallelism = 2;
+  Pipeline p(o);
+  auto results = p.read(io::text((dir / "inbox").string()).watch(10ms).stop_when_idle(1500ms))
+                     .map([](const std::string& line) {
+                       return Event{"k", std::stoll(line)};
+                     })
+                     .with_timestamps(&Event::time, watermarks::ascending().with_idleness(50ms))
+                     .window_into(windows::fixed(1000ms))
+                     .map([](const Event& e) { return std::make_pair(e.key, 1); })
+                     .count_per_key()
+                     .map([second_dropped, first_result](const auto& kv) {
+                       first_result->store(true);
+                       return std::make_pair(kv.second, second_dropped->load());
+                     })
+                     .collect();
+  std::thread writer([&] {
+    // Wait (up to 5 s) for the first window's result, then drop more.
+    for (int i = 0; i < 500 && !first_result->load(); ++i) std::this_thread::sleep_for(10ms);
+    second_dropped->store(true);
+    drop(name_for_reader_1("b"), "2500\n");
+  });
+  p.run();
+  writer.join();
+  auto got = results.values();
+  std::sort(got.begin(), got.end());
+  ASSERT_EQ(got.size(), 3u);
+  // [0,1000): 3 elements, made before the second file was dropped.
+  EXPECT_EQ(results.windows().size(), 3u);
+  bool first_window_early = false;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (results.windows()[i].start == 0) {
+      EXPECT_EQ(results.values()[i].first, 3u);
+      first_window_early = !results.values()[i].second;
+    }
+  }
+  EXPECT_TRUE(first_window_early) << "the idle reader held the watermark back";
+  std::filesystem::remove_all(dir);
+}
+}  // namespace
