@@ -8,7 +8,7 @@
 //   }
 //
 // Flags: --input, --output, --parallelism, --memory-budget, --batch-size,
-// --temp-dir, --overwrite, --no-progress, --explain, --help. Records a source
+// --temp-dir, --overwrite, --no-progress, --mode, --explain, --help. Records a source
 // rejects are written to OUTPUT/_rejected/ and counted in the summary.
 // Exit codes: 0 success, 2 a user error (message on stderr), 1 an internal failure.
 #include <functional>
