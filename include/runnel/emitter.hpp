@@ -79,6 +79,10 @@ class Emitter {
   }
   std::uint64_t emitted() const { return emitted_ + batch_.values.size(); }
 
+  // Element-wise operators: what is emitted next comes from the split `in`
+  // came from (its batch is flushed before the next input batch).
+  void carry_split(const BatchBase& in) { batch_.split = in.split; }
+
   // Sources: what is emitted next comes from source split `id`.
   void from_split(std::int32_t id) {
     if (batch_.split == id) return;
@@ -148,6 +152,12 @@ class Emitters {
   }
   void untimed() {
     std::apply([](auto&... e) { (e->untimed(), ...); }, emitters_);
+  }
+  void carry_split(const BatchBase& in) {
+    std::apply([&](auto&... e) { (e->carry_split(in), ...); }, emitters_);
+  }
+  void end_split() {
+    std::apply([](auto&... e) { (e->end_split(), ...); }, emitters_);
   }
   void at(const BatchBase& in, std::size_t i) {
     std::apply([&](auto&... e) { (e->at(in, i), ...); }, emitters_);

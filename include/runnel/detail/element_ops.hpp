@@ -37,9 +37,11 @@ using element_result_t =
 
 // Runs body(i) for every element of `batch`, with what it emits carrying
 // element i's event time and window. The check is made once per batch, so a
-// collection without event time pays nothing per element.
+// collection without event time pays nothing per element. The source split
+// (and its end) is passed on, so a watermark made downstream is still per split.
 template <class E, class Body>
 void for_each_element(const BatchBase& batch, E& out, Body&& body) {
+  out.carry_split(batch);
   const std::size_t n = batch.size();
   if (!batch.timed()) {
     out.untimed();
@@ -71,6 +73,7 @@ class MapOp final : public Operator {
       for_each_element(batch, out_,
                        [&](std::size_t i) { out_.emit(invoke_element(f_, values[i])); });
       out_.flush();
+      if (batch.split_ended) out_.end_split();
     }
 
    private:
@@ -117,7 +120,7 @@ class FilterOp final : public Operator {
         batch.windows.resize(kept);
         if (!batch.panes.empty()) batch.panes.resize(kept);
       }
-      if (!values.empty()) out_->push(batch);
+      if (!values.empty() || batch.split_ended) out_->push(batch);
     }
 
    private:
@@ -152,6 +155,7 @@ class FlatMapOp final : public Operator {
         }
       });
       out_.flush();
+      if (batch.split_ended) out_.end_split();
     }
 
    private:
@@ -236,6 +240,7 @@ class ParDoOp final : public Operator {
       }
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
+      if (batch.split_ended) out_->end_split();
     }
     void close() override { DoFnHooks<Fn>::teardown(fn_); }
 
@@ -292,6 +297,7 @@ class SideInputParDoOp final : public Operator {
                        [&](std::size_t i) { fn_.process(values[i], std::as_const(side_), *out_); });
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
+      if (batch.split_ended) out_->end_split();
     }
     Fn fn_;
     std::unique_ptr<E> out_;

@@ -481,3 +481,55 @@ TEST(Streaming, AnIdleReaderDoesNotHoldTheWatermarkBack) {
   std::filesystem::remove_all(dir);
 }
 }  // namespace
+
+namespace {
+TEST(Streaming, ASplitsEndPassesThroughAFilterBeforeTheTimestamps) {
+  // One reader, two files read one after the other: A (event times 0..999),
+  // then B (1000..399999, several 1 MiB blocks; the watermark is made after
+  // each). A's end must reach with_timestamps through the filter and map in
+  // between, or A's watermark (998) would hold the first window back until
+  // the end of the input.
+  using namespace runnel;
+  auto dir =
+      std::filesystem::temp_directory_path() / ("runnel-splits-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string a, b;
+  for (int t = 0; t < 1000; ++t) a += std::to_string(t) + "\n";
+  for (int t = 1000; t < 400000; ++t) b += std::to_string(t) + "\n";
+  std::ofstream(dir / "a.txt") << a;
+  std::ofstream(dir / "b.txt") << b;
+  auto lines_read = std::make_shared<std::atomic<int>>(0);
+  PipelineOptions o;
+  o.parallelism = 1;
+  o.batch_size = 64;
+  o.mode = ExecutionMode::kStreaming;
+  o.watermark_interval = 0ms;
+  // No pre-aggregation: every record crosses the exchange, so backpressure
+  // keeps the reader close behind the window operator.
+  o.lift_combiners = false;
+  Pipeline p(o);
+  auto results = p.read(io::text(dir.string()))
+                     .filter([lines_read](const std::string& line) {
+                       lines_read->fetch_add(1);
+                       return !line.empty();
+                     })
+                     .with_timestamps([](const std::string& line) { return std::stoll(line); })
+                     .window_into(windows::fixed(1000ms))
+                     .map([](const std::string&) { return std::make_pair(std::string("k"), 1); })
+                     .count_per_key()
+                     .map([lines_read](const auto& kv) {
+                       return std::make_pair(kv.second, lines_read->load());
+                     })
+                     .collect();
+  p.run();
+  ASSERT_EQ(results.size(), 400u);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ(results.values()[i].first, 1000u);
+    if (results.windows()[i].start == 0) {
+      EXPECT_LT(results.values()[i].second, 400000) << "the first window waited for the end";
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+}  // namespace
