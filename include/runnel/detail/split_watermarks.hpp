@@ -29,8 +29,17 @@ class SplitWatermarks {
     s.max_ts = std::max(s.max_ts, max_ts);
     s.last_seen = now;
   }
+  // The split has no more records. Once no split is left, the reader's
+  // watermark is at least what the ended splits reached (they said all they
+  // had), even if no watermark was taken while they ran.
   void end(std::int32_t split) {
+    for (const auto& s : splits_) {
+      if (s.id == split && s.max_ts != kMinTimestamp) {
+        ended_ = std::max(ended_, s.max_ts - strategy_.max_delay_ms - 1);
+      }
+    }
     std::erase_if(splits_, [&](const Split& s) { return s.id == split; });
+    if (splits_.empty()) watermark_ = std::max(watermark_, ended_);
   }
 
   // The watermark at processing time `now`, never lower than before;
@@ -72,6 +81,7 @@ class SplitWatermarks {
   WatermarkStrategy strategy_;
   std::vector<Split> splits_;  // few per reader: a linear scan is fastest
   Timestamp watermark_ = kMinTimestamp;
+  Timestamp ended_ = kMinTimestamp;  // the highest watermark an ended split reached
   Timestamp last_data_ = wall_clock_ms();
 };
 

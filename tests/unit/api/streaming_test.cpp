@@ -238,6 +238,16 @@ TEST(SplitWatermarks, MinimumOverSplitsAndIdleSplitsStopHoldingItBack) {
   EXPECT_EQ(wm.current(now + 400), kIdleWatermark);
 }
 
+TEST(SplitWatermarks, ASplitThatEndedBeforeAnyWatermarkStillCounts) {
+  // Read and ended between two watermark ticks: the reader's watermark is
+  // what the split reached, not the minimum.
+  detail::SplitWatermarks wm(watermarks::bounded_out_of_orderness(5ms));
+  Timestamp now = detail::wall_clock_ms();
+  wm.observe(3, 1000, now);
+  wm.end(3);
+  EXPECT_EQ(wm.current(now), 994);
+}
+
 Event make_event(const io::GeneratedEvent& g) {
   return Event{"k" + std::to_string(g.random % 13), g.time};
 }
