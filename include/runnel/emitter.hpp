@@ -93,10 +93,7 @@ class Emitter {
   // watermark no longer holds the others back.
   void end_split() {
     flush();
-    batch_.split_ended = true;
-    out_->push(batch_);
-    batch_.clear();
-    batch_.split_ended = false;
+    push_split_end(*out_, batch_, batch_.split);
   }
 
  private:

@@ -24,6 +24,16 @@ class Output {
   virtual void push(BatchBase& batch) = 0;
 };
 
+// Sources, streaming mode: tells the operators downstream that `split` has
+// ended, with an empty batch so marked (`batch` is cleared and reused).
+inline void push_split_end(Output& out, BatchBase& batch, std::int32_t split) {
+  batch.clear();
+  batch.split = split;
+  batch.split_ended = true;
+  out.push(batch);
+  batch.split_ended = false;
+}
+
 // Counters an instance bumps once per batch (plain integers: one thread owns them).
 struct InstanceCounters {
   std::uint64_t records_in = 0;

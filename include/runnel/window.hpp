@@ -3,6 +3,7 @@
 // window is the half-open interval [start, end) of event time its elements
 // belong to. The global window spans all of time: what an element is in
 // before window_into, and always in a collection without event time.
+#include <chrono>
 #include <cstdint>
 #include <limits>
 
@@ -34,6 +35,15 @@ struct Window {
 };
 
 inline constexpr Window kGlobalWindow{};
+
+namespace detail {
+// Processing time, in the unit of event time (ms since the epoch).
+inline Timestamp wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace detail
 
 template <>
 struct Hash<Window> {

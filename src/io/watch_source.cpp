@@ -87,11 +87,7 @@ class WatchSourceInstance final : public SourceInstance {
 
   void end_file() {
     reader_.reset();
-    batch_.clear();
-    batch_.split = split_id_;
-    batch_.split_ended = true;
-    out_->push(batch_);
-    batch_.split_ended = false;
+    push_split_end(*out_, batch_, split_id_);
   }
 
   InstanceContext ctx_;

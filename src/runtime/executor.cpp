@@ -269,14 +269,6 @@ static std::string describe_task(const PhysicalTask& task, int task_index, int i
   return fmt::format("task {} [{}], instance {}", task_index, ops, instance);
 }
 
-namespace {
-Timestamp now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 void Executor::propagate_watermark(InstanceRun& r, Timestamp input) {
   // An idle operator passes kIdleWatermark on; its last watermark is kept.
   auto out = [&](std::size_t o) { return r.op_idle[o] ? kIdleWatermark : r.op_watermarks[o]; };
@@ -293,7 +285,7 @@ void Executor::propagate_watermark(InstanceRun& r, Timestamp input) {
 }
 
 void Executor::tick(InstanceRun& r, Timestamp input) {
-  Timestamp now = now_ms();
+  Timestamp now = detail::wall_clock_ms();
   for (auto& op : r.ops) op->on_processing_time(now);
   propagate_watermark(r, input);
   for (auto* ex : r.exchanges) ex->flush();

@@ -105,7 +105,7 @@ class PartialCombineOp final : public Operator {
     // Streaming: a window's partials must reach the merge before the
     // watermark that completes it does.
     Timestamp on_watermark(Timestamp input) override {
-      if (flush_every_tick()) {
+      if (op_.flush_every_tick_) {
         flush_table();
       } else if (input != kIdleWatermark) {
         while (!by_window_.empty() && by_window_.begin()->first.max_timestamp() <= input) {
@@ -122,7 +122,6 @@ class PartialCombineOp final : public Operator {
     }
 
    private:
-    bool flush_every_tick() const { return op_.flush_every_tick_; }
     void flush_window(const Window& w, FlatTable<K, Acc>& table) {
       out_.at(w.max_timestamp(), w);
       for (auto& e : table.entries()) out_.emplace(std::move(e.key), std::move(e.value));

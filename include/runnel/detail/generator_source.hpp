@@ -64,13 +64,11 @@ class GeneratorSource final : public Operator {
         next_[k] += step;
         ++emitted_;
       }
-      if (o_.events != 0 && next_[k] >= o_.events) {
+      out_.flush();
+      if (o_.events != 0 && next_[k] >= o_.events) {  // the shard is done
         if (streaming_) out_.end_split();
-        out_.flush();
         ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(k));
         next_.erase(next_.begin() + static_cast<std::ptrdiff_t>(k));
-      } else {
-        out_.flush();
       }
       if (counters_) counters_->records_out = emitted_;
       return !ids_.empty();

@@ -12,12 +12,6 @@
 
 namespace runnel::detail {
 
-inline Timestamp wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class SplitWatermarks {
  public:
   explicit SplitWatermarks(WatermarkStrategy strategy) : strategy_(strategy) {}

@@ -86,7 +86,7 @@ class TriggeredWindows {
       const bool expired = expired_at(w, wm);
       if (!cells.on_time_done || expired) {
         for (auto& e : cells.table.entries()) {
-          close_cell(w, cells.on_time_done, e.value, expired,
+          close_cell(cells.on_time_done, e.value, expired,
                      [&](const PaneInfo& p, Acc&& acc) { emit(w, e.key, std::move(acc), p); });
         }
         cells.on_time_done = true;
@@ -119,14 +119,12 @@ class TriggeredWindows {
       for (auto& e : cells.table.entries()) {
         Cell& c = e.value;
         if (c.deadline != 0 && c.deadline <= now && c.pending > 0) {
-          fire(c, cells.on_time_done ? PaneInfo::Timing::kLate : PaneInfo::Timing::kEarly, false,
+          fire(c, between_firings(cells.on_time_done), false,
                [&](const PaneInfo& p, Acc&& acc) { emit(w, e.key, std::move(acc), p); });
         }
       }
     }
   }
-
-  bool empty() const { return windows_.empty() && sessions_.empty(); }
 
  private:
   struct Cell {
@@ -156,6 +154,11 @@ class TriggeredWindows {
     return on_time_done ? trigger_.late : trigger_.early;
   }
 
+  // A pane fired by the trigger's condition: early before the on-time pane, late after.
+  static PaneInfo::Timing between_firings(bool on_time_done) {
+    return on_time_done ? PaneInfo::Timing::kLate : PaneInfo::Timing::kEarly;
+  }
+
   template <class Fire>
   void fire(Cell& c, PaneInfo::Timing timing, bool is_last, Fire&& out) {
     PaneInfo pane{timing, c.panes == 0, is_last, c.panes};
@@ -176,7 +179,7 @@ class TriggeredWindows {
     ++c.pending;
     const FiringCondition& cond = condition(on_time_done);
     if (cond.count > 0 && c.pending >= cond.count) {
-      fire(c, on_time_done ? PaneInfo::Timing::kLate : PaneInfo::Timing::kEarly, false, out);
+      fire(c, between_firings(on_time_done), false, out);
       return;
     }
     if (cond.delay_ms > 0 && c.deadline == 0) {
@@ -188,7 +191,7 @@ class TriggeredWindows {
   // The watermark reached the window's end (on-time pane) or passed its
   // lateness (final pane if anything is pending).
   template <class Fire>
-  void close_cell(const Window&, bool on_time_done, Cell& c, bool expired, Fire&& out) {
+  void close_cell(bool on_time_done, Cell& c, bool expired, Fire&& out) {
     if (!on_time_done) {
       // after_watermark fires on time even without new data (Beam's FIRE_ALWAYS).
       if (trigger_.kind == Trigger::Kind::kAfterWatermark || c.pending > 0) {
@@ -244,9 +247,9 @@ class TriggeredWindows {
         }
         const bool expired = expired_at(s->window, watermark_);
         if (!s->on_time_done || expired) {
-          close_cell(
-              s->window, s->on_time_done, s->cell, expired,
-              [&](const PaneInfo& p, Acc&& acc) { emit(s->window, key, std::move(acc), p); });
+          close_cell(s->on_time_done, s->cell, expired, [&](const PaneInfo& p, Acc&& acc) {
+            emit(s->window, key, std::move(acc), p);
+          });
           s->on_time_done = true;
         }
         if (expired) {
@@ -266,7 +269,7 @@ class TriggeredWindows {
     for (auto& [key, list] : sessions_) {
       for (auto& s : list) {
         if (s.cell.deadline != 0 && s.cell.deadline <= now && s.cell.pending > 0) {
-          fire(s.cell, s.on_time_done ? PaneInfo::Timing::kLate : PaneInfo::Timing::kEarly, false,
+          fire(s.cell, between_firings(s.on_time_done), false,
                [&](const PaneInfo& p, Acc&& acc) { emit(s.window, key, std::move(acc), p); });
         }
       }
