@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runnel/batch.hpp"
+#include "runnel/snapshot.hpp"
 
 namespace runnel {
 
@@ -57,6 +58,21 @@ struct InstanceContext {
   // Streaming mode: watermarks travel with the data and results are emitted
   // as windows complete. Batch mode: nothing before the end of the input.
   bool streaming = false;
+  // Checkpoints are on: sinks hold output back until the checkpoint that
+  // covers it completes. `first_checkpoint_id` is the id the next
+  // checkpoint of this run will have; `completed_checkpoint` is raised by the
+  // coordinator once a checkpoint is durable and committed.
+  bool checkpointing = false;
+  std::int64_t first_checkpoint_id = 1;
+  const std::atomic<std::int64_t>* completed_checkpoint = nullptr;
+};
+
+// What the executor tells an operator when it makes its shared state.
+struct SharedStateContext {
+  int parallelism = 1;
+  // The job restores a checkpoint (or starts one from nothing): a sink's
+  // directory may hold the output of the run being resumed.
+  bool restoring = false;
 };
 
 class OperatorInstance {
@@ -81,6 +97,15 @@ class OperatorInstance {
   // Streaming mode only: called about every timer tick with the processing
   // time in milliseconds since the epoch (early firings, idleness).
   virtual void on_processing_time(Timestamp /*now*/) {}
+
+  // Checkpoints (streaming mode, operators that are kStateful). Called when
+  // the barrier of checkpoint `id` has arrived on every input, between
+  // batches, in the task's operator order: save what it takes to continue
+  // from here. An operator that holds output back (a partial combine) sends
+  // it now, so it travels ahead of the barrier.
+  virtual void snapshot(std::int64_t /*id*/, OperatorSnapshot& /*out*/) {}
+  // Called after open() and before any input when the job restores a checkpoint.
+  virtual void restore(const RestoredState& /*in*/) {}
 };
 
 // A source instance produces until it is exhausted; the executor calls
@@ -108,7 +133,9 @@ class Operator {
                                                         std::vector<Output*> outputs) const = 0;
   // State shared by all parallel instances of this operator in one run (e.g.
   // the list of file splits sources take from). Null if none.
-  virtual std::shared_ptr<void> make_shared_state(int /*parallelism*/) const { return nullptr; }
+  virtual std::shared_ptr<void> make_shared_state(const SharedStateContext& /*ctx*/) const {
+    return nullptr;
+  }
   // Called once after every instance finished successfully (e.g. write _SUCCESS).
   virtual void on_job_success(void* /*shared*/) const {}
   // Called once if the job failed (e.g. remove temporary files).
@@ -118,6 +145,18 @@ class Operator {
   // False for a source that never ends by itself (a live topic, a
   // generator without a limit): the pipeline then runs in streaming mode.
   virtual bool bounded() const { return true; }
+  // Whether and how instances take part in checkpoints (see snapshot.hpp).
+  virtual CheckpointSupport checkpoint_support() const { return CheckpointSupport::kUnsupported; }
+  // Sinks, the second phase of their commit: checkpoint `id` is durable, so
+  // publish what its instances' operator states (`states`) hold back. Called
+  // on the checkpoint coordinator's thread, once per completed checkpoint.
+  virtual void commit_checkpoint(void* /*shared*/, std::int64_t /*id*/,
+                                 const std::vector<std::string>& /*states*/) const {}
+  // A restore of checkpoint `id` (0: none complete, start from the
+  // beginning), before any instance starts: publish what `states` hold back
+  // and discard what was written after checkpoint `id`.
+  virtual void recover(void* /*shared*/, std::int64_t /*id*/,
+                       const std::vector<std::string>& /*states*/) const {}
   // Total bytes a bounded source will read, for progress; 0 if unknown.
   virtual std::uint64_t expected_bytes(void* /*shared*/) const { return 0; }
 };

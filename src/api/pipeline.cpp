@@ -23,6 +23,7 @@ namespace {
 // Where unclaimed dead letters go: stderr, a few in full, then a count.
 class LogDeadLettersOp final : public Operator {
  public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext&,
                                                 std::vector<Output*>) const override {
     return std::make_unique<Instance>();

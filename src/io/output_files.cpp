@@ -5,7 +5,10 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <unistd.h>
 
+#include "runnel/coder.hpp"
+#include "runnel/detail/file_io_ops.hpp"
 #include "runnel/error.hpp"
 
 namespace runnel::detail {
@@ -24,7 +27,8 @@ bool is_runnel_output(const std::string& name) {
 std::mutex claimed_mu;
 std::set<fs::path> claimed;
 
-OutputDirectory::OutputDirectory(OutputSpec spec) : spec_(std::move(spec)), dir_(spec_.dir) {
+OutputDirectory::OutputDirectory(OutputSpec spec, bool restoring)
+    : spec_(std::move(spec)), dir_(spec_.dir), restoring_(restoring) {
   if (spec_.dir.empty()) throw UserError("no output directory given: pass --output DIR");
   std::error_code ec;
   auto st = fs::status(dir_, ec);
@@ -38,7 +42,7 @@ OutputDirectory::OutputDirectory(OutputSpec spec) : spec_(std::move(spec)), dir_
       auto name = entry.path().filename().string();
       (is_runnel_output(name) ? ours : others).push_back(name);
     }
-    if ((!ours.empty() || !others.empty()) && !spec_.overwrite) {
+    if ((!ours.empty() || !others.empty()) && !spec_.overwrite && !(restoring_ && others.empty())) {
       throw UserError(
           "output directory '" + spec_.dir +
           "' exists and is not empty; remove it, choose another --output, or pass --overwrite");
@@ -93,11 +97,14 @@ void OutputDirectory::commit() {
   // An earlier run's output (--overwrite) goes only now that this run has
   // succeeded: its parts that this run does not replace, and its marker.
   if (fs::exists(dir_, ec)) {
-    std::set<std::string> fresh;
+    std::set<std::string> fresh = published_;
     for (int i : parts_) fresh.insert(final_path(i).filename().string());
+    for (auto [i, e] : epoch_parts_) fresh.insert(epoch_path(i, e).filename().string());
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
       auto name = entry.path().filename().string();
-      if ((name.rfind("part-", 0) == 0 && fresh.count(name) == 0) || name == "_SUCCESS") {
+      // A resumed run keeps what the runs before it published.
+      if ((name.rfind("part-", 0) == 0 && fresh.count(name) == 0 && !restoring_) ||
+          name == "_SUCCESS") {
         fs::remove(entry.path(), ec);
       }
     }
@@ -110,6 +117,15 @@ void OutputDirectory::commit() {
     }
   }
   parts_.clear();
+  for (auto [i, e] : epoch_parts_) {
+    if (!fs::exists(pending_path(i, e), ec)) continue;  // published at a checkpoint
+    fs::rename(pending_path(i, e), epoch_path(i, e), ec);
+    if (ec) {
+      throw UserError("cannot publish output file '" + epoch_path(i, e).string() +
+                      "': " + ec.message());
+    }
+  }
+  epoch_parts_.clear();
   if (spec_.success_marker) {
     create();
     std::FILE* f = std::fopen((dir_ / "_SUCCESS").c_str(), "wb");
@@ -126,12 +142,108 @@ void OutputDirectory::abort() {
   for (int i : parts_) fs::remove(temp_path(i), ec);
   parts_.clear();
   if (!fs::exists(dir_, ec)) return;
+  // Pending parts of a checkpointed run stay: a durable checkpoint may list
+  // them, and a restore publishes or removes them.
+  if (!epoch_parts_.empty() || !published_.empty()) return;
   // Instances that failed before registering may have left a temporary file.
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     auto name = entry.path().filename().string();
     if (name.rfind(".part-", 0) == 0) fs::remove(entry.path(), ec);
   }
   if (created_ && fs::is_empty(dir_, ec)) fs::remove(dir_, ec);
+}
+
+fs::path OutputDirectory::pending_path(int instance, std::int64_t epoch) const {
+  return dir_ / fmt::format(".part-{:05d}-{:09d}.{}.pending", instance, epoch, spec_.extension);
+}
+
+fs::path OutputDirectory::epoch_path(int instance, std::int64_t epoch) const {
+  return dir_ / fmt::format("part-{:05d}-{:09d}.{}", instance, epoch, spec_.extension);
+}
+
+void OutputDirectory::register_epoch_part(int instance, std::int64_t epoch) {
+  std::lock_guard lock(mu_);
+  create();
+  epoch_parts_.emplace_back(instance, epoch);
+}
+
+void OutputDirectory::commit_epochs(const std::vector<std::pair<int, std::int64_t>>& parts) {
+  std::lock_guard lock(mu_);
+  std::error_code ec;
+  for (auto [i, e] : parts) {
+    if (fs::exists(pending_path(i, e), ec)) {
+      fs::rename(pending_path(i, e), epoch_path(i, e), ec);
+      if (ec) {
+        throw UserError("cannot publish output file '" + epoch_path(i, e).string() +
+                        "': " + ec.message());
+      }
+    }
+    published_.insert(epoch_path(i, e).filename().string());
+  }
+}
+
+namespace {
+// "part-00001-000000007.csv" or ".part-00001-000000007.csv.pending": the
+// epoch (7), or -1 for names of other parts.
+std::int64_t epoch_of(const std::string& name) {
+  std::size_t p = name.rfind("part-", 1);
+  if (p > 1) return -1;
+  p += 5;
+  std::size_t dash = name.find('-', p);
+  if (dash == std::string::npos || dash - p != 5) return -1;
+  std::size_t dot = name.find('.', dash);
+  if (dot == std::string::npos || dot - dash - 1 != 9) return -1;
+  try {
+    return std::stoll(name.substr(dash + 1, 9));
+  } catch (...) {
+    return -1;
+  }
+}
+}  // namespace
+
+void OutputDirectory::recover(std::int64_t id,
+                              const std::vector<std::pair<int, std::int64_t>>& parts) {
+  std::error_code ec;
+  if (!fs::exists(dir_, ec)) return;
+  commit_epochs(parts);
+  std::lock_guard lock(mu_);
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    auto name = entry.path().filename().string();
+    std::int64_t epoch = epoch_of(name);
+    bool pending = name.rfind(".part-", 0) == 0;
+    // What a later epoch wrote is written again by this run; what is still
+    // pending was not covered by the checkpoint restored.
+    if (name == "_SUCCESS" || pending || (epoch > id)) {
+      fs::remove(entry.path(), ec);
+    } else if (epoch >= 0) {
+      published_.insert(name);
+    }
+  }
+}
+
+std::string encode_pending_parts(const std::vector<std::pair<int, std::int64_t>>& parts) {
+  std::string out;
+  ByteWriter w(out);
+  w.put_varint(parts.size());
+  for (auto [i, e] : parts) {
+    w.put_varint(static_cast<std::uint64_t>(i));
+    w.put_varint(static_cast<std::uint64_t>(e));
+  }
+  return out;
+}
+
+std::vector<std::pair<int, std::int64_t>> decode_pending_parts(
+    const std::vector<std::string>& states) {
+  std::vector<std::pair<int, std::int64_t>> parts;
+  for (const auto& s : states) {
+    ByteReader r(s);
+    if (r.empty()) continue;
+    for (auto n = r.get_varint(); n > 0; --n) {
+      int i = static_cast<int>(r.get_varint());
+      parts.emplace_back(i, static_cast<std::int64_t>(r.get_varint()));
+    }
+  }
+  return parts;
 }
 
 PartWriter::PartWriter(fs::path path) : path_(std::move(path)) {
@@ -153,6 +265,16 @@ void PartWriter::flush() {
                     " (is the disk full?)");
   }
   buf_.clear();
+}
+
+void PartWriter::close_synced() {
+  if (file_ == nullptr) return;
+  flush();
+  if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0) {
+    throw UserError("cannot write output file '" + path_.string() + "': " + std::strerror(errno) +
+                    " (is the disk full?)");
+  }
+  close();
 }
 
 void PartWriter::close() {

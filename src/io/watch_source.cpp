@@ -110,7 +110,7 @@ class WatchSourceInstance final : public SourceInstance {
 
 }  // namespace
 
-std::shared_ptr<void> WatchTextSourceOp::make_shared_state(int) const {
+std::shared_ptr<void> WatchTextSourceOp::make_shared_state(const SharedStateContext&) const {
   std::error_code ec;
   if (!fs::is_directory(dir_, ec)) {
     throw UserError("watched input '" + dir_ + "' is not a directory (create it first)");

@@ -4,6 +4,7 @@
 // how backpressure travels upstream. Locked once per batch, never per record.
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <mutex>
@@ -16,12 +17,15 @@ namespace runnel::runtime {
 struct Message {
   // kWatermark (streaming mode): no element of this channel will have an
   // event time at or before `watermark` any more.
-  enum class Kind { kData, kWatermark, kEndOfInput };
+  // kBarrier (checkpoints): everything this channel sent before belongs to
+  // checkpoint `checkpoint`, everything after to the next.
+  enum class Kind { kData, kWatermark, kEndOfInput, kBarrier };
   Kind kind = Kind::kData;
   int input = 0;    // which input of the consuming operator
   int channel = 0;  // which producer instance sent it (its slot at the consumer)
   BatchPtr batch;
   Timestamp watermark = kMinTimestamp;
+  std::int64_t checkpoint = 0;
 };
 
 // Thrown out of push/pop once the queue is closed because the job failed.

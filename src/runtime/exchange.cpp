@@ -70,6 +70,15 @@ void ExchangeOutput::watermark(Timestamp wm) {
   }
 }
 
+void ExchangeOutput::barrier(std::int64_t id) {
+  flush();
+  for (auto* q : targets_) {
+    Message m{Message::Kind::kBarrier, to_input_, channel_, nullptr};
+    m.checkpoint = id;
+    q->push(std::move(m));
+  }
+}
+
 void ExchangeOutput::finish() {
   flush();
   for (auto* q : targets_)

@@ -24,6 +24,8 @@ class ExchangeOutput final : public Output {
   // target, if it rose since the last one sent (or kIdleWatermark, once,
   // when the producer goes quiet).
   void watermark(Timestamp wm);
+  // Sends what is buffered, then the barrier of checkpoint `id` to every target.
+  void barrier(std::int64_t id);
   // Sends what is buffered, then end-of-input to every target.
   void finish();
 

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "runnel/error.hpp"
+#include "runtime/barrier_aligner.hpp"
 #include "runtime/batch_queue.hpp"
 #include "runtime/exchange.hpp"
 
@@ -62,6 +65,8 @@ struct Executor::InstanceRun {
   std::vector<char> op_idle;               // per op: its input went quiet
   std::vector<int> expected_end_of_input;  // per head input
   int num_channels = 0;                    // producer instances feeding this instance
+  std::vector<std::optional<RestoredState>> restore;  // per op, when restoring
+  std::int64_t injected = 0;                          // sources: the last barrier sent
 };
 
 Executor::Executor(const PhysicalPlan& plan, ExecutionOptions options)
@@ -73,7 +78,11 @@ void Executor::prepare() {
   shared_.clear();
   for (const auto& task : plan_.tasks) {
     auto& per_op = shared_.emplace_back();
-    for (const auto& op : task.ops) per_op.push_back(op.op->make_shared_state(task.parallelism));
+    SharedStateContext ctx;
+    ctx.parallelism = task.parallelism;
+    ctx.restoring = options_.streaming && !options_.checkpoints.dir.empty() &&
+                    !options_.checkpoints.restore.empty();
+    for (const auto& op : task.ops) per_op.push_back(op.op->make_shared_state(ctx));
   }
   prepared_ = true;
 }
@@ -111,6 +120,25 @@ ExecutionStats Executor::run() {
   std::size_t per_instance_budget =
       budget_holders == 0 ? 0 : options_.memory_budget / budget_holders;
   if (options_.memory_budget != 0 && per_instance_budget == 0) per_instance_budget = 1;
+
+  const bool checkpointing = options_.streaming && !options_.checkpoints.dir.empty();
+  std::int64_t first_id = 1;
+  if (checkpointing) {
+    for (const auto& task : tasks) {
+      for (const auto& op : task.ops) {
+        if (op.op->checkpoint_support() == CheckpointSupport::kUnsupported) {
+          throw UserError("'" + op.name +
+                          "' cannot take part in checkpoints yet; run this job without "
+                          "--checkpoint-dir");
+        }
+      }
+    }
+    first_id = prepare_restore();
+    coordinator_ = std::make_unique<CheckpointCoordinator>(
+        plan_, shared_, options_.checkpoints, first_id, options_.max_parallelism,
+        [this](const std::string& line) { log(line); },
+        [this](std::exception_ptr e) { fail(std::move(e)); });
+  }
 
   queues_.clear();
   for (const auto& task : tasks) {
@@ -207,12 +235,37 @@ ExecutionStats Executor::run() {
         ctx.progress_bytes = &bytes_read_;
         ctx.shared = shared_[t][o].get();
         ctx.streaming = options_.streaming;
+        if (coordinator_) {
+          ctx.checkpointing = true;
+          ctx.first_checkpoint_id = first_id;
+          ctx.completed_checkpoint = &coordinator_->completed();
+        }
         r->ops[o] = fop.op->instantiate(ctx, ports);
+      }
+      if (restored_) {
+        r->restore.resize(task.ops.size());
+        for (std::size_t o = 0; o < task.ops.size(); ++o) {
+          if (task.ops[o].op->checkpoint_support() != CheckpointSupport::kStateful) continue;
+          const auto* saved = restored_->find(fmt::format("{}.{}", t, o));
+          if (saved == nullptr) continue;
+          RestoredState in;
+          in.checkpoint_id = restored_->id;
+          in.operator_states = saved->operator_states;
+          for (std::size_t kg = 0; kg < saved->key_groups.size(); ++kg) {
+            if (saved->key_groups[kg].empty()) continue;
+            if (instance_of_key_group(static_cast<int>(kg), task.parallelism,
+                                      options_.max_parallelism) == i)
+              in.key_groups.emplace_back(static_cast<int>(kg), saved->key_groups[kg]);
+          }
+          r->restore[o] = std::move(in);
+        }
       }
       runs.push_back(std::move(r));
     }
   }
+  restored_.reset();  // every instance has its copy
 
+  if (coordinator_) coordinator_->start();
   std::vector<std::thread> threads;
   threads.reserve(runs.size());
   try {
@@ -223,6 +276,8 @@ ExecutionStats Executor::run() {
                                            " threads; lower --parallelism")));
   }
   for (auto& th : threads) th.join();
+  // No checkpoint commits while the job's end commits (or aborts) the sinks.
+  if (coordinator_) coordinator_->stop();
 
   // Publish every sink's output, or none: once one commit fails, the rest abort.
   for (std::size_t t = 0; t < tasks.size(); ++t) {
@@ -258,6 +313,8 @@ ExecutionStats Executor::run() {
       stats.late_records += c.late_records;
     }
   }
+  if (coordinator_) stats.checkpoints = coordinator_->stats();
+  stats.restored_checkpoint = restored_id_;
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }
@@ -291,6 +348,87 @@ void Executor::tick(InstanceRun& r, Timestamp input) {
   for (auto* ex : r.exchanges) ex->flush();
 }
 
+void Executor::log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(line);
+  } else {
+    std::fprintf(stderr, "runnel: %s\n", line.c_str());
+  }
+}
+
+std::int64_t Executor::prepare_restore() {
+  const auto& cfg = options_.checkpoints;
+  const auto& tasks = plan_.tasks;
+  std::int64_t first_id = state::highest_checkpoint_id(cfg.dir) + 1;
+  if (cfg.restore.empty()) return first_id;
+  std::vector<std::string> lines;
+  if (cfg.restore == "latest") {
+    restored_ = state::load_latest(cfg.dir, lines);
+    for (const auto& l : lines) log(l);
+    if (!restored_) {
+      log("no complete checkpoint in '" + cfg.dir.string() + "': starting from the beginning");
+    }
+  } else {
+    try {
+      restored_ = state::load_checkpoint(cfg.restore);
+    } catch (const std::exception& e) {
+      throw UserError("cannot restore checkpoint '" + cfg.restore + "': " + e.what() +
+                      "; pass --restore latest to use the newest usable one");
+    }
+    first_id = std::max(first_id, state::highest_checkpoint_id(
+                                      std::filesystem::path(cfg.restore).parent_path()) + 1);
+  }
+  restored_id_ = restored_ ? restored_->id : 0;
+  if (restored_) {
+    if (restored_->max_parallelism != options_.max_parallelism) {
+      throw UserError(fmt::format(
+          "checkpoint '{}' has {} key groups but the job runs with {}; the max parallelism "
+          "(key groups) must stay the same across restores",
+          restored_->path.string(), restored_->max_parallelism, options_.max_parallelism));
+    }
+    // Same pipeline? Every stateful operator must be where it was.
+    std::size_t matched = 0;
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+      for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
+        if (tasks[t].ops[o].op->checkpoint_support() != CheckpointSupport::kStateful) continue;
+        const auto* saved = restored_->find(fmt::format("{}.{}", t, o));
+        if (saved == nullptr || saved->name != tasks[t].ops[o].name) {
+          throw UserError(fmt::format(
+              "checkpoint '{}' was taken by a different pipeline: it has no state for '{}'",
+              restored_->path.string(), tasks[t].ops[o].name));
+        }
+        ++matched;
+      }
+    }
+    if (matched != restored_->operators.size()) {
+      throw UserError(fmt::format("checkpoint '{}' was taken by a different pipeline",
+                                  restored_->path.string()));
+    }
+    log(fmt::format("restoring checkpoint {} ({})", restored_->id, restored_->path.string()));
+  }
+  // Sinks publish what the checkpoint covers and drop what came after it.
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
+      const auto* saved = restored_ ? restored_->find(fmt::format("{}.{}", t, o)) : nullptr;
+      static const std::vector<std::string> none;
+      tasks[t].ops[o].op->recover(shared_[t][o].get(), restored_id_,
+                                  saved ? saved->operator_states : none);
+    }
+  }
+  return first_id;
+}
+
+void Executor::take_checkpoint(InstanceRun& r, std::int64_t id) {
+  const auto& task = plan_.tasks[r.task];
+  std::vector<OperatorSnapshot> snaps(r.ops.size());
+  for (std::size_t o = 0; o < r.ops.size(); ++o) {
+    if (task.ops[o].op->checkpoint_support() == CheckpointSupport::kStateful)
+      r.ops[o]->snapshot(id, snaps[o]);
+  }
+  for (auto* ex : r.exchanges) ex->barrier(id);
+  coordinator_->acknowledge(r.task, r.instance, id, std::move(snaps));
+}
+
 void Executor::run_source(InstanceRun& r) {
   auto* source = dynamic_cast<SourceInstance*>(r.ops[0].get());
   if (source == nullptr) throw std::logic_error("task without inputs has no source at its head");
@@ -301,6 +439,13 @@ void Executor::run_source(InstanceRun& r) {
   }
   auto next_tick = std::chrono::steady_clock::now();
   while (!failed_.load(std::memory_order_relaxed) && source->produce()) {
+    if (coordinator_) {
+      std::int64_t id = coordinator_->requested();
+      if (id > r.injected) {
+        r.injected = id;
+        take_checkpoint(r, id);
+      }
+    }
     auto now = std::chrono::steady_clock::now();
     if (now >= next_tick) {
       tick(r, kMinTimestamp);
@@ -350,18 +495,38 @@ void Executor::run_consumer(InstanceRun& r) {
   };
   const bool timed_wait = options_.streaming && options_.tick.count() > 0;
   auto next_tick = std::chrono::steady_clock::now() + options_.tick;
+  // Checkpoints: messages of channels whose barrier came first wait in
+  // `held` until the others' barriers arrive; then they are replayed.
+  BarrierAligner aligner(r.num_channels);
+  std::deque<Message> held, replay;
+  auto on_aligner = [&](BarrierAligner::Action a) {
+    if (a != BarrierAligner::Action::kSnapshot) return;
+    take_checkpoint(r, aligner.checkpoint());
+    replay.insert(replay.begin(), std::make_move_iterator(held.begin()),
+                  std::make_move_iterator(held.end()));
+    held.clear();
+  };
   while (open_inputs > 0) {
     std::optional<Message> m;
-    if (timed_wait) {
+    if (!replay.empty()) {
+      m = std::move(replay.front());
+      replay.pop_front();
+    } else if (timed_wait) {
       m = queue.pop_until(next_tick);
     } else {
       m = queue.pop();
+    }
+    if (m && aligner.blocked(m->channel)) {
+      held.push_back(std::move(*m));
+      m.reset();
     }
     if (m) {
       if (m->kind == Message::Kind::kData) {
         r.ops[0]->process(m->input, *m->batch);
       } else if (m->kind == Message::Kind::kWatermark) {
         advance(m->channel, m->watermark);
+      } else if (m->kind == Message::Kind::kBarrier) {
+        on_aligner(aligner.on_barrier(m->channel, m->checkpoint));
       } else {
         if (options_.streaming)
           advance(m->channel, kMaxTimestamp);  // an ended channel holds no one back
@@ -369,6 +534,7 @@ void Executor::run_consumer(InstanceRun& r) {
           r.ops[0]->end_of_input(m->input);
           --open_inputs;
         }
+        if (coordinator_) on_aligner(aligner.on_channel_end(m->channel));
       }
     }
     if (options_.streaming) {
@@ -389,6 +555,10 @@ void Executor::run_instance(InstanceRun& r) {
       op->open();
       ++opened;
     }
+    for (std::size_t o = 0; o < r.restore.size(); ++o) {
+      if (r.restore[o]) r.ops[o]->restore(*r.restore[o]);
+    }
+    r.restore.clear();
     if (task.in_edges.empty()) {
       run_source(r);
     } else {
@@ -399,6 +569,15 @@ void Executor::run_instance(InstanceRun& r) {
       if (options_.streaming) propagate_watermark(r, kMaxTimestamp);
       for (auto& op : r.ops) op->finish();
       for (auto* ex : r.exchanges) ex->finish();
+      if (coordinator_) {
+        // The state it ended in stands for this instance in later checkpoints.
+        std::vector<OperatorSnapshot> snaps(r.ops.size());
+        for (std::size_t o = 0; o < r.ops.size(); ++o) {
+          if (task.ops[o].op->checkpoint_support() == CheckpointSupport::kStateful)
+            r.ops[o]->snapshot(coordinator_->requested(), snaps[o]);
+        }
+        coordinator_->finished(r.task, r.instance, std::move(snaps));
+      }
     }
   } catch (const Cancelled&) {
     // Another instance failed first; its error is the one reported.

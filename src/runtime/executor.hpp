@@ -6,10 +6,15 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "runtime/checkpoint_coordinator.hpp"
 #include "runtime/physical_plan.hpp"
+#include "state/checkpoint_store.hpp"
 
 namespace runnel::runtime {
 
@@ -24,6 +29,10 @@ struct ExecutionOptions {
   // Streaming mode: how often watermarks are computed and sent, timers run
   // and exchange buffers are flushed; 0 = after every batch.
   std::chrono::milliseconds tick{10};
+  // Streaming mode: periodic checkpoints, and where to restore from.
+  CheckpointConfig checkpoints;
+  // Lines for the user (a restore, a damaged checkpoint skipped); stderr if unset.
+  std::function<void(const std::string&)> log;
 };
 
 struct ExecutionStats {
@@ -33,6 +42,8 @@ struct ExecutionStats {
   std::uint64_t spilled_bytes = 0;
   std::uint64_t late_records = 0;  // later than the allowed lateness
   double seconds = 0;
+  CheckpointStats checkpoints;
+  std::int64_t restored_checkpoint = -1;  // -1: no restore; 0: none was complete
 };
 
 class Executor {
@@ -59,6 +70,13 @@ class Executor {
   // through its exchanges.
   void propagate_watermark(InstanceRun& r, Timestamp input);
   void tick(InstanceRun& r, Timestamp input);
+  // Checkpoints: snapshots the task's operators, sends the barrier on, and
+  // acknowledges to the coordinator.
+  void take_checkpoint(InstanceRun& r, std::int64_t id);
+  // Finds the checkpoint to restore, lets operators recover (sinks publish
+  // or discard), and returns the first id for new checkpoints.
+  std::int64_t prepare_restore();
+  void log(const std::string& line) const;
   void fail(std::exception_ptr error);
 
   const PhysicalPlan& plan_;
@@ -70,6 +88,9 @@ class Executor {
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;
   std::vector<std::vector<std::unique_ptr<class BatchQueue>>> queues_;  // [task][instance]
+  std::unique_ptr<CheckpointCoordinator> coordinator_;
+  std::optional<state::LoadedCheckpoint> restored_;
+  std::int64_t restored_id_ = -1;
 };
 
 }  // namespace runnel::runtime

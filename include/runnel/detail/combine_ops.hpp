@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runnel/batch.hpp"
+#include "runnel/coder.hpp"
 #include "runnel/combine_fn.hpp"
 #include "runnel/detail/flat_table.hpp"
 #include "runnel/detail/spilling_aggregator.hpp"
@@ -20,6 +21,7 @@
 #include "runnel/detail/windowed_key.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/hash.hpp"
+#include "runnel/key_groups.hpp"
 #include "runnel/memory_size.hpp"
 #include "runnel/operator.hpp"
 #include "runnel/trigger.hpp"
@@ -58,6 +60,8 @@ class PartialCombineOp final : public Operator {
                                                 std::vector<Output*> outputs) const override {
     return std::make_unique<Instance>(*this, ctx, outputs.at(0));
   }
+  // It saves nothing: at a barrier it sends its partials on (snapshot).
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
 
  private:
   class Instance final : public OperatorInstance {
@@ -99,6 +103,11 @@ class PartialCombineOp final : public Operator {
     }
 
     void finish() override {
+      flush_table();
+      out_.flush();
+    }
+    // The partials go ahead of the barrier, into the state of the merge.
+    void snapshot(std::int64_t, OperatorSnapshot&) override {
       flush_table();
       out_.flush();
     }
@@ -169,6 +178,7 @@ class FinalCombineOp final : public Operator {
       : cf_(std::move(cf)), key_of_(std::move(key_of)), value_of_(std::move(value_of)), ws_(ws) {}
 
   bool uses_memory_budget() const override { return true; }
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
 
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
@@ -185,8 +195,61 @@ class FinalCombineOp final : public Operator {
           windowed_(op.cf_, ctx.memory_budget, ctx.temp_dir, instance_name(&op, ctx.instance) + "w",
                     0, ctx.counters),
           streaming_(ctx.streaming),
+          max_parallelism_(ctx.max_parallelism),
+          instance_(ctx.instance),
+          parallelism_(ctx.parallelism),
           triggered_(op.cf_, op.ws_),
           out_(out, ctx.batch_size) {}
+
+    // Keyed state by key group: untimed accumulators (tag 0), then window
+    // cells (tag 1); operator state: the window state's watermark.
+    void snapshot(std::int64_t, OperatorSnapshot& out) override {
+      auto group = [&](const K& key) -> std::string& {
+        return out.key_group(key_group_of(Hash<K>{}(key), max_parallelism_), max_parallelism_);
+      };
+      agg_.visit([&](const K& key, const Acc& acc) {
+        auto& bytes = group(key);
+        ByteWriter w(bytes);
+        w.put_varint(0);
+        Coder<K>::encode(key, w);
+        Coder<Acc>::encode(acc, w);
+      });
+      triggered_.snapshot([&](const K& key, std::string_view record) {
+        auto& bytes = group(key);
+        ByteWriter w(bytes);
+        w.put_varint(1);
+        w.put_bytes(record.data(), record.size());
+      });
+      ByteWriter w(out.operator_state);
+      w.put_varint(static_cast<std::uint64_t>(triggered_.watermark()));
+    }
+    void restore(const RestoredState& in) override {
+      // This instance's own watermark if the parallelism is unchanged, else
+      // the lowest (a window fired by any old instance stays fired by state).
+      Timestamp wm = kMaxTimestamp;
+      for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
+        ByteReader r(in.operator_states[i]);
+        if (r.empty()) continue;
+        auto t = static_cast<Timestamp>(r.get_varint());
+        if (i == static_cast<std::size_t>(instance_) ||
+            in.operator_states.size() != static_cast<std::size_t>(parallelism_))
+          wm = std::min(wm, t);
+      }
+      if (wm != kMaxTimestamp) triggered_.restore_watermark(wm);
+      for (const auto& [kg, bytes] : in.key_groups) {
+        ByteReader r(bytes);
+        while (!r.empty()) {
+          auto tag = r.get_varint();
+          if (tag == 0) {
+            K key = Coder<K>::decode(r);
+            Acc acc = Coder<Acc>::decode(r);
+            agg_.merge(std::move(key), std::move(acc));
+          } else {
+            triggered_.restore_record(r);
+          }
+        }
+      }
+    }
 
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<In>(batch).values;
@@ -304,6 +367,7 @@ class FinalCombineOp final : public Operator {
     SpillingAggregator<K, CF> agg_;
     SpillingAggregator<std::pair<Window, K>, CF> windowed_;
     bool streaming_;
+    int max_parallelism_, instance_, parallelism_;
     TriggeredWindows<K, CF> triggered_;  // streaming mode's windowed state
     Timestamp now_ = wall_clock_ms();
     Emitter<Out> out_;

@@ -57,6 +57,7 @@ void for_each_element(const BatchBase& batch, E& out, Body&& body) {
 template <class In, class Out, class F>
 class MapOp final : public Operator {
  public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
   explicit MapOp(F f) : f_(std::move(f)) {}
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
@@ -87,6 +88,7 @@ class MapOp final : public Operator {
 template <class T, class F>
 class FilterOp final : public Operator {
  public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
   explicit FilterOp(F f) : f_(std::move(f)) {}
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext&,
                                                 std::vector<Output*> outputs) const override {
@@ -134,6 +136,7 @@ class FilterOp final : public Operator {
 template <class In, class Out, class F>
 class FlatMapOp final : public Operator {
  public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
   explicit FlatMapOp(F f) : f_(std::move(f)) {}
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
@@ -205,6 +208,7 @@ std::unique_ptr<do_fn_emitters_t<Fn>> make_do_fn_emitters(const std::vector<Outp
 template <class Fn>
 class ParDoOp final : public Operator {
  public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
   using In = typename Fn::InputType;
   using E = do_fn_emitters_t<Fn>;
   explicit ParDoOp(Fn fn) : fn_(std::move(fn)) {}
@@ -311,6 +315,7 @@ class SideInputParDoOp final : public Operator {
 // Merges its inputs into one collection: batches pass through untouched.
 class FlattenOp final : public Operator {
  public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext&,
                                                 std::vector<Output*> outputs) const override {
     return std::make_unique<Instance>(outputs.at(0));

@@ -1,6 +1,8 @@
 #pragma once
 // File sources and sinks: text lines in, CSV records in (bad lines to the
 // dead-letter port), text or CSV lines out.
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -21,8 +23,8 @@ namespace runnel::detail {
 class FileSourceBase : public Operator {
  public:
   explicit FileSourceBase(std::string pattern) : pattern_(std::move(pattern)) {}
-  std::shared_ptr<void> make_shared_state(int parallelism) const override {
-    return std::make_shared<FileSplitSet>(pattern_, parallelism);
+  std::shared_ptr<void> make_shared_state(const SharedStateContext& ctx) const override {
+    return std::make_shared<FileSplitSet>(pattern_, ctx.parallelism);
   }
   std::uint64_t expected_bytes(void* shared) const override {
     return static_cast<FileSplitSet*>(shared)->total_bytes();
@@ -84,7 +86,7 @@ class WatchTextSourceOp final : public Operator {
   WatchTextSourceOp(std::string dir, std::chrono::milliseconds poll, std::chrono::milliseconds idle)
       : dir_(std::move(dir)), poll_(poll), idle_stop_(idle) {}
   bool bounded() const override { return false; }
-  std::shared_ptr<void> make_shared_state(int) const override;  // checks the directory
+  std::shared_ptr<void> make_shared_state(const SharedStateContext&) const override;  // checks the directory
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override;
 
@@ -163,19 +165,34 @@ void append_line(std::string& out, const T& v, bool raw_text) {
   out += '\n';
 }
 
+// The pending parts a checkpointed sink's operator state lists: (instance, epoch).
+std::string encode_pending_parts(const std::vector<std::pair<int, std::int64_t>>& parts);
+std::vector<std::pair<int, std::int64_t>> decode_pending_parts(
+    const std::vector<std::string>& states);
+
 template <class T>
 class FileSinkOp final : public Operator {
  public:
   FileSinkOp(OutputSpec spec, bool raw_text) : spec_(std::move(spec)), raw_text_(raw_text) {}
 
-  std::shared_ptr<void> make_shared_state(int) const override {
-    return std::make_shared<OutputDirectory>(spec_);
+  std::shared_ptr<void> make_shared_state(const SharedStateContext& ctx) const override {
+    return std::make_shared<OutputDirectory>(spec_, ctx.restoring);
   }
   void on_job_success(void* shared) const override {
     static_cast<OutputDirectory*>(shared)->commit();
   }
   void on_job_failure(void* shared) const override {
     static_cast<OutputDirectory*>(shared)->abort();
+  }
+  // Two-phase commit: parts are published when the checkpoint closing them completes.
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
+  void commit_checkpoint(void* shared, std::int64_t,
+                         const std::vector<std::string>& states) const override {
+    static_cast<OutputDirectory*>(shared)->commit_epochs(decode_pending_parts(states));
+  }
+  void recover(void* shared, std::int64_t id,
+               const std::vector<std::string>& states) const override {
+    static_cast<OutputDirectory*>(shared)->recover(id, decode_pending_parts(states));
   }
 
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
@@ -187,29 +204,60 @@ class FileSinkOp final : public Operator {
   class Instance final : public OperatorInstance {
    public:
     Instance(OutputDirectory& dir, const InstanceContext& ctx, bool raw_text)
-        : dir_(dir), instance_(ctx.instance), counters_(ctx.counters), raw_text_(raw_text) {}
+        : dir_(dir),
+          instance_(ctx.instance),
+          counters_(ctx.counters),
+          raw_text_(raw_text),
+          checkpointing_(ctx.checkpointing),
+          epoch_(ctx.first_checkpoint_id),
+          completed_(ctx.completed_checkpoint) {}
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<T>(batch).values;
       if (values.empty()) return;
       if (!writer_) {
         // Registered first, so a failure while writing still removes the file.
-        dir_.register_part(instance_);
-        writer_ = std::make_unique<PartWriter>(dir_.temp_path(instance_));
+        if (checkpointing_) {
+          dir_.register_epoch_part(instance_, epoch_);
+          writer_ = std::make_unique<PartWriter>(dir_.pending_path(instance_, epoch_));
+        } else {
+          dir_.register_part(instance_);
+          writer_ = std::make_unique<PartWriter>(dir_.temp_path(instance_));
+        }
       }
       auto& buf = writer_->buffer();
       for (const auto& v : values) append_line(buf, v, raw_text_);
       writer_->maybe_flush();
       if (counters_) counters_->records_in += values.size();
     }
-    void finish() override {
-      if (writer_) writer_->close();
+    // Closes this epoch's part; the state lists the parts not yet published.
+    void snapshot(std::int64_t id, OperatorSnapshot& out) override {
+      close_part(true);
+      epoch_ = std::max(epoch_, id + 1);
+      const std::int64_t done = completed_ ? completed_->load(std::memory_order_acquire) : 0;
+      std::erase_if(pending_, [&](const auto& p) { return p.second <= done; });
+      out.operator_state = encode_pending_parts(pending_);
     }
+    void finish() override { close_part(checkpointing_); }
 
    private:
+    void close_part(bool synced) {
+      if (!writer_) return;
+      if (synced) {
+        writer_->close_synced();
+      } else {
+        writer_->close();
+      }
+      writer_.reset();
+      if (checkpointing_) pending_.emplace_back(instance_, epoch_);
+    }
     OutputDirectory& dir_;
     int instance_;
     InstanceCounters* counters_;
     bool raw_text_;
+    bool checkpointing_;
+    std::int64_t epoch_;  // the checkpoint that will close the part being written
+    const std::atomic<std::int64_t>* completed_;
+    std::vector<std::pair<int, std::int64_t>> pending_;  // closed, not known published
     std::unique_ptr<PartWriter> writer_;
   };
   OutputSpec spec_;

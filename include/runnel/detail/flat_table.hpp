@@ -23,6 +23,7 @@ class FlatTable {
   std::size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
   std::vector<Entry>& entries() { return entries_; }
+  const std::vector<Entry>& entries() const { return entries_; }
   const std::vector<std::uint64_t>& hashes() const { return hashes_; }
 
   // Approximate bytes held by the table's own arrays (not what keys and values own).

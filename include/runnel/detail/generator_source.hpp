@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "runnel/coder.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/generator.hpp"
 #include "runnel/operator.hpp"
@@ -17,6 +18,7 @@ class GeneratorSource final : public Operator {
  public:
   explicit GeneratorSource(io::GeneratorIO<T, F> spec) : spec_(std::move(spec)) {}
   bool bounded() const override { return spec_.options.events > 0; }
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
     return std::make_unique<Instance>(spec_, ctx, outputs.at(0));
@@ -32,14 +34,37 @@ class GeneratorSource final : public Operator {
           batch_size_(ctx.batch_size),
           streaming_(ctx.streaming),
           counters_(ctx.counters),
+          instance_(ctx.instance),
+          parallelism_(ctx.parallelism),
           out_(out, ctx.batch_size) {
-      for (int s = ctx.instance; s < shards_; s += ctx.parallelism) {
-        next_.push_back(static_cast<std::uint64_t>(s));
-        ids_.push_back(s);
+      assign_shards({});
+    }
+
+    // Operator state: the shard count, then (shard, next event number) for
+    // each shard this instance ran, finished ones too.
+    void snapshot(std::int64_t, OperatorSnapshot& out) override {
+      ByteWriter w(out.operator_state);
+      w.put_varint(static_cast<std::uint64_t>(shards_));
+      w.put_varint(all_.size());
+      for (auto [shard, next] : all_) {
+        w.put_varint(static_cast<std::uint64_t>(shard));
+        w.put_varint(next);
       }
-      // This instance's share of the rate: its shards out of all.
-      if (o_.rate > 0) rate_ = o_.rate * static_cast<double>(ids_.size()) / shards_;
-      start_ = std::chrono::steady_clock::now();
+    }
+    // Every old instance's positions; this one keeps its shards' (the shard
+    // count stays what it was, so the events are the same at any parallelism).
+    void restore(const RestoredState& in) override {
+      std::vector<std::pair<int, std::uint64_t>> positions;
+      for (const auto& bytes : in.operator_states) {
+        if (bytes.empty()) continue;
+        ByteReader r(bytes);
+        shards_ = static_cast<int>(r.get_varint());
+        for (auto n = r.get_varint(); n > 0; --n) {
+          int shard = static_cast<int>(r.get_varint());
+          positions.emplace_back(shard, r.get_varint());
+        }
+      }
+      assign_shards(positions);
     }
 
     bool produce() override {
@@ -65,23 +90,50 @@ class GeneratorSource final : public Operator {
         ++emitted_;
       }
       out_.flush();
+      all_[static_cast<std::size_t>(slot_[k])].second = next_[k];
       if (o_.events != 0 && next_[k] >= o_.events) {  // the shard is done
         if (streaming_) out_.end_split();
         ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(k));
         next_.erase(next_.begin() + static_cast<std::ptrdiff_t>(k));
+        slot_.erase(slot_.begin() + static_cast<std::ptrdiff_t>(k));
       }
       if (counters_) counters_->records_out = emitted_;
       return !ids_.empty();
     }
 
    private:
+    void assign_shards(const std::vector<std::pair<int, std::uint64_t>>& positions) {
+      ids_.clear();
+      next_.clear();
+      slot_.clear();
+      all_.clear();
+      for (int s = instance_; s < shards_; s += parallelism_) {
+        auto next = static_cast<std::uint64_t>(s);
+        for (auto [shard, pos] : positions) {
+          if (shard == s) next = pos;
+        }
+        all_.emplace_back(s, next);
+        if (o_.events != 0 && next >= o_.events) continue;
+        ids_.push_back(s);
+        next_.push_back(next);
+        slot_.push_back(static_cast<int>(all_.size()) - 1);
+      }
+      // This instance's share of the rate: its shards out of all.
+      if (o_.rate > 0) rate_ = o_.rate * static_cast<double>(ids_.size()) / shards_;
+      start_ = std::chrono::steady_clock::now();
+      emitted_ = 0;
+    }
+
     io::GeneratorOptions o_;
     F make_;
     int shards_;
     std::size_t batch_size_;
     bool streaming_;
     InstanceCounters* counters_;
+    int instance_, parallelism_;
     Emitter<T> out_;
+    std::vector<std::pair<int, std::uint64_t>> all_;  // every shard of this instance, and its next
+    std::vector<int> slot_;            // per running shard: its index in all_
     std::vector<int> ids_;             // shards this instance runs
     std::vector<std::uint64_t> next_;  // next event number per shard
     std::size_t turn_ = 0;

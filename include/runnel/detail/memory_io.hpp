@@ -1,11 +1,13 @@
 #pragma once
 // In-memory source and sink: Pipeline::create and PCollection::collect.
 #include <memory>
+#include <tuple>
 #include <mutex>
 #include <utility>
 #include <vector>
 
 #include "runnel/batch.hpp"
+#include "runnel/coder.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/operator.hpp"
 
@@ -16,6 +18,7 @@ template <class T>
 class CreateSource final : public Operator {
  public:
   explicit CreateSource(std::vector<T> values) : values_(std::move(values)) {}
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
     std::size_t n = values_.size();
@@ -30,6 +33,7 @@ class CreateSource final : public Operator {
     Instance(const std::vector<T>& values, std::size_t begin, std::size_t end,
              const InstanceContext& ctx, Output* out)
         : values_(values),
+          begin_(begin),
           next_(begin),
           end_(end),
           batch_size_(ctx.batch_size),
@@ -38,19 +42,52 @@ class CreateSource final : public Operator {
           out_(out, ctx.batch_size) {
       out_.from_split(ctx.instance);  // each instance's slice is one split
     }
+    // Operator state: (begin, next, end) of the slice; at a restore each
+    // instance resumes the old slices whose begin falls in its own slice.
+    void snapshot(std::int64_t, OperatorSnapshot& out) override {
+      ByteWriter w(out.operator_state);
+      w.put_varint(begin_);
+      w.put_varint(next_);
+      w.put_varint(end_);
+    }
+    void restore(const RestoredState& in) override {
+      std::vector<std::pair<std::size_t, std::size_t>> todo;
+      for (const auto& bytes : in.operator_states) {
+        ByteReader r(bytes);
+        if (r.empty()) continue;
+        auto b = r.get_varint();
+        auto n = r.get_varint();
+        auto e = r.get_varint();
+        if (b >= begin_ && b < std::max(end_, begin_ + 1) && n < e) todo.emplace_back(n, e);
+      }
+      ranges_ = std::move(todo);
+      next_ = end_ = 0;
+      next_range();
+    }
     bool produce() override {
+      if (next_ >= end_ && !next_range()) {
+        if (streaming_) out_.end_split();
+        return false;
+      }
       std::size_t stop = std::min(end_, next_ + batch_size_);
       for (; next_ < stop; ++next_) out_.emit(values_[next_]);
       out_.flush();
       if (counters_) counters_->records_out = out_.emitted();
-      if (next_ < end_) return true;
+      if (next_ < end_ || !ranges_.empty()) return true;
       if (streaming_) out_.end_split();
       return false;
     }
 
    private:
+    bool next_range() {
+      if (ranges_.empty()) return false;
+      std::tie(next_, end_) = ranges_.back();
+      ranges_.pop_back();
+      return true;
+    }
     const std::vector<T>& values_;
-    std::size_t next_, end_, batch_size_;
+    std::size_t begin_, next_, end_, batch_size_;
+    std::vector<std::pair<std::size_t, std::size_t>> ranges_;  // restored slices still to read
     InstanceCounters* counters_;
     bool streaming_;
     Emitter<T> out_;
@@ -71,8 +108,9 @@ struct CollectStore {
 template <class T>
 class CollectSink final : public Operator {
  public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
   explicit CollectSink(std::shared_ptr<CollectStore<T>> store) : store_(std::move(store)) {}
-  std::shared_ptr<void> make_shared_state(int) const override {
+  std::shared_ptr<void> make_shared_state(const SharedStateContext&) const override {
     std::lock_guard lock(store_->mu);
     store_->values.clear();  // a pipeline run again collects afresh
     store_->timestamps.clear();

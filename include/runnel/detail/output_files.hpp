@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace runnel::detail {
@@ -26,7 +28,8 @@ class OutputDirectory {
   // (unless overwrite: an earlier run's parts are then replaced at commit), or
   // if another sink of this process writes to it. The directory is created
   // when the first part or _SUCCESS is written.
-  explicit OutputDirectory(OutputSpec spec);
+  // restoring: the directory may hold the output of the run being resumed.
+  OutputDirectory(OutputSpec spec, bool restoring = false);
   ~OutputDirectory();
   OutputDirectory(const OutputDirectory&) = delete;
   OutputDirectory& operator=(const OutputDirectory&) = delete;
@@ -37,14 +40,27 @@ class OutputDirectory {
   void commit();                     // rename parts, drop stale ones, write _SUCCESS
   void abort();  // remove temporary parts (and the directory if this run made it)
 
+  // Checkpointed output: the part of `instance` for `epoch`.
+  std::filesystem::path pending_path(int instance, std::int64_t epoch) const;
+  std::filesystem::path epoch_path(int instance, std::int64_t epoch) const;
+  void register_epoch_part(int instance, std::int64_t epoch);  // thread-safe
+  // Publishes pending parts (those that exist), given as (instance, epoch).
+  void commit_epochs(const std::vector<std::pair<int, std::int64_t>>& parts);
+  // A restore of checkpoint `id`: publishes `parts` (what it covers) and
+  // removes later epochs' parts, pending or published, and _SUCCESS.
+  void recover(std::int64_t id, const std::vector<std::pair<int, std::int64_t>>& parts);
+
  private:
   void create();
   OutputSpec spec_;
   std::filesystem::path dir_;
   std::filesystem::path key_;  // canonical, for the claim on the directory
   bool created_ = false;
+  bool restoring_ = false;
   std::mutex mu_;
   std::vector<int> parts_;
+  std::vector<std::pair<int, std::int64_t>> epoch_parts_;  // registered by this run
+  std::set<std::string> published_;  // epoch parts published before the end
 };
 
 // A buffered writer for one part file.
@@ -61,6 +77,9 @@ class PartWriter {
     if (buf_.size() >= (1u << 20)) flush();
   }
   void close();
+  // Writes everything out and fsyncs it before closing (a checkpoint will
+  // vouch for the file).
+  void close_synced();
 
  private:
   void flush();

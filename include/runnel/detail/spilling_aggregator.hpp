@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -89,6 +90,18 @@ class SpillingAggregator {
   void check_budget() {
     if (budget_ != 0 && depth_ < kMaxDepth && table_.size() > 1 && memory_bytes() > budget_)
       spill();
+  }
+
+  // Checkpoints: visits every (key, accumulator) held. State past the memory
+  // budget (spilled) cannot be checkpointed yet.
+  template <class Visit>
+  void visit(Visit&& visit) const {
+    if (spilled_) {
+      throw std::runtime_error(
+          "an aggregation grew past its memory budget and spilled to disk; spilled state cannot "
+          "be checkpointed yet: raise --memory-budget");
+    }
+    for (const auto& e : table_.entries()) visit(e.key, e.value);
   }
 
   // Emits every (key, accumulator) exactly once, then leaves the table empty.

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "runnel/coder.hpp"
 #include "runnel/batch.hpp"
 #include "runnel/detail/split_watermarks.hpp"
 #include "runnel/emitter.hpp"
@@ -22,6 +23,7 @@ namespace runnel::detail {
 template <class T, class F>
 class WithTimestampsOp final : public Operator {
  public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
   WithTimestampsOp(F f, WatermarkStrategy strategy) : f_(std::move(f)), strategy_(strategy) {}
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
@@ -75,6 +77,9 @@ template <class T, class WindowFn>
 class WindowIntoOp final : public Operator {
  public:
   WindowIntoOp(WindowFn fn, Timestamp lateness_ms) : fn_(std::move(fn)), lateness_(lateness_ms) {}
+  // It saves the watermark it judges lateness by, so a restore does not let
+  // in data the first run had sent to the late output.
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
     return std::make_unique<Instance>(fn_, lateness_, ctx, outputs.at(0), outputs.at(1));
@@ -87,9 +92,27 @@ class WindowIntoOp final : public Operator {
         : fn_(std::move(fn)),
           lateness_(lateness),
           counters_(ctx.counters),
+          instance_(ctx.instance),
+          parallelism_(ctx.parallelism),
           out_(out),
           emitter_(out, ctx.batch_size),
           late_(late, ctx.batch_size) {}
+
+    void snapshot(std::int64_t, OperatorSnapshot& out) override {
+      ByteWriter w(out.operator_state);
+      w.put_varint(static_cast<std::uint64_t>(watermark_));
+    }
+    // Its own watermark at the same parallelism; else the lowest of all.
+    void restore(const RestoredState& in) override {
+      Timestamp wm = kMaxTimestamp;
+      const bool same = in.operator_states.size() == static_cast<std::size_t>(parallelism_);
+      for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
+        ByteReader r(in.operator_states[i]);
+        if (r.empty() || (same && i != static_cast<std::size_t>(instance_))) continue;
+        wm = std::min(wm, static_cast<Timestamp>(r.get_varint()));
+      }
+      if (wm != kMaxTimestamp) watermark_ = std::max(watermark_, wm);
+    }
 
     Timestamp on_watermark(Timestamp input) override {
       if (input != kIdleWatermark) watermark_ = std::max(watermark_, input);
@@ -162,6 +185,7 @@ class WindowIntoOp final : public Operator {
     WindowFn fn_;
     Timestamp lateness_;
     InstanceCounters* counters_;
+    int instance_, parallelism_;
     Output* out_;
     Emitter<T> emitter_;
     Emitter<T> late_;

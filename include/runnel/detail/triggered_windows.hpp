@@ -11,10 +11,13 @@
 #include <functional>
 #include <map>
 #include <queue>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "runnel/coder.hpp"
 #include "runnel/detail/flat_table.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/pane.hpp"
@@ -99,6 +102,62 @@ class TriggeredWindows {
       }
     }
   }
+
+  // Checkpoints: every cell (window, key, accumulator, trigger progress) as
+  // one record, handed to out(key, record).
+  template <class Out>
+  void snapshot(Out&& out) const {
+    std::string record;
+    auto put = [&](const Window& w, const K& key, const Cell& c, bool on_time_done) {
+      record.clear();
+      ByteWriter wr(record);
+      Coder<Window>::encode(w, wr);
+      Coder<K>::encode(key, wr);
+      Coder<Acc>::encode(c.acc, wr);
+      wr.put_varint(c.pending);
+      wr.put_varint(c.panes);
+      wr.put_varint(static_cast<std::uint64_t>(c.deadline));
+      wr.put_varint(on_time_done ? 1 : 0);
+      out(key, std::string_view(record));
+    };
+    for (const auto& [w, cells] : windows_) {
+      for (const auto& e : cells.table.entries()) put(w, e.key, e.value, cells.on_time_done);
+    }
+    for (const auto& [key, list] : sessions_) {
+      for (const auto& s : list) put(s.window, key, s.cell, s.on_time_done);
+    }
+  }
+  // Reads back one record snapshot() wrote.
+  void restore_record(ByteReader& r) {
+    Window w = Coder<Window>::decode(r);
+    K key = Coder<K>::decode(r);
+    Cell c{Coder<Acc>::decode(r)};
+    c.pending = r.get_varint();
+    c.panes = static_cast<std::uint32_t>(r.get_varint());
+    c.deadline = static_cast<Timestamp>(r.get_varint());
+    bool on_time_done = r.get_varint() != 0;
+    if (c.deadline != 0) {
+      // Keep the processing-time deadlines in order.
+      auto at = std::upper_bound(deadlines_.begin(), deadlines_.end(), c.deadline,
+                                 [](Timestamp t, const auto& d) { return t < d.first; });
+      deadlines_.emplace(at, c.deadline, w);
+    }
+    last_cells_ = nullptr;
+    if (merging_) {
+      due_.emplace(on_time_done ? w.max_timestamp() + lateness_ : w.max_timestamp(), key);
+      sessions_[key].push_back(Session{w, std::move(c), on_time_done});
+      return;
+    }
+    auto it = windows_.find(w);
+    if (it == windows_.end()) it = windows_.emplace(w, WindowCells{}).first;
+    it->second.on_time_done = on_time_done;
+    std::uint64_t h = Hash<K>{}(key);
+    it->second.table.find_or_insert_entry(
+        key, h, [&] { return std::move(key); }, [&] { return std::move(c); });
+  }
+  Timestamp watermark() const { return watermark_; }
+  // At a restore: the watermark the state had seen (fired panes stay fired).
+  void restore_watermark(Timestamp wm) { watermark_ = std::max(watermark_, wm); }
 
   // Processing-time firings that are due.
   template <class Emit>

@@ -1,0 +1,47 @@
+#pragma once
+// What an operator instance saves at a checkpoint and gets back at a restore.
+//
+// Two kinds of state, as in Flink:
+// - keyed state, cut by key group: a restore at another parallelism hands
+//   each instance the key groups it now owns;
+// - operator state (a source's positions, a sink's pending files): at a
+//   restore every instance receives every old instance's operator state
+//   (Flink's union list state) and keeps what belongs to it.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace runnel {
+
+// How an operator takes part in checkpoints.
+enum class CheckpointSupport {
+  kUnsupported,  // a pipeline holding it cannot be checkpointed (yet)
+  kStateless,    // nothing to save (map, filter)
+  kStateful,     // implements OperatorInstance::snapshot and restore
+};
+
+struct OperatorSnapshot {
+  std::string operator_state;
+  std::vector<std::string> key_groups;  // [key group] -> bytes; empty = nothing
+
+  // The bytes of key group `kg` (of `max_parallelism`), to append to.
+  std::string& key_group(int kg, int max_parallelism) {
+    if (key_groups.size() < static_cast<std::size_t>(max_parallelism))
+      key_groups.resize(static_cast<std::size_t>(max_parallelism));
+    return key_groups[static_cast<std::size_t>(kg)];
+  }
+  std::uint64_t bytes() const {
+    std::uint64_t n = operator_state.size();
+    for (const auto& k : key_groups) n += k.size();
+    return n;
+  }
+};
+
+struct RestoredState {
+  std::int64_t checkpoint_id = 0;
+  std::vector<std::string> operator_states;                // every old instance's
+  std::vector<std::pair<int, std::string>> key_groups;     // the ones this instance owns
+};
+
+}  // namespace runnel

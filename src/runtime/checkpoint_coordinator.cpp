@@ -1,0 +1,160 @@
+#include "runtime/checkpoint_coordinator.hpp"
+
+#include <fmt/format.h>
+
+#include "state/checkpoint_store.hpp"
+
+namespace runnel::runtime {
+
+CheckpointCoordinator::CheckpointCoordinator(
+    const PhysicalPlan& plan, const std::vector<std::vector<std::shared_ptr<void>>>& shared,
+    CheckpointConfig config, std::int64_t first_id, int max_parallelism, Log log, Fail fail)
+    : plan_(plan),
+      shared_(shared),
+      config_(std::move(config)),
+      max_parallelism_(max_parallelism),
+      log_(std::move(log)),
+      fail_(std::move(fail)),
+      next_id_(first_id) {
+  requested_.store(first_id - 1);
+  completed_.store(first_id - 1);
+  slots_.resize(plan_.tasks.size());
+  for (std::size_t t = 0; t < plan_.tasks.size(); ++t) {
+    slots_[t].resize(static_cast<std::size_t>(plan_.tasks[t].parallelism));
+    if (plan_.tasks[t].in_edges.empty()) running_sources_ += plan_.tasks[t].parallelism;
+  }
+}
+
+CheckpointCoordinator::~CheckpointCoordinator() { stop(); }
+
+void CheckpointCoordinator::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void CheckpointCoordinator::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CheckpointCoordinator::acknowledge(int task, int instance, std::int64_t id,
+                                        std::vector<OperatorSnapshot> snaps) {
+  {
+    std::lock_guard lock(mu_);
+    if (id != in_flight_) return;  // abandoned
+    slots_[task][instance].pending = std::move(snaps);
+  }
+  cv_.notify_all();
+}
+
+void CheckpointCoordinator::finished(int task, int instance, std::vector<OperatorSnapshot> snaps) {
+  {
+    std::lock_guard lock(mu_);
+    slots_[task][instance].final = std::move(snaps);
+    if (plan_.tasks[task].in_edges.empty()) --running_sources_;
+  }
+  cv_.notify_all();
+}
+
+CheckpointStats CheckpointCoordinator::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+bool CheckpointCoordinator::all_acknowledged() const {
+  for (const auto& per_task : slots_) {
+    for (const auto& s : per_task) {
+      if (!s.pending && !s.final) return false;
+    }
+  }
+  return true;
+}
+
+void CheckpointCoordinator::loop() {
+  std::unique_lock lock(mu_);
+  auto next = std::chrono::steady_clock::now() + config_.interval;
+  while (!stopping_) {
+    cv_.wait_until(lock, next, [&] { return stopping_; });
+    if (stopping_) break;
+    // Once every source has finished, the end of the job commits what is left.
+    if (running_sources_ == 0) {
+      next = std::chrono::steady_clock::now() + config_.interval;
+      continue;
+    }
+    const std::int64_t id = next_id_++;
+    const auto started = std::chrono::steady_clock::now();
+    in_flight_ = id;
+    for (auto& per_task : slots_) {
+      for (auto& s : per_task) s.pending.reset();
+    }
+    requested_.store(id, std::memory_order_release);
+    cv_.wait(lock, [&] { return stopping_ || all_acknowledged(); });
+    if (stopping_) break;
+    lock.unlock();
+    try {
+      complete(id, started);
+    } catch (...) {
+      // A checkpoint that cannot be written fails the job (as Flink does with
+      // no tolerable checkpoint failures): running on without them would
+      // hold sink output back forever.
+      fail_(std::current_exception());
+      lock.lock();
+      break;
+    }
+    lock.lock();
+    in_flight_ = 0;
+    // The interval runs from the end of one checkpoint to the next trigger.
+    next = std::chrono::steady_clock::now() + config_.interval;
+  }
+  in_flight_ = 0;
+}
+
+void CheckpointCoordinator::complete(std::int64_t id,
+                                     std::chrono::steady_clock::time_point started) {
+  // The acknowledgements are complete and no task touches the slots of a
+  // checkpoint in flight any more: read them without the lock.
+  state::CheckpointContent content;
+  content.id = id;
+  content.max_parallelism = max_parallelism_;
+  for (std::size_t t = 0; t < plan_.tasks.size(); ++t) {
+    const auto& task = plan_.tasks[t];
+    for (std::size_t o = 0; o < task.ops.size(); ++o) {
+      if (task.ops[o].op->checkpoint_support() != CheckpointSupport::kStateful) continue;
+      state::OperatorCheckpoint op;
+      op.uid = fmt::format("{}.{}", t, o);
+      op.name = task.ops[o].name;
+      for (auto& s : slots_[t]) {
+        // A finished instance's final state serves again later: copy it.
+        op.instances.push_back(s.pending ? std::move(s.pending->at(o)) : s.final->at(o));
+      }
+      content.operators.push_back(std::move(op));
+    }
+  }
+  std::uint64_t bytes = state::write_checkpoint(config_.dir, content);
+  // Durable: the sinks may publish what it covers.
+  for (std::size_t t = 0, k = 0; t < plan_.tasks.size(); ++t) {
+    const auto& task = plan_.tasks[t];
+    for (std::size_t o = 0; o < task.ops.size(); ++o) {
+      if (task.ops[o].op->checkpoint_support() != CheckpointSupport::kStateful) continue;
+      std::vector<std::string> states;
+      for (const auto& inst : content.operators[k].instances) states.push_back(inst.operator_state);
+      task.ops[o].op->commit_checkpoint(shared_[t][o].get(), id, states);
+      ++k;
+    }
+  }
+  completed_.store(id, std::memory_order_release);
+  state::retain_checkpoints(config_.dir, config_.keep);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::lock_guard lock(mu_);
+  ++stats_.completed;
+  stats_.last_id = id;
+  stats_.last_seconds = seconds;
+  stats_.last_bytes = bytes;
+  stats_.total_seconds += seconds;
+}
+
+}  // namespace runnel::runtime

@@ -1,0 +1,101 @@
+#pragma once
+// Triggers checkpoints, gathers every task instance's snapshot, writes the
+// checkpoint and, once it is durable, tells sinks to publish (the second
+// phase of their commit). It runs on a thread of its own; tasks only touch it
+// at a barrier (acknowledge) and when they finish (finished).
+//
+// A task instance that has finished acknowledges once, with the state it
+// finished in; that stands for it in every later checkpoint (its channels
+// ended, so consumers count them as aligned), so a job whose history source
+// ended keeps checkpointing its live part.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/physical_plan.hpp"
+
+namespace runnel::runtime {
+
+struct CheckpointConfig {
+  std::filesystem::path dir;  // empty: no checkpoints
+  std::chrono::milliseconds interval{1000};
+  int keep = 3;         // complete checkpoints kept
+  std::string restore;  // "": start afresh; "latest"; or a checkpoint's path
+};
+
+struct CheckpointStats {
+  std::uint64_t completed = 0;
+  std::uint64_t aborted = 0;
+  std::int64_t last_id = 0;  // the last completed one
+  double last_seconds = 0;   // trigger to durable
+  std::uint64_t last_bytes = 0;
+  double total_seconds = 0;
+};
+
+class CheckpointCoordinator {
+ public:
+  using Log = std::function<void(const std::string&)>;
+  using Fail = std::function<void(std::exception_ptr)>;
+
+  // shared[task][op]: the operators' shared state (for the sinks' commits).
+  CheckpointCoordinator(const PhysicalPlan& plan,
+                        const std::vector<std::vector<std::shared_ptr<void>>>& shared,
+                        CheckpointConfig config, std::int64_t first_id, int max_parallelism,
+                        Log log, Fail fail);
+  ~CheckpointCoordinator();
+
+  void start();
+  void stop();  // abandons a checkpoint in flight; joins the thread
+
+  // Sources poll this between batches: an id above the last they injected
+  // is a checkpoint to take now.
+  std::int64_t requested() const { return requested_.load(std::memory_order_acquire); }
+  // The last checkpoint that is durable and committed (sinks prune with it).
+  const std::atomic<std::int64_t>& completed() const { return completed_; }
+
+  // Task instance (task, instance) took its snapshot for checkpoint id.
+  void acknowledge(int task, int instance, std::int64_t id, std::vector<OperatorSnapshot> snaps);
+  // It finished; snaps is its final state, valid for every later checkpoint.
+  void finished(int task, int instance, std::vector<OperatorSnapshot> snaps);
+
+  CheckpointStats stats() const;
+
+ private:
+  struct Slot {
+    std::optional<std::vector<OperatorSnapshot>> pending;  // for in_flight_
+    std::optional<std::vector<OperatorSnapshot>> final;
+  };
+  void loop();
+  bool all_acknowledged() const;  // with mu_ held
+  void complete(std::int64_t id, std::chrono::steady_clock::time_point started);
+
+  const PhysicalPlan& plan_;
+  const std::vector<std::vector<std::shared_ptr<void>>>& shared_;
+  CheckpointConfig config_;
+  int max_parallelism_;
+  Log log_;
+  Fail fail_;
+  std::int64_t next_id_;
+  std::atomic<std::int64_t> requested_{0};
+  std::atomic<std::int64_t> completed_{0};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::int64_t in_flight_ = 0;
+  std::vector<std::vector<Slot>> slots_;  // [task][instance]
+  int running_sources_ = 0;
+  CheckpointStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace runnel::runtime

@@ -1,0 +1,356 @@
+#include "state/checkpoint_store.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "runnel/hash.hpp"
+
+namespace runnel::state {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kManifest = "_manifest";
+constexpr const char* kMagic = "runnel-checkpoint 1";
+
+std::string dir_name(std::int64_t id) { return fmt::format("chk-{:09d}", id); }
+
+// chk-000000012 -> 12; chk-000000012.inprogress -> 12 (in_progress set); else -1.
+std::int64_t parse_dir_name(const std::string& name, bool& in_progress) {
+  if (name.rfind("chk-", 0) != 0) return -1;
+  std::string rest = name.substr(4);
+  in_progress = false;
+  const std::string suffix = ".inprogress";
+  if (rest.size() > suffix.size() && rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    in_progress = true;
+    rest.resize(rest.size() - suffix.size());
+  }
+  if (rest.empty() || !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return -1;
+  return std::stoll(rest);
+}
+
+[[noreturn]] void io_error(const std::string& what, const fs::path& path) {
+  throw std::runtime_error(fmt::format("checkpoint: cannot {} '{}': {}", what, path.string(),
+                                       std::strerror(errno)));
+}
+
+void write_all(int fd, const char* p, std::size_t n, const fs::path& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      io_error("write", path);
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+// Writes the pieces to `path` and fsyncs it.
+void write_file_synced(const fs::path& path, const std::vector<const std::string*>& pieces) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) io_error("create", path);
+  try {
+    for (const auto* s : pieces) write_all(fd, s->data(), s->size(), path);
+    if (::fsync(fd) != 0) io_error("fsync", path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (::close(fd) != 0) io_error("close", path);
+}
+
+void fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) io_error("open directory", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) io_error("fsync directory", dir);
+}
+
+std::uint64_t checksum(std::string_view bytes) {
+  return hash_bytes(bytes.data(), bytes.size());
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("cannot read '{}'", path.string()));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& content) {
+  const fs::path final_dir = dir / dir_name(content.id);
+  const fs::path tmp_dir = dir / (dir_name(content.id) + ".inprogress");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("checkpoint: cannot create '{}': {}", dir.string(), ec.message()));
+  fs::remove_all(tmp_dir, ec);
+  fs::create_directory(tmp_dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("checkpoint: cannot create '{}': {}", tmp_dir.string(), ec.message()));
+
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  std::string manifest = fmt::format("{}\nid {}\ncreated_ms {}\nmax_parallelism {}\n", kMagic,
+                                     content.id, now_ms, content.max_parallelism);
+  std::uint64_t total = 0;
+  for (const auto& op : content.operators) {
+    manifest += fmt::format("op {} {} {}\n", op.uid, op.instances.size(), op.name);
+    for (std::size_t i = 0; i < op.instances.size(); ++i) {
+      const auto& snap = op.instances[i];
+      std::string file = fmt::format("{}-{}.state", op.uid, i);
+      std::vector<const std::string*> pieces{&snap.operator_state};
+      std::string sections = fmt::format("os 0 {} {:016x}", snap.operator_state.size(),
+                                         checksum(snap.operator_state));
+      std::uint64_t offset = snap.operator_state.size();
+      for (std::size_t kg = 0; kg < snap.key_groups.size(); ++kg) {
+        const auto& bytes = snap.key_groups[kg];
+        if (bytes.empty()) continue;
+        pieces.push_back(&bytes);
+        sections += fmt::format(" kg{} {} {} {:016x}", kg, offset, bytes.size(), checksum(bytes));
+        offset += bytes.size();
+      }
+      write_file_synced(tmp_dir / file, pieces);
+      total += offset;
+      manifest += fmt::format("inst {} {} {} {}\n", i, file, offset, sections);
+    }
+  }
+  manifest += fmt::format("checksum {:016x}\n", checksum(manifest));
+  write_file_synced(tmp_dir / kManifest, {&manifest});
+  fsync_dir(tmp_dir);
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp_dir, final_dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("checkpoint: cannot rename '{}': {}", tmp_dir.string(), ec.message()));
+  fsync_dir(dir);
+  return total + manifest.size();
+}
+
+CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
+  CheckpointInfo info;
+  info.path = path;
+  bool in_progress = false;
+  info.id = parse_dir_name(path.filename().string(), in_progress);
+  if (in_progress) {
+    info.problem = "incomplete (still being written, or its writer died)";
+    return info;
+  }
+  std::error_code ec;
+  if (!fs::exists(path / kManifest, ec)) {
+    info.problem = "incomplete: no _manifest";
+    return info;
+  }
+  std::string text;
+  try {
+    text = read_file(path / kManifest);
+  } catch (const std::exception& e) {
+    info.problem = e.what();
+    return info;
+  }
+  // The last line checks every line before it.
+  auto pos = text.rfind("checksum ");
+  if (pos == std::string::npos || text.compare(0, std::strlen(kMagic), kMagic) != 0) {
+    info.problem = "damaged _manifest (no header or checksum line)";
+    return info;
+  }
+  std::uint64_t want = std::strtoull(text.c_str() + pos + 9, nullptr, 16);
+  if (checksum(std::string_view(text).substr(0, pos)) != want) {
+    info.problem = "damaged _manifest (checksum mismatch)";
+    return info;
+  }
+  std::istringstream lines(text.substr(0, pos));
+  std::string line;
+  std::getline(lines, line);  // magic
+  while (std::getline(lines, line)) {
+    std::istringstream f(line);
+    std::string tag;
+    f >> tag;
+    if (tag == "id") {
+      f >> info.id;
+    } else if (tag == "created_ms") {
+      f >> info.created_ms;
+    } else if (tag == "max_parallelism") {
+      f >> info.max_parallelism;
+    } else if (tag == "op") {
+      OperatorInfo op;
+      f >> op.uid >> op.parallelism;
+      std::getline(f >> std::ws, op.name);
+      info.operators.push_back(std::move(op));
+    } else if (tag == "inst" && !info.operators.empty()) {
+      InstanceInfo inst;
+      f >> inst.instance >> inst.file >> inst.bytes;
+      std::string name;
+      while (f >> name) {
+        SectionInfo s;
+        s.key_group = name == "os" ? -1 : std::stoi(name.substr(2));
+        f >> s.offset >> s.length >> std::hex >> s.checksum >> std::dec;
+        inst.sections.push_back(s);
+      }
+      info.bytes += inst.bytes;
+      info.operators.back().instances.push_back(std::move(inst));
+    }
+  }
+  info.valid = true;
+  if (!verify) return info;
+  for (const auto& op : info.operators) {
+    for (const auto& inst : op.instances) {
+      std::string bytes;
+      try {
+        bytes = read_file(path / inst.file);
+      } catch (const std::exception&) {
+        info.valid = false;
+        info.problem = "missing state file " + inst.file;
+        return info;
+      }
+      if (bytes.size() != inst.bytes) {
+        info.valid = false;
+        info.problem = fmt::format("state file {} has {} bytes, the manifest says {}", inst.file,
+                                   bytes.size(), inst.bytes);
+        return info;
+      }
+      for (const auto& s : inst.sections) {
+        if (s.offset + s.length > bytes.size() ||
+            checksum(std::string_view(bytes).substr(s.offset, s.length)) != s.checksum) {
+          info.valid = false;
+          info.problem = fmt::format("checksum mismatch in {} ({})", inst.file,
+                                     s.key_group < 0 ? std::string("operator state")
+                                                     : fmt::format("key group {}", s.key_group));
+          return info;
+        }
+      }
+    }
+  }
+  return info;
+}
+
+std::vector<CheckpointInfo> list_checkpoints(const fs::path& dir, bool verify) {
+  std::vector<CheckpointInfo> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    bool in_progress = false;
+    if (parse_dir_name(entry.path().filename().string(), in_progress) < 0) continue;
+    out.push_back(inspect_checkpoint(entry.path(), verify));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.id != b.id ? a.id < b.id : a.path < b.path;
+  });
+  return out;
+}
+
+std::int64_t highest_checkpoint_id(const fs::path& dir) {
+  std::int64_t best = 0;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    bool in_progress = false;
+    best = std::max(best, parse_dir_name(entry.path().filename().string(), in_progress));
+  }
+  return best;
+}
+
+const LoadedOperator* LoadedCheckpoint::find(const std::string& uid) const {
+  for (const auto& [u, op] : operators) {
+    if (u == uid) return &op;
+  }
+  return nullptr;
+}
+
+LoadedCheckpoint load_checkpoint(const fs::path& path) {
+  CheckpointInfo info = inspect_checkpoint(path, false);
+  if (!info.valid) throw std::runtime_error(info.problem);
+  LoadedCheckpoint out;
+  out.id = info.id;
+  out.path = path;
+  out.max_parallelism = info.max_parallelism;
+  for (const auto& op : info.operators) {
+    LoadedOperator lo;
+    lo.name = op.name;
+    lo.parallelism = op.parallelism;
+    lo.operator_states.resize(static_cast<std::size_t>(op.parallelism));
+    for (const auto& inst : op.instances) {
+      std::string bytes;
+      try {
+        bytes = read_file(path / inst.file);
+      } catch (const std::exception&) {
+        throw std::runtime_error("missing state file " + inst.file);
+      }
+      if (bytes.size() != inst.bytes)
+        throw std::runtime_error(fmt::format("state file {} is truncated", inst.file));
+      for (const auto& s : inst.sections) {
+        if (s.offset + s.length > bytes.size())
+          throw std::runtime_error(fmt::format("state file {} is truncated", inst.file));
+        std::string_view piece = std::string_view(bytes).substr(s.offset, s.length);
+        if (checksum(piece) != s.checksum) {
+          throw std::runtime_error(fmt::format(
+              "checksum mismatch in {} ({})", inst.file,
+              s.key_group < 0 ? std::string("operator state")
+                              : fmt::format("key group {}", s.key_group)));
+        }
+        if (s.key_group < 0) {
+          lo.operator_states.at(static_cast<std::size_t>(inst.instance)) = std::string(piece);
+        } else {
+          if (lo.key_groups.size() <= static_cast<std::size_t>(s.key_group))
+            lo.key_groups.resize(static_cast<std::size_t>(s.key_group) + 1);
+          lo.key_groups[static_cast<std::size_t>(s.key_group)] += piece;
+        }
+      }
+    }
+    out.operators.emplace_back(op.uid, std::move(lo));
+  }
+  return out;
+}
+
+std::optional<LoadedCheckpoint> load_latest(const fs::path& dir, std::vector<std::string>& log) {
+  auto all = list_checkpoints(dir, false);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (!it->valid) {
+      log.push_back(fmt::format("checkpoint {} is not usable ({}); trying the one before",
+                                it->path.string(), it->problem));
+      continue;
+    }
+    try {
+      return load_checkpoint(it->path);
+    } catch (const std::exception& e) {
+      log.push_back(fmt::format("checkpoint {} is not usable ({}); trying the one before",
+                                it->path.string(), e.what()));
+    }
+  }
+  return std::nullopt;
+}
+
+void retain_checkpoints(const fs::path& dir, int keep) {
+  auto all = list_checkpoints(dir, false);
+  std::vector<const CheckpointInfo*> complete;
+  for (const auto& c : all) {
+    if (c.valid) complete.push_back(&c);
+  }
+  if (complete.empty()) return;
+  std::int64_t newest = complete.back()->id;
+  std::error_code ec;
+  int kept = 0;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (it->valid && kept < keep) {
+      ++kept;
+      continue;
+    }
+    // In-progress or damaged directories newer than the newest complete one
+    // may be a checkpoint being written; leave those.
+    if (!it->valid && it->id >= newest) continue;
+    fs::remove_all(it->path, ec);
+  }
+}
+
+}  // namespace runnel::state

@@ -1,0 +1,99 @@
+#pragma once
+// Checkpoints on disk. A checkpoint is a directory CK/chk-NNNNNNNNN holding
+// one file per operator instance (its operator state, then its keyed state
+// cut into key-group sections) and a `_manifest` naming every section with
+// its offset, length and checksum. It is written under a temporary name
+// (chk-N.inprogress), every file fsynced, and renamed into place as a whole:
+// a directory named chk-N is complete, or it is detected as damaged.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runnel/snapshot.hpp"
+
+namespace runnel::state {
+
+// One operator of the job, with each instance's snapshot.
+struct OperatorCheckpoint {
+  std::string uid;   // stable position in the plan ("task.op")
+  std::string name;  // for people, and to check a restore is the same pipeline
+  std::vector<OperatorSnapshot> instances;
+};
+
+struct CheckpointContent {
+  std::int64_t id = 0;
+  int max_parallelism = 128;
+  std::vector<OperatorCheckpoint> operators;
+};
+
+// Writes checkpoint content.id under dir; returns the bytes written.
+// Throws std::runtime_error (with the path) on an IO error.
+std::uint64_t write_checkpoint(const std::filesystem::path& dir, const CheckpointContent& content);
+
+// What a checkpoint directory holds, from its manifest.
+struct SectionInfo {
+  int key_group = -1;  // -1: operator state
+  std::uint64_t offset = 0, length = 0, checksum = 0;
+};
+struct InstanceInfo {
+  int instance = 0;
+  std::string file;
+  std::uint64_t bytes = 0;
+  std::vector<SectionInfo> sections;
+};
+struct OperatorInfo {
+  std::string uid, name;
+  int parallelism = 0;
+  std::vector<InstanceInfo> instances;
+};
+struct CheckpointInfo {
+  std::int64_t id = 0;
+  std::filesystem::path path;
+  std::int64_t created_ms = 0;
+  int max_parallelism = 0;
+  std::uint64_t bytes = 0;
+  std::vector<OperatorInfo> operators;
+  bool valid = false;  // manifest present and intact (and, if verified, every section)
+  std::string problem;  // why not valid
+};
+
+// Reads a checkpoint's manifest; with verify, also every section's checksum.
+CheckpointInfo inspect_checkpoint(const std::filesystem::path& path, bool verify);
+
+// Every chk-N directory under dir (in-progress ones too), by id.
+std::vector<CheckpointInfo> list_checkpoints(const std::filesystem::path& dir, bool verify);
+
+// The highest checkpoint id ever used under dir (complete or not); 0 if none.
+std::int64_t highest_checkpoint_id(const std::filesystem::path& dir);
+
+// A checkpoint read back for a restore.
+struct LoadedOperator {
+  std::string name;
+  int parallelism = 0;
+  std::vector<std::string> operator_states;  // per old instance
+  std::vector<std::string> key_groups;       // per key group, from whichever instance held it
+};
+struct LoadedCheckpoint {
+  std::int64_t id = 0;
+  std::filesystem::path path;
+  int max_parallelism = 0;
+  std::vector<std::pair<std::string, LoadedOperator>> operators;  // by uid
+  const LoadedOperator* find(const std::string& uid) const;
+};
+
+// Loads and verifies a checkpoint; throws std::runtime_error saying what is wrong.
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
+
+// `--restore latest`: the newest checkpoint under dir that loads and
+// verifies; damaged newer ones are skipped, each with a line to `log`.
+// nullopt if there is none.
+std::optional<LoadedCheckpoint> load_latest(const std::filesystem::path& dir,
+                                            std::vector<std::string>& log);
+
+// Keeps the newest `keep` complete checkpoints; removes older ones and
+// in-progress directories older than the newest complete one.
+void retain_checkpoints(const std::filesystem::path& dir, int keep);
+
+}  // namespace runnel::state
