@@ -27,8 +27,11 @@ class BatchBase {
 
   // Set by sources in streaming mode: which source split (file split, Kafka
   // partition, generator shard) the values come from, so that watermarks
-  // are tracked per split; and that the split has ended (an empty batch).
+  // are tracked per split; that the split has begun, before its first
+  // record, so it holds the watermark back from the start; and that the
+  // split has ended (both are empty batches).
   std::int32_t split = -1;
+  bool split_started = false;
   bool split_ended = false;
 
   bool timed() const { return !timestamps.empty(); }
@@ -68,6 +71,7 @@ class Batch final : public BatchBase {
     out->windows.swap(windows);
     out->panes.swap(panes);
     out->split = split;
+    out->split_started = split_started;
     out->split_ended = split_ended;
     return out;
   }

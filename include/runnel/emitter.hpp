@@ -89,6 +89,13 @@ class Emitter {
     flush();
     batch_.split = id;
   }
+  // Sources, streaming mode: split `id` begins (see push_split_start).
+  // Element-wise operators: pass an input's announcement on.
+  void start_split(std::int32_t id) {
+    flush();
+    push_split_start(*out_, batch_, id);
+    batch_.split = id;
+  }
   // Sources, streaming mode: the current split has no more records; its
   // watermark no longer holds the others back.
   void end_split() {
@@ -152,6 +159,9 @@ class Emitters {
   }
   void carry_split(const BatchBase& in) {
     std::apply([&](auto&... e) { (e->carry_split(in), ...); }, emitters_);
+  }
+  void start_split(std::int32_t id) {
+    std::apply([&](auto&... e) { (e->start_split(id), ...); }, emitters_);
   }
   void end_split() {
     std::apply([](auto&... e) { (e->end_split(), ...); }, emitters_);

@@ -35,6 +35,16 @@ inline void push_split_end(Output& out, BatchBase& batch, std::int32_t split) {
   batch.split_ended = false;
 }
 
+// Sources, streaming mode: announces `split` before its first record, so its
+// watermark holds the others back from the start.
+inline void push_split_start(Output& out, BatchBase& batch, std::int32_t split) {
+  batch.clear();
+  batch.split = split;
+  batch.split_started = true;
+  out.push(batch);
+  batch.split_started = false;
+}
+
 // Counters an instance bumps once per batch (plain integers: one thread owns them).
 struct InstanceCounters {
   std::uint64_t records_in = 0;

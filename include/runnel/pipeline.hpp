@@ -48,6 +48,16 @@ struct PipelineOptions {
   // filled batches are sent on (a bound on the latency it adds); 0 = after
   // every batch.
   std::chrono::milliseconds watermark_interval{10};
+  // Streaming mode: checkpoints into this directory (empty: none), every
+  // interval (from the end of one to the start of the next), keeping the
+  // newest `checkpoints_kept`. Batch mode takes none: a failed run is rerun.
+  std::string checkpoint_dir;
+  std::chrono::milliseconds checkpoint_interval{1000};
+  int checkpoints_kept = 3;
+  // "latest": resume from the newest usable checkpoint in checkpoint_dir (or
+  // from the beginning if there is none); a checkpoint's path: from that one;
+  // empty: start afresh.
+  std::string restore;
 };
 
 struct RunResult {
@@ -58,6 +68,10 @@ struct RunResult {
   std::uint64_t late_records = 0;   // later than the allowed lateness (see window_into)
   bool streaming = false;           // the mode it ran in
   double seconds = 0;
+  std::uint64_t checkpoints = 0;           // completed in this run
+  double checkpoint_seconds = 0;           // the last one's duration, trigger to durable
+  std::uint64_t checkpoint_bytes = 0;      // the last one's size
+  std::int64_t restored_checkpoint = -1;   // -1: not restored; 0: restored, none was complete
 };
 
 class Pipeline {

@@ -40,6 +40,26 @@ std::size_t parse_byte_size(const std::string& text, const std::string& flag) {
   return number * mult;
 }
 
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag) {
+  std::uint64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  std::string unit = text.substr(static_cast<std::size_t>(end - text.data()));
+  std::uint64_t mult = 0;
+  if (unit.empty() || unit == "ms")
+    mult = 1;
+  else if (unit == "s")
+    mult = 1000;
+  else if (unit == "m" || unit == "min")
+    mult = 60'000;
+  else if (unit == "h")
+    mult = 3'600'000;
+  if (ec != std::errc() || end == text.data() || mult == 0 || number == 0) {
+    throw UserError(flag + " '" + text +
+                    "' is not a duration: use a positive number with a unit, e.g. 200ms, 1s, 2min");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(number * mult));
+}
+
 void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
   cmd.add_option("--input,-i", f.options.input, "input file, directory or glob (quote globs)");
   cmd.add_option("--output,-o", f.options.output, "output directory (must be empty or absent)");
@@ -60,6 +80,16 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
   cmd.add_option("--mode", f.mode,
                  "batch, streaming, or auto: streaming if a source is unbounded (default auto)")
       ->check(CLI::IsMember({"auto", "batch", "streaming"}));
+  cmd.add_option("--checkpoint-dir", f.options.pipeline.checkpoint_dir,
+                 "streaming mode: take checkpoints into this directory");
+  cmd.add_option("--checkpoint-interval", f.checkpoint_interval,
+                 "time between checkpoints, e.g. 200ms, 1s (default 1s)");
+  cmd.add_option("--checkpoints-kept", f.options.pipeline.checkpoints_kept,
+                 "complete checkpoints to keep (default 3)")
+      ->check(CLI::Range(1, 1000));
+  cmd.add_option("--restore", f.options.pipeline.restore,
+                 "resume from 'latest' (the newest usable checkpoint in --checkpoint-dir) or from "
+                 "a checkpoint's path");
   if (with_explain_flag)
     cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
 }
@@ -69,6 +99,7 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
     auto& po = f.options.pipeline;
     po.memory_budget = parse_byte_size(f.memory_budget, "--memory-budget");
     po.parallelism = f.parallelism;
+    po.checkpoint_interval = parse_duration(f.checkpoint_interval, "--checkpoint-interval");
     po.progress = !f.no_progress;
     po.mode = f.mode == "batch"       ? ExecutionMode::kBatch
               : f.mode == "streaming" ? ExecutionMode::kStreaming
@@ -98,13 +129,19 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
             : fmt::format(", spilled {}", ops::human_bytes(static_cast<double>(r.spilled_bytes)));
     std::string late =
         r.late_records == 0 ? "" : fmt::format(", {} late (see the late output)", r.late_records);
+    std::string checkpoints =
+        r.checkpoints == 0 && r.restored_checkpoint < 0
+            ? ""
+            : fmt::format(", {} checkpoints (last {:.0f} ms, {})", r.checkpoints,
+                          r.checkpoint_seconds * 1000,
+                          ops::human_bytes(static_cast<double>(r.checkpoint_bytes)));
     std::fprintf(stderr,
-                 "runnel: %s done (%s mode): %llu records in, %llu out%s%s%s, %.2f s, %.0f "
+                 "runnel: %s done (%s mode): %llu records in, %llu out%s%s%s%s, %.2f s, %.0f "
                  "records/s\n",
                  name.c_str(), r.streaming ? "streaming" : "batch",
                  static_cast<unsigned long long>(r.records_in),
                  static_cast<unsigned long long>(r.records_out), rejected.c_str(), late.c_str(),
-                 spilled.c_str(), r.seconds, rate);
+                 spilled.c_str(), checkpoints.c_str(), r.seconds, rate);
     return 0;
   } catch (const UserError& e) {
     std::fprintf(stderr, "runnel: error: %s\n", e.what());

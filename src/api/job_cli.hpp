@@ -3,6 +3,7 @@
 // run_main (a user's program) and the runnel CLI's built-in jobs.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <string>
 
 #include "runnel/run_main.hpp"
@@ -16,6 +17,7 @@ struct JobFlags {
   bool no_progress = false;
   bool explain = false;
   std::string mode = "auto";
+  std::string checkpoint_interval = "1s";
 };
 
 // Adds --input, --output, --parallelism, ... to `cmd`.
@@ -24,6 +26,9 @@ void add_job_flags(CLI::App& cmd, JobFlags& flags, bool with_explain_flag = true
 // Builds the pipeline, wires rejected records to OUTPUT/_rejected, runs it (or
 // prints its plan) and prints a summary. Returns the process exit code.
 int run_job(const std::string& name, JobFlags& flags, const JobBuilder& build, bool explain_only);
+
+// "200ms", "1s", "2min", "500" (milliseconds): a duration. Throws UserError naming the flag.
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag);
 
 // "512MiB", "2G", "1000000": a byte count. Throws UserError naming the flag.
 std::size_t parse_byte_size(const std::string& text, const std::string& flag);

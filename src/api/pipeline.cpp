@@ -155,6 +155,24 @@ RunResult Pipeline::run() {
   eo.temp_dir = detail::make_temp_dir(options_.temp_dir);
   eo.streaming = streaming_mode;
   eo.tick = options_.watermark_interval;
+  if (!options_.restore.empty() && options_.checkpoint_dir.empty()) {
+    if (options_.restore == "latest")
+      throw UserError("--restore latest needs --checkpoint-dir: where are the checkpoints?");
+  }
+  if (!options_.checkpoint_dir.empty() || !options_.restore.empty()) {
+    if (!streaming_mode) {
+      std::fprintf(stderr,
+                   "runnel: batch mode takes no checkpoints (a failed batch run is rerun); "
+                   "--checkpoint-dir and --restore are ignored\n");
+    } else {
+      eo.checkpoints.dir = options_.checkpoint_dir.empty()
+                               ? std::filesystem::path(options_.restore).parent_path()
+                               : std::filesystem::path(options_.checkpoint_dir);
+      eo.checkpoints.interval = options_.checkpoint_interval;
+      eo.checkpoints.keep = std::max(1, options_.checkpoints_kept);
+      eo.checkpoints.restore = options_.restore;
+    }
+  }
 
   runtime::Executor executor(physical, eo);
   executor.prepare();
@@ -178,6 +196,10 @@ RunResult Pipeline::run() {
   result.late_records = stats.late_records;
   result.streaming = streaming_mode;
   result.seconds = stats.seconds;
+  result.checkpoints = stats.checkpoints.completed;
+  result.checkpoint_seconds = stats.checkpoints.last_seconds;
+  result.checkpoint_bytes = stats.checkpoints.last_bytes;
+  result.restored_checkpoint = stats.restored_checkpoint;
   return result;
 }
 

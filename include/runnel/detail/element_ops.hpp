@@ -75,6 +75,7 @@ class MapOp final : public Operator {
                        [&](std::size_t i) { out_.emit(invoke_element(f_, values[i])); });
       out_.flush();
       if (batch.split_ended) out_.end_split();
+      if (batch.split_started) out_.start_split(batch.split);
     }
 
    private:
@@ -122,7 +123,7 @@ class FilterOp final : public Operator {
         batch.windows.resize(kept);
         if (!batch.panes.empty()) batch.panes.resize(kept);
       }
-      if (!values.empty() || batch.split_ended) out_->push(batch);
+      if (!values.empty() || batch.split_ended || batch.split_started) out_->push(batch);
     }
 
    private:
@@ -159,6 +160,7 @@ class FlatMapOp final : public Operator {
       });
       out_.flush();
       if (batch.split_ended) out_.end_split();
+      if (batch.split_started) out_.start_split(batch.split);
     }
 
    private:
@@ -245,6 +247,7 @@ class ParDoOp final : public Operator {
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
       if (batch.split_ended) out_->end_split();
+      if (batch.split_started) out_->start_split(batch.split);
     }
     void close() override { DoFnHooks<Fn>::teardown(fn_); }
 
@@ -302,6 +305,7 @@ class SideInputParDoOp final : public Operator {
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
       if (batch.split_ended) out_->end_split();
+      if (batch.split_started) out_->start_split(batch.split);
     }
     Fn fn_;
     std::unique_ptr<E> out_;

@@ -69,6 +69,11 @@ class GeneratorSource final : public Operator {
 
     bool produce() override {
       if (ids_.empty()) return false;
+      if (streaming_ && !announced_) {
+        // Every shard holds the watermark from the start, not from its first batch.
+        announced_ = true;
+        for (int id : ids_) out_.start_split(id);
+      }
       if (rate_ > 0) {
         // Ahead of schedule: wait a little (not long: timers must run).
         auto due = start_ + std::chrono::duration<double>(static_cast<double>(emitted_) / rate_);
@@ -137,6 +142,7 @@ class GeneratorSource final : public Operator {
     std::vector<int> ids_;             // shards this instance runs
     std::vector<std::uint64_t> next_;  // next event number per shard
     std::size_t turn_ = 0;
+    bool announced_ = false;
     std::uint64_t emitted_ = 0;
     double rate_ = 0;
     std::chrono::steady_clock::time_point start_;

@@ -23,6 +23,11 @@ class SplitWatermarks {
     s.max_ts = std::max(s.max_ts, max_ts);
     s.last_seen = now;
   }
+  // The split begins: until its first records it holds the watermark at the minimum.
+  void begin(std::int32_t split, Timestamp now) {
+    Split& s = find(split);
+    s.last_seen = now;
+  }
   // The split has no more records. Once no split is left, the reader's
   // watermark is at least what the ended splits reached (they said all they
   // had), even if no watermark was taken while they ran.

@@ -40,6 +40,10 @@ class WithTimestampsOp final : public Operator {
         if (streaming_) watermarks_.end(batch.split);
         return;
       }
+      if (batch.split_started) {
+        if (streaming_) watermarks_.begin(batch.split, now_);
+        return;
+      }
       const auto& values = batch_cast<T>(batch).values;
       // Elements keep the windows they have; without any they are in the global window.
       if (!batch.timed()) batch.windows.assign(values.size(), kGlobalWindow);
