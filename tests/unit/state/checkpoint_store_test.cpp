@@ -1,0 +1,154 @@
+#include "state/checkpoint_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "test_util.hpp"
+
+namespace runnel::state {
+namespace {
+namespace fs = std::filesystem;
+
+CheckpointContent sample(std::int64_t id) {
+  CheckpointContent c;
+  c.id = id;
+  c.max_parallelism = 8;
+  OperatorCheckpoint op;
+  op.uid = "1.0";
+  op.name = "combine per key";
+  for (int i = 0; i < 2; ++i) {
+    OperatorSnapshot s;
+    s.operator_state = "state of " + std::to_string(i) + " at " + std::to_string(id);
+    // Instance i holds key groups 4i .. 4i+3; two of them have bytes.
+    s.key_group(4 * i, 8) = "kg" + std::to_string(4 * i);
+    s.key_group(4 * i + 3, 8) = std::string(1000, static_cast<char>('a' + i));
+    op.instances.push_back(std::move(s));
+  }
+  c.operators.push_back(std::move(op));
+  return c;
+}
+
+void flip_byte(const fs::path& file, std::size_t offset) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ 0x5a);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+}
+
+TEST(CheckpointStore, WritesAndLoadsBack) {
+  runnel::testing::ScratchDir dir;
+  write_checkpoint(dir.path(), sample(3));
+  EXPECT_TRUE(fs::exists(dir.path() / "chk-000000003" / "_manifest"));
+  EXPECT_FALSE(fs::exists(dir.path() / "chk-000000003.inprogress"));
+  auto loaded = load_checkpoint(dir.path() / "chk-000000003");
+  EXPECT_EQ(loaded.id, 3);
+  EXPECT_EQ(loaded.max_parallelism, 8);
+  const auto* op = loaded.find("1.0");
+  ASSERT_NE(op, nullptr);
+  EXPECT_EQ(op->name, "combine per key");
+  EXPECT_EQ(op->parallelism, 2);
+  ASSERT_EQ(op->operator_states.size(), 2u);
+  EXPECT_EQ(op->operator_states[1], "state of 1 at 3");
+  ASSERT_EQ(op->key_groups.size(), 8u);
+  EXPECT_EQ(op->key_groups[0], "kg0");
+  EXPECT_EQ(op->key_groups[4], "kg4");
+  EXPECT_EQ(op->key_groups[7], std::string(1000, 'b'));
+  EXPECT_TRUE(op->key_groups[1].empty());
+  EXPECT_EQ(loaded.find("9.9"), nullptr);
+}
+
+TEST(CheckpointStore, InspectListsSectionsAndVerifies) {
+  runnel::testing::ScratchDir dir;
+  write_checkpoint(dir.path(), sample(1));
+  auto info = inspect_checkpoint(dir.path() / "chk-000000001", true);
+  EXPECT_TRUE(info.valid) << info.problem;
+  ASSERT_EQ(info.operators.size(), 1u);
+  ASSERT_EQ(info.operators[0].instances.size(), 2u);
+  EXPECT_EQ(info.operators[0].instances[0].sections.size(), 3u);  // operator state + 2 key groups
+  EXPECT_GT(info.bytes, 2000u);
+}
+
+TEST(CheckpointStore, DetectsDamagedStateAndFallsBack) {
+  runnel::testing::ScratchDir dir;
+  write_checkpoint(dir.path(), sample(1));
+  write_checkpoint(dir.path(), sample(2));
+  auto file = dir.path() / "chk-000000002" / "1.0-1.state";
+  flip_byte(file, 30);
+  auto info = inspect_checkpoint(dir.path() / "chk-000000002", true);
+  EXPECT_FALSE(info.valid);
+  EXPECT_NE(info.problem.find("checksum mismatch in 1.0-1.state"), std::string::npos)
+      << info.problem;
+  EXPECT_THROW(load_checkpoint(dir.path() / "chk-000000002"), std::runtime_error);
+  std::vector<std::string> log;
+  auto latest = load_latest(dir.path(), log);
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->id, 1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("chk-000000002 is not usable"), std::string::npos) << log[0];
+}
+
+TEST(CheckpointStore, DetectsMissingAndDamagedManifest) {
+  runnel::testing::ScratchDir dir;
+  write_checkpoint(dir.path(), sample(1));
+  write_checkpoint(dir.path(), sample(2));
+  write_checkpoint(dir.path(), sample(3));
+  fs::remove(dir.path() / "chk-000000003" / "_manifest");
+  flip_byte(dir.path() / "chk-000000002" / "_manifest", 25);
+  EXPECT_EQ(inspect_checkpoint(dir.path() / "chk-000000003", false).problem,
+            "incomplete: no _manifest");
+  EXPECT_NE(inspect_checkpoint(dir.path() / "chk-000000002", false).problem.find("damaged"),
+            std::string::npos);
+  std::vector<std::string> log;
+  auto latest = load_latest(dir.path(), log);
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->id, 1);
+  EXPECT_EQ(log.size(), 2u);
+}
+
+TEST(CheckpointStore, TruncatedStateFileIsDetected) {
+  runnel::testing::ScratchDir dir;
+  write_checkpoint(dir.path(), sample(1));
+  fs::resize_file(dir.path() / "chk-000000001" / "1.0-0.state", 10);
+  EXPECT_FALSE(inspect_checkpoint(dir.path() / "chk-000000001", true).valid);
+  std::vector<std::string> log;
+  EXPECT_FALSE(load_latest(dir.path(), log).has_value());
+}
+
+TEST(CheckpointStore, InProgressDirectoryIsIncompleteAndCountsForIds) {
+  runnel::testing::ScratchDir dir;
+  write_checkpoint(dir.path(), sample(1));
+  fs::create_directories(dir.path() / "chk-000000002.inprogress");
+  auto all = list_checkpoints(dir.path(), false);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all[0].valid);
+  EXPECT_FALSE(all[1].valid);
+  EXPECT_EQ(highest_checkpoint_id(dir.path()), 2);
+  std::vector<std::string> log;
+  EXPECT_EQ(load_latest(dir.path(), log)->id, 1);
+}
+
+TEST(CheckpointStore, RetainKeepsTheNewest) {
+  runnel::testing::ScratchDir dir;
+  for (int id = 1; id <= 5; ++id) write_checkpoint(dir.path(), sample(id));
+  fs::create_directories(dir.path() / "chk-000000002.inprogress");  // stale
+  fs::create_directories(dir.path() / "chk-000000006.inprogress");  // being written
+  retain_checkpoints(dir.path(), 2);
+  std::vector<std::int64_t> ids;
+  for (const auto& c : list_checkpoints(dir.path(), false)) ids.push_back(c.id);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{4, 5, 6}));
+}
+
+TEST(CheckpointStore, EmptyOrMissingDirectoryHasNothing) {
+  runnel::testing::ScratchDir dir;
+  std::vector<std::string> log;
+  EXPECT_FALSE(load_latest(dir.path() / "absent", log).has_value());
+  EXPECT_EQ(highest_checkpoint_id(dir.path() / "absent"), 0);
+  EXPECT_TRUE(list_checkpoints(dir.path(), true).empty());
+}
+
+}  // namespace
+}  // namespace runnel::state
