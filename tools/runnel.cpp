@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/job_cli.hpp"
+#include "checkpoints_command.hpp"
 #include "jobs/iot.hpp"
 #include "jobs/maintenance.hpp"
 #include "jobs/uppercase.hpp"
@@ -43,6 +44,16 @@ int main(int argc, char** argv) {
   auto* explain = app.add_subcommand(
       "explain", "print a built-in job's physical plan (what is fused, how data moves)");
   auto* jobs = app.add_subcommand("jobs", "list the built-in jobs");
+  auto* checkpoints = app.add_subcommand("checkpoints", "look into a job's checkpoints");
+  checkpoints->require_subcommand(1);
+  std::string checkpoint_path;
+  auto* list_cmd = checkpoints->add_subcommand(
+      "list", "every checkpoint in a --checkpoint-dir: id, time, size, complete or not");
+  list_cmd->add_option("DIR", checkpoint_path, "the job's --checkpoint-dir")->required();
+  auto* inspect_cmd = checkpoints->add_subcommand(
+      "inspect", "one checkpoint: its operators, instances, key groups and sizes, verified");
+  inspect_cmd->add_option("PATH", checkpoint_path, "a checkpoint directory (DIR/chk-NNNNNNNNN)")
+      ->required();
   run->require_subcommand(1);
   explain->require_subcommand(1);
 
@@ -82,6 +93,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (list_cmd->parsed()) return runnel::tools::list_checkpoints_command(checkpoint_path);
+  if (inspect_cmd->parsed()) return runnel::tools::inspect_checkpoint_command(checkpoint_path);
   if (jobs->parsed()) {
     for (const auto& job : kJobs) std::printf("%-12s %s\n", job.name, job.description);
     return 0;

@@ -108,7 +108,8 @@ class OperatorInstance {
   // time in milliseconds since the epoch (early firings, idleness).
   virtual void on_processing_time(Timestamp /*now*/) {}
 
-  // Checkpoints (streaming mode, operators that are kStateful). Called when
+  // Checkpoints (streaming mode; stateless operators too, with nothing
+  // kept of what they write). Called when
   // the barrier of checkpoint `id` has arrived on every input, between
   // batches, in the task's operator order: save what it takes to continue
   // from here. An operator that holds output back (a partial combine) sends

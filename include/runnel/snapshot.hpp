@@ -17,7 +17,8 @@ namespace runnel {
 // How an operator takes part in checkpoints.
 enum class CheckpointSupport {
   kUnsupported,  // a pipeline holding it cannot be checkpointed (yet)
-  kStateless,    // nothing to save (map, filter)
+  kStateless,    // nothing to save (map, filter); snapshot() is still called at
+                 // each barrier, to send on what it holds back (a partial combine)
   kStateful,     // implements OperatorInstance::snapshot and restore
 };
 

@@ -419,12 +419,9 @@ std::int64_t Executor::prepare_restore() {
 }
 
 void Executor::take_checkpoint(InstanceRun& r, std::int64_t id) {
-  const auto& task = plan_.tasks[r.task];
   std::vector<OperatorSnapshot> snaps(r.ops.size());
-  for (std::size_t o = 0; o < r.ops.size(); ++o) {
-    if (task.ops[o].op->checkpoint_support() == CheckpointSupport::kStateful)
-      r.ops[o]->snapshot(id, snaps[o]);
-  }
+  // Stateless operators are told too: they may hold output back.
+  for (std::size_t o = 0; o < r.ops.size(); ++o) r.ops[o]->snapshot(id, snaps[o]);
   for (auto* ex : r.exchanges) ex->barrier(id);
   coordinator_->acknowledge(r.task, r.instance, id, std::move(snaps));
 }

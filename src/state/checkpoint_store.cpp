@@ -123,7 +123,12 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
         sections += fmt::format(" kg{} {} {} {:016x}", kg, offset, bytes.size(), checksum(bytes));
         offset += bytes.size();
       }
-      write_file_synced(tmp_dir / file, pieces);
+      // Nothing to save (a stateless instance, an idle sink): no file.
+      if (offset == 0) {
+        file = "-";
+      } else {
+        write_file_synced(tmp_dir / file, pieces);
+      }
       total += offset;
       manifest += fmt::format("inst {} {} {} {}\n", i, file, offset, sections);
     }
@@ -206,6 +211,7 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
   if (!verify) return info;
   for (const auto& op : info.operators) {
     for (const auto& inst : op.instances) {
+      if (inst.bytes == 0) continue;
       std::string bytes;
       try {
         bytes = read_file(path / inst.file);
@@ -281,6 +287,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
     lo.parallelism = op.parallelism;
     lo.operator_states.resize(static_cast<std::size_t>(op.parallelism));
     for (const auto& inst : op.instances) {
+      if (inst.bytes == 0) continue;
       std::string bytes;
       try {
         bytes = read_file(path / inst.file);

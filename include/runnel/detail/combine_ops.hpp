@@ -61,7 +61,7 @@ class PartialCombineOp final : public Operator {
     return std::make_unique<Instance>(*this, ctx, outputs.at(0));
   }
   // It saves nothing: at a barrier it sends its partials on (snapshot).
-  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
 
  private:
   class Instance final : public OperatorInstance {

@@ -1,0 +1,105 @@
+#include "checkpoints_command.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+#include <filesystem>
+
+#include "ops/progress.hpp"
+#include "state/checkpoint_store.hpp"
+
+namespace runnel::tools {
+namespace {
+
+std::string utc(std::int64_t ms) {
+  if (ms <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string size(std::uint64_t bytes) { return ops::human_bytes(static_cast<double>(bytes)); }
+
+// "0-63" or "3, 9, 12-15": key groups as ranges.
+std::string ranges(const std::vector<int>& kgs) {
+  std::string out;
+  for (std::size_t i = 0; i < kgs.size();) {
+    std::size_t j = i;
+    while (j + 1 < kgs.size() && kgs[j + 1] == kgs[j] + 1) ++j;
+    out += out.empty() ? "" : ", ";
+    out += j == i ? std::to_string(kgs[i]) : fmt::format("{}-{}", kgs[i], kgs[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string status(const state::CheckpointInfo& c) {
+  return c.valid ? "complete" : (c.problem.rfind("incomplete", 0) == 0 ? "" : "damaged: ") + c.problem;
+}
+
+}  // namespace
+
+int list_checkpoints_command(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    fmt::print(stderr, "runnel: error: '{}' is not a directory of checkpoints\n", dir);
+    return 2;
+  }
+  auto all = state::list_checkpoints(dir, true);
+  if (all.empty()) {
+    fmt::print("no checkpoints in '{}'\n", dir);
+    return 0;
+  }
+  fmt::print("{:<10} {:<20} {:>10} {:>9}  {}\n", "ID", "CREATED (UTC)", "SIZE", "OPERATORS",
+             "STATUS");
+  for (const auto& c : all) {
+    fmt::print("{:<10} {:<20} {:>10} {:>9}  {}\n", c.id, utc(c.created_ms),
+               c.valid ? size(c.bytes) : "-", c.valid ? std::to_string(c.operators.size()) : "-",
+               status(c));
+  }
+  std::vector<std::string> log;
+  auto latest = state::load_latest(dir, log);
+  fmt::print("--restore latest would use: {}\n",
+             latest ? latest->path.string() : std::string("none (the job starts from the beginning)"));
+  return 0;
+}
+
+int inspect_checkpoint_command(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) {
+    fmt::print(stderr, "runnel: error: '{}' is not a checkpoint directory\n", path);
+    return 2;
+  }
+  auto c = state::inspect_checkpoint(path, true);
+  fmt::print("checkpoint {} ({}): {}\n", c.id, path, c.valid ? "complete and valid" : status(c));
+  if (c.operators.empty()) return c.valid ? 0 : 1;
+  fmt::print("created {} UTC, {} key groups, {} in all\n", utc(c.created_ms), c.max_parallelism,
+             size(c.bytes));
+  for (const auto& op : c.operators) {
+    fmt::print("operator {} '{}': {} instance(s)\n", op.uid, op.name, op.parallelism);
+    for (const auto& inst : op.instances) {
+      std::uint64_t op_state = 0, keyed = 0;
+      std::vector<int> kgs;
+      for (const auto& s : inst.sections) {
+        if (s.key_group < 0) {
+          op_state += s.length;
+        } else {
+          keyed += s.length;
+          kgs.push_back(s.key_group);
+        }
+      }
+      std::string line = fmt::format("  instance {}: {} ({}), operator state {}", inst.instance,
+                                     inst.file, size(inst.bytes), size(op_state));
+      if (!kgs.empty())
+        line += fmt::format(", keyed state {} in {} key groups ({})", size(keyed), kgs.size(),
+                            ranges(kgs));
+      fmt::print("{}\n", line);
+    }
+  }
+  return c.valid ? 0 : 1;
+}
+
+}  // namespace runnel::tools
