@@ -169,6 +169,9 @@ class Emitters {
   void at(const BatchBase& in, std::size_t i) {
     std::apply([&](auto&... e) { (e->at(in, i), ...); }, emitters_);
   }
+  void at(Timestamp ts, const Window& window) {
+    std::apply([&](auto&... e) { (e->at(ts, window), ...); }, emitters_);
+  }
   std::uint64_t emitted() const {
     return std::apply([](const auto&... e) { return (e->emitted() + ... + 0); }, emitters_);
   }

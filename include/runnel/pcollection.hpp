@@ -26,6 +26,7 @@
 #include "runnel/detail/element_ops.hpp"
 #include "runnel/detail/file_io_ops.hpp"
 #include "runnel/detail/memory_io.hpp"
+#include "runnel/detail/stateful_par_do.hpp"
 #include "runnel/detail/time_ops.hpp"
 #include "runnel/io.hpp"
 #include "runnel/node_spec.hpp"
@@ -173,6 +174,41 @@ class PCollection {
     static_assert(
         std::is_same_v<typename Fn::InputType, T>,
         "par_do(fn): the DoFn's input type (DoFn<In, ...>) must be the collection's type");
+    if constexpr (requires(Fn& f) { f.state(); }) {
+      return stateful_par_do(std::move(fn));
+    } else {
+      return stateless_par_do(std::move(fn));
+    }
+  }
+
+ private:
+  // A DoFn that declares state() (see state.hpp): keyed by the pair's first
+  // member, so each key's elements meet its state in one instance.
+  template <class Fn>
+  auto stateful_par_do(Fn fn) const {
+    static_assert(detail::is_pair<T>::value,
+                  "par_do(fn) with state: the collection must hold (key, value) pairs; "
+                  "make them with map() first");
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using E = detail::do_fn_emitters_t<Fn>;
+    static_assert(std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, KeyedContext<K>&, E&>,
+                  "par_do(fn) with state: the DoFn needs process(const std::pair<K, V>&, "
+                  "KeyedContext<K>&, Emitter<Out>&)");
+    NodeSpec spec;
+    spec.name = "par_do (stateful)";
+    spec.kind = OperatorKind::kKeyed;
+    spec.op = std::make_shared<detail::StatefulParDoOp<Fn, K, V>>(
+        std::move(fn), ws_.windowing.allowed_lateness.count());
+    auto key_of = [](const T& kv) -> const K& { return kv.first; };
+    spec.partitioner = std::make_shared<KeyPartitioner<T, decltype(key_of)>>(key_of);
+    spec.num_outputs = static_cast<int>(std::tuple_size_v<typename Fn::OutputTypes>);
+    spec.inputs = {ref_};
+    return outputs_of<typename Fn::OutputTypes>(detail::add_node(*p_, std::move(spec)));
+  }
+
+  template <class Fn>
+  auto stateless_par_do(Fn fn) const {
     using E = detail::do_fn_emitters_t<Fn>;
     static_assert(
         std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, E&> ||
@@ -189,6 +225,8 @@ class PCollection {
     return outputs_of<typename Fn::OutputTypes>(detail::add_node(*p_, std::move(spec)));
   }
 
+
+ public:
   // A DoFn with a side input: process(const In&, const std::vector<S>&, Emitter<Out>&)
   // sees the whole side collection, broadcast to every instance.
   template <class Fn, class S>

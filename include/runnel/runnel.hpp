@@ -17,6 +17,8 @@
 #include "runnel/pcollection.hpp"
 #include "runnel/pipeline.hpp"
 #include "runnel/run_main.hpp"
+#include "runnel/snapshot.hpp"
+#include "runnel/state.hpp"
 #include "runnel/trigger.hpp"
 #include "runnel/watermarks.hpp"
 #include "runnel/window.hpp"

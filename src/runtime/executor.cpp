@@ -176,6 +176,7 @@ ExecutionStats Executor::run() {
       r->op_watermarks.assign(task.ops.size(), kMinTimestamp);
       r->op_idle.assign(task.ops.size(), 0);
       r->num_channels = num_channels[t];
+      r->injected = first_id - 1;  // barriers start at first_id
       for (std::size_t o = 0; o < task.ops.size(); ++o) {
         for (const auto& port : task.ops[o].fused_consumers) {
           for (int c : port) r->producer[c] = static_cast<int>(o);

@@ -1,6 +1,7 @@
 // The job the crash test kills and restarts: a paced generator (deterministic
-// events), keyed counts per one-second window and keyed totals over the whole
-// run, written to two file sinks. Its output is the same however often it is
+// events), keyed counts per one-second window, keyed totals over the whole
+// run, and a running count per key in a stateful DoFn, written to three file
+// sinks. Its output is the same however often it is
 // killed, if checkpoints and the two-phase commit do their work.
 //
 //   counting_job --output OUT --mode streaming --checkpoint-dir CK [--restore latest]
@@ -20,6 +21,18 @@ struct Click {
 };
 
 // "window_start,user,count" lines.
+// A running count per key in keyed state: "key,count" at every 100th.
+struct RunningCount : runnel::DoFn<std::pair<std::string, int>, std::string> {
+  runnel::ValueState<std::uint64_t> n{"n"};
+  auto state() { return std::tie(n); }
+  void process(const std::pair<std::string, int>& kv, runnel::KeyedContext<std::string>&,
+               runnel::Emitter<std::string>& out) {
+    std::uint64_t c = n.value_or(0) + 1;
+    n.write(c);
+    if (c % 100 == 0) out.emit(kv.first + "," + std::to_string(c));
+  }
+};
+
 struct WindowLine : runnel::DoFn<std::pair<std::string, std::uint64_t>, std::string> {
   void process(const std::pair<std::string, std::uint64_t>& kv, const runnel::ElementContext& c,
                runnel::Emitter<std::string>& out) {
@@ -58,5 +71,8 @@ int main(int argc, char** argv) {
         .par_do(WindowLine{})
         .write(io::text(o.output + "/windows"));
     clicks.map(user).count_per_element().write(io::csv(o.output + "/totals"));
+    clicks.map([](const Click& c) { return std::make_pair(c.user, 1); })
+        .par_do(RunningCount{})
+        .write(io::text(o.output + "/running"));
   });
 }

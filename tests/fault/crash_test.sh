@@ -75,7 +75,7 @@ if ((corrupted == 1)) && ! grep -q "is not usable" "$log"; then
   fail "the damaged checkpoint was not detected"
 fi
 
-for sink in windows totals; do
+for sink in windows totals running; do
   records "$work/ref/$sink" >"$work/ref-$sink.txt"
   records "$work/out/$sink" >"$work/out-$sink.txt"
   n=$(wc -l <"$work/ref-$sink.txt")

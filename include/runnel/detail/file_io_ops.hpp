@@ -231,8 +231,12 @@ class FileSinkOp final : public Operator {
     }
     // Closes this epoch's part; the state lists the parts not yet published.
     void snapshot(std::int64_t id, OperatorSnapshot& out) override {
-      close_part(true);
-      epoch_ = std::max(epoch_, id + 1);
+      // The part being written belongs to checkpoint epoch_: an earlier id
+      // (the final snapshot of a finished instance) does not close it.
+      if (id >= epoch_) {
+        close_part(true);
+        epoch_ = id + 1;
+      }
       const std::int64_t done = completed_ ? completed_->load(std::memory_order_acquire) : 0;
       std::erase_if(pending_, [&](const auto& p) { return p.second <= done; });
       out.operator_state = encode_pending_parts(pending_);

@@ -20,6 +20,18 @@ struct Tick {
   Timestamp time = 0;
 };
 
+// A running count per key in keyed state: "key,count" at every 100th.
+struct RunningCount : DoFn<std::pair<std::string, int>, std::string> {
+  ValueState<std::uint64_t> n{"n"};
+  auto state() { return std::tie(n); }
+  void process(const std::pair<std::string, int>& kv, KeyedContext<std::string>&,
+               Emitter<std::string>& out) {
+    std::uint64_t c = n.value_or(0) + 1;
+    n.write(c);
+    if (c % 100 == 0) out.emit(kv.first + "," + std::to_string(c));
+  }
+};
+
 struct WindowLine : DoFn<std::pair<std::string, std::uint64_t>, std::string> {
   void process(const std::pair<std::string, std::uint64_t>& kv, const ElementContext& c,
                Emitter<std::string>& out) {
@@ -58,6 +70,9 @@ void build(Pipeline& p, const std::string& out) {
       .par_do(WindowLine{})
       .write(io::text(out + "/windows"));
   ticks.map(key).count_per_element().write(io::csv(out + "/totals"));
+  ticks.map([](const Tick& t) { return std::make_pair(t.key, 1); })
+      .par_do(RunningCount{})
+      .write(io::text(out + "/running"));
 }
 
 TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
@@ -69,6 +84,8 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
   }
   const auto windows = runnel::testing::read_part_lines(dir / "plain/windows");
   const auto totals = runnel::testing::read_part_lines(dir / "plain/totals");
+  const auto running = runnel::testing::read_part_lines(dir / "plain/running");
+  ASSERT_GT(running.size(), 250u);
   ASSERT_GT(windows.size(), 17u * 50);
   ASSERT_EQ(totals.size(), 17u);
 
@@ -88,6 +105,7 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
     EXPECT_EQ(first.restored_checkpoint, -1);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
 
     auto all = state::list_checkpoints(run.path() / "ck", true);
     ASSERT_GE(all.size(), 3u);
@@ -102,6 +120,7 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
     EXPECT_LT(r.records_in, first.records_in);  // resumed, not started over
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
   }
 }
 
