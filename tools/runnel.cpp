@@ -8,6 +8,7 @@
 
 #include "api/job_cli.hpp"
 #include "checkpoints_command.hpp"
+#include "jobs/fraud.hpp"
 #include "jobs/iot.hpp"
 #include "jobs/maintenance.hpp"
 #include "jobs/uppercase.hpp"
@@ -33,6 +34,10 @@ const Job kJobs[] = {
      "machine vibration (CSV history, then a live generator): per-machine sliding statistics "
      "and early alerts under OUTPUT/",
      runnel::examples::maintenance},
+    {"fraud",
+     "transactions (CSV history, then a live generator): alerts for a small charge followed "
+     "within a minute by a large one, in OUTPUT/alerts",
+     runnel::examples::fraud},
 };
 
 }  // namespace

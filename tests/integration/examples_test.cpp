@@ -1,4 +1,4 @@
-// The IoT and predictive-maintenance examples, run from the CLI as a user
+// The IoT, predictive-maintenance and fraud-detection examples, run from the CLI as a user
 // would, in batch and streaming mode, checked against references computed
 // here from the same history and the same generated live events.
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli_runner.hpp"
+#include "jobs/fraud.hpp"
 #include "jobs/iot.hpp"
 #include "jobs/maintenance.hpp"
 #include "test_util.hpp"
@@ -184,6 +185,60 @@ TEST(MaintenanceExample, EarlyAlertsComeBeforeTheWindowCloses) {
   }
   EXPECT_TRUE(early);
   EXPECT_EQ(streaming_on_time, batch_windows);
+}
+
+// Fraud: the alerts equal a reference computed here (each small charge paired
+// with the first large charge of its account within the next minute), over the
+// bundled history and the generated live transactions, in batch and streaming
+// mode, and the history's 13 planted frauds are among them.
+TEST(FraudExample, AlertsMatchTheReferenceInBothModes) {
+  ScratchDir dir;
+  const std::string history_path = std::string(RUNNEL_SOURCE_DIR) + "/examples/data/transactions.csv";
+  std::map<std::string, std::vector<ex::Transaction>> by_account;
+  {
+    std::istringstream in(runnel::testing::read_file(history_path));
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      auto f = split(line);
+      by_account[f[0]].push_back(ex::Transaction{f[0], std::stoll(f[1]), std::stod(f[2])});
+    }
+    auto g = ex::fraud_live_options(false);
+    for (std::uint64_t i = 0; i < g.events; ++i) {
+      auto t = ex::fraud_live_transaction(runnel::io::generated_event(g, g.shards, i));
+      by_account[t.account].push_back(t);
+    }
+  }
+  std::vector<std::string> want;
+  int history_alerts = 0;
+  for (auto& [account, txns] : by_account) {
+    std::sort(txns.begin(), txns.end(),
+              [](const auto& a, const auto& b) { return a.time_ms < b.time_ms; });
+    for (const auto& s : txns) {
+      if (s.amount >= ex::kSmallCharge) continue;
+      for (const auto& l : txns) {
+        if (l.amount > ex::kLargeCharge && l.time_ms > s.time_ms &&
+            l.time_ms <= s.time_ms + ex::kFraudWindowMs) {
+          std::string line;
+          runnel::csv::append_record(
+              line, ex::FraudAlert{account, s.time_ms, s.amount, l.time_ms, l.amount});
+          want.push_back(line);
+          history_alerts += account.rfind("acct-", 0) == 0 ? 1 : 0;
+          break;
+        }
+      }
+    }
+  }
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(history_alerts, 13);
+  EXPECT_GT(want.size(), 20u);
+  for (const char* mode : {"batch", "streaming"}) {
+    std::string out = dir / mode;
+    auto r = run_cli("run fraud --no-progress -p 2 --mode " + std::string(mode) + " --input " +
+                     shell_quote(history_path) + " --output " + shell_quote(out));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(read_part_lines(out + "/alerts"), want) << mode;
+  }
 }
 
 }  // namespace
