@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
+#include "runnel/coder.hpp"
 #include "runnel/error.hpp"
 
 namespace runnel::detail {
@@ -95,6 +97,60 @@ FileSplitSet::FileSplitSet(const std::string& pattern, int parallelism) {
           FileSplit{files[i], start, std::min(sizes[i], start + split_bytes), sizes[i]});
     }
   }
+}
+
+std::string encode_read_position(const std::vector<FileSplit>& done, const FileSplit* current,
+                                 std::uint64_t resume) {
+  std::string out;
+  ByteWriter w(out);
+  auto put = [&](const FileSplit& s, std::uint64_t upto) {
+    Coder<std::string>::encode(s.path, w);
+    w.put_varint(s.start);
+    w.put_varint(upto);
+  };
+  w.put_varint(done.size() + (current ? 1 : 0));
+  for (const auto& s : done) put(s, s.end);
+  if (current) put(*current, resume);
+  return out;
+}
+
+void FileSplitSet::keep_unread(const std::vector<std::string>& states) {
+  // Byte ranges already read, per file: [start, upto) of each split a reader
+  // finished or was in. What is left of each file becomes the new splits: a
+  // range that starts mid-line leaves that line to the range before it, which
+  // was read (Hadoop's rule again), and a reader's `upto` is a line start.
+  std::map<std::string, std::vector<std::pair<std::uint64_t, std::uint64_t>>> read;
+  for (const auto& bytes : states) {
+    ByteReader r(bytes);
+    if (r.empty()) continue;
+    for (auto n = r.get_varint(); n > 0; --n) {
+      std::string path = Coder<std::string>::decode(r);
+      std::uint64_t start = r.get_varint();
+      std::uint64_t upto = r.get_varint();
+      if (upto > start) read[path].emplace_back(start, upto);
+    }
+  }
+  std::map<std::string, std::uint64_t> sizes;
+  for (const auto& s : splits_) sizes[s.path] = s.file_size;
+  std::vector<FileSplit> unread;
+  total_bytes_ = 0;
+  for (const auto& [path, size] : sizes) {
+    auto& ranges = read[path];
+    std::sort(ranges.begin(), ranges.end());
+    std::uint64_t at = 0;
+    auto keep = [&](std::uint64_t from, std::uint64_t to) {
+      if (to <= from) return;
+      unread.push_back(FileSplit{path, from, to, size});
+      total_bytes_ += to - from;
+    };
+    for (auto [start, upto] : ranges) {
+      keep(at, std::min(start, size));
+      at = std::max(at, upto);
+    }
+    keep(at, size);
+  }
+  splits_ = std::move(unread);
+  next_.store(0);
 }
 
 const FileSplit* FileSplitSet::next() {

@@ -29,6 +29,12 @@ class FileSourceBase : public Operator {
   std::uint64_t expected_bytes(void* shared) const override {
     return static_cast<FileSplitSet*>(shared)->total_bytes();
   }
+  // Readers checkpoint the splits they read; a restore reads only the rest.
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
+  void recover(void* shared, std::int64_t id,
+               const std::vector<std::string>& states) const override {
+    if (id > 0) static_cast<FileSplitSet*>(shared)->keep_unread(states);
+  }
 
  protected:
   std::string pattern_;
@@ -41,8 +47,15 @@ class LineSourceInstance : public SourceInstance {
   explicit LineSourceInstance(const InstanceContext& ctx)
       : splits_(static_cast<FileSplitSet*>(ctx.shared)), ctx_(ctx) {}
 
+  // Operator state: the splits read to the end, and where the current one is at.
+  void snapshot(std::int64_t, OperatorSnapshot& out) override {
+    out.operator_state = encode_read_position(done_, reader_ ? &reader_->split() : nullptr,
+                                              reader_ ? reader_->resume_offset() : 0);
+  }
+
   bool produce() final {
     while (!reader_ || !reader_->next_block(lines_)) {
+      if (reader_) done_.push_back(reader_->split());
       if (reader_ && ctx_.streaming) end_split();
       const FileSplit* split = splits_->next();
       if (split == nullptr) {
@@ -69,6 +82,7 @@ class LineSourceInstance : public SourceInstance {
  private:
   std::unique_ptr<LineReader> reader_;
   std::vector<std::string_view> lines_;
+  std::vector<FileSplit> done_;  // splits read to the end
 };
 
 // io::text: every line as a std::string (bytes as they are; no UTF-8 check).
@@ -86,7 +100,8 @@ class WatchTextSourceOp final : public Operator {
   WatchTextSourceOp(std::string dir, std::chrono::milliseconds poll, std::chrono::milliseconds idle)
       : dir_(std::move(dir)), poll_(poll), idle_stop_(idle) {}
   bool bounded() const override { return false; }
-  std::shared_ptr<void> make_shared_state(const SharedStateContext&) const override;  // checks the directory
+  std::shared_ptr<void> make_shared_state(
+      const SharedStateContext&) const override;  // checks the directory
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override;
 

@@ -2,6 +2,7 @@
 // Input files cut into byte ranges that parallel source instances take one at
 // a time. A split owns the lines that start inside it, so every line is read
 // exactly once whatever the cut points (Hadoop's rule).
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -28,6 +29,10 @@ class FileSplitSet {
   FileSplitSet(const std::string& pattern, int parallelism);
 
   const FileSplit* next();  // null once all are taken; thread-safe
+  // A restore: keeps only the byte ranges the checkpointed readers' positions
+  // (their operator states, see encode_read_position) left unread. Call
+  // before any reader starts.
+  void keep_unread(const std::vector<std::string>& states);
   std::uint64_t total_bytes() const { return total_bytes_; }
   const std::vector<FileSplit>& splits() const { return splits_; }
 
@@ -36,6 +41,11 @@ class FileSplitSet {
   std::uint64_t total_bytes_ = 0;
   std::atomic<std::size_t> next_{0};
 };
+
+// A reader's position for a checkpoint: the splits it has read to the end,
+// and the one it is in with the offset of its next line.
+std::string encode_read_position(const std::vector<FileSplit>& done, const FileSplit* current,
+                                 std::uint64_t resume);
 
 // A byte buffer that grows without zero-filling (std::string::resize would
 // clear every block before the read overwrites it).
@@ -71,6 +81,11 @@ class LineReader {
   // 1-based line number in the file of lines[i] from the last next_block.
   std::uint64_t line_number(std::size_t i);
   const FileSplit& split() const { return split_; }
+  // The file offset of the first line not yet returned (the split's end once
+  // it is read): where a restored reader starts.
+  std::uint64_t resume_offset() const {
+    return done_ ? split_.end : std::min(split_.end, buf_off_ + consumed_);
+  }
 
  private:
   FileSplit split_;

@@ -95,4 +95,64 @@ TEST(FileSplitSet, CoversEveryByteOnce) {
   EXPECT_GT(set.splits().size(), 1u);
 }
 
+// A restore: readers stopped at random places (some splits read to the end,
+// one split part read by each reader); the splits left over hold exactly the
+// lines not read yet.
+TEST(FileSplitSet, KeepUnreadLeavesExactlyTheLinesNotYetRead) {
+  runnel::testing::ScratchDir dir;
+  std::mt19937 rng(11);
+  std::vector<std::string> all;
+  for (int f = 0; f < 3; ++f) {
+    std::string content;
+    for (int i = 0; i < 50000; ++i) {
+      std::string line =
+          "f" + std::to_string(f) + "-" + std::to_string(i) + std::string(rng() % 60, 'x');
+      all.push_back(line);
+      content += line + "\n";
+    }
+    runnel::testing::write_file(dir / ("in/" + std::to_string(f) + ".txt"), content);
+  }
+  for (int trial = 0; trial < 20; ++trial) {
+    FileSplitSet set((dir.path() / "in").string(), 3);
+    ASSERT_GT(set.splits().size(), 3u);
+    std::vector<std::string> read, states;
+    // Three readers take splits in turn; each stops in its last split after a
+    // random number of blocks (or at its start).
+    std::vector<std::vector<FileSplit>> done(3);
+    std::vector<std::unique_ptr<LineReader>> current(3);
+    for (int r = 0; r < 3; ++r) {
+      const int splits_to_finish = static_cast<int>(rng() % 3);
+      for (int k = 0; k <= splits_to_finish; ++k) {
+        const FileSplit* s = set.next();
+        if (s == nullptr) break;
+        current[r] = std::make_unique<LineReader>(*s);
+        std::vector<std::string_view> lines;
+        const bool last = k == splits_to_finish;
+        int blocks = last ? static_cast<int>(rng() % 3) : 1 << 30;
+        while (blocks-- > 0 && current[r]->next_block(lines))
+          for (auto l : lines) read.emplace_back(l);
+        if (!last) {
+          done[r].push_back(*s);
+          current[r].reset();
+        }
+      }
+      states.push_back(encode_read_position(done[r], current[r] ? &current[r]->split() : nullptr,
+                                            current[r] ? current[r]->resume_offset() : 0));
+    }
+    // What no reader took is read by nobody yet: the restore must read it too.
+    FileSplitSet restored((dir.path() / "in").string(), 3);
+    restored.keep_unread(states);
+    while (const FileSplit* s = restored.next()) {
+      LineReader reader(*s);
+      std::vector<std::string_view> lines;
+      while (reader.next_block(lines))
+        for (auto l : lines) read.emplace_back(l);
+    }
+    std::sort(read.begin(), read.end());
+    auto want = all;
+    std::sort(want.begin(), want.end());
+    ASSERT_EQ(read, want) << "trial " << trial;
+  }
+}
+
 }  // namespace
