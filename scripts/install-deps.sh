@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ cmake ninja-build ccache make pkg-config git ca-certificates
   # libraries the engine links
-  libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev
+  libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev librocksdb-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # used by the wordcount benchmark's shell baseline and timing (GNU time)

@@ -37,7 +37,8 @@ std::string ranges(const std::vector<int>& kgs) {
 }
 
 std::string status(const state::CheckpointInfo& c) {
-  return c.valid ? "complete" : (c.problem.rfind("incomplete", 0) == 0 ? "" : "damaged: ") + c.problem;
+  return c.valid ? "complete"
+                 : (c.problem.rfind("incomplete", 0) == 0 ? "" : "damaged: ") + c.problem;
 }
 
 }  // namespace
@@ -62,8 +63,9 @@ int list_checkpoints_command(const std::string& dir) {
   }
   std::vector<std::string> log;
   auto latest = state::load_latest(dir, log);
-  fmt::print("--restore latest would use: {}\n",
-             latest ? latest->path.string() : std::string("none (the job starts from the beginning)"));
+  fmt::print(
+      "--restore latest would use: {}\n",
+      latest ? latest->path.string() : std::string("none (the job starts from the beginning)"));
   return 0;
 }
 
@@ -96,6 +98,12 @@ int inspect_checkpoint_command(const std::string& path) {
       if (!kgs.empty())
         line += fmt::format(", keyed state {} in {} key groups ({})", size(keyed), kgs.size(),
                             ranges(kgs));
+      if (!inst.native_dir.empty()) {
+        std::uint64_t native = 0;
+        for (const auto& f : inst.native_files) native += f.bytes;
+        line += fmt::format(", RocksDB snapshot {}/ ({} files, {})", inst.native_dir,
+                            inst.native_files.size(), size(native));
+      }
       fmt::print("{}\n", line);
     }
   }

@@ -18,4 +18,13 @@ inline int instance_of_key_group(int key_group, int parallelism, int max_paralle
   return key_group * parallelism / max_parallelism;
 }
 
+// The key groups instance `instance` of `parallelism` owns: [first, last]
+// (the inverse of instance_of_key_group; empty when last < first).
+inline int first_key_group(int instance, int parallelism, int max_parallelism) {
+  return (instance * max_parallelism + parallelism - 1) / parallelism;
+}
+inline int last_key_group(int instance, int parallelism, int max_parallelism) {
+  return first_key_group(instance + 1, parallelism, max_parallelism) - 1;
+}
+
 }  // namespace runnel

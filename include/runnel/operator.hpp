@@ -75,6 +75,12 @@ struct InstanceContext {
   bool checkpointing = false;
   std::int64_t first_checkpoint_id = 1;
   const std::atomic<std::int64_t>* completed_checkpoint = nullptr;
+  // Keyed state: which backend, and for RocksDB the directory of this run
+  // where instances keep their databases (named by `uid`, the operator's
+  // stable position in the plan, and the instance).
+  StateBackend state_backend = StateBackend::kMemory;
+  std::filesystem::path state_dir;
+  std::string uid;
 };
 
 // What the executor tells an operator when it makes its shared state.

@@ -38,7 +38,12 @@ struct PipelineOptions {
   std::size_t batch_size = 1024;                     // records per batch between operators
   std::size_t memory_budget = std::size_t{1} << 30;  // for all hash tables; 0 = unlimited
   int max_parallelism = 128;                         // key groups
-  std::string temp_dir;           // for spill files; empty = the system's temp directory
+  std::string temp_dir;  // for spill files; empty = the system's temp directory
+  // Where keyed state lives: in memory, or in RocksDB databases under
+  // state_dir (empty: under temp_dir), one per operator instance, removed
+  // when the run ends (checkpoints hold what survives it).
+  StateBackend state_backend = StateBackend::kMemory;
+  std::string state_dir;
   bool overwrite_output = false;  // file sinks replace an earlier run's output
   bool progress = false;          // a progress bar on stderr (when it is a terminal)
   bool lift_combiners = true;     // pre-aggregate before keyed exchanges
@@ -68,10 +73,10 @@ struct RunResult {
   std::uint64_t late_records = 0;   // later than the allowed lateness (see window_into)
   bool streaming = false;           // the mode it ran in
   double seconds = 0;
-  std::uint64_t checkpoints = 0;           // completed in this run
-  double checkpoint_seconds = 0;           // the last one's duration, trigger to durable
-  std::uint64_t checkpoint_bytes = 0;      // the last one's size
-  std::int64_t restored_checkpoint = -1;   // -1: not restored; 0: restored, none was complete
+  std::uint64_t checkpoints = 0;          // completed in this run
+  double checkpoint_seconds = 0;          // the last one's duration, trigger to durable
+  std::uint64_t checkpoint_bytes = 0;     // the last one's size
+  std::int64_t restored_checkpoint = -1;  // -1: not restored; 0: restored, none was complete
 };
 
 class Pipeline {

@@ -14,6 +14,12 @@
 
 namespace runnel {
 
+// Where keyed state lives while a job runs.
+enum class StateBackend {
+  kMemory,   // hash tables in memory (the default)
+  kRocksDB,  // a RocksDB database per operator instance, for state larger than memory
+};
+
 // How an operator takes part in checkpoints.
 enum class CheckpointSupport {
   kUnsupported,  // a pipeline holding it cannot be checkpointed (yet)
@@ -25,6 +31,10 @@ enum class CheckpointSupport {
 struct OperatorSnapshot {
   std::string operator_state;
   std::vector<std::string> key_groups;  // [key group] -> bytes; empty = nothing
+  // A directory the instance wrote its keyed state into natively (the
+  // RocksDB backend's checkpoint: hard links to its SST files), cut by key
+  // group inside; the checkpoint moves it in whole. Empty: none.
+  std::string native_dir;
 
   // The bytes of key group `kg` (of `max_parallelism`), to append to.
   std::string& key_group(int kg, int max_parallelism) {
@@ -35,14 +45,17 @@ struct OperatorSnapshot {
   std::uint64_t bytes() const {
     std::uint64_t n = operator_state.size();
     for (const auto& k : key_groups) n += k.size();
-    return n;
+    return n;  // a native directory's size is counted when it is written
   }
 };
 
 struct RestoredState {
   std::int64_t checkpoint_id = 0;
-  std::vector<std::string> operator_states;                // every old instance's
-  std::vector<std::pair<int, std::string>> key_groups;     // the ones this instance owns
+  std::vector<std::string> operator_states;             // every old instance's
+  std::vector<std::pair<int, std::string>> key_groups;  // the ones this instance owns
+  // Every old instance's native directory (empty where it had none); old
+  // instance i of n held key groups [i*kg/n, (i+1)*kg/n) (see key_groups.hpp).
+  std::vector<std::string> native_dirs;
 };
 
 }  // namespace runnel

@@ -90,6 +90,12 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
   cmd.add_option("--restore", f.options.pipeline.restore,
                  "resume from 'latest' (the newest usable checkpoint in --checkpoint-dir) or from "
                  "a checkpoint's path");
+  cmd.add_option("--state-backend", f.state_backend,
+                 "where keyed state lives: memory, or rocksdb for state larger than memory "
+                 "(default memory)")
+      ->check(CLI::IsMember({"memory", "rocksdb"}));
+  cmd.add_option("--state-dir", f.options.pipeline.state_dir,
+                 "with --state-backend rocksdb: where its databases go (default: --temp-dir)");
   if (with_explain_flag)
     cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
 }
@@ -101,6 +107,11 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
     po.parallelism = f.parallelism;
     po.checkpoint_interval = parse_duration(f.checkpoint_interval, "--checkpoint-interval");
     po.progress = !f.no_progress;
+    po.state_backend =
+        f.state_backend == "rocksdb" ? StateBackend::kRocksDB : StateBackend::kMemory;
+    if (!po.state_dir.empty() && po.state_backend != StateBackend::kRocksDB)
+      throw UserError(
+          "--state-dir is for --state-backend rocksdb; add that flag or drop --state-dir");
     po.mode = f.mode == "batch"       ? ExecutionMode::kBatch
               : f.mode == "streaming" ? ExecutionMode::kStreaming
                                       : ExecutionMode::kAuto;

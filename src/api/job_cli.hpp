@@ -17,6 +17,7 @@ struct JobFlags {
   bool no_progress = false;
   bool explain = false;
   std::string mode = "auto";
+  std::string state_backend = "memory";
   std::string checkpoint_interval = "1s";
 };
 

@@ -1,9 +1,11 @@
 #include "runnel/pipeline.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -51,6 +53,26 @@ std::filesystem::path make_temp_dir(const std::string& base) {
   std::filesystem::path root =
       base.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(base);
   return root / fmt::format("runnel-{}-{}", ::getpid(), counter.fetch_add(1));
+}
+
+// A directory of this run under the user's --state-dir. Those a killed run
+// left behind (their process is gone) are removed first: RocksDB working
+// copies are worthless once their run ends; checkpoints hold the state.
+std::filesystem::path make_state_dir(const std::string& base) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(base, ec) && !fs::is_directory(base, ec))
+    throw UserError("--state-dir '" + base + "' is not a directory");
+  fs::create_directories(base, ec);
+  if (ec) throw UserError("cannot create --state-dir '" + base + "': " + ec.message());
+  for (const auto& e : fs::directory_iterator(base, ec)) {
+    const std::string name = e.path().filename().string();
+    int pid = 0, n = 0;
+    if (std::sscanf(name.c_str(), "runnel-%d-%d", &pid, &n) == 2 && pid > 0 &&
+        ::kill(pid, 0) != 0 && errno == ESRCH)
+      fs::remove_all(e.path(), ec);
+  }
+  return make_temp_dir(base);
 }
 }  // namespace
 }  // namespace detail
@@ -153,6 +175,11 @@ RunResult Pipeline::run() {
   eo.batch_size = options_.batch_size;
   eo.memory_budget = options_.memory_budget;
   eo.temp_dir = detail::make_temp_dir(options_.temp_dir);
+  eo.state_backend = options_.state_backend;
+  if (options_.state_backend == StateBackend::kRocksDB) {
+    eo.state_dir = options_.state_dir.empty() ? eo.temp_dir / "state"
+                                              : detail::make_state_dir(options_.state_dir);
+  }
   eo.streaming = streaming_mode;
   eo.tick = options_.watermark_interval;
   if (!options_.restore.empty() && options_.checkpoint_dir.empty()) {
@@ -185,7 +212,7 @@ RunResult Pipeline::run() {
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);
       }
-    } cleanup{eo.temp_dir};
+    } cleanup{eo.temp_dir}, cleanup_state{eo.state_dir};
     stats = executor.run();
   }
   RunResult result;

@@ -236,6 +236,9 @@ ExecutionStats Executor::run() {
         ctx.progress_bytes = &bytes_read_;
         ctx.shared = shared_[t][o].get();
         ctx.streaming = options_.streaming;
+        ctx.state_backend = options_.state_backend;
+        ctx.state_dir = options_.state_dir;
+        ctx.uid = fmt::format("{}.{}", t, o);
         if (coordinator_) {
           ctx.checkpointing = true;
           ctx.first_checkpoint_id = first_id;
@@ -252,6 +255,7 @@ ExecutionStats Executor::run() {
           RestoredState in;
           in.checkpoint_id = restored_->id;
           in.operator_states = saved->operator_states;
+          in.native_dirs = saved->native_dirs;
           for (std::size_t kg = 0; kg < saved->key_groups.size(); ++kg) {
             if (saved->key_groups[kg].empty()) continue;
             if (instance_of_key_group(static_cast<int>(kg), task.parallelism,
@@ -376,8 +380,9 @@ std::int64_t Executor::prepare_restore() {
       throw UserError("cannot restore checkpoint '" + cfg.restore + "': " + e.what() +
                       "; pass --restore latest to use the newest usable one");
     }
-    first_id = std::max(first_id, state::highest_checkpoint_id(
-                                      std::filesystem::path(cfg.restore).parent_path()) + 1);
+    first_id = std::max(
+        first_id,
+        state::highest_checkpoint_id(std::filesystem::path(cfg.restore).parent_path()) + 1);
   }
   restored_id_ = restored_ ? restored_->id : 0;
   if (restored_) {

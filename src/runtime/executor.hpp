@@ -24,6 +24,9 @@ struct ExecutionOptions {
   std::size_t memory_budget = 0;    // for all hash tables together; 0 = unlimited
   std::size_t queue_capacity = 16;  // batches per task instance input
   std::filesystem::path temp_dir;
+  // Keyed state's backend; RocksDB keeps its databases under state_dir.
+  StateBackend state_backend = StateBackend::kMemory;
+  std::filesystem::path state_dir;
   // Streaming mode: watermarks in band, timers, results as windows complete.
   bool streaming = false;
   // Streaming mode: how often watermarks are computed and sent, timers run

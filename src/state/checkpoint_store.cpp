@@ -29,18 +29,20 @@ std::int64_t parse_dir_name(const std::string& name, bool& in_progress) {
   std::string rest = name.substr(4);
   in_progress = false;
   const std::string suffix = ".inprogress";
-  if (rest.size() > suffix.size() && rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
+  if (rest.size() > suffix.size() &&
+      rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
     in_progress = true;
     rest.resize(rest.size() - suffix.size());
   }
-  if (rest.empty() || !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
+  if (rest.empty() ||
+      !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return -1;
   return std::stoll(rest);
 }
 
 [[noreturn]] void io_error(const std::string& what, const fs::path& path) {
-  throw std::runtime_error(fmt::format("checkpoint: cannot {} '{}': {}", what, path.string(),
-                                       std::strerror(errno)));
+  throw std::runtime_error(
+      fmt::format("checkpoint: cannot {} '{}': {}", what, path.string(), std::strerror(errno)));
 }
 
 void write_all(int fd, const char* p, std::size_t n, const fs::path& path) {
@@ -77,9 +79,7 @@ void fsync_dir(const fs::path& dir) {
   if (rc != 0) io_error("fsync directory", dir);
 }
 
-std::uint64_t checksum(std::string_view bytes) {
-  return hash_bytes(bytes.data(), bytes.size());
-}
+std::uint64_t checksum(std::string_view bytes) { return hash_bytes(bytes.data(), bytes.size()); }
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -89,6 +89,60 @@ std::string read_file(const fs::path& path) {
   return ss.str();
 }
 
+// Links (or, across file systems, copies) every file of a native snapshot
+// directory into `to`, fsyncs them, and lists them with their checksums.
+std::vector<NativeFileInfo> link_native_dir(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directory(to, ec);
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("checkpoint: cannot create '{}': {}", to.string(), ec.message()));
+  std::vector<NativeFileInfo> files;
+  for (const auto& e : fs::directory_iterator(from, ec)) {
+    if (!e.is_regular_file()) continue;
+    const fs::path dst = to / e.path().filename();
+    fs::create_hard_link(e.path(), dst, ec);
+    if (ec) {
+      ec.clear();
+      fs::copy_file(e.path(), dst, ec);
+      if (ec)
+        throw std::runtime_error(fmt::format("checkpoint: cannot copy '{}' to '{}': {}",
+                                             e.path().string(), dst.string(), ec.message()));
+    }
+    std::string bytes = read_file(dst);
+    int fd = ::open(dst.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      if (fd >= 0) ::close(fd);
+      io_error("fsync", dst);
+    }
+    ::close(fd);
+    files.push_back({e.path().filename().string(), bytes.size(), checksum(bytes)});
+  }
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("checkpoint: cannot list '{}': {}", from.string(), ec.message()));
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  fsync_dir(to);
+  return files;
+}
+
+// Whether every file of an instance's native directory is there, whole.
+std::string check_native_files(const fs::path& checkpoint, const InstanceInfo& inst) {
+  for (const auto& f : inst.native_files) {
+    const fs::path p = checkpoint / inst.native_dir / f.name;
+    std::string bytes;
+    try {
+      bytes = read_file(p);
+    } catch (const std::exception&) {
+      return fmt::format("missing state file {}/{}", inst.native_dir, f.name);
+    }
+    if (bytes.size() != f.bytes || checksum(bytes) != f.checksum)
+      return fmt::format("checksum mismatch in {}/{}", inst.native_dir, f.name);
+  }
+  return {};
+}
+
 }  // namespace
 
 std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& content) {
@@ -96,10 +150,14 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
   const fs::path tmp_dir = dir / (dir_name(content.id) + ".inprogress");
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(fmt::format("checkpoint: cannot create '{}': {}", dir.string(), ec.message()));
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("checkpoint: cannot create '{}': {}", dir.string(), ec.message()));
   fs::remove_all(tmp_dir, ec);
   fs::create_directory(tmp_dir, ec);
-  if (ec) throw std::runtime_error(fmt::format("checkpoint: cannot create '{}': {}", tmp_dir.string(), ec.message()));
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("checkpoint: cannot create '{}': {}", tmp_dir.string(), ec.message()));
 
   auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -111,10 +169,10 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
     manifest += fmt::format("op {} {} {}\n", op.uid, op.instances.size(), op.name);
     for (std::size_t i = 0; i < op.instances.size(); ++i) {
       const auto& snap = op.instances[i];
-      std::string file = fmt::format("{}-{}.state", op.uid, i);
+      const std::string state_file = fmt::format("{}-{}.state", op.uid, i);
       std::vector<const std::string*> pieces{&snap.operator_state};
-      std::string sections = fmt::format("os 0 {} {:016x}", snap.operator_state.size(),
-                                         checksum(snap.operator_state));
+      std::string sections =
+          fmt::format("os 0 {} {:016x}", snap.operator_state.size(), checksum(snap.operator_state));
       std::uint64_t offset = snap.operator_state.size();
       for (std::size_t kg = 0; kg < snap.key_groups.size(); ++kg) {
         const auto& bytes = snap.key_groups[kg];
@@ -124,13 +182,20 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
         offset += bytes.size();
       }
       // Nothing to save (a stateless instance, an idle sink): no file.
-      if (offset == 0) {
-        file = "-";
-      } else {
-        write_file_synced(tmp_dir / file, pieces);
-      }
+      if (offset != 0) write_file_synced(tmp_dir / state_file, pieces);
       total += offset;
-      manifest += fmt::format("inst {} {} {} {}\n", i, file, offset, sections);
+      manifest += fmt::format("inst {} {} {} {}\n", i, offset == 0 ? std::string("-") : state_file,
+                              offset, sections);
+      if (!snap.native_dir.empty()) {
+        const std::string native = fmt::format("{}-{}.db", op.uid, i);
+        auto files = link_native_dir(snap.native_dir, tmp_dir / native);
+        manifest += fmt::format("native {} {}", native, files.size());
+        for (const auto& f : files) {
+          manifest += fmt::format(" {} {} {:016x}", f.name, f.bytes, f.checksum);
+          total += f.bytes;
+        }
+        manifest += '\n';
+      }
     }
   }
   manifest += fmt::format("checksum {:016x}\n", checksum(manifest));
@@ -138,7 +203,9 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
   fsync_dir(tmp_dir);
   fs::remove_all(final_dir, ec);
   fs::rename(tmp_dir, final_dir, ec);
-  if (ec) throw std::runtime_error(fmt::format("checkpoint: cannot rename '{}': {}", tmp_dir.string(), ec.message()));
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("checkpoint: cannot rename '{}': {}", tmp_dir.string(), ec.message()));
   fsync_dir(dir);
   return total + manifest.size();
 }
@@ -205,12 +272,28 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
       }
       info.bytes += inst.bytes;
       info.operators.back().instances.push_back(std::move(inst));
+    } else if (tag == "native" && !info.operators.empty() &&
+               !info.operators.back().instances.empty()) {
+      auto& inst = info.operators.back().instances.back();
+      std::size_t n = 0;
+      f >> inst.native_dir >> n;
+      for (std::size_t k = 0; k < n; ++k) {
+        NativeFileInfo file;
+        f >> file.name >> file.bytes >> std::hex >> file.checksum >> std::dec;
+        info.bytes += file.bytes;
+        inst.native_files.push_back(std::move(file));
+      }
     }
   }
   info.valid = true;
   if (!verify) return info;
   for (const auto& op : info.operators) {
     for (const auto& inst : op.instances) {
+      if (std::string problem = check_native_files(path, inst); !problem.empty()) {
+        info.valid = false;
+        info.problem = problem;
+        return info;
+      }
       if (inst.bytes == 0) continue;
       std::string bytes;
       try {
@@ -286,7 +369,14 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
     lo.name = op.name;
     lo.parallelism = op.parallelism;
     lo.operator_states.resize(static_cast<std::size_t>(op.parallelism));
+    lo.native_dirs.resize(static_cast<std::size_t>(op.parallelism));
     for (const auto& inst : op.instances) {
+      if (!inst.native_dir.empty()) {
+        if (std::string problem = check_native_files(path, inst); !problem.empty())
+          throw std::runtime_error(problem);
+        lo.native_dirs.at(static_cast<std::size_t>(inst.instance)) =
+            fs::absolute(path / inst.native_dir).string();
+      }
       if (inst.bytes == 0) continue;
       std::string bytes;
       try {
@@ -301,10 +391,10 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
           throw std::runtime_error(fmt::format("state file {} is truncated", inst.file));
         std::string_view piece = std::string_view(bytes).substr(s.offset, s.length);
         if (checksum(piece) != s.checksum) {
-          throw std::runtime_error(fmt::format(
-              "checksum mismatch in {} ({})", inst.file,
-              s.key_group < 0 ? std::string("operator state")
-                              : fmt::format("key group {}", s.key_group)));
+          throw std::runtime_error(fmt::format("checksum mismatch in {} ({})", inst.file,
+                                               s.key_group < 0
+                                                   ? std::string("operator state")
+                                                   : fmt::format("key group {}", s.key_group)));
         }
         if (s.key_group < 0) {
           lo.operator_states.at(static_cast<std::size_t>(inst.instance)) = std::string(piece);

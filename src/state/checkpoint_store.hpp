@@ -1,10 +1,11 @@
 #pragma once
 // Checkpoints on disk. A checkpoint is a directory CK/chk-NNNNNNNNN holding
 // one file per operator instance (its operator state, then its keyed state
-// cut into key-group sections) and a `_manifest` naming every section with
-// its offset, length and checksum. It is written under a temporary name
-// (chk-N.inprogress), every file fsynced, and renamed into place as a whole:
-// a directory named chk-N is complete, or it is detected as damaged.
+// cut into key-group sections), for the RocksDB backend a directory per
+// instance with RocksDB's own checkpoint files (hard links), and a
+// `_manifest` naming every section and file with its size and checksum. It is written under a
+// temporary name (chk-N.inprogress), every file fsynced, and renamed into place as a whole: a
+// directory named chk-N is complete, or it is detected as damaged.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -37,11 +38,18 @@ struct SectionInfo {
   int key_group = -1;  // -1: operator state
   std::uint64_t offset = 0, length = 0, checksum = 0;
 };
+// A file of a native snapshot directory (RocksDB's), with its checksum.
+struct NativeFileInfo {
+  std::string name;
+  std::uint64_t bytes = 0, checksum = 0;
+};
 struct InstanceInfo {
   int instance = 0;
   std::string file;
   std::uint64_t bytes = 0;
   std::vector<SectionInfo> sections;
+  std::string native_dir;  // relative to the checkpoint; empty: none
+  std::vector<NativeFileInfo> native_files;
 };
 struct OperatorInfo {
   std::string uid, name;
@@ -55,7 +63,7 @@ struct CheckpointInfo {
   int max_parallelism = 0;
   std::uint64_t bytes = 0;
   std::vector<OperatorInfo> operators;
-  bool valid = false;  // manifest present and intact (and, if verified, every section)
+  bool valid = false;   // manifest present and intact (and, if verified, every section)
   std::string problem;  // why not valid
 };
 
@@ -74,6 +82,7 @@ struct LoadedOperator {
   int parallelism = 0;
   std::vector<std::string> operator_states;  // per old instance
   std::vector<std::string> key_groups;       // per key group, from whichever instance held it
+  std::vector<std::string> native_dirs;      // per old instance: absolute path, or empty
 };
 struct LoadedCheckpoint {
   std::int64_t id = 0;

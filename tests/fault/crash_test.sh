@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Crash test (after RocksDB's db_stress): runs a checkpointed streaming job,
 # kills it with SIGKILL at random moments, restarts it with --restore latest
-# (sometimes at another parallelism, once with its newest checkpoint damaged
-# on purpose), and checks that the published output equals that of one
-# uninterrupted run, record for record: nothing lost, nothing twice.
+# (at changing parallelism, every other time with the RocksDB state backend,
+# once with its newest checkpoint damaged on purpose), and checks that the
+# published output equals that of one uninterrupted run, record for record:
+# nothing lost, nothing twice.
 #
 #   tests/fault/crash_test.sh JOB_BINARY [KILLS=20] [WORKDIR]
 set -euo pipefail
@@ -12,7 +13,7 @@ kills=${2:-20}
 work=${3:-$(mktemp -d)}
 export RUNNEL_FAULT_EVENTS=${RUNNEL_FAULT_EVENTS:-200000}
 export RUNNEL_FAULT_RATE=${RUNNEL_FAULT_RATE:-50000}
-rm -rf "$work/ref" "$work/out" "$work/ck"
+rm -rf "$work/ref" "$work/out" "$work/ck" "$work/state"
 mkdir -p "$work"
 log=$work/log.txt
 : >"$log"
@@ -40,7 +41,10 @@ while ((k < kills)); do
   runs=$((runs + 1))
   ((runs < 10 * kills)) || fail "could not kill the job $kills times in $runs runs"
   p=$((runs % 3 + 1))  # parallelism 2, 3, 1, 2, ...: every restore rescales
-  "$job" "${flags[@]}" -p "$p" >>"$log" 2>&1 &
+  # Every other run keeps its keyed state in RocksDB: restores cross backends.
+  backend=()
+  if ((runs % 2 == 0)); then backend=(--state-backend rocksdb --state-dir "$work/state"); fi
+  "$job" "${flags[@]}" "${backend[@]}" -p "$p" >>"$log" 2>&1 &
   pid=$!
   # A random moment between 0.15 s and 1.5 s after the start.
   sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.15 + (r % 1350) / 1000 }')"
@@ -70,7 +74,8 @@ while ((k < kills)); do
 done
 
 echo "crash_test: final run to the end"
-"$job" "${flags[@]}" -p 2 >>"$log" 2>&1 || fail "the final run failed"
+"$job" "${flags[@]}" -p 2 --state-backend rocksdb --state-dir "$work/state" >>"$log" 2>&1 ||
+  fail "the final run failed"
 if ((corrupted == 1)) && ! grep -q "is not usable" "$log"; then
   fail "the damaged checkpoint was not detected"
 fi

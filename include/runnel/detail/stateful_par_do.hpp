@@ -3,6 +3,8 @@
 // operator holding, per key and window, one cell per declared state, and the
 // key's timers in time order. Checkpointed by key group.
 #include <array>
+#include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +17,7 @@
 
 #include "runnel/coder.hpp"
 #include "runnel/detail/element_ops.hpp"
+#include "runnel/detail/kv_store.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/key_groups.hpp"
 #include "runnel/operator.hpp"
@@ -43,7 +46,10 @@ class StatefulParDoOp final : public Operator {
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
-    return std::make_unique<Instance>(*this, ctx, make_do_fn_emitters<Fn>(outputs, ctx.batch_size));
+    auto out = make_do_fn_emitters<Fn>(outputs, ctx.batch_size);
+    if (ctx.state_backend == StateBackend::kRocksDB)
+      return std::make_unique<Instance<RocksRows>>(*this, ctx, std::move(out));
+    return std::make_unique<Instance<MemoryRows>>(*this, ctx, std::move(out));
   }
 
  private:
@@ -63,10 +69,138 @@ class StatefulParDoOp final : public Operator {
   };
   using Timer = std::tuple<Timestamp, Window, K>;
 
+  // A row as bytes (the RocksDB backend's values, and rows read from its
+  // snapshots): its timer count, then per state its last write time and value.
+  static void encode_row(const Row& row, std::string& out) {
+    out.clear();
+    ByteWriter w(out);
+    w.put_varint(row.timers);
+    encode_cells(row.cells, w);
+  }
+  static void decode_row(std::string_view bytes, Row& row) {
+    ByteReader r(bytes);
+    row.timers = static_cast<std::uint32_t>(r.get_varint());
+    decode_cells(r, row.cells);
+  }
+  static void encode_cells(const Cells& cells, ByteWriter& w) {
+    std::apply(
+        [&](const auto&... c) {
+          ((w.put_varint(static_cast<std::uint64_t>(c.written)),
+            Coder<std::remove_cvref_t<decltype(c.value)>>::encode(c.value, w)),
+           ...);
+        },
+        cells);
+  }
+  static void decode_cells(ByteReader& r, Cells& cells) {
+    std::apply(
+        [&](auto&... c) {
+          ((c.written = static_cast<Timestamp>(r.get_varint()),
+            c.value = Coder<std::remove_cvref_t<decltype(c.value)>>::decode(r)),
+           ...);
+        },
+        cells);
+  }
+  // A RocksDB key: key group, window, key.
+  static void encode_key(const RowKey& rk, int max_parallelism, std::string& out) {
+    out.clear();
+    append_key_group(out, key_group_of(Hash<K>{}(rk.second), max_parallelism));
+    ByteWriter w(out);
+    Coder<Window>::encode(rk.first, w);
+    Coder<K>::encode(rk.second, w);
+  }
+  static RowKey decode_key(std::string_view bytes) {
+    ByteReader r(bytes.substr(2));
+    Window w = Coder<Window>::decode(r);
+    return RowKey{w, Coder<K>::decode(r)};
+  }
+
+  // The memory backend: rows in a hash map. acquire/find make a row
+  // current; then store() keeps what the DoFn did to it, or drop() removes it.
+  class MemoryRows {
+   public:
+    explicit MemoryRows(const InstanceContext&) {}
+    Row& acquire(const RowKey& rk, bool& created) {
+      auto [it, inserted] = map_.try_emplace(rk);
+      created = inserted;
+      current_ = it;
+      return it->second;
+    }
+    Row* find(const RowKey& rk) {
+      auto it = map_.find(rk);
+      if (it == map_.end()) return nullptr;
+      current_ = it;
+      return &it->second;
+    }
+    const RowKey& key() const { return current_->first; }
+    void store() {}
+    void drop() { map_.erase(current_); }
+    template <class F>
+    void for_each(F&& f) {
+      for (auto& [rk, row] : map_) f(rk, row);
+    }
+    static constexpr bool kNative = false;
+
+   private:
+    std::unordered_map<RowKey, Row, RowHash> map_;
+    typename std::unordered_map<RowKey, Row, RowHash>::iterator current_{};
+  };
+
+  // The RocksDB backend: rows as bytes in a database of this instance; the
+  // current row is decoded into a buffer and written back by store().
+  class RocksRows {
+   public:
+    explicit RocksRows(const InstanceContext& ctx)
+        : store_(ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance))),
+          max_parallelism_(ctx.max_parallelism) {}
+    Row& acquire(const RowKey& rk, bool& created) {
+      key_ = rk;
+      encode_key(key_, max_parallelism_, key_bytes_);
+      created = !store_.get(key_bytes_, value_);
+      if (created) {
+        row_ = Row{};
+      } else {
+        decode_row(value_, row_);
+      }
+      exists_ = !created;
+      return row_;
+    }
+    Row* find(const RowKey& rk) {
+      key_ = rk;
+      encode_key(key_, max_parallelism_, key_bytes_);
+      if (!store_.get(key_bytes_, value_)) return nullptr;
+      decode_row(value_, row_);
+      exists_ = true;
+      return &row_;
+    }
+    const RowKey& key() const { return key_; }
+    void store() {
+      encode_row(row_, value_);
+      store_.put(key_bytes_, value_);
+      exists_ = true;
+    }
+    void drop() {
+      if (exists_) store_.remove(key_bytes_);
+      exists_ = false;
+    }
+    KvStore& kv() { return store_; }
+    static constexpr bool kNative = true;
+
+   private:
+    KvStore store_;
+    int max_parallelism_;
+    RowKey key_{};
+    Row row_{};
+    bool exists_ = false;
+    std::string key_bytes_, value_;
+  };
+
+  template <class Rows>
   class Instance final : public OperatorInstance {
    public:
     Instance(const StatefulParDoOp& op, const InstanceContext& ctx, std::unique_ptr<E> out)
         : op_(op),
+          ctx_(ctx),
+          rows_(ctx),
           fn_(op.fn_),
           out_(std::move(out)),
           streaming_(ctx.streaming),
@@ -81,6 +215,10 @@ class StatefulParDoOp final : public Operator {
 
     void open() override { DoFnHooks<Fn>::setup(fn_); }
     void close() override { DoFnHooks<Fn>::teardown(fn_); }
+    ~Instance() override {
+      std::error_code ec;
+      for (const auto& [id, dir] : snapshots_) std::filesystem::remove_all(dir, ec);
+    }
 
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<In>(batch).values;
@@ -95,11 +233,12 @@ class StatefulParDoOp final : public Operator {
         } else {
           out_->untimed();
         }
-        auto [it, inserted] = rows_.try_emplace(RowKey{w, values[i].first});
-        if (inserted && !w.is_global()) gc_.emplace(w.max_timestamp() + op_.lateness_, it->first);
-        enter(it, ts);
+        bool created = false;
+        Row& row = rows_.acquire(RowKey{w, values[i].first}, created);
+        if (created && !w.is_global()) gc_.emplace(w.max_timestamp() + op_.lateness_, rows_.key());
+        enter(row, ts);
         fn_.process(std::as_const(values[i]), context_, *out_);
-        leave(it);
+        leave(row);
       }
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
@@ -111,8 +250,8 @@ class StatefulParDoOp final : public Operator {
       fire(event_timers_, TimeDomain::kEventTime, input);
       // Windows past their lateness: their state goes.
       while (!gc_.empty() && gc_.begin()->first <= input) {
-        auto it = rows_.find(gc_.begin()->second);
-        if (it != rows_.end() && it->second.timers == 0) rows_.erase(it);
+        Row* row = rows_.find(gc_.begin()->second);
+        if (row != nullptr && row->timers == 0) rows_.drop();
         gc_.erase(gc_.begin());
       }
       out_->flush();
@@ -130,26 +269,35 @@ class StatefulParDoOp final : public Operator {
       out_->flush();
     }
 
-    // Keyed state by key group: rows (tag 0: window, key, then per state its
-    // last write time and value) and timers (tag 1: domain, time, window, key).
-    // Operator state: the watermark.
-    void snapshot(std::int64_t, OperatorSnapshot& out) override {
+    // Keyed state by key group. Memory backend: rows (tag 0: window, key,
+    // then per state its last write time and value). RocksDB backend: its
+    // own checkpoint (native_dir), rows stay there. Both: timers (tag 1:
+    // domain, time, window, key). Operator state: the watermark.
+    void snapshot(std::int64_t id, OperatorSnapshot& out) override {
       auto group = [&](const K& key) -> std::string& {
         return out.key_group(key_group_of(Hash<K>{}(key), max_parallelism_), max_parallelism_);
       };
-      for (auto& [rk, row] : rows_) {
-        expire(row);
-        ByteWriter w(group(rk.second));
-        w.put_varint(0);
-        Coder<Window>::encode(rk.first, w);
-        Coder<K>::encode(rk.second, w);
-        std::apply(
-            [&](auto&... c) {
-              ((w.put_varint(static_cast<std::uint64_t>(c.written)),
-                Coder<std::remove_cvref_t<decltype(c.value)>>::encode(c.value, w)),
-               ...);
-            },
-            row.cells);
+      if constexpr (Rows::kNative) {
+        // Snapshots of checkpoints that completed were linked into them.
+        const std::int64_t done = ctx_.completed_checkpoint ? ctx_.completed_checkpoint->load() : 0;
+        std::error_code ec;
+        while (!snapshots_.empty() && snapshots_.front().first <= done) {
+          std::filesystem::remove_all(snapshots_.front().second, ec);
+          snapshots_.pop_front();
+        }
+        auto dir = ctx_.state_dir / fmt_snapshot_name(id);
+        rows_.kv().checkpoint(dir);
+        snapshots_.emplace_back(id, dir);
+        out.native_dir = dir.string();
+      } else {
+        rows_.for_each([&](const RowKey& rk, Row& row) {
+          expire(row);
+          ByteWriter w(group(rk.second));
+          w.put_varint(0);
+          Coder<Window>::encode(rk.first, w);
+          Coder<K>::encode(rk.second, w);
+          encode_cells(row.cells, w);
+        });
       }
       for (int d = 0; d < 2; ++d) {
         for (const auto& [t, win, key] : d == 0 ? event_timers_ : processing_timers_) {
@@ -165,6 +313,9 @@ class StatefulParDoOp final : public Operator {
       w.put_varint(static_cast<std::uint64_t>(watermark_));
     }
 
+    // Either backend restores either kind of checkpoint: rows from key-group
+    // bytes or from the native snapshots of the old instances whose key
+    // groups overlap this one's.
     void restore(const RestoredState& in) override {
       const bool same = in.operator_states.size() == static_cast<std::size_t>(parallelism_);
       Timestamp wm = kMaxTimestamp;
@@ -174,44 +325,70 @@ class StatefulParDoOp final : public Operator {
         wm = std::min(wm, static_cast<Timestamp>(r.get_varint()));
       }
       if (wm != kMaxTimestamp) watermark_ = wm;
+      // Native rows carry their timer counts; rows from bytes count their timers below.
+      bool native = false;
+      const int n = static_cast<int>(in.native_dirs.size());
+      const int first = first_key_group(instance_, parallelism_, max_parallelism_);
+      const int last = last_key_group(instance_, parallelism_, max_parallelism_);
+      for (int j = 0; j < n; ++j) {
+        if (in.native_dirs[static_cast<std::size_t>(j)].empty()) continue;
+        native = true;
+        const int from = std::max(first, first_key_group(j, n, max_parallelism_));
+        const int to = std::min(last, last_key_group(j, n, max_parallelism_));
+        if (from > to) continue;
+        scan_kv_snapshot(in.native_dirs[static_cast<std::size_t>(j)], from, to,
+                         [&](std::string_view key, std::string_view value) {
+                           bool created = false;
+                           Row& row = rows_.acquire(decode_key(key), created);
+                           decode_row(value, row);
+                           rows_.store();
+                           const Window& w = rows_.key().first;
+                           if (created && !w.is_global())
+                             gc_.emplace(w.max_timestamp() + op_.lateness_, rows_.key());
+                         });
+      }
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
         while (!r.empty()) {
           auto tag = r.get_varint();
-          if (tag == 0) {
-            Window w = Coder<Window>::decode(r);
-            K key = Coder<K>::decode(r);
-            auto [it, inserted] = rows_.try_emplace(RowKey{w, std::move(key)});
-            if (inserted && !w.is_global()) gc_.emplace(w.max_timestamp() + op_.lateness_, it->first);
-            std::apply(
-                [&](auto&... c) {
-                  ((c.written = static_cast<Timestamp>(r.get_varint()),
-                    c.value = Coder<std::remove_cvref_t<decltype(c.value)>>::decode(r)),
-                   ...);
-                },
-                it->second.cells);
-          } else {
-            auto d = r.get_varint();
-            auto t = static_cast<Timestamp>(r.get_varint());
-            Window w = Coder<Window>::decode(r);
-            K key = Coder<K>::decode(r);
-            auto [it, inserted] = rows_.try_emplace(RowKey{w, key});
-            if (inserted && !w.is_global()) gc_.emplace(w.max_timestamp() + op_.lateness_, it->first);
-            if ((d == 0 ? event_timers_ : processing_timers_).emplace(t, w, std::move(key)).second)
-              ++it->second.timers;
+          auto d = tag == 0 ? 0 : r.get_varint();
+          auto t = tag == 0 ? 0 : static_cast<Timestamp>(r.get_varint());
+          Window w = Coder<Window>::decode(r);
+          K key = Coder<K>::decode(r);
+          if (tag != 0 && native) {  // the row and its count came with the native snapshot
+            (d == 0 ? event_timers_ : processing_timers_).emplace(t, w, std::move(key));
+            continue;
           }
+          bool created = false;
+          Row& row = rows_.acquire(RowKey{w, key}, created);
+          if (created && !w.is_global())
+            gc_.emplace(w.max_timestamp() + op_.lateness_, rows_.key());
+          if (tag == 0) {
+            decode_cells(r, row.cells);
+          } else if ((d == 0 ? event_timers_ : processing_timers_)
+                         .emplace(t, w, std::move(key))
+                         .second) {
+            ++row.timers;
+          }
+          rows_.store();
         }
       }
     }
 
    private:
-    using RowIt = typename std::unordered_map<RowKey, Row, RowHash>::iterator;
+    // Unique per call: the snapshot an instance takes when it finishes may
+    // carry the id of one it took just before, still being linked.
+    std::string fmt_snapshot_name(std::int64_t id) {
+      return ctx_.uid + "-" + std::to_string(instance_) + ".snap-" + std::to_string(id) + "-" +
+             std::to_string(++snapshot_seq_);
+    }
 
-    // Binds the states and the context to a row before calling the DoFn.
-    void enter(RowIt it, Timestamp ts) {
-      current_ = it;
-      bind_states(it->second, std::make_index_sequence<kStates>{});
-      context_.bind({&it->first.second, &it->first.first, ts, watermark_, now_});
+    // Binds the states and the context to the current row before calling the DoFn.
+    void enter(Row& row, Timestamp ts) {
+      current_ = &row;
+      bind_states(row, std::make_index_sequence<kStates>{});
+      const RowKey& rk = rows_.key();
+      context_.bind({&rk.second, &rk.first, ts, watermark_, now_});
     }
     template <std::size_t... I>
     void bind_states(Row& row, std::index_sequence<I...>) {
@@ -226,12 +403,15 @@ class StatefulParDoOp final : public Operator {
     static bool holds_nothing(const S& container) {
       return container.empty();
     }
-    // Drops the row when it holds nothing and no timer.
-    void leave(RowIt it) {
-      Row& row = it->second;
+    // Keeps the row, or drops it when it holds nothing and no timer.
+    void leave(Row& row) {
       bool empty = row.timers == 0;
       std::apply([&](auto&... c) { ((empty = empty && holds_nothing(c.value)), ...); }, row.cells);
-      if (empty) rows_.erase(it);
+      if (empty) {
+        rows_.drop();
+      } else {
+        rows_.store();
+      }
     }
     // TTL: clears cells past their time.
     void expire(Row& row) {
@@ -249,13 +429,13 @@ class StatefulParDoOp final : public Operator {
 
     void set_timer(TimeDomain d, Timestamp t) {
       auto& timers = d == TimeDomain::kEventTime ? event_timers_ : processing_timers_;
-      if (timers.emplace(t, current_->first.first, current_->first.second).second)
-        ++current_->second.timers;
+      const RowKey& rk = rows_.key();
+      if (timers.emplace(t, rk.first, rk.second).second) ++current_->timers;
     }
     void delete_timer(TimeDomain d, Timestamp t) {
       auto& timers = d == TimeDomain::kEventTime ? event_timers_ : processing_timers_;
-      if (timers.erase(Timer{t, current_->first.first, current_->first.second}) > 0)
-        --current_->second.timers;
+      const RowKey& rk = rows_.key();
+      if (timers.erase(Timer{t, rk.first, rk.second}) > 0) --current_->timers;
     }
 
     // Fires the timers at or before `limit`, in time order; a timer set while
@@ -264,25 +444,27 @@ class StatefulParDoOp final : public Operator {
       while (!timers.empty() && std::get<0>(*timers.begin()) <= limit) {
         auto node = timers.extract(timers.begin());
         auto& [t, w, key] = node.value();
-        auto it = rows_.find(RowKey{w, key});
-        if (it == rows_.end()) continue;
-        --it->second.timers;
+        Row* row = rows_.find(RowKey{w, key});
+        if (row == nullptr) continue;
+        --row->timers;
         if (timed_) {
           out_->at(t, w);
         } else {
           out_->untimed();
         }
-        enter(it, t);
-        if constexpr (requires(Fn& f, const K& k, KeyedContext<K>& c, E& e) {
+        enter(*row, t);
+        if constexpr (requires(Fn & f, const K& k, KeyedContext<K>& c, E& e) {
                         f.on_timer(k, Timestamp{}, TimeDomain::kEventTime, c, e);
                       }) {
-          fn_.on_timer(std::as_const(it->first.second), t, domain, context_, *out_);
+          fn_.on_timer(std::as_const(rows_.key().second), t, domain, context_, *out_);
         }
-        leave(it);
+        leave(*row);
       }
     }
 
     const StatefulParDoOp& op_;
+    InstanceContext ctx_;
+    Rows rows_;
     Fn fn_;
     std::unique_ptr<E> out_;
     bool streaming_;
@@ -290,12 +472,14 @@ class StatefulParDoOp final : public Operator {
     bool timed_ = false;
     Timestamp now_ = wall_clock_ms();
     Timestamp watermark_ = kMinTimestamp;
-    std::unordered_map<RowKey, Row, RowHash> rows_;
     std::set<Timer> event_timers_, processing_timers_;
     std::multimap<Timestamp, RowKey> gc_;  // non-global windows, by when their state goes
     std::array<Timestamp, kStates> ttl_{};
     KeyedContext<K> context_;
-    RowIt current_{};
+    Row* current_ = nullptr;
+    std::deque<std::pair<std::int64_t, std::filesystem::path>>
+        snapshots_;  // RocksDB's, not yet dropped
+    std::uint64_t snapshot_seq_ = 0;
   };
 
   Fn fn_;

@@ -4,8 +4,13 @@
 // phases undo and redo exactly what came after the checkpoint).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <runnel/runnel.hpp>
+#include <thread>
 
 #include "state/checkpoint_store.hpp"
 #include "test_util.hpp"
@@ -39,8 +44,10 @@ struct WindowLine : DoFn<std::pair<std::string, std::uint64_t>, std::string> {
   }
 };
 
-PipelineOptions options(int parallelism, const std::string& ck, const std::string& restore = "") {
+PipelineOptions options(int parallelism, const std::string& ck, const std::string& restore = "",
+                        StateBackend backend = StateBackend::kMemory) {
   PipelineOptions o;
+  o.state_backend = backend;
   o.parallelism = parallelism;
   o.mode = ExecutionMode::kStreaming;
   o.checkpoint_dir = ck;
@@ -58,11 +65,9 @@ void build(Pipeline& p, const std::string& out) {
   g.shards = 3;
   g.step_us = 2000;
   g.max_delay = 10ms;
-  auto ticks = p.read(io::generator<Tick>(g,
-                                          [](const io::GeneratedEvent& e) {
-                                            return Tick{"k" + std::to_string(e.random % 17), e.time};
-                                          }))
-                   .with_timestamps(&Tick::time, watermarks::bounded_out_of_orderness(10ms));
+  auto ticks = p.read(io::generator<Tick>(g, [](const io::GeneratedEvent& e) {
+                  return Tick{"k" + std::to_string(e.random % 17), e.time};
+                })).with_timestamps(&Tick::time, watermarks::bounded_out_of_orderness(10ms));
   auto key = [](const Tick& t) { return t.key; };
   ticks.window_into(windows::fixed(1s))
       .map(key)
@@ -92,7 +97,8 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
   // A checkpointed run, then a restore of its first, middle or last
   // checkpoint at another parallelism into the same output directory: the
   // output goes back to what that checkpoint covered, and on to the end.
-  const std::vector<std::pair<int, int>> restores = {{0, 3}, {1, 1}, {2, 4}};  // (which, parallelism)
+  const std::vector<std::pair<int, int>> restores = {
+      {0, 3}, {1, 1}, {2, 4}};  // (which, parallelism)
   for (auto [which, parallelism] : restores) {
     runnel::testing::ScratchDir run;
     RunResult first;
@@ -124,6 +130,142 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
   }
 }
 
+// The RocksDB backend's native snapshots (hard-linked SST files) restore at
+// other parallelisms, and either backend restores the other's checkpoints.
+TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
+  runnel::testing::ScratchDir dir;
+  {
+    Pipeline p(options(2, ""));
+    build(p, dir / "plain");
+    p.run();
+  }
+  const auto running = runnel::testing::read_part_lines(dir / "plain/running");
+  const auto windows = runnel::testing::read_part_lines(dir / "plain/windows");
+  ASSERT_GT(running.size(), 250u);
+  using B = StateBackend;
+  struct Case {
+    B first, then;
+    int parallelism;
+  };
+  for (auto [first_backend, then_backend, parallelism] :
+       {Case{B::kRocksDB, B::kRocksDB, 3}, Case{B::kRocksDB, B::kMemory, 1},
+        Case{B::kMemory, B::kRocksDB, 4}}) {
+    runnel::testing::ScratchDir run;
+    {
+      Pipeline p(options(2, run / "ck", "", first_backend));
+      build(p, run / "out");
+      RunResult r = p.run();
+      EXPECT_GE(r.checkpoints, 3u);
+    }
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
+    auto all = state::list_checkpoints(run.path() / "ck", true);
+    ASSERT_GE(all.size(), 3u);
+    const auto& chosen = all[all.size() / 2];
+    ASSERT_TRUE(chosen.valid) << chosen.problem;
+    bool has_native = false;
+    for (const auto& op : chosen.operators)
+      for (const auto& inst : op.instances) has_native |= !inst.native_dir.empty();
+    EXPECT_EQ(has_native, first_backend == B::kRocksDB);
+    SCOPED_TRACE("restore " + chosen.path.string() + " at parallelism " +
+                 std::to_string(parallelism));
+    Pipeline p(options(parallelism, run / "ck", chosen.path.string(), then_backend));
+    build(p, run / "out");
+    RunResult r = p.run();
+    EXPECT_EQ(r.restored_checkpoint, chosen.id);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
+  }
+}
+
+// A damaged SST file of a native snapshot is found by its checksum.
+TEST(Checkpoints, DamagedRocksDBFileIsDetected) {
+  runnel::testing::ScratchDir run;
+  {
+    Pipeline p(options(2, run / "ck", "", StateBackend::kRocksDB));
+    build(p, run / "out");
+    p.run();
+  }
+  auto all = state::list_checkpoints(run.path() / "ck", true);
+  ASSERT_FALSE(all.empty());
+  fs::path victim;
+  for (const auto& e : fs::recursive_directory_iterator(all.back().path))
+    if (e.path().extension() == ".sst") victim = e.path();
+  ASSERT_FALSE(victim.empty());
+  {
+    // Hard links share their bytes: break the link before damaging the copy.
+    fs::path tmp = victim.string() + ".tmp";
+    fs::copy_file(victim, tmp);
+    fs::rename(tmp, victim);
+    std::FILE* f = std::fopen(victim.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fputs("damage", f);
+    std::fclose(f);
+  }
+  auto info = state::inspect_checkpoint(all.back().path, true);
+  EXPECT_FALSE(info.valid);
+  EXPECT_NE(info.problem.find("checksum mismatch"), std::string::npos) << info.problem;
+  EXPECT_THROW(state::load_checkpoint(all.back().path), std::runtime_error);
+}
+
+// File sources take part: a restore reads only what the checkpoint's
+// readers had not read, so every line reaches the output once.
+TEST(Checkpoints, TextFilesResumeWhereTheirReadersStopped) {
+  runnel::testing::ScratchDir dir;
+  std::vector<std::string> lines;
+  for (int f = 0; f < 6; ++f) {
+    std::string content;
+    for (int i = 0; i < 4000; ++i) {
+      lines.push_back("file" + std::to_string(f) + " line" + std::to_string(i) + " w" +
+                      std::to_string(i % 13));
+      content += lines.back() + "\n";
+    }
+    runnel::testing::write_file(dir / ("in/" + std::to_string(f) + ".txt"), content);
+  }
+  std::sort(lines.begin(), lines.end());
+  auto job = [&](Pipeline& p, const std::string& out) {
+    // Slow enough (about 0.5 s) for several checkpoints on the way.
+    auto read = p.read(io::text(dir / "in")).map([](const std::string& l) {
+      static std::atomic<int> n{0};
+      if (++n % 100 == 0) std::this_thread::sleep_for(2ms);
+      return l;
+    });
+    read.write(io::text(out + "/lines"));
+    read.map([](const std::string& l) { return l.substr(l.rfind(' ') + 1); })
+        .count_per_element()
+        .write(io::csv(out + "/counts"));
+  };
+  runnel::testing::ScratchDir run;
+  RunResult first;
+  {
+    Pipeline p(options(2, run / "ck"));
+    job(p, run / "out");
+    first = p.run();
+  }
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/lines"), lines);
+  const auto counts = runnel::testing::read_part_lines(run / "out/counts");
+  ASSERT_EQ(counts.size(), 13u);
+  auto all = state::list_checkpoints(run.path() / "ck", true);
+  ASSERT_GE(all.size(), 3u);
+  // The middle one first: a restore rewinds the output, so an older
+  // checkpoint of the same line can follow, a newer one could not.
+  for (std::size_t which : {all.size() / 2, std::size_t{0}}) {
+    const auto& chosen = all[which];
+    SCOPED_TRACE("restore " + chosen.path.string());
+    Pipeline p(options(which == 0 ? 3 : 1, run / "ck", chosen.path.string()));
+    job(p, run / "out");
+    RunResult r = p.run();
+    EXPECT_EQ(r.restored_checkpoint, chosen.id);
+    EXPECT_LT(r.records_in, first.records_in);  // resumed, not started over
+    auto got = runnel::testing::read_part_lines(run / "out/lines");
+    std::vector<std::string> diff;
+    std::set_symmetric_difference(got.begin(), got.end(), lines.begin(), lines.end(),
+                                  std::back_inserter(diff));
+    EXPECT_EQ(got.size(), lines.size());
+    EXPECT_TRUE(diff.empty()) << diff.size() << " lines lost or twice, e.g. " << diff.front();
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/counts"), counts);
+  }
+}
+
 TEST(Checkpoints, RestoreLatestWithNothingToRestoreStartsFromTheBeginning) {
   runnel::testing::ScratchDir dir;
   Pipeline p(options(1, dir / "ck", "latest"));
@@ -137,7 +279,7 @@ TEST(Checkpoints, OperatorWithoutCheckpointSupportIsAClearError) {
   runnel::testing::ScratchDir dir;
   runnel::testing::write_file(dir / "in/a.txt", "x\ny\n");
   Pipeline p(options(1, dir / "ck"));
-  p.read(io::text(dir / "in")).write(io::text(dir / "out"));
+  p.read(io::text(dir / "in").watch(10ms).stop_when_idle(50ms)).write(io::text(dir / "out"));
   try {
     p.run();
     FAIL() << "expected a UserError";

@@ -11,11 +11,19 @@ using namespace std::chrono_literals;
 
 using KV = std::pair<std::string, std::int64_t>;
 
+// Every test of the State suite runs on both state backends.
+StateBackend g_backend = StateBackend::kMemory;
+class State : public ::testing::TestWithParam<StateBackend> {
+ protected:
+  void SetUp() override { g_backend = GetParam(); }
+};
+
 PipelineOptions opts(ExecutionMode mode, int parallelism = 2) {
   PipelineOptions o;
   o.parallelism = parallelism;
   o.mode = mode;
   o.watermark_interval = 1ms;
+  o.state_backend = g_backend;
   return o;
 }
 
@@ -51,7 +59,7 @@ struct RunningSum : DoFn<KV, KV> {
   }
 };
 
-TEST(State, ValueStateRunningSumPerKey) {
+TEST_P(State, ValueStateRunningSumPerKey) {
   for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
     auto got = run_fn<RunningSum, KV>(mode, RunningSum{}, 100);
     ASSERT_EQ(got.size(), 100u);
@@ -89,7 +97,7 @@ struct SortedAtTimer : DoFn<KV, std::string> {
   }
 };
 
-TEST(State, ListStateWithEventTimerFiresOncePerKeyWithEverything) {
+TEST_P(State, ListStateWithEventTimerFiresOncePerKeyWithEverything) {
   for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
     auto got = run_fn<SortedAtTimer, std::string>(mode, SortedAtTimer{}, 50);
     ASSERT_EQ(got.size(), 5u) << (mode == ExecutionMode::kBatch ? "batch" : "streaming");
@@ -113,7 +121,7 @@ struct TimerOrder : DoFn<KV, std::int64_t> {
   }
 };
 
-TEST(State, EventTimersFireInTimeOrder) {
+TEST_P(State, EventTimersFireInTimeOrder) {
   for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
     Pipeline p(opts(mode, 1));
     auto out = p.create(input(200))
@@ -131,9 +139,8 @@ TEST(State, EventTimersFireInTimeOrder) {
 // CombiningState: the mean.
 struct Stats : DoFn<KV, std::string> {
   MapState<std::int64_t, int> distinct{"distinct"};
-  ReducingState<std::int64_t> max{"max", [](const std::int64_t& a, const std::int64_t& b) {
-                                     return std::max(a, b);
-                                   }};
+  ReducingState<std::int64_t> max{
+      "max", [](const std::int64_t& a, const std::int64_t& b) { return std::max(a, b); }};
   CombiningState<combiners::Mean<double>> mean{"mean"};
   auto state() { return std::tie(distinct, max, mean); }
   void process(const KV& kv, KeyedContext<std::string>& ctx, Emitter<std::string>&) {
@@ -150,7 +157,7 @@ struct Stats : DoFn<KV, std::string> {
   }
 };
 
-TEST(State, MapReducingAndCombiningStates) {
+TEST_P(State, MapReducingAndCombiningStates) {
   for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
     auto got = run_fn<Stats, std::string>(mode, Stats{}, 100);
     ASSERT_EQ(got.size(), 5u);
@@ -175,7 +182,7 @@ struct WindowCount : DoFn<KV, std::string> {
   }
 };
 
-TEST(State, StateIsPerKeyAndWindow) {
+TEST_P(State, StateIsPerKeyAndWindow) {
   for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
     Pipeline p(opts(mode));
     auto out = p.create(input(100))
@@ -204,27 +211,28 @@ struct ProcessingTimer : DoFn<KV, std::string> {
   }
 };
 
-TEST(State, ProcessingTimeTimersFireInStreamingMode) {
+TEST_P(State, ProcessingTimeTimersFireInStreamingMode) {
   auto o = opts(ExecutionMode::kStreaming, 1);
   o.batch_size = 10;  // 40 paced batches over 0.1 s: ticks happen while it runs
   Pipeline p(o);
   io::GeneratorOptions g;
   g.events = 400;
   g.rate = 4000;
-  auto out = p.read(io::generator<KV>(g,
-                                      [](const io::GeneratedEvent& e) {
-                                        return KV{std::string(1, static_cast<char>('a' + e.index % 5)),
-                                                  static_cast<std::int64_t>(e.index)};
-                                      }))
-                 .par_do(ProcessingTimer{})
-                 .collect();
+  auto out =
+      p.read(io::generator<KV>(g,
+                               [](const io::GeneratedEvent& e) {
+                                 return KV{std::string(1, static_cast<char>('a' + e.index % 5)),
+                                           static_cast<std::int64_t>(e.index)};
+                               }))
+          .par_do(ProcessingTimer{})
+          .collect();
   p.run();
   auto v = out.values();
   std::sort(v.begin(), v.end());
   EXPECT_EQ(v, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
 }
 
-TEST(State, TtlExpiresAValueAfterItsTimeSinceTheLastWrite) {
+TEST(StateTtl, ExpiresAValueAfterItsTimeSinceTheLastWrite) {
   ValueState<int> v{"v", 100ms};
   detail::StateCell<std::optional<int>> cell;
   Timestamp now = 1000;
@@ -253,5 +261,12 @@ TEST(State, TtlExpiresAValueAfterItsTimeSinceTheLastWrite) {
   now += 1'000'000'000;
   EXPECT_EQ(forever.read(), 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, State,
+                         ::testing::Values(StateBackend::kMemory, StateBackend::kRocksDB),
+                         [](const auto& info) {
+                           return info.param == StateBackend::kMemory ? std::string("Memory")
+                                                                      : std::string("RocksDB");
+                         });
 
 }  // namespace

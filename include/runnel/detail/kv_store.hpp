@@ -1,0 +1,59 @@
+#pragma once
+// The RocksDB state backend's storage: one RocksDB database per operator
+// instance, holding byte keys that start with their key group (two bytes,
+// big-endian), so one key group is one contiguous range. Keyed operators
+// encode their rows into it; this class only moves bytes, and keeps RocksDB's
+// headers out of the operators' (RocksDB is an implementation detail).
+//
+// Calls are plain member calls into RocksDB: the operator is specialised for
+// its backend when it is instantiated, so there is no virtual call per record.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace runnel::detail {
+
+class KvStore {
+ public:
+  // Opens a new, empty database at `dir` (what is there is removed first:
+  // a working copy never outlives its run).
+  explicit KvStore(const std::filesystem::path& dir);
+  ~KvStore();
+  KvStore(const KvStore&) = delete;
+  KvStore& operator=(const KvStore&) = delete;
+
+  // Reads `key` into `value`; false if absent.
+  bool get(std::string_view key, std::string& value);
+  void put(std::string_view key, std::string_view value);
+  void remove(std::string_view key);
+
+  // A native snapshot: RocksDB's checkpoint of the database into `dir`
+  // (which must not exist): its SST files hard-linked, not copied, when
+  // `dir` is on the same file system; the memtable is flushed first.
+  void checkpoint(const std::filesystem::path& dir);
+
+  // RocksDB's estimate of the live data size, in bytes.
+  std::uint64_t approximate_bytes();
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::filesystem::path dir_;
+};
+
+// The entries of key groups [first, last] in a native snapshot, read-only.
+void scan_kv_snapshot(const std::filesystem::path& snapshot, int first, int last,
+                      const std::function<void(std::string_view key, std::string_view value)>& fn);
+
+// Appends the two-byte key-group prefix of a key.
+inline void append_key_group(std::string& key, int key_group) {
+  key.push_back(static_cast<char>((key_group >> 8) & 0xff));
+  key.push_back(static_cast<char>(key_group & 0xff));
+}
+
+}  // namespace runnel::detail

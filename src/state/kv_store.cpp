@@ -1,0 +1,125 @@
+// KvStore over RocksDB (see include/runnel/detail/kv_store.hpp).
+#include "runnel/detail/kv_store.hpp"
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/checkpoint.h>
+
+#include <stdexcept>
+
+namespace runnel::detail {
+namespace fs = std::filesystem;
+
+namespace {
+
+void check(const rocksdb::Status& s, std::string_view what, const fs::path& where) {
+  if (!s.ok())
+    throw std::runtime_error(
+        fmt::format("RocksDB state backend: {} '{}': {}", what, where.string(), s.ToString()));
+}
+
+rocksdb::Slice slice(std::string_view v) { return {v.data(), v.size()}; }
+
+std::string range_bound(int key_group) {
+  std::string k;
+  append_key_group(k, key_group);
+  return k;
+}
+
+// Opens a native snapshot read-only and iterates key groups [first, last].
+void scan(const fs::path& snapshot, int first, int last,
+          const std::function<void(std::string_view, std::string_view)>& fn) {
+  rocksdb::Options options;
+  options.create_if_missing = false;
+  rocksdb::DB* raw = nullptr;
+  check(rocksdb::DB::OpenForReadOnly(options, snapshot.string(), &raw), "cannot open snapshot",
+        snapshot);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const std::string lower = range_bound(first);
+  const std::string upper = range_bound(last + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    fn(std::string_view(it->key().data(), it->key().size()),
+       std::string_view(it->value().data(), it->value().size()));
+  }
+  check(it->status(), "cannot read snapshot", snapshot);
+}
+
+}  // namespace
+
+struct KvStore::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::ReadOptions read;
+  rocksdb::WriteOptions write;
+};
+
+KvStore::KvStore(const fs::path& dir) : impl_(std::make_unique<Impl>()), dir_(dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir.parent_path(), ec);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.error_if_exists = true;
+  // One database per operator instance, each owned by one thread: keep the
+  // background work small (two cores serve the whole job).
+  options.max_background_jobs = 1;
+  options.OptimizeLevelStyleCompaction(64 << 20);
+  rocksdb::DB* raw = nullptr;
+  check(rocksdb::DB::Open(options, dir.string(), &raw), "cannot open", dir);
+  impl_->db.reset(raw);
+  // The checkpoint is what makes state durable (as in Flink): no write-ahead log.
+  impl_->write.disableWAL = true;
+}
+
+KvStore::~KvStore() {
+  if (impl_->db) {
+    impl_->db->Close().PermitUncheckedError();
+    impl_->db.reset();
+  }
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+bool KvStore::get(std::string_view key, std::string& value) {
+  rocksdb::Status s =
+      impl_->db->Get(impl_->read, impl_->db->DefaultColumnFamily(), slice(key), &value);
+  if (s.IsNotFound()) return false;
+  check(s, "cannot read from", dir_);
+  return true;
+}
+
+void KvStore::put(std::string_view key, std::string_view value) {
+  check(impl_->db->Put(impl_->write, slice(key), slice(value)), "cannot write to", dir_);
+}
+
+void KvStore::remove(std::string_view key) {
+  check(impl_->db->Delete(impl_->write, slice(key)), "cannot delete from", dir_);
+}
+
+void KvStore::checkpoint(const fs::path& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  check(rocksdb::Checkpoint::Create(impl_->db.get(), &raw), "cannot make a checkpoint of", dir_);
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  // Without a write-ahead log the memtable must be flushed into SST files:
+  // log_size_for_flush 0 makes RocksDB flush before it links them.
+  check(cp->CreateCheckpoint(dir.string(), 0), "cannot write checkpoint", dir);
+}
+
+std::uint64_t KvStore::approximate_bytes() {
+  std::uint64_t live = 0, mem = 0;
+  impl_->db->GetIntProperty(rocksdb::DB::Properties::kEstimateLiveDataSize, &live);
+  impl_->db->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &mem);
+  return live + mem;
+}
+
+void scan_kv_snapshot(const fs::path& snapshot, int first, int last,
+                      const std::function<void(std::string_view, std::string_view)>& fn) {
+  scan(snapshot, first, last, fn);
+}
+
+}  // namespace runnel::detail
