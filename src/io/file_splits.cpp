@@ -134,6 +134,7 @@ void FileSplitSet::keep_unread(const std::vector<std::string>& states) {
   for (const auto& s : splits_) sizes[s.path] = s.file_size;
   std::vector<FileSplit> unread;
   total_bytes_ = 0;
+  read_before_.clear();
   for (const auto& [path, size] : sizes) {
     auto& ranges = read[path];
     std::sort(ranges.begin(), ranges.end());
@@ -146,6 +147,7 @@ void FileSplitSet::keep_unread(const std::vector<std::string>& states) {
     for (auto [start, upto] : ranges) {
       keep(at, std::min(start, size));
       at = std::max(at, upto);
+      read_before_.push_back(FileSplit{path, start, upto, size});
     }
     keep(at, size);
   }

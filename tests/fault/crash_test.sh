@@ -18,15 +18,8 @@ mkdir -p "$work"
 log=$work/log.txt
 : >"$log"
 
-fail() {
-  echo "crash_test: FAILED: $*" >&2
-  echo "--- job log:" >&2
-  tail -n 40 "$log" >&2
-  exit 1
-}
-
-# The published records of an output directory, sorted (pending parts are hidden files).
-records() { find "$1" -maxdepth 1 -name 'part-*' -exec cat {} + | LC_ALL=C sort; }
+name=crash_test
+source "$(dirname "$0")/common.sh"
 
 echo "crash_test: reference run ($RUNNEL_FAULT_EVENTS events)"
 "$job" --output "$work/ref" --mode streaming --no-progress -p 2 >>"$log" 2>&1 ||
@@ -47,7 +40,7 @@ while ((k < kills)); do
   "$job" "${flags[@]}" "${backend[@]}" -p "$p" >>"$log" 2>&1 &
   pid=$!
   # A random moment between 0.15 s and 1.5 s after the start.
-  sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.15 + (r % 1350) / 1000 }')"
+  random_sleep 0.15 1.5
   if ! kill -9 "$pid" 2>/dev/null; then
     wait "$pid" || fail "run $runs exited with an error before it was killed"
     echo "crash_test: run $runs finished before its kill; starting over from an empty output"

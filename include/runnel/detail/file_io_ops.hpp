@@ -47,9 +47,14 @@ class LineSourceInstance : public SourceInstance {
   explicit LineSourceInstance(const InstanceContext& ctx)
       : splits_(static_cast<FileSplitSet*>(ctx.shared)), ctx_(ctx) {}
 
-  // Operator state: the splits read to the end, and where the current one is at.
+  // Operator state: the splits read to the end, and where the current one is
+  // at. Instance 0 also lists what earlier runs read (a restore hands every
+  // instance every state).
   void snapshot(std::int64_t, OperatorSnapshot& out) override {
-    out.operator_state = encode_read_position(done_, reader_ ? &reader_->split() : nullptr,
+    std::vector<FileSplit> read = done_;
+    if (ctx_.instance == 0)
+      read.insert(read.end(), splits_->read_before().begin(), splits_->read_before().end());
+    out.operator_state = encode_read_position(read, reader_ ? &reader_->split() : nullptr,
                                               reader_ ? reader_->resume_offset() : 0);
   }
 

@@ -33,11 +33,16 @@ class FileSplitSet {
   // (their operator states, see encode_read_position) left unread. Call
   // before any reader starts.
   void keep_unread(const std::vector<std::string>& states);
+  // After keep_unread: the byte ranges earlier runs read (as splits whose end
+  // is where reading stopped). A checkpoint of this run must list them too,
+  // or a restore of it would read them again.
+  const std::vector<FileSplit>& read_before() const { return read_before_; }
   std::uint64_t total_bytes() const { return total_bytes_; }
   const std::vector<FileSplit>& splits() const { return splits_; }
 
  private:
   std::vector<FileSplit> splits_;
+  std::vector<FileSplit> read_before_;
   std::uint64_t total_bytes_ = 0;
   std::atomic<std::size_t> next_{0};
 };
