@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
 
 #include <stdexcept>
 
@@ -56,6 +57,7 @@ struct KvStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::ReadOptions read;
   rocksdb::WriteOptions write;
+  rocksdb::WriteBatch batch;
 };
 
 KvStore::KvStore(const fs::path& dir) : impl_(std::make_unique<Impl>()), dir_(dir) {
@@ -93,12 +95,18 @@ bool KvStore::get(std::string_view key, std::string& value) {
   return true;
 }
 
-void KvStore::put(std::string_view key, std::string_view value) {
-  check(impl_->db->Put(impl_->write, slice(key), slice(value)), "cannot write to", dir_);
+void KvStore::batch_put(std::string_view key, std::string_view value) {
+  check(impl_->batch.Put(slice(key), slice(value)), "cannot write to", dir_);
 }
 
-void KvStore::remove(std::string_view key) {
-  check(impl_->db->Delete(impl_->write, slice(key)), "cannot delete from", dir_);
+void KvStore::batch_remove(std::string_view key) {
+  check(impl_->batch.Delete(slice(key)), "cannot delete from", dir_);
+}
+
+void KvStore::write_batch() {
+  if (impl_->batch.Count() == 0) return;
+  check(impl_->db->Write(impl_->write, &impl_->batch), "cannot write to", dir_);
+  impl_->batch.Clear();
 }
 
 void KvStore::checkpoint(const fs::path& dir) {

@@ -27,8 +27,10 @@ class KvStore {
 
   // Reads `key` into `value`; false if absent.
   bool get(std::string_view key, std::string& value);
-  void put(std::string_view key, std::string_view value);
-  void remove(std::string_view key);
+  // Writes and deletes gathered, then applied together by write_batch.
+  void batch_put(std::string_view key, std::string_view value);
+  void batch_remove(std::string_view key);
+  void write_batch();
 
   // A native snapshot: RocksDB's checkpoint of the database into `dir`
   // (which must not exist): its SST files hard-linked, not copied, when

@@ -134,6 +134,7 @@ class StatefulParDoOp final : public Operator {
     const RowKey& key() const { return current_->first; }
     void store() {}
     void drop() { map_.erase(current_); }
+    void flush() {}
     template <class F>
     void for_each(F&& f) {
       for (auto& [rk, row] : map_) f(rk, row);
@@ -145,52 +146,81 @@ class StatefulParDoOp final : public Operator {
     typename std::unordered_map<RowKey, Row, RowHash>::iterator current_{};
   };
 
-  // The RocksDB backend: rows as bytes in a database of this instance; the
-  // current row is decoded into a buffer and written back by store().
+  // The RocksDB backend: rows as bytes in a database of this instance,
+  // behind a write-back cache of decoded rows (as Kafka Streams' record
+  // cache): a hot key costs a hash lookup, not a RocksDB read and write. The
+  // cache is written to RocksDB in one batch when it is full (then emptied)
+  // and before a checkpoint.
   class RocksRows {
    public:
+    static constexpr std::size_t kCacheRows = std::size_t{1} << 16;
     explicit RocksRows(const InstanceContext& ctx)
         : store_(ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance))),
-          max_parallelism_(ctx.max_parallelism) {}
+          max_parallelism_(ctx.max_parallelism) {
+      cache_.reserve(kCacheRows);
+    }
     Row& acquire(const RowKey& rk, bool& created) {
-      key_ = rk;
-      encode_key(key_, max_parallelism_, key_bytes_);
-      created = !store_.get(key_bytes_, value_);
-      if (created) {
-        row_ = Row{};
-      } else {
-        decode_row(value_, row_);
-      }
-      exists_ = !created;
-      return row_;
+      current_ = lookup(rk);
+      Cached& c = current_->second;
+      created = !c.present;
+      return c.row;
     }
     Row* find(const RowKey& rk) {
-      key_ = rk;
-      encode_key(key_, max_parallelism_, key_bytes_);
-      if (!store_.get(key_bytes_, value_)) return nullptr;
-      decode_row(value_, row_);
-      exists_ = true;
-      return &row_;
+      current_ = lookup(rk);
+      return current_->second.present ? &current_->second.row : nullptr;
     }
-    const RowKey& key() const { return key_; }
+    const RowKey& key() const { return current_->first; }
     void store() {
-      encode_row(row_, value_);
-      store_.put(key_bytes_, value_);
-      exists_ = true;
+      current_->second.present = true;
+      current_->second.dirty = true;
     }
-    void drop() {
-      if (exists_) store_.remove(key_bytes_);
-      exists_ = false;
+    void drop() { current_->second = Cached{Row{}, false, true}; }
+    // Writes every changed row to RocksDB.
+    void flush() {
+      for (auto& [rk, c] : cache_) {
+        if (!c.dirty) continue;
+        encode_key(rk, max_parallelism_, key_bytes_);
+        if (c.present) {
+          encode_row(c.row, value_);
+          store_.batch_put(key_bytes_, value_);
+        } else {
+          store_.batch_remove(key_bytes_);
+        }
+        c.dirty = false;
+      }
+      store_.write_batch();
     }
     KvStore& kv() { return store_; }
     static constexpr bool kNative = true;
 
    private:
+    struct Cached {
+      Row row;
+      bool present = false;  // false: no row (never was, or dropped)
+      bool dirty = false;    // differs from RocksDB
+    };
+    using Cache = std::unordered_map<RowKey, Cached, RowHash>;
+
+    typename Cache::iterator lookup(const RowKey& rk) {
+      auto it = cache_.find(rk);
+      if (it != cache_.end()) return it;
+      if (cache_.size() >= kCacheRows) {
+        flush();
+        cache_.clear();
+      }
+      encode_key(rk, max_parallelism_, key_bytes_);
+      Cached c;
+      if (store_.get(key_bytes_, value_)) {
+        decode_row(value_, c.row);
+        c.present = true;
+      }
+      return cache_.emplace(rk, std::move(c)).first;
+    }
+
     KvStore store_;
     int max_parallelism_;
-    RowKey key_{};
-    Row row_{};
-    bool exists_ = false;
+    Cache cache_;
+    typename Cache::iterator current_{};
     std::string key_bytes_, value_;
   };
 
@@ -286,6 +316,7 @@ class StatefulParDoOp final : public Operator {
           snapshots_.pop_front();
         }
         auto dir = ctx_.state_dir / fmt_snapshot_name(id);
+        rows_.flush();
         rows_.kv().checkpoint(dir);
         snapshots_.emplace_back(id, dir);
         out.native_dir = dir.string();

@@ -262,6 +262,41 @@ TEST(StateTtl, ExpiresAValueAfterItsTimeSinceTheLastWrite) {
   EXPECT_EQ(forever.read(), 1);
 }
 
+// More keys than the RocksDB backend's row cache holds (65,536 per
+// instance), so rows are written out, dropped and read back: every key's
+// second element clears its state (a drop), its third starts afresh.
+struct EmitAtSecond : DoFn<std::pair<std::int64_t, std::int64_t>, std::int64_t> {
+  ValueState<std::int64_t> seen{"seen"};
+  auto state() { return std::tie(seen); }
+  void process(const std::pair<std::int64_t, std::int64_t>& kv, KeyedContext<std::int64_t>&,
+               Emitter<std::int64_t>& out) {
+    std::int64_t n = seen.value_or(0) + 1;
+    if (n == 2) {
+      out.emit(kv.first * 10 + kv.second);
+      seen.clear();
+    } else {
+      seen.write(n);
+    }
+  }
+};
+
+TEST_P(State, MoreKeysThanTheRowCacheHolds) {
+  constexpr std::int64_t kKeys = 150'000;
+  std::vector<std::pair<std::int64_t, std::int64_t>> in;
+  for (int round = 0; round < 3; ++round)
+    for (std::int64_t k = 0; k < kKeys; ++k)
+      in.emplace_back((k * 7919 + round * 104729) % kKeys, round);
+  for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
+    Pipeline p(opts(mode, 1));
+    auto out = p.create(in).par_do(EmitAtSecond{}).collect();
+    p.run();
+    auto v = out.values();
+    std::sort(v.begin(), v.end());
+    ASSERT_EQ(v.size(), static_cast<std::size_t>(kKeys));
+    for (std::int64_t k = 0; k < kKeys; ++k) ASSERT_EQ(v[static_cast<std::size_t>(k)], k * 10 + 1);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, State,
                          ::testing::Values(StateBackend::kMemory, StateBackend::kRocksDB),
                          [](const auto& info) {
