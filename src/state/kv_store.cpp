@@ -2,8 +2,12 @@
 #include "runnel/detail/kv_store.hpp"
 
 #include <fmt/format.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
@@ -24,7 +28,8 @@ rocksdb::Slice slice(std::string_view v) { return {v.data(), v.size()}; }
 
 std::string range_bound(int key_group) {
   std::string k;
-  append_key_group(k, key_group);
+  k.push_back(static_cast<char>((key_group >> 8) & 0xff));
+  k.push_back(static_cast<char>(key_group & 0xff));
   return k;
 }
 
@@ -43,6 +48,7 @@ void scan(const fs::path& snapshot, int first, int last,
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
   ro.fill_cache = false;
+  ro.total_order_seek = true;  // across prefixes
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
   for (it->Seek(lower); it->Valid(); it->Next()) {
     fn(std::string_view(it->key().data(), it->key().size()),
@@ -71,6 +77,22 @@ KvStore::KvStore(const fs::path& dir) : impl_(std::make_unique<Impl>()), dir_(di
   // background work small (two cores serve the whole job).
   options.max_background_jobs = 1;
   options.OptimizeLevelStyleCompaction(64 << 20);
+  // Every access is a point lookup: a small memtable (its skip list is
+  // searched on every read), bloom filters on the key's prefix (key group and
+  // hash) in the memtable and the tables, and a block cache shared by the
+  // process's databases; no compression above the last level.
+  options.write_buffer_size = 4 << 20;
+  options.max_write_buffer_number = 3;
+  options.compression = rocksdb::kNoCompression;
+  options.bottommost_compression = rocksdb::kLZ4Compression;
+  rocksdb::BlockBasedTableOptions table;
+  static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(256 << 20);
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kKvPrefixBytes));
+  options.memtable_prefix_bloom_size_ratio = 0.1;
   rocksdb::DB* raw = nullptr;
   check(rocksdb::DB::Open(options, dir.string(), &raw), "cannot open", dir);
   impl_->db.reset(raw);

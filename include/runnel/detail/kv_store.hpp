@@ -1,12 +1,13 @@
 #pragma once
 // The RocksDB state backend's storage: one RocksDB database per operator
-// instance, holding byte keys that start with their key group (two bytes,
-// big-endian), so one key group is one contiguous range. Keyed operators
+// instance, holding byte keys that start with their key group, so one key
+// group is one contiguous range (see append_kv_prefix). Keyed operators
 // encode their rows into it; this class only moves bytes, and keeps RocksDB's
 // headers out of the operators' (RocksDB is an implementation detail).
 //
 // Calls are plain member calls into RocksDB: the operator is specialised for
 // its backend when it is instantiated, so there is no virtual call per record.
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -52,10 +53,16 @@ class KvStore {
 void scan_kv_snapshot(const std::filesystem::path& snapshot, int first, int last,
                       const std::function<void(std::string_view key, std::string_view value)>& fn);
 
-// Appends the two-byte key-group prefix of a key.
-inline void append_key_group(std::string& key, int key_group) {
+// Every key starts with a fixed-length prefix: its key group (two bytes,
+// big-endian, so a key group is one range) and the 64-bit hash of what
+// follows. RocksDB hashes the prefix into its memtable (a skip list per hash
+// bucket, not one for all keys) and its bloom filters.
+constexpr std::size_t kKvPrefixBytes = 10;
+inline void append_kv_prefix(std::string& key, int key_group, std::uint64_t hash) {
   key.push_back(static_cast<char>((key_group >> 8) & 0xff));
   key.push_back(static_cast<char>(key_group & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    key.push_back(static_cast<char>((hash >> shift) & 0xff));
 }
 
 }  // namespace runnel::detail

@@ -100,16 +100,17 @@ class StatefulParDoOp final : public Operator {
         },
         cells);
   }
-  // A RocksDB key: key group, window, key.
+  // A RocksDB key: key group and hash (append_kv_prefix), window, key.
   static void encode_key(const RowKey& rk, int max_parallelism, std::string& out) {
     out.clear();
-    append_key_group(out, key_group_of(Hash<K>{}(rk.second), max_parallelism));
+    const std::uint64_t h = Hash<K>{}(rk.second);
+    append_kv_prefix(out, key_group_of(h, max_parallelism), RowHash{}(rk));
     ByteWriter w(out);
     Coder<Window>::encode(rk.first, w);
     Coder<K>::encode(rk.second, w);
   }
   static RowKey decode_key(std::string_view bytes) {
-    ByteReader r(bytes.substr(2));
+    ByteReader r(bytes.substr(kKvPrefixBytes));
     Window w = Coder<Window>::decode(r);
     return RowKey{w, Coder<K>::decode(r)};
   }
