@@ -77,6 +77,7 @@ struct RunResult {
   double checkpoint_seconds = 0;          // the last one's duration, trigger to durable
   std::uint64_t checkpoint_bytes = 0;     // the last one's size
   std::int64_t restored_checkpoint = -1;  // -1: not restored; 0: restored, none was complete
+  double restore_seconds = 0;             // reading the checkpoint and restoring every instance
 };
 
 class Pipeline {

@@ -146,6 +146,9 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
             : fmt::format(", {} checkpoints (last {:.0f} ms, {})", r.checkpoints,
                           r.checkpoint_seconds * 1000,
                           ops::human_bytes(static_cast<double>(r.checkpoint_bytes)));
+    if (r.restored_checkpoint > 0)
+      checkpoints += fmt::format(", restored checkpoint {} in {:.2f} s", r.restored_checkpoint,
+                                 r.restore_seconds);
     std::fprintf(stderr,
                  "runnel: %s done (%s mode): %llu records in, %llu out%s%s%s%s, %.2f s, %.0f "
                  "records/s\n",

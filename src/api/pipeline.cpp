@@ -227,6 +227,7 @@ RunResult Pipeline::run() {
   result.checkpoint_seconds = stats.checkpoints.last_seconds;
   result.checkpoint_bytes = stats.checkpoints.last_bytes;
   result.restored_checkpoint = stats.restored_checkpoint;
+  result.restore_seconds = stats.restore_seconds;
   return result;
 }
 

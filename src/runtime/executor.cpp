@@ -67,6 +67,7 @@ struct Executor::InstanceRun {
   int num_channels = 0;                    // producer instances feeding this instance
   std::vector<std::optional<RestoredState>> restore;  // per op, when restoring
   std::int64_t injected = 0;                          // sources: the last barrier sent
+  double restore_seconds = 0;                         // its operators' restore() calls
 };
 
 Executor::Executor(const PhysicalPlan& plan, ExecutionOptions options)
@@ -133,7 +134,10 @@ ExecutionStats Executor::run() {
         }
       }
     }
+    const auto load_start = std::chrono::steady_clock::now();
     first_id = prepare_restore();
+    load_seconds_ =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     coordinator_ = std::make_unique<CheckpointCoordinator>(
         plan_, shared_, options_.checkpoints, first_id, options_.max_parallelism,
         [this](const std::string& line) { log(line); },
@@ -320,6 +324,11 @@ ExecutionStats Executor::run() {
   }
   if (coordinator_) stats.checkpoints = coordinator_->stats();
   stats.restored_checkpoint = restored_id_;
+  if (restored_id_ > 0) {
+    double slowest = 0;
+    for (const auto& r : runs) slowest = std::max(slowest, r->restore_seconds);
+    stats.restore_seconds = load_seconds_ + slowest;
+  }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }
@@ -558,9 +567,12 @@ void Executor::run_instance(InstanceRun& r) {
       op->open();
       ++opened;
     }
+    const auto restore_start = std::chrono::steady_clock::now();
     for (std::size_t o = 0; o < r.restore.size(); ++o) {
       if (r.restore[o]) r.ops[o]->restore(*r.restore[o]);
     }
+    r.restore_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - restore_start).count();
     r.restore.clear();
     if (task.in_edges.empty()) {
       run_source(r);

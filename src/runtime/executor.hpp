@@ -47,6 +47,7 @@ struct ExecutionStats {
   double seconds = 0;
   CheckpointStats checkpoints;
   std::int64_t restored_checkpoint = -1;  // -1: no restore; 0: none was complete
+  double restore_seconds = 0;  // loading the checkpoint, then the slowest instance's restore
 };
 
 class Executor {
@@ -94,6 +95,7 @@ class Executor {
   std::unique_ptr<CheckpointCoordinator> coordinator_;
   std::optional<state::LoadedCheckpoint> restored_;
   std::int64_t restored_id_ = -1;
+  double load_seconds_ = 0;  // reading and verifying the checkpoint to restore
 };
 
 }  // namespace runnel::runtime
