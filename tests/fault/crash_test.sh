@@ -37,17 +37,8 @@ while ((k < kills)); do
   # Every other run keeps its keyed state in RocksDB: restores cross backends.
   backend=()
   if ((runs % 2 == 0)); then backend=(--state-backend rocksdb --state-dir "$work/state"); fi
-  "$job" "${flags[@]}" "${backend[@]}" -p "$p" >>"$log" 2>&1 &
-  pid=$!
-  # A random moment between 0.15 s and 1.5 s after the start.
-  random_sleep 0.15 1.5
-  if ! kill -9 "$pid" 2>/dev/null; then
-    wait "$pid" || fail "run $runs exited with an error before it was killed"
-    echo "crash_test: run $runs finished before its kill; starting over from an empty output"
-    rm -rf "$work/out" "$work/ck"
-    continue
-  fi
-  wait "$pid" 2>/dev/null || true
+  # Killed at a random moment between 0.15 s and 1.5 s after the start.
+  run_and_kill 0.15 1.5 "$job" "${flags[@]}" "${backend[@]}" -p "$p" || continue
   k=$((k + 1))
   # Once, halfway: damage the newest complete checkpoint; the restore must
   # notice and fall back to the one before.

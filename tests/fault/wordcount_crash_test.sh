@@ -35,16 +35,7 @@ runs=0
 while ((k < kills)); do
   runs=$((runs + 1))
   ((runs < 10 * kills)) || fail "could not kill the job $kills times in $runs runs"
-  "$runnel" "${flags[@]}" -p $((runs % 3 + 1)) >>"$log" 2>&1 &
-  pid=$!
-  random_sleep 0.05 0.5
-  if ! kill -9 "$pid" 2>/dev/null; then
-    wait "$pid" || fail "run $runs exited with an error before it was killed"
-    echo "$name: run $runs finished before its kill; starting over from an empty output"
-    rm -rf "$work/out" "$work/ck"
-    continue
-  fi
-  wait "$pid" 2>/dev/null || true
+  run_and_kill 0.05 0.5 "$runnel" "${flags[@]}" -p $((runs % 3 + 1)) || continue
   k=$((k + 1))
 done
 "$runnel" "${flags[@]}" -p 2 >>"$log" 2>&1 || fail "the final run failed"
