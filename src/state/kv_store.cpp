@@ -66,13 +66,10 @@ struct KvStore::Impl {
   rocksdb::WriteBatch batch;
 };
 
-KvStore::KvStore(const fs::path& dir) : impl_(std::make_unique<Impl>()), dir_(dir) {
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  fs::create_directories(dir.parent_path(), ec);
+namespace {
+rocksdb::Options store_options() {
   rocksdb::Options options;
   options.create_if_missing = true;
-  options.error_if_exists = true;
   // One database per operator instance, each owned by one thread: keep the
   // background work small (two cores serve the whole job).
   options.max_background_jobs = 1;
@@ -93,11 +90,47 @@ KvStore::KvStore(const fs::path& dir) : impl_(std::make_unique<Impl>()), dir_(di
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kKvPrefixBytes));
   options.memtable_prefix_bloom_size_ratio = 0.1;
+  return options;
+}
+}  // namespace
+
+KvStore::KvStore(const fs::path& dir) : impl_(std::make_unique<Impl>()), dir_(dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir.parent_path(), ec);
+  open();
+}
+
+void KvStore::open() {
   rocksdb::DB* raw = nullptr;
-  check(rocksdb::DB::Open(options, dir.string(), &raw), "cannot open", dir);
+  check(rocksdb::DB::Open(store_options(), dir_.string(), &raw), "cannot open", dir_);
   impl_->db.reset(raw);
   // The checkpoint is what makes state durable (as in Flink): no write-ahead log.
   impl_->write.disableWAL = true;
+}
+
+void KvStore::adopt(const fs::path& snapshot) {
+  check(impl_->db->Close(), "cannot close", dir_);
+  impl_->db.reset();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+  fs::create_directories(dir_, ec);
+  if (ec) throw std::runtime_error("RocksDB state backend: cannot create '" + dir_.string() + "'");
+  // Table files never change once written: they are linked. The rest (the
+  // manifest, CURRENT, OPTIONS) RocksDB rewrites: those are copied.
+  for (const auto& e : fs::directory_iterator(snapshot)) {
+    const fs::path to = dir_ / e.path().filename();
+    if (e.path().extension() == ".sst") {
+      fs::create_hard_link(e.path(), to, ec);
+      if (!ec) continue;
+      ec.clear();
+    }
+    fs::copy_file(e.path(), to, ec);
+    if (ec)
+      throw std::runtime_error(fmt::format("RocksDB state backend: cannot copy '{}' to '{}': {}",
+                                           e.path().string(), to.string(), ec.message()));
+  }
+  open();
 }
 
 KvStore::~KvStore() {

@@ -33,6 +33,10 @@ class KvStore {
   void batch_remove(std::string_view key);
   void write_batch();
 
+  // Replaces this database by a copy of a native snapshot (table files
+  // hard-linked): a restore at unchanged key groups, without reading a row.
+  void adopt(const std::filesystem::path& snapshot);
+
   // A native snapshot: RocksDB's checkpoint of the database into `dir`
   // (which must not exist): its SST files hard-linked, not copied, when
   // `dir` is on the same file system; the memtable is flushed first.
@@ -44,6 +48,7 @@ class KvStore {
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
+  void open();
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::filesystem::path dir_;

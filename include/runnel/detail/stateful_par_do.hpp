@@ -343,6 +343,7 @@ class StatefulParDoOp final : public Operator {
       }
       ByteWriter w(out.operator_state);
       w.put_varint(static_cast<std::uint64_t>(watermark_));
+      w.put_varint(gc_.empty() ? 0 : 1);  // whether rows of windows (not global) are held
     }
 
     // Either backend restores either kind of checkpoint: rows from key-group
@@ -351,18 +352,38 @@ class StatefulParDoOp final : public Operator {
     void restore(const RestoredState& in) override {
       const bool same = in.operator_states.size() == static_cast<std::size_t>(parallelism_);
       Timestamp wm = kMaxTimestamp;
+      bool windowed = false;
       for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
         ByteReader r(in.operator_states[i]);
-        if (r.empty() || (same && i != static_cast<std::size_t>(instance_))) continue;
-        wm = std::min(wm, static_cast<Timestamp>(r.get_varint()));
+        if (r.empty()) continue;
+        const auto old_wm = static_cast<Timestamp>(r.get_varint());
+        windowed = windowed || r.empty() || r.get_varint() != 0;
+        if (!same || i == static_cast<std::size_t>(instance_)) wm = std::min(wm, old_wm);
       }
       if (wm != kMaxTimestamp) watermark_ = wm;
       // Native rows carry their timer counts; rows from bytes count their timers below.
-      bool native = false;
+      bool native = false, adopted = false;
       const int n = static_cast<int>(in.native_dirs.size());
       const int first = first_key_group(instance_, parallelism_, max_parallelism_);
       const int last = last_key_group(instance_, parallelism_, max_parallelism_);
-      for (int j = 0; j < n; ++j) {
+      if constexpr (Rows::kNative) {
+        // Same parallelism: this instance's key groups are exactly old
+        // instance `instance_`'s, so its snapshot becomes the database (only
+        // window rows are read, for their cleanup index).
+        if (n == parallelism_ && !in.native_dirs[static_cast<std::size_t>(instance_)].empty()) {
+          const std::string& dir = in.native_dirs[static_cast<std::size_t>(instance_)];
+          rows_.kv().adopt(dir);
+          native = adopted = true;
+          if (windowed) {
+            scan_kv_snapshot(dir, first, last, [&](std::string_view key, std::string_view) {
+              RowKey rk = decode_key(key);
+              if (!rk.first.is_global())
+                gc_.emplace(rk.first.max_timestamp() + op_.lateness_, std::move(rk));
+            });
+          }
+        }
+      }
+      for (int j = 0; j < n && !adopted; ++j) {
         if (in.native_dirs[static_cast<std::size_t>(j)].empty()) continue;
         native = true;
         const int from = std::max(first, first_key_group(j, n, max_parallelism_));

@@ -37,6 +37,22 @@ struct RunningCount : DoFn<std::pair<std::string, int>, std::string> {
   }
 };
 
+// Keyed state per window: a count per key and one-second window, emitted by
+// an event-time timer at the window's end ("start,key,count").
+struct WindowCountAtTimer : DoFn<std::pair<std::string, int>, std::string> {
+  ValueState<std::uint64_t> n{"n"};
+  auto state() { return std::tie(n); }
+  void process(const std::pair<std::string, int>&, KeyedContext<std::string>& ctx,
+               Emitter<std::string>&) {
+    n.write(n.value_or(0) + 1);
+    ctx.set_timer(TimeDomain::kEventTime, ctx.window().max_timestamp());
+  }
+  void on_timer(const std::string& key, Timestamp, TimeDomain, KeyedContext<std::string>& ctx,
+                Emitter<std::string>& out) {
+    out.emit(std::to_string(ctx.window().start) + "," + key + "," + std::to_string(n.value_or(0)));
+  }
+};
+
 struct WindowLine : DoFn<std::pair<std::string, std::uint64_t>, std::string> {
   void process(const std::pair<std::string, std::uint64_t>& kv, const ElementContext& c,
                Emitter<std::string>& out) {
@@ -78,6 +94,10 @@ void build(Pipeline& p, const std::string& out) {
   ticks.map([](const Tick& t) { return std::make_pair(t.key, 1); })
       .par_do(RunningCount{})
       .write(io::text(out + "/running"));
+  ticks.window_into(windows::fixed(1s))
+      .map([](const Tick& t) { return std::make_pair(t.key, 1); })
+      .par_do(WindowCountAtTimer{})
+      .write(io::text(out + "/window_state"));
 }
 
 TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
@@ -90,6 +110,8 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
   const auto windows = runnel::testing::read_part_lines(dir / "plain/windows");
   const auto totals = runnel::testing::read_part_lines(dir / "plain/totals");
   const auto running = runnel::testing::read_part_lines(dir / "plain/running");
+  const auto window_state = runnel::testing::read_part_lines(dir / "plain/window_state");
+  EXPECT_EQ(window_state, runnel::testing::read_part_lines(dir / "plain/windows"));
   ASSERT_GT(running.size(), 250u);
   ASSERT_GT(windows.size(), 17u * 50);
   ASSERT_EQ(totals.size(), 17u);
@@ -112,6 +134,7 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
 
     auto all = state::list_checkpoints(run.path() / "ck", true);
     ASSERT_GE(all.size(), 3u);
@@ -127,11 +150,13 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
   }
 }
 
 // The RocksDB backend's native snapshots (hard-linked SST files) restore at
-// other parallelisms, and either backend restores the other's checkpoints.
+// the same parallelism (the snapshot becomes the database) and at others (rows
+// read by key group), and either backend restores the other's checkpoints.
 TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
   runnel::testing::ScratchDir dir;
   {
@@ -140,6 +165,8 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     p.run();
   }
   const auto running = runnel::testing::read_part_lines(dir / "plain/running");
+  const auto window_state = runnel::testing::read_part_lines(dir / "plain/window_state");
+  EXPECT_EQ(window_state, runnel::testing::read_part_lines(dir / "plain/windows"));
   const auto windows = runnel::testing::read_part_lines(dir / "plain/windows");
   ASSERT_GT(running.size(), 250u);
   using B = StateBackend;
@@ -148,8 +175,8 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     int parallelism;
   };
   for (auto [first_backend, then_backend, parallelism] :
-       {Case{B::kRocksDB, B::kRocksDB, 3}, Case{B::kRocksDB, B::kMemory, 1},
-        Case{B::kMemory, B::kRocksDB, 4}}) {
+       {Case{B::kRocksDB, B::kRocksDB, 2}, Case{B::kRocksDB, B::kRocksDB, 3},
+        Case{B::kRocksDB, B::kMemory, 1}, Case{B::kMemory, B::kRocksDB, 4}}) {
     runnel::testing::ScratchDir run;
     {
       Pipeline p(options(2, run / "ck", "", first_backend));
@@ -158,6 +185,7 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
       EXPECT_GE(r.checkpoints, 3u);
     }
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
     auto all = state::list_checkpoints(run.path() / "ck", true);
     ASSERT_GE(all.size(), 3u);
     const auto& chosen = all[all.size() / 2];
@@ -173,6 +201,7 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     RunResult r = p.run();
     EXPECT_EQ(r.restored_checkpoint, chosen.id);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
   }
 }
