@@ -8,6 +8,9 @@
 
 namespace runnel {
 
+// The most key groups a job may have (Flink's limit too).
+constexpr int kMaxKeyGroups = 32768;
+
 inline int key_group_of(std::uint64_t key_hash, int max_parallelism) {
   // Re-mix so key groups do not correlate with the low bits hash tables use.
   return static_cast<int>(hash_mix(key_hash ^ 0x6b657967726f7570ULL) %

@@ -54,7 +54,8 @@ struct RestoredState {
   std::vector<std::string> operator_states;             // every old instance's
   std::vector<std::pair<int, std::string>> key_groups;  // the ones this instance owns
   // Every old instance's native directory (empty where it had none); old
-  // instance i of n held key groups [i*kg/n, (i+1)*kg/n) (see key_groups.hpp).
+  // instance i of n held key groups first_key_group(i, n, kg) ..
+  // last_key_group(i, n, kg) (see key_groups.hpp).
   std::vector<std::string> native_dirs;
 };
 

@@ -13,6 +13,7 @@
 #include "ops/progress.hpp"
 #include "plan/planner.hpp"
 #include "runnel/error.hpp"
+#include "runnel/key_groups.hpp"
 #include "runtime/executor.hpp"
 
 namespace runnel {
@@ -84,6 +85,10 @@ Pipeline::Pipeline(PipelineOptions options) : options_(std::move(options)) {
   if (options_.batch_size == 0) options_.batch_size = 1;
   if (options_.max_parallelism < options_.parallelism)
     options_.max_parallelism = options_.parallelism;
+  // Key groups are two bytes in RocksDB keys (and Flink's limit is the same).
+  if (options_.max_parallelism > kMaxKeyGroups)
+    throw UserError("max parallelism (key groups) is at most " + std::to_string(kMaxKeyGroups) +
+                    ", not " + std::to_string(options_.max_parallelism));
 }
 
 int Pipeline::add_node(NodeSpec spec) {

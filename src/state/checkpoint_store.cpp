@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,8 +10,11 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "runnel/hash.hpp"
 
@@ -89,6 +93,25 @@ std::string read_file(const fs::path& path) {
   return ss.str();
 }
 
+// The checksum of a file. RocksDB's table files never change once written
+// and one file is linked into checkpoint after checkpoint, so checksums are
+// remembered by inode, size and modification time: a file is read once.
+std::uint64_t file_checksum(const fs::path& path, const struct stat& st) {
+  using Id = std::tuple<dev_t, ino_t, off_t, std::int64_t, long>;
+  static std::mutex mu;
+  static std::map<Id, std::uint64_t> known;
+  const Id id{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = known.find(id); it != known.end()) return it->second;
+  }
+  const std::uint64_t sum = checksum(read_file(path));
+  std::lock_guard<std::mutex> lock(mu);
+  if (known.size() > 100'000) known.clear();  // a bound; forgetting only costs a read
+  known.emplace(id, sum);
+  return sum;
+}
+
 // Links (or, across file systems, copies) every file of a native snapshot
 // directory into `to`, fsyncs them, and lists them with their checksums.
 std::vector<NativeFileInfo> link_native_dir(const fs::path& from, const fs::path& to) {
@@ -109,14 +132,15 @@ std::vector<NativeFileInfo> link_native_dir(const fs::path& from, const fs::path
         throw std::runtime_error(fmt::format("checkpoint: cannot copy '{}' to '{}': {}",
                                              e.path().string(), dst.string(), ec.message()));
     }
-    std::string bytes = read_file(dst);
     int fd = ::open(dst.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::fsync(fd) != 0) {
+    struct stat st {};
+    if (fd < 0 || ::fsync(fd) != 0 || ::fstat(fd, &st) != 0) {
       if (fd >= 0) ::close(fd);
       io_error("fsync", dst);
     }
     ::close(fd);
-    files.push_back({e.path().filename().string(), bytes.size(), checksum(bytes)});
+    files.push_back({e.path().filename().string(), static_cast<std::uint64_t>(st.st_size),
+                     file_checksum(dst, st)});
   }
   if (ec)
     throw std::runtime_error(

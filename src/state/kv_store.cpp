@@ -80,6 +80,7 @@ rocksdb::Options store_options() {
   // process's databases; no compression above the last level.
   options.write_buffer_size = 4 << 20;
   options.max_write_buffer_number = 3;
+  options.compression_per_level.clear();  // set by OptimizeLevelStyleCompaction
   options.compression = rocksdb::kNoCompression;
   options.bottommost_compression = rocksdb::kLZ4Compression;
   rocksdb::BlockBasedTableOptions table;

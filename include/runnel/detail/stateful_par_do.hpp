@@ -175,11 +175,18 @@ class StatefulParDoOp final : public Operator {
       current_->second.present = true;
       current_->second.dirty = true;
     }
-    void drop() { current_->second = Cached{Row{}, false, true}; }
+    void drop() {
+      Cached& c = current_->second;
+      c.row = Row{};
+      c.present = false;
+      c.dirty = true;
+    }
     // Writes every changed row to RocksDB.
     void flush() {
       for (auto& [rk, c] : cache_) {
         if (!c.dirty) continue;
+        c.dirty = false;
+        if (!c.present && !c.stored) continue;  // made and dropped between two flushes
         encode_key(rk, max_parallelism_, key_bytes_);
         if (c.present) {
           encode_row(c.row, value_);
@@ -187,7 +194,7 @@ class StatefulParDoOp final : public Operator {
         } else {
           store_.batch_remove(key_bytes_);
         }
-        c.dirty = false;
+        c.stored = c.present;
       }
       store_.write_batch();
     }
@@ -199,6 +206,7 @@ class StatefulParDoOp final : public Operator {
       Row row;
       bool present = false;  // false: no row (never was, or dropped)
       bool dirty = false;    // differs from RocksDB
+      bool stored = false;   // RocksDB holds a row for it
     };
     using Cache = std::unordered_map<RowKey, Cached, RowHash>;
 
@@ -213,7 +221,7 @@ class StatefulParDoOp final : public Operator {
       Cached c;
       if (store_.get(key_bytes_, value_)) {
         decode_row(value_, c.row);
-        c.present = true;
+        c.present = c.stored = true;
       }
       return cache_.emplace(rk, std::move(c)).first;
     }
@@ -344,6 +352,7 @@ class StatefulParDoOp final : public Operator {
       ByteWriter w(out.operator_state);
       w.put_varint(static_cast<std::uint64_t>(watermark_));
       w.put_varint(gc_.empty() ? 0 : 1);  // whether rows of windows (not global) are held
+      w.put_varint(timed_ ? 1 : 0);       // whether outputs carry timestamps and windows
     }
 
     // Either backend restores either kind of checkpoint: rows from key-group
@@ -358,6 +367,7 @@ class StatefulParDoOp final : public Operator {
         if (r.empty()) continue;
         const auto old_wm = static_cast<Timestamp>(r.get_varint());
         windowed = windowed || r.empty() || r.get_varint() != 0;
+        if (!r.empty()) timed_ = timed_ || r.get_varint() != 0;
         if (!same || i == static_cast<std::size_t>(instance_)) wm = std::min(wm, old_wm);
       }
       if (wm != kMaxTimestamp) watermark_ = wm;
@@ -511,7 +521,15 @@ class StatefulParDoOp final : public Operator {
                       }) {
           fn_.on_timer(std::as_const(rows_.key().second), t, domain, context_, *out_);
         }
-        leave(*row);
+        // A window whose cleanup time passed while this timer was pending:
+        // its state goes with its last timer.
+        const Window& fired = rows_.key().first;
+        if (!fired.is_global() && fired.max_timestamp() + op_.lateness_ <= watermark_ &&
+            row->timers == 0) {
+          rows_.drop();
+        } else {
+          leave(*row);
+        }
       }
     }
 

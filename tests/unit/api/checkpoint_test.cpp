@@ -331,6 +331,14 @@ TEST(Checkpoints, RestoreOfADamagedPathNamesIt) {
   }
 }
 
+TEST(Checkpoints, KeyGroupsAreBounded) {
+  PipelineOptions o;
+  o.max_parallelism = kMaxKeyGroups + 1;
+  EXPECT_THROW(Pipeline{o}, UserError);
+  o.max_parallelism = kMaxKeyGroups;
+  EXPECT_NO_THROW(Pipeline{o});
+}
+
 TEST(Checkpoints, MaxParallelismMustNotChange) {
   runnel::testing::ScratchDir dir;
   {
