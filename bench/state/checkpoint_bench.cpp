@@ -110,12 +110,13 @@ void checkpoint_and_restore(const Flags& f, StateBackend backend) {
   std::string latest;
   for (const auto& e : fs::directory_iterator(f.dir)) latest = std::max(latest, e.path().string());
   RunResult restored = aggregate(f, Kind::kStatefulDoFn, backend, 3 * f.keys, f.dir, 200, latest);
-  std::printf("checkpoint  %-7s %llu keys: %.0f ms, %.1f MB (%.1f bytes/key); restore: %.2f s "
-              "(read, verify and load into %d instances)\n",
-              name(backend), static_cast<unsigned long long>(f.keys), full.checkpoint_seconds * 1000,
-              static_cast<double>(full.checkpoint_bytes) / 1e6,
-              static_cast<double>(full.checkpoint_bytes) / static_cast<double>(f.keys),
-              restored.restore_seconds, f.parallelism);
+  std::printf(
+      "checkpoint  %-7s %llu keys: %.0f ms, %.1f MB (%.1f bytes/key); restore: %.2f s "
+      "(read, verify and load into %d instances)\n",
+      name(backend), static_cast<unsigned long long>(f.keys), full.checkpoint_seconds * 1000,
+      static_cast<double>(full.checkpoint_bytes) / 1e6,
+      static_cast<double>(full.checkpoint_bytes) / static_cast<double>(f.keys),
+      restored.restore_seconds, f.parallelism);
   fs::remove_all(f.dir);
 }
 

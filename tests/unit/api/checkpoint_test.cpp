@@ -100,18 +100,28 @@ void build(Pipeline& p, const std::string& out) {
       .write(io::text(out + "/window_state"));
 }
 
-TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
-  runnel::testing::ScratchDir dir;
+// The outputs of one uninterrupted run without checkpoints, under `dir`/plain.
+struct PlainOutputs {
+  std::vector<std::string> windows, totals, running, window_state;
+};
+PlainOutputs plain_run(const runnel::testing::ScratchDir& dir) {
   {
     Pipeline p(options(2, ""));
     build(p, dir / "plain");
     p.run();
   }
-  const auto windows = runnel::testing::read_part_lines(dir / "plain/windows");
-  const auto totals = runnel::testing::read_part_lines(dir / "plain/totals");
-  const auto running = runnel::testing::read_part_lines(dir / "plain/running");
-  const auto window_state = runnel::testing::read_part_lines(dir / "plain/window_state");
-  EXPECT_EQ(window_state, runnel::testing::read_part_lines(dir / "plain/windows"));
+  PlainOutputs o;
+  o.windows = runnel::testing::read_part_lines(dir / "plain/windows");
+  o.totals = runnel::testing::read_part_lines(dir / "plain/totals");
+  o.running = runnel::testing::read_part_lines(dir / "plain/running");
+  o.window_state = runnel::testing::read_part_lines(dir / "plain/window_state");
+  return o;
+}
+
+TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
+  runnel::testing::ScratchDir dir;
+  const auto [windows, totals, running, window_state] = plain_run(dir);
+  EXPECT_EQ(window_state, windows);
   ASSERT_GT(running.size(), 250u);
   ASSERT_GT(windows.size(), 17u * 50);
   ASSERT_EQ(totals.size(), 17u);
@@ -159,15 +169,8 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
 // read by key group), and either backend restores the other's checkpoints.
 TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
   runnel::testing::ScratchDir dir;
-  {
-    Pipeline p(options(2, ""));
-    build(p, dir / "plain");
-    p.run();
-  }
-  const auto running = runnel::testing::read_part_lines(dir / "plain/running");
-  const auto window_state = runnel::testing::read_part_lines(dir / "plain/window_state");
-  EXPECT_EQ(window_state, runnel::testing::read_part_lines(dir / "plain/windows"));
-  const auto windows = runnel::testing::read_part_lines(dir / "plain/windows");
+  const auto [windows, totals, running, window_state] = plain_run(dir);
+  EXPECT_EQ(window_state, windows);
   ASSERT_GT(running.size(), 250u);
   using B = StateBackend;
   struct Case {
