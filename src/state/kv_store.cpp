@@ -174,13 +174,6 @@ void KvStore::checkpoint(const fs::path& dir) {
   check(cp->CreateCheckpoint(dir.string(), 0), "cannot write checkpoint", dir);
 }
 
-std::uint64_t KvStore::approximate_bytes() {
-  std::uint64_t live = 0, mem = 0;
-  impl_->db->GetIntProperty(rocksdb::DB::Properties::kEstimateLiveDataSize, &live);
-  impl_->db->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &mem);
-  return live + mem;
-}
-
 void scan_kv_snapshot(const fs::path& snapshot, int first, int last,
                       const std::function<void(std::string_view, std::string_view)>& fn) {
   scan(snapshot, first, last, fn);

@@ -42,11 +42,6 @@ class KvStore {
   // `dir` is on the same file system; the memtable is flushed first.
   void checkpoint(const std::filesystem::path& dir);
 
-  // RocksDB's estimate of the live data size, in bytes.
-  std::uint64_t approximate_bytes();
-
-  const std::filesystem::path& dir() const { return dir_; }
-
  private:
   void open();
   struct Impl;
