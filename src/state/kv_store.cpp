@@ -174,6 +174,43 @@ void KvStore::checkpoint(const fs::path& dir) {
   check(cp->CreateCheckpoint(dir.string(), 0), "cannot write checkpoint", dir);
 }
 
+struct KvCursor::Impl {
+  std::string upper;
+  rocksdb::Slice upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it;
+  fs::path dir;
+};
+
+KvCursor::KvCursor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KvCursor::KvCursor(KvCursor&&) noexcept = default;
+KvCursor::~KvCursor() = default;
+bool KvCursor::valid() const { return impl_->it->Valid(); }
+void KvCursor::next() {
+  impl_->it->Next();
+  if (!impl_->it->Valid()) check(impl_->it->status(), "cannot read from", impl_->dir);
+}
+std::string_view KvCursor::key() const {
+  return {impl_->it->key().data(), impl_->it->key().size()};
+}
+std::string_view KvCursor::value() const {
+  return {impl_->it->value().data(), impl_->it->value().size()};
+}
+
+KvCursor KvStore::cursor(int first, int last) {
+  auto c = std::make_unique<KvCursor::Impl>();
+  c->upper = range_bound(last + 1);
+  c->upper_slice = rocksdb::Slice(c->upper);
+  c->dir = dir_;
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &c->upper_slice;
+  ro.fill_cache = false;
+  ro.total_order_seek = true;  // across prefixes
+  c->it.reset(impl_->db->NewIterator(ro));
+  c->it->Seek(range_bound(first));
+  if (!c->it->Valid()) check(c->it->status(), "cannot read from", dir_);
+  return KvCursor(std::move(c));
+}
+
 void scan_kv_snapshot(const fs::path& snapshot, int first, int last,
                       const std::function<void(std::string_view, std::string_view)>& fn) {
   scan(snapshot, first, last, fn);

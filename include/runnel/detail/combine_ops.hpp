@@ -15,6 +15,8 @@
 #include "runnel/coder.hpp"
 #include "runnel/combine_fn.hpp"
 #include "runnel/detail/flat_table.hpp"
+#include "runnel/detail/kv_window_state.hpp"
+#include "runnel/detail/native_snapshots.hpp"
 #include "runnel/detail/spilling_aggregator.hpp"
 #include "runnel/detail/split_watermarks.hpp"
 #include "runnel/detail/triggered_windows.hpp"
@@ -180,12 +182,158 @@ class FinalCombineOp final : public Operator {
   bool uses_memory_budget() const override { return true; }
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
 
+  // Batch mode keeps its (spilling) tables whatever the backend: it takes no checkpoints.
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
+    if (ctx.streaming && ctx.state_backend == StateBackend::kRocksDB)
+      return std::make_unique<KvInstance>(*this, ctx, outputs.at(0));
     return std::make_unique<Instance>(*this, ctx, outputs.at(0));
   }
 
  private:
+  using State = KvWindowState<K, CF>;
+
+  // Adds one input to a window state (TriggeredWindows or KvWindowState),
+  // or untimed(key, make_key, add) for one without event time.
+  template <class WindowState, class Untimed, class Emit>
+  void add_input(In& v, bool timed, const Window& w, WindowState& state, Timestamp now,
+                 Untimed&& untimed, Emit&& emit) const {
+    if constexpr (kMergePartials) {
+      const K& key = v.first;
+      auto add = [&](Acc& acc) { cf_.merge_accumulators(acc, std::move(v.second)); };
+      auto make = [&] { return std::move(v.first); };
+      if (!timed) {
+        untimed(key, make, add);
+      } else {
+        state.add(w, key, Hash<K>{}(key), make, add, now, emit);
+      }
+    } else {
+      auto&& value = value_of_(v);
+      const auto& key = key_of_(v);
+      auto add = [&](Acc& acc) { cf_.add_input(acc, std::move(value)); };
+      auto make = [&] { return K(key); };
+      if (!timed) {
+        untimed(key, make, add);
+      } else {
+        state.add(w, key, Hash<K>{}(key), make, add, now, emit);
+      }
+    }
+  }
+
+  // Streaming mode on the RocksDB backend: every accumulator is a row of
+  // the instance's database (KvWindowState); checkpoints are its snapshots.
+  class KvInstance final : public OperatorInstance {
+   public:
+    KvInstance(const FinalCombineOp& op, const InstanceContext& ctx, Output* out)
+        : op_(op),
+          instance_(ctx.instance),
+          parallelism_(ctx.parallelism),
+          max_parallelism_(ctx.max_parallelism),
+          state_(op.cf_, op.ws_, ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)),
+                 ctx.instance, ctx.parallelism, ctx.max_parallelism),
+          snapshots_(ctx),
+          out_(out, ctx.batch_size) {}
+
+    void process(int, BatchBase& batch) override {
+      auto& values = batch_cast<In>(batch).values;
+      const bool timed = batch.timed();
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        op_.add_input(
+            values[i], timed, timed ? batch.windows[i] : kGlobalWindow, state_, now_,
+            [&](const auto& key, auto& make, auto& add) {
+              state_.add_untimed(key, Hash<K>{}(key), make, add);
+            },
+            emit_fn());
+      }
+      out_.flush();
+    }
+    Timestamp on_watermark(Timestamp input) override {
+      if (input != kIdleWatermark) {
+        state_.on_watermark(input, emit_fn());
+        out_.flush();
+      }
+      return input;
+    }
+    void on_processing_time(Timestamp now) override {
+      now_ = now;
+      state_.on_processing_time(now, emit_fn());
+      out_.flush();
+    }
+    void finish() override {
+      out_.untimed();
+      state_.finish_untimed([&](K&& key, Acc&& acc) {
+        out_.emplace(std::move(key), op_.cf_.extract_output(std::move(acc)));
+      });
+      out_.flush();
+    }
+
+    // RocksDB's own snapshot; operator state: the watermark.
+    void snapshot(std::int64_t id, OperatorSnapshot& out) override {
+      state_.flush();
+      snapshots_.take(state_.kv(), id, out);
+      ByteWriter w(out.operator_state);
+      w.put_varint(static_cast<std::uint64_t>(state_.watermark()));
+    }
+    // Native snapshots: adopted at unchanged parallelism, else their rows
+    // of this instance's key groups copied; a memory checkpoint's records
+    // are decoded into rows.
+    void restore(const RestoredState& in) override {
+      const bool same = in.operator_states.size() == static_cast<std::size_t>(parallelism_);
+      Timestamp wm = kMaxTimestamp;
+      for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
+        ByteReader r(in.operator_states[i]);
+        if (r.empty()) continue;
+        auto t = static_cast<Timestamp>(r.get_varint());
+        if (!same || i == static_cast<std::size_t>(instance_)) wm = std::min(wm, t);
+      }
+      if (wm != kMaxTimestamp) state_.restore_watermark(wm);
+      const int n = static_cast<int>(in.native_dirs.size());
+      const int first = first_key_group(instance_, parallelism_, max_parallelism_);
+      const int last = last_key_group(instance_, parallelism_, max_parallelism_);
+      if (n == parallelism_ && !in.native_dirs[static_cast<std::size_t>(instance_)].empty()) {
+        state_.kv().adopt(in.native_dirs[static_cast<std::size_t>(instance_)]);
+      } else {
+        for (int j = 0; j < n; ++j) {
+          if (in.native_dirs[static_cast<std::size_t>(j)].empty()) continue;
+          const int from = std::max(first, first_key_group(j, n, max_parallelism_));
+          const int to = std::min(last, last_key_group(j, n, max_parallelism_));
+          if (from > to) continue;
+          scan_kv_snapshot(in.native_dirs[static_cast<std::size_t>(j)], from, to,
+                           [&](std::string_view key, std::string_view value) {
+                             state_.restore_row(key, value);
+                           });
+        }
+      }
+      for (const auto& [kg, bytes] : in.key_groups) {
+        ByteReader r(bytes);
+        while (!r.empty()) {
+          if (r.get_varint() == 0) {
+            K key = Coder<K>::decode(r);
+            state_.restore_untimed(std::move(key), Coder<Acc>::decode(r));
+          } else {
+            state_.restore_record(r);
+          }
+        }
+      }
+      state_.rebuild_indexes();
+    }
+
+   private:
+    auto emit_fn() {
+      return [this](const Window& w, const K& key, Acc&& acc, const PaneInfo& pane) {
+        out_.at(w.max_timestamp(), w, pane);
+        out_.emplace(key, op_.cf_.extract_output(std::move(acc)));
+      };
+    }
+
+    const FinalCombineOp& op_;
+    int instance_, parallelism_, max_parallelism_;
+    State state_;
+    NativeSnapshots snapshots_;
+    Timestamp now_ = wall_clock_ms();
+    Emitter<Out> out_;
+  };
+
   class Instance final : public OperatorInstance {
    public:
     Instance(const FinalCombineOp& op, const InstanceContext& ctx, Output* out)
@@ -236,6 +384,23 @@ class FinalCombineOp final : public Operator {
           wm = std::min(wm, t);
       }
       if (wm != kMaxTimestamp) triggered_.restore_watermark(wm);
+      // A checkpoint of the RocksDB backend: its rows of this instance's key groups.
+      const int n = static_cast<int>(in.native_dirs.size());
+      const int first = first_key_group(instance_, parallelism_, max_parallelism_);
+      const int last = last_key_group(instance_, parallelism_, max_parallelism_);
+      for (int j = 0; j < n; ++j) {
+        if (in.native_dirs[static_cast<std::size_t>(j)].empty()) continue;
+        const int from = std::max(first, first_key_group(j, n, max_parallelism_));
+        const int to = std::min(last, last_key_group(j, n, max_parallelism_));
+        if (from > to) continue;
+        scan_kv_snapshot(in.native_dirs[static_cast<std::size_t>(j)], from, to,
+                         [&](std::string_view key, std::string_view value) {
+                           State::decode_row(
+                               key, value,
+                               [&](K&& k, Acc&& acc) { agg_.merge(std::move(k), std::move(acc)); },
+                               [&](ByteReader& record) { triggered_.restore_record(record); });
+                         });
+      }
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
         while (!r.empty()) {

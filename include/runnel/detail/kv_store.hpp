@@ -17,6 +17,24 @@
 
 namespace runnel::detail {
 
+// Reads the rows of a range of key groups in key order, from a consistent
+// view taken when it was made (writes made meanwhile are not seen).
+class KvCursor {
+ public:
+  KvCursor(KvCursor&&) noexcept;
+  ~KvCursor();
+  bool valid() const;
+  void next();
+  std::string_view key() const;
+  std::string_view value() const;
+
+ private:
+  friend class KvStore;
+  struct Impl;
+  explicit KvCursor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 class KvStore {
  public:
   // Opens a new, empty database at `dir` (what is there is removed first:
@@ -32,6 +50,9 @@ class KvStore {
   void batch_put(std::string_view key, std::string_view value);
   void batch_remove(std::string_view key);
   void write_batch();
+
+  // The rows of key groups [first, last] (batched writes not yet written are not seen).
+  KvCursor cursor(int first, int last);
 
   // Replaces this database by a copy of a native snapshot (table files
   // hard-linked): a restore at unchanged key groups, without reading a row.

@@ -18,6 +18,7 @@
 #include "runnel/coder.hpp"
 #include "runnel/detail/element_ops.hpp"
 #include "runnel/detail/kv_store.hpp"
+#include "runnel/detail/native_snapshots.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/key_groups.hpp"
 #include "runnel/operator.hpp"
@@ -238,8 +239,8 @@ class StatefulParDoOp final : public Operator {
    public:
     Instance(const StatefulParDoOp& op, const InstanceContext& ctx, std::unique_ptr<E> out)
         : op_(op),
-          ctx_(ctx),
           rows_(ctx),
+          snapshots_(ctx),
           fn_(op.fn_),
           out_(std::move(out)),
           streaming_(ctx.streaming),
@@ -254,10 +255,6 @@ class StatefulParDoOp final : public Operator {
 
     void open() override { DoFnHooks<Fn>::setup(fn_); }
     void close() override { DoFnHooks<Fn>::teardown(fn_); }
-    ~Instance() override {
-      std::error_code ec;
-      for (const auto& [id, dir] : snapshots_) std::filesystem::remove_all(dir, ec);
-    }
 
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<In>(batch).values;
@@ -317,18 +314,8 @@ class StatefulParDoOp final : public Operator {
         return out.key_group(key_group_of(Hash<K>{}(key), max_parallelism_), max_parallelism_);
       };
       if constexpr (Rows::kNative) {
-        // Snapshots of checkpoints that completed were linked into them.
-        const std::int64_t done = ctx_.completed_checkpoint ? ctx_.completed_checkpoint->load() : 0;
-        std::error_code ec;
-        while (!snapshots_.empty() && snapshots_.front().first <= done) {
-          std::filesystem::remove_all(snapshots_.front().second, ec);
-          snapshots_.pop_front();
-        }
-        auto dir = ctx_.state_dir / fmt_snapshot_name(id);
         rows_.flush();
-        rows_.kv().checkpoint(dir);
-        snapshots_.emplace_back(id, dir);
-        out.native_dir = dir.string();
+        snapshots_.take(rows_.kv(), id, out);
       } else {
         rows_.for_each([&](const RowKey& rk, Row& row) {
           expire(row);
@@ -439,13 +426,6 @@ class StatefulParDoOp final : public Operator {
     }
 
    private:
-    // Unique per call: the snapshot an instance takes when it finishes may
-    // carry the id of one it took just before, still being linked.
-    std::string fmt_snapshot_name(std::int64_t id) {
-      return ctx_.uid + "-" + std::to_string(instance_) + ".snap-" + std::to_string(id) + "-" +
-             std::to_string(++snapshot_seq_);
-    }
-
     // Binds the states and the context to the current row before calling the DoFn.
     void enter(Row& row, Timestamp ts) {
       current_ = &row;
@@ -534,8 +514,8 @@ class StatefulParDoOp final : public Operator {
     }
 
     const StatefulParDoOp& op_;
-    InstanceContext ctx_;
     Rows rows_;
+    NativeSnapshots snapshots_;
     Fn fn_;
     std::unique_ptr<E> out_;
     bool streaming_;
@@ -548,9 +528,6 @@ class StatefulParDoOp final : public Operator {
     std::array<Timestamp, kStates> ttl_{};
     KeyedContext<K> context_;
     Row* current_ = nullptr;
-    std::deque<std::pair<std::int64_t, std::filesystem::path>>
-        snapshots_;  // RocksDB's, not yet dropped
-    std::uint64_t snapshot_seq_ = 0;
   };
 
   Fn fn_;

@@ -19,31 +19,24 @@
 
 #include "runnel/coder.hpp"
 #include "runnel/detail/flat_table.hpp"
+#include "runnel/detail/window_panes.hpp"
 #include "runnel/hash.hpp"
-#include "runnel/pane.hpp"
-#include "runnel/trigger.hpp"
-#include "runnel/window.hpp"
 
 namespace runnel::detail {
 
-// Orders windows by end, so those a watermark completes come first.
-struct WindowByEnd {
-  bool operator()(const Window& a, const Window& b) const {
-    return a.end != b.end ? a.end < b.end : a.start < b.start;
-  }
-};
-
 template <class K, class CF>
-class TriggeredWindows {
+class TriggeredWindows : WindowPanes<CF> {
+  using Base = WindowPanes<CF>;
+  using Base::cf_;
+  using Base::lateness_;
+  using Base::merging_;
+  using typename Base::Cell;
+  using typename Base::Session;
+
  public:
   using Acc = typename CF::Accumulator;
 
-  TriggeredWindows(const CF& cf, const WindowingStrategy& ws)
-      : cf_(cf),
-        trigger_(ws.windowing.trigger),
-        accumulating_(ws.windowing.accumulation == Accumulation::kAccumulating),
-        lateness_(ws.windowing.allowed_lateness.count()),
-        merging_(ws.merging) {}
+  TriggeredWindows(const CF& cf, const WindowingStrategy& ws) : Base(cf, ws) {}
 
   // Folds one input (add_fn(acc)) into window w and key; fires a pane through
   // emit(window, key, acc, pane) if the trigger says so. `now` is processing time.
@@ -69,8 +62,10 @@ class TriggeredWindows {
                                             [&] { return Cell{cf_.create_accumulator()}; })
                       .first;
     add_fn(entry->value.acc);
-    after_add(w, cells.on_time_done, entry->value, now,
-              [&](const PaneInfo& p, Acc&& acc) { emit(w, entry->key, std::move(acc), p); });
+    if (this->after_add(cells.on_time_done, entry->value, now, [&](const PaneInfo& p, Acc&& acc) {
+          emit(w, entry->key, std::move(acc), p);
+        }))
+      deadlines_.emplace_back(entry->value.deadline, w);
   }
 
   // The watermark rose to wm: on-time panes for windows it completes; final
@@ -86,11 +81,12 @@ class TriggeredWindows {
     for (auto it = windows_.begin(); it != windows_.end() && it->first.max_timestamp() <= wm;) {
       const Window w = it->first;
       auto& cells = it->second;
-      const bool expired = expired_at(w, wm);
+      const bool expired = this->expired_at(w, wm);
       if (!cells.on_time_done || expired) {
         for (auto& e : cells.table.entries()) {
-          close_cell(cells.on_time_done, e.value, expired,
-                     [&](const PaneInfo& p, Acc&& acc) { emit(w, e.key, std::move(acc), p); });
+          this->close_cell(cells.on_time_done, e.value, expired, [&](const PaneInfo& p, Acc&& acc) {
+            emit(w, e.key, std::move(acc), p);
+          });
         }
         cells.on_time_done = true;
       }
@@ -113,11 +109,7 @@ class TriggeredWindows {
       ByteWriter wr(record);
       Coder<Window>::encode(w, wr);
       Coder<K>::encode(key, wr);
-      Coder<Acc>::encode(c.acc, wr);
-      wr.put_varint(c.pending);
-      wr.put_varint(c.panes);
-      wr.put_varint(static_cast<std::uint64_t>(c.deadline));
-      wr.put_varint(on_time_done ? 1 : 0);
+      Base::encode_cell(c, on_time_done, wr);
       out(key, std::string_view(record));
     };
     for (const auto& [w, cells] : windows_) {
@@ -131,11 +123,12 @@ class TriggeredWindows {
   void restore_record(ByteReader& r) {
     Window w = Coder<Window>::decode(r);
     K key = Coder<K>::decode(r);
-    Cell c{Coder<Acc>::decode(r)};
-    c.pending = r.get_varint();
-    c.panes = static_cast<std::uint32_t>(r.get_varint());
-    c.deadline = static_cast<Timestamp>(r.get_varint());
-    bool on_time_done = r.get_varint() != 0;
+    bool on_time_done = false;
+    Cell c = Base::decode_cell(r, on_time_done);
+    restore_cell(w, std::move(key), std::move(c), on_time_done);
+  }
+  // One cell of a restored checkpoint.
+  void restore_cell(const Window& w, K key, Cell c, bool on_time_done) {
     if (c.deadline != 0) {
       // Keep the processing-time deadlines in order.
       auto at = std::upper_bound(deadlines_.begin(), deadlines_.end(), c.deadline,
@@ -176,119 +169,28 @@ class TriggeredWindows {
       if (it == windows_.end()) continue;
       auto& cells = it->second;
       for (auto& e : cells.table.entries()) {
-        Cell& c = e.value;
-        if (c.deadline != 0 && c.deadline <= now && c.pending > 0) {
-          fire(c, between_firings(cells.on_time_done), false,
-               [&](const PaneInfo& p, Acc&& acc) { emit(w, e.key, std::move(acc), p); });
-        }
+        this->fire_if_due(e.value, cells.on_time_done, now,
+                          [&](const PaneInfo& p, Acc&& acc) { emit(w, e.key, std::move(acc), p); });
       }
     }
   }
 
  private:
-  struct Cell {
-    Acc acc;
-    std::uint64_t pending = 0;  // elements since the last pane
-    std::uint32_t panes = 0;    // panes fired so far
-    Timestamp deadline = 0;     // processing-time firing armed for this instant; 0 = none
-  };
   struct WindowCells {
     FlatTable<K, Cell> table;
     bool on_time_done = false;
   };
-  struct Session {
-    Window window;
-    Cell cell;
-    bool on_time_done = false;
-  };
-
-  // Past end + allowed lateness: no element of the window is accepted any more.
-  bool expired_at(const Window& w, Timestamp wm) const {
-    return wm >= kMaxTimestamp || wm >= w.max_timestamp() + lateness_;
-  }
-
-  // The condition that fires panes now: early before the window's end, late after.
-  const FiringCondition& condition(bool on_time_done) const {
-    if (trigger_.kind == Trigger::Kind::kRepeatedly) return trigger_.repeat;
-    return on_time_done ? trigger_.late : trigger_.early;
-  }
-
-  // A pane fired by the trigger's condition: early before the on-time pane, late after.
-  static PaneInfo::Timing between_firings(bool on_time_done) {
-    return on_time_done ? PaneInfo::Timing::kLate : PaneInfo::Timing::kEarly;
-  }
-
-  template <class Fire>
-  void fire(Cell& c, PaneInfo::Timing timing, bool is_last, Fire&& out) {
-    PaneInfo pane{timing, c.panes == 0, is_last, c.panes};
-    ++c.panes;
-    c.pending = 0;
-    c.deadline = 0;
-    if (accumulating_) {
-      Acc copy = c.acc;
-      out(pane, std::move(copy));
-    } else {
-      out(pane, std::move(c.acc));
-      c.acc = cf_.create_accumulator();
-    }
-  }
-
-  template <class Fire>
-  void after_add(const Window& w, bool on_time_done, Cell& c, Timestamp now, Fire&& out) {
-    ++c.pending;
-    const FiringCondition& cond = condition(on_time_done);
-    if (cond.count > 0 && c.pending >= cond.count) {
-      fire(c, between_firings(on_time_done), false, out);
-      return;
-    }
-    if (cond.delay_ms > 0 && c.deadline == 0) {
-      c.deadline = now + cond.delay_ms;
-      deadlines_.emplace_back(c.deadline, w);
-    }
-  }
-
-  // The watermark reached the window's end (on-time pane) or passed its
-  // lateness (final pane if anything is pending).
-  template <class Fire>
-  void close_cell(bool on_time_done, Cell& c, bool expired, Fire&& out) {
-    if (!on_time_done) {
-      // after_watermark fires on time even without new data (Beam's FIRE_ALWAYS).
-      if (trigger_.kind == Trigger::Kind::kAfterWatermark || c.pending > 0) {
-        fire(c, PaneInfo::Timing::kOnTime, expired, out);
-        return;
-      }
-    }
-    if (expired && c.pending > 0) fire(c, PaneInfo::Timing::kLate, true, out);
-  }
 
   // --- sessions ---------------------------------------------------------
 
   template <class KK, class AddFn, class Emit>
   void add_session(const Window& w, KK&& key, AddFn& add_fn, Timestamp now, Emit& emit) {
-    auto& list = sessions_[key];
-    Session merged{w, Cell{cf_.create_accumulator()}, false};
-    add_fn(merged.cell.acc);
-    bool any_on_time = false;
-    // Absorb every session the new window overlaps (the list is kept disjoint).
-    for (auto it = list.begin(); it != list.end();) {
-      if (it->window.start < merged.window.end && merged.window.start < it->window.end) {
-        merged.window.start = std::min(merged.window.start, it->window.start);
-        merged.window.end = std::max(merged.window.end, it->window.end);
-        cf_.merge_accumulators(merged.cell.acc, std::move(it->cell.acc));
-        merged.cell.pending += it->cell.pending;
-        merged.cell.panes = std::max(merged.cell.panes, it->cell.panes);
-        any_on_time = any_on_time || it->on_time_done;
-        it = list.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    merged.on_time_done = any_on_time && merged.window.max_timestamp() <= watermark_;
-    list.push_back(std::move(merged));
-    Session& s = list.back();
+    Session& s = this->merge_session(sessions_[key], w, add_fn, watermark_);
     due_.emplace(s.window.max_timestamp(), key);
-    after_add(s.window, s.on_time_done, s.cell, now,
-              [&](const PaneInfo& p, Acc&& acc) { emit(s.window, key, std::move(acc), p); });
+    if (this->after_add(s.on_time_done, s.cell, now, [&](const PaneInfo& p, Acc&& acc) {
+          emit(s.window, key, std::move(acc), p);
+        }))
+      deadlines_.emplace_back(s.cell.deadline, s.window);
   }
 
   template <class Emit>
@@ -299,26 +201,7 @@ class TriggeredWindows {
       auto it = sessions_.find(key);
       if (it == sessions_.end()) continue;
       auto& list = it->second;
-      for (auto s = list.begin(); s != list.end();) {
-        if (s->window.max_timestamp() > watermark_) {
-          ++s;
-          continue;
-        }
-        const bool expired = expired_at(s->window, watermark_);
-        if (!s->on_time_done || expired) {
-          close_cell(s->on_time_done, s->cell, expired, [&](const PaneInfo& p, Acc&& acc) {
-            emit(s->window, key, std::move(acc), p);
-          });
-          s->on_time_done = true;
-        }
-        if (expired) {
-          s = list.erase(s);
-        } else {
-          // Come back when its lateness has passed.
-          due_.emplace(s->window.max_timestamp() + lateness_, key);
-          ++s;
-        }
-      }
+      this->close_sessions(key, list, watermark_, emit, [&](Timestamp t) { due_.emplace(t, key); });
       if (list.empty()) sessions_.erase(it);
     }
   }
@@ -327,19 +210,13 @@ class TriggeredWindows {
   void sessions_fire_due(Timestamp now, Emit& emit) {
     for (auto& [key, list] : sessions_) {
       for (auto& s : list) {
-        if (s.cell.deadline != 0 && s.cell.deadline <= now && s.cell.pending > 0) {
-          fire(s.cell, between_firings(s.on_time_done), false,
-               [&](const PaneInfo& p, Acc&& acc) { emit(s.window, key, std::move(acc), p); });
-        }
+        this->fire_if_due(s.cell, s.on_time_done, now, [&](const PaneInfo& p, Acc&& acc) {
+          emit(s.window, key, std::move(acc), p);
+        });
       }
     }
   }
 
-  const CF& cf_;
-  Trigger trigger_;
-  bool accumulating_;
-  Timestamp lateness_;
-  bool merging_;
   Timestamp watermark_ = kMinTimestamp;
   std::map<Window, WindowCells, WindowByEnd> windows_;
   WindowCells* last_cells_ = nullptr;  // windows_[last_window_]: runs share a window

@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 struct Tick {
   std::string key;
   Timestamp time = 0;
+  std::uint64_t random = 0;
 };
 
 // A running count per key in keyed state: "key,count" at every 100th.
@@ -73,7 +74,9 @@ PipelineOptions options(int parallelism, const std::string& ck, const std::strin
   return o;
 }
 
-// 30,000 events over 0.6 s: windowed counts and totals per key, to two file sinks.
+// 30,000 events over 0.6 s: windowed counts (fixed windows, and sessions of
+// sparser keys) and totals per key (with and without event time), and keyed
+// state, to file sinks.
 void build(Pipeline& p, const std::string& out) {
   io::GeneratorOptions g;
   g.events = 30'000;
@@ -81,10 +84,17 @@ void build(Pipeline& p, const std::string& out) {
   g.shards = 3;
   g.step_us = 2000;
   g.max_delay = 10ms;
-  auto ticks = p.read(io::generator<Tick>(g, [](const io::GeneratedEvent& e) {
-                  return Tick{"k" + std::to_string(e.random % 17), e.time};
-                })).with_timestamps(&Tick::time, watermarks::bounded_out_of_orderness(10ms));
+  auto raw = p.read(io::generator<Tick>(g, [](const io::GeneratedEvent& e) {
+    return Tick{"k" + std::to_string(e.random % 17), e.time, e.random};
+  }));
+  auto ticks = raw.with_timestamps(&Tick::time, watermarks::bounded_out_of_orderness(10ms));
   auto key = [](const Tick& t) { return t.key; };
+  raw.map(key).count_per_element().write(io::csv(out + "/untimed"));
+  ticks.window_into(windows::sessions(40ms))
+      .map([](const Tick& t) { return "s" + std::to_string(t.random / 17 % 3000); })
+      .count_per_element()
+      .par_do(WindowLine{})
+      .write(io::text(out + "/sessions"));
   ticks.window_into(windows::fixed(1s))
       .map(key)
       .count_per_element()
@@ -102,7 +112,7 @@ void build(Pipeline& p, const std::string& out) {
 
 // The outputs of one uninterrupted run without checkpoints, under `dir`/plain.
 struct PlainOutputs {
-  std::vector<std::string> windows, totals, running, window_state;
+  std::vector<std::string> windows, totals, running, window_state, untimed, sessions;
 };
 PlainOutputs plain_run(const runnel::testing::ScratchDir& dir) {
   {
@@ -115,16 +125,20 @@ PlainOutputs plain_run(const runnel::testing::ScratchDir& dir) {
   o.totals = runnel::testing::read_part_lines(dir / "plain/totals");
   o.running = runnel::testing::read_part_lines(dir / "plain/running");
   o.window_state = runnel::testing::read_part_lines(dir / "plain/window_state");
+  o.untimed = runnel::testing::read_part_lines(dir / "plain/untimed");
+  o.sessions = runnel::testing::read_part_lines(dir / "plain/sessions");
   return o;
 }
 
 TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
   runnel::testing::ScratchDir dir;
-  const auto [windows, totals, running, window_state] = plain_run(dir);
+  const auto [windows, totals, running, window_state, untimed, sessions] = plain_run(dir);
   EXPECT_EQ(window_state, windows);
   ASSERT_GT(running.size(), 250u);
   ASSERT_GT(windows.size(), 17u * 50);
   ASSERT_EQ(totals.size(), 17u);
+  EXPECT_EQ(untimed, totals);
+  ASSERT_GT(sessions.size(), 3000u);  // keys come back after gaps
 
   // A checkpointed run, then a restore of its first, middle or last
   // checkpoint at another parallelism into the same output directory: the
@@ -145,6 +159,7 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
 
     auto all = state::list_checkpoints(run.path() / "ck", true);
     ASSERT_GE(all.size(), 3u);
@@ -161,6 +176,8 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/untimed"), untimed);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
   }
 }
 
@@ -169,7 +186,7 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
 // read by key group), and either backend restores the other's checkpoints.
 TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
   runnel::testing::ScratchDir dir;
-  const auto [windows, totals, running, window_state] = plain_run(dir);
+  const auto [windows, totals, running, window_state, untimed, sessions] = plain_run(dir);
   EXPECT_EQ(window_state, windows);
   ASSERT_GT(running.size(), 250u);
   using B = StateBackend;
@@ -190,14 +207,22 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     }
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
     auto all = state::list_checkpoints(run.path() / "ck", true);
     ASSERT_GE(all.size(), 2u);
     const auto& chosen = all[all.size() / 2];
     ASSERT_TRUE(chosen.valid) << chosen.problem;
-    bool has_native = false;
-    for (const auto& op : chosen.operators)
-      for (const auto& inst : op.instances) has_native |= !inst.native_dir.empty();
-    EXPECT_EQ(has_native, first_backend == B::kRocksDB);
+    // Every keyed operator keeps its state in RocksDB: the two stateful
+    // DoFns and the four keyed combines (fixed windows, sessions, the totals
+    // with and without event time).
+    int native_ops = 0;
+    for (const auto& op : chosen.operators) {
+      bool native = false;
+      for (const auto& inst : op.instances) native |= !inst.native_dir.empty();
+      native_ops += native ? 1 : 0;
+    }
+    EXPECT_EQ(native_ops, first_backend == B::kRocksDB ? 6 : 0);
     SCOPED_TRACE("restore " + chosen.path.string() + " at parallelism " +
                  std::to_string(parallelism));
     Pipeline p(options(parallelism, run / "ck", chosen.path.string(), then_backend));
@@ -207,6 +232,9 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/untimed"), untimed);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
   }
 }
 

@@ -25,10 +25,25 @@ struct Event {
 };
 RUNNEL_FIELDS(Event, key, time);
 
+// Streaming tests run on both state backends: window state lives in
+// memory or in RocksDB, with the same panes.
+StateBackend g_backend = StateBackend::kMemory;
+class Streaming : public ::testing::TestWithParam<StateBackend> {
+ protected:
+  void SetUp() override { g_backend = GetParam(); }
+  void TearDown() override { g_backend = StateBackend::kMemory; }
+};
+// Options on the backend under test.
+PipelineOptions backend_options() {
+  PipelineOptions o;
+  o.state_backend = g_backend;
+  return o;
+}
+
 // One source instance, one element per batch and a watermark after each:
 // the arrival order is the order of `events`, so panes are deterministic.
 PipelineOptions one_by_one(ExecutionMode mode = ExecutionMode::kStreaming) {
-  PipelineOptions o;
+  PipelineOptions o = backend_options();
   o.parallelism = 1;
   o.batch_size = 1;
   o.mode = mode;
@@ -67,7 +82,7 @@ constexpr auto kEarly = PaneInfo::Timing::kEarly;
 constexpr auto kOnTime = PaneInfo::Timing::kOnTime;
 constexpr auto kLate = PaneInfo::Timing::kLate;
 
-TEST(Streaming, EarlyFiringsThenOnTimeAndLateDataToTheSideOutput) {
+TEST_P(Streaming, EarlyFiringsThenOnTimeAndLateDataToTheSideOutput) {
   std::vector<Event> events{{"a", 1}, {"a", 2}, {"a", 3}, {"b", 12}, {"a", 4}};
   Pipeline p(one_by_one());
   auto windowed =
@@ -94,7 +109,7 @@ TEST(Streaming, EarlyFiringsThenOnTimeAndLateDataToTheSideOutput) {
   EXPECT_EQ(r.late_records, 1u);
 }
 
-TEST(Streaming, AllowedLatenessFiresLatePanesThenDiverts) {
+TEST_P(Streaming, AllowedLatenessFiresLatePanesThenDiverts) {
   std::vector<Event> events{{"a", 1}, {"b", 12}, {"a", 4}, {"b", 16}, {"a", 5}};
   Pipeline p(one_by_one());
   auto windowed = p.create(events)
@@ -117,7 +132,7 @@ TEST(Streaming, AllowedLatenessFiresLatePanesThenDiverts) {
   EXPECT_EQ(late.values(), (std::vector<Event>{{"a", 5}}));
 }
 
-TEST(Streaming, RepeatedCountTriggerInTheGlobalWindow) {
+TEST_P(Streaming, RepeatedCountTriggerInTheGlobalWindow) {
   std::vector<Event> events;
   for (int i = 0; i < 7; ++i) events.push_back({"k", i});
   Pipeline p(one_by_one());
@@ -139,7 +154,7 @@ TEST(Streaming, RepeatedCountTriggerInTheGlobalWindow) {
   EXPECT_EQ(panes_of(counts), want);
 }
 
-TEST(Streaming, SessionsMergeAcrossOutOfOrderArrivals) {
+TEST_P(Streaming, SessionsMergeAcrossOutOfOrderArrivals) {
   std::vector<Event> events{{"a", 0}, {"a", 20}, {"b", 3}, {"a", 10}, {"a", 100}};
   for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
     Pipeline p(one_by_one(mode));
@@ -161,7 +176,7 @@ TEST(Streaming, SessionsMergeAcrossOutOfOrderArrivals) {
   }
 }
 
-TEST(Streaming, ResultsAreEmittedBeforeTheInputEnds) {
+TEST_P(Streaming, ResultsAreEmittedBeforeTheInputEnds) {
   // Each result records how many elements the source had read when the
   // result was made: in streaming mode the first window's result comes while
   // the source is still reading; in batch mode only after it has read all.
@@ -199,12 +214,12 @@ TEST(Streaming, ResultsAreEmittedBeforeTheInputEnds) {
   }
 }
 
-TEST(Streaming, WordCountWithoutEventTimeMatchesBatch) {
+TEST_P(Streaming, WordCountWithoutEventTimeMatchesBatch) {
   std::vector<std::string> words;
   for (int i = 0; i < 5000; ++i) words.push_back("w" + std::to_string(i % 37));
   std::vector<std::pair<std::string, std::uint64_t>> results[2];
   for (int m = 0; m < 2; ++m) {
-    PipelineOptions o;
+    PipelineOptions o = backend_options();
     o.parallelism = 2;
     o.batch_size = 64;
     o.mode = m == 0 ? ExecutionMode::kBatch : ExecutionMode::kStreaming;
@@ -252,8 +267,8 @@ Event make_event(const io::GeneratedEvent& g) {
   return Event{"k" + std::to_string(g.random % 13), g.time};
 }
 
-TEST(Streaming, BatchModeRefusesAnUnboundedSource) {
-  PipelineOptions o;
+TEST_P(Streaming, BatchModeRefusesAnUnboundedSource) {
+  PipelineOptions o = backend_options();
   o.mode = ExecutionMode::kBatch;
   Pipeline p(o);
   p.read(io::generator<Event>({}, make_event)).collect();
@@ -269,7 +284,7 @@ TEST(Streaming, BatchModeRefusesAnUnboundedSource) {
   EXPECT_TRUE(q.streaming());
 }
 
-TEST(Streaming, GeneratorShardsOutOfOrderGiveBatchResultsInStreamingMode) {
+TEST_P(Streaming, GeneratorShardsOutOfOrderGiveBatchResultsInStreamingMode) {
   io::GeneratorOptions g{.events = 20000,
                          .shards = 3,
                          .seed = 7,
@@ -282,7 +297,7 @@ TEST(Streaming, GeneratorShardsOutOfOrderGiveBatchResultsInStreamingMode) {
     ++want[{start, e.key}];
   }
   for (auto mode : {ExecutionMode::kBatch, ExecutionMode::kStreaming}) {
-    PipelineOptions o;
+    PipelineOptions o = backend_options();
     o.parallelism = 2;
     o.batch_size = 50;
     o.mode = mode;
@@ -310,6 +325,42 @@ TEST(Streaming, GeneratorShardsOutOfOrderGiveBatchResultsInStreamingMode) {
   }
 }
 
+// More keys than the RocksDB backend caches (65,536 rows): rows are written
+// back and read again, and windows fire from the database; sessions too.
+// Streaming results equal batch mode's on either backend.
+TEST_P(Streaming, MoreKeysThanTheStateCacheHolds) {
+  io::GeneratorOptions g{.events = 400000, .shards = 2, .seed = 3, .step_us = 5};
+  auto keyed = [](const io::GeneratedEvent& e) {
+    return Event{"k" + std::to_string(e.random % 150000), e.time};
+  };
+  using Counts = std::map<std::tuple<Timestamp, Timestamp, std::string>, std::uint64_t>;
+  auto run = [&](ExecutionMode mode, bool sessions) {
+    PipelineOptions o = backend_options();
+    o.parallelism = 2;
+    o.mode = mode;
+    Pipeline p(o);
+    auto timed = p.read(io::generator<Event>(g, keyed))
+                     .with_timestamps(&Event::time, watermarks::bounded_out_of_orderness(0ms));
+    auto windowed = sessions ? timed.window_into(windows::sessions(300ms))
+                             : timed.window_into(windows::fixed(1s));
+    auto counts = windowed.map([](const Event& e) { return std::make_pair(e.key, 1); })
+                      .count_per_key()
+                      .collect();
+    p.run();
+    Counts got;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      const Window& w = counts.windows()[i];
+      got[{w.start, w.end, counts.values()[i].first}] += counts.values()[i].second;
+    }
+    return got;
+  };
+  for (bool sessions : {false, true}) {
+    Counts batch = run(ExecutionMode::kBatch, sessions);
+    EXPECT_GT(batch.size(), 150000u);
+    EXPECT_EQ(run(ExecutionMode::kStreaming, sessions), batch) << (sessions ? "sessions" : "fixed");
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -323,7 +374,7 @@ struct Describe : runnel::DoFn<std::pair<std::string, std::uint64_t>, std::strin
   }
 };
 
-TEST(Streaming, DoFnsSeeTheWindowAndPaneOfEachElement) {
+TEST_P(Streaming, DoFnsSeeTheWindowAndPaneOfEachElement) {
   using namespace runnel;
   std::vector<Event> events{{"a", 1}, {"a", 2}, {"b", 12}};
   Pipeline p(one_by_one());
@@ -354,7 +405,7 @@ TEST(WatchedDirectory, FilesMovedInWhileRunningAreRead) {
   };
   drop("a.txt", "x y\nx\n");
   std::ofstream(dir / "inbox" / "_ignored.txt") << "z z z\n";
-  PipelineOptions o;
+  PipelineOptions o = backend_options();
   o.parallelism = 2;
   Pipeline p(o);
   auto counts = p.read(io::text((dir / "inbox").string()).watch(20ms).stop_when_idle(600ms))
@@ -389,13 +440,13 @@ TEST(WatchedDirectory, AMissingDirectoryIsAUserError) {
 }  // namespace
 
 namespace {
-TEST(Streaming, EarlyFiringsOnProcessingTime) {
+TEST_P(Streaming, EarlyFiringsOnProcessingTime) {
   // A paced source (200 events over about 200 ms) in one hour-long window:
   // processing-time early panes come every 30 ms while data arrives; the
   // end of the input closes the window with the on-time, last pane.
   using namespace runnel;
   io::GeneratorOptions g{.events = 200, .rate = 1000, .shards = 1, .step_us = 1000};
-  PipelineOptions o;
+  PipelineOptions o = backend_options();
   o.parallelism = 1;
   o.batch_size = 8;
   o.mode = ExecutionMode::kStreaming;
@@ -429,7 +480,7 @@ TEST(Streaming, EarlyFiringsOnProcessingTime) {
 }  // namespace
 
 namespace {
-TEST(Streaming, AnIdleReaderDoesNotHoldTheWatermarkBack) {
+TEST_P(Streaming, AnIdleReaderDoesNotHoldTheWatermarkBack) {
   // Two readers of a watched directory; every file goes to reader 1, so
   // reader 0 never has a split. With an idleness timeout, reader 1's
   // watermark alone completes the first window while the source still runs
@@ -451,7 +502,7 @@ TEST(Streaming, AnIdleReaderDoesNotHoldTheWatermarkBack) {
   drop(name_for_reader_1("a"), "100\n500\n900\n1500\n");
   auto second_dropped = std::make_shared<std::atomic<bool>>(false);
   auto first_result = std::make_shared<std::atomic<bool>>(false);
-  PipelineOptions o;
+  PipelineOptions o = backend_options();
   o.parallelism = 2;
   Pipeline p(o);
   auto results = p.read(io::text((dir / "inbox").string()).watch(10ms).stop_when_idle(1500ms))
@@ -493,7 +544,7 @@ TEST(Streaming, AnIdleReaderDoesNotHoldTheWatermarkBack) {
 }  // namespace
 
 namespace {
-TEST(Streaming, ASplitsEndPassesThroughAFilterBeforeTheTimestamps) {
+TEST_P(Streaming, ASplitsEndPassesThroughAFilterBeforeTheTimestamps) {
   // One reader, two files read one after the other: A (event times 0..999),
   // then B (1000..399999, several 1 MiB blocks; the watermark is made after
   // each). A's end must reach with_timestamps through the filter and map in
@@ -510,7 +561,7 @@ TEST(Streaming, ASplitsEndPassesThroughAFilterBeforeTheTimestamps) {
   std::ofstream(dir / "a.txt") << a;
   std::ofstream(dir / "b.txt") << b;
   auto lines_read = std::make_shared<std::atomic<int>>(0);
-  PipelineOptions o;
+  PipelineOptions o = backend_options();
   o.parallelism = 1;
   o.batch_size = 64;
   o.mode = ExecutionMode::kStreaming;
@@ -542,4 +593,9 @@ TEST(Streaming, ASplitsEndPassesThroughAFilterBeforeTheTimestamps) {
   }
   std::filesystem::remove_all(dir);
 }
+INSTANTIATE_TEST_SUITE_P(Backends, Streaming,
+                         ::testing::Values(StateBackend::kMemory, StateBackend::kRocksDB),
+                         [](const auto& info) {
+                           return info.param == StateBackend::kMemory ? "Memory" : "RocksDB";
+                         });
 }  // namespace

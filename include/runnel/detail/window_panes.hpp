@@ -1,0 +1,196 @@
+#pragma once
+// What the window state of a keyed combine does with one cell (a window and
+// key's accumulator and trigger progress), whichever backend holds it: when
+// the trigger fires a pane (early, on time, late), how sessions merge, and
+// how a cell is written to bytes. TriggeredWindows (memory) and
+// KvWindowState (RocksDB) keep the cells; this says what happens to them.
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "runnel/coder.hpp"
+#include "runnel/pane.hpp"
+#include "runnel/trigger.hpp"
+#include "runnel/window.hpp"
+
+namespace runnel::detail {
+
+// Orders windows by end, so those a watermark completes come first.
+struct WindowByEnd {
+  bool operator()(const Window& a, const Window& b) const {
+    return a.end != b.end ? a.end < b.end : a.start < b.start;
+  }
+};
+
+template <class CF>
+class WindowPanes {
+ public:
+  using Acc = typename CF::Accumulator;
+
+  struct Cell {
+    Acc acc;
+    std::uint64_t pending = 0;  // elements since the last pane
+    std::uint32_t panes = 0;    // panes fired so far
+    Timestamp deadline = 0;     // processing-time firing armed for this instant; 0 = none
+  };
+  struct Session {
+    Window window;
+    Cell cell;
+    bool on_time_done = false;
+  };
+
+  WindowPanes(const CF& cf, const WindowingStrategy& ws)
+      : cf_(cf),
+        trigger_(ws.windowing.trigger),
+        accumulating_(ws.windowing.accumulation == Accumulation::kAccumulating),
+        lateness_(ws.windowing.allowed_lateness.count()),
+        merging_(ws.merging) {}
+
+  // A cell as bytes: accumulator, trigger progress, whether its on-time pane is done.
+  static void encode_cell(const Cell& c, bool on_time_done, ByteWriter& w) {
+    Coder<Acc>::encode(c.acc, w);
+    w.put_varint(c.pending);
+    w.put_varint(c.panes);
+    w.put_varint(static_cast<std::uint64_t>(c.deadline));
+    w.put_varint(on_time_done ? 1 : 0);
+  }
+  static Cell decode_cell(ByteReader& r, bool& on_time_done) {
+    Cell c{Coder<Acc>::decode(r)};
+    c.pending = r.get_varint();
+    c.panes = static_cast<std::uint32_t>(r.get_varint());
+    c.deadline = static_cast<Timestamp>(r.get_varint());
+    on_time_done = r.get_varint() != 0;
+    return c;
+  }
+
+ protected:
+  // Past end + allowed lateness: no element of the window is accepted any more.
+  bool expired_at(const Window& w, Timestamp wm) const {
+    return wm >= kMaxTimestamp || wm >= w.max_timestamp() + lateness_;
+  }
+
+  // The condition that fires panes now: early before the window's end, late after.
+  const FiringCondition& condition(bool on_time_done) const {
+    if (trigger_.kind == Trigger::Kind::kRepeatedly) return trigger_.repeat;
+    return on_time_done ? trigger_.late : trigger_.early;
+  }
+
+  // A pane fired by the trigger's condition: early before the on-time pane, late after.
+  static PaneInfo::Timing between_firings(bool on_time_done) {
+    return on_time_done ? PaneInfo::Timing::kLate : PaneInfo::Timing::kEarly;
+  }
+
+  template <class Fire>
+  void fire(Cell& c, PaneInfo::Timing timing, bool is_last, Fire&& out) {
+    PaneInfo pane{timing, c.panes == 0, is_last, c.panes};
+    ++c.panes;
+    c.pending = 0;
+    c.deadline = 0;
+    if (accumulating_) {
+      Acc copy = c.acc;
+      out(pane, std::move(copy));
+    } else {
+      out(pane, std::move(c.acc));
+      c.acc = cf_.create_accumulator();
+    }
+  }
+
+  // After an element was added to c: fires a pane if the count is reached.
+  // True when it armed a processing-time firing (c.deadline), which the
+  // caller must remember.
+  template <class Fire>
+  bool after_add(bool on_time_done, Cell& c, Timestamp now, Fire&& out) {
+    ++c.pending;
+    const FiringCondition& cond = condition(on_time_done);
+    if (cond.count > 0 && c.pending >= cond.count) {
+      fire(c, between_firings(on_time_done), false, out);
+      return false;
+    }
+    if (cond.delay_ms > 0 && c.deadline == 0) {
+      c.deadline = now + cond.delay_ms;
+      return true;
+    }
+    return false;
+  }
+
+  // A processing-time firing that is due.
+  template <class Fire>
+  void fire_if_due(Cell& c, bool on_time_done, Timestamp now, Fire&& out) {
+    if (c.deadline != 0 && c.deadline <= now && c.pending > 0)
+      fire(c, between_firings(on_time_done), false, out);
+  }
+
+  // The watermark reached the window's end (on-time pane) or passed its
+  // lateness (final pane if anything is pending).
+  template <class Fire>
+  void close_cell(bool on_time_done, Cell& c, bool expired, Fire&& out) {
+    if (!on_time_done) {
+      // after_watermark fires on time even without new data (Beam's FIRE_ALWAYS).
+      if (trigger_.kind == Trigger::Kind::kAfterWatermark || c.pending > 0) {
+        fire(c, PaneInfo::Timing::kOnTime, expired, out);
+        return;
+      }
+    }
+    if (expired && c.pending > 0) fire(c, PaneInfo::Timing::kLate, true, out);
+  }
+
+  // Adds an element (add_fn) in window w to a key's sessions, merging every
+  // session w overlaps (the list is kept disjoint); returns the session it is in.
+  template <class AddFn>
+  Session& merge_session(std::vector<Session>& list, const Window& w, AddFn& add_fn,
+                         Timestamp watermark) {
+    Session merged{w, Cell{cf_.create_accumulator()}, false};
+    add_fn(merged.cell.acc);
+    bool any_on_time = false;
+    for (auto it = list.begin(); it != list.end();) {
+      if (it->window.start < merged.window.end && merged.window.start < it->window.end) {
+        merged.window.start = std::min(merged.window.start, it->window.start);
+        merged.window.end = std::max(merged.window.end, it->window.end);
+        cf_.merge_accumulators(merged.cell.acc, std::move(it->cell.acc));
+        merged.cell.pending += it->cell.pending;
+        merged.cell.panes = std::max(merged.cell.panes, it->cell.panes);
+        any_on_time = any_on_time || it->on_time_done;
+        it = list.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    merged.on_time_done = any_on_time && merged.window.max_timestamp() <= watermark;
+    list.push_back(std::move(merged));
+    return list.back();
+  }
+
+  // The watermark rose: fires and drops a key's sessions it completes.
+  // again(t): look at this key again when the watermark reaches t.
+  template <class Emit, class Again>
+  void close_sessions(const auto& key, std::vector<Session>& list, Timestamp watermark, Emit& emit,
+                      Again&& again) {
+    for (auto s = list.begin(); s != list.end();) {
+      if (s->window.max_timestamp() > watermark) {
+        ++s;
+        continue;
+      }
+      const bool expired = expired_at(s->window, watermark);
+      if (!s->on_time_done || expired) {
+        close_cell(s->on_time_done, s->cell, expired,
+                   [&](const PaneInfo& p, Acc&& acc) { emit(s->window, key, std::move(acc), p); });
+        s->on_time_done = true;
+      }
+      if (expired) {
+        s = list.erase(s);
+      } else {
+        again(s->window.max_timestamp() + lateness_);
+        ++s;
+      }
+    }
+  }
+
+  const CF& cf_;
+  Trigger trigger_;
+  bool accumulating_;
+  Timestamp lateness_;
+  bool merging_;
+};
+
+}  // namespace runnel::detail
