@@ -1,7 +1,7 @@
 // Keyed state and checkpoints, measured in one run (docs/benchmarks.md):
 //   1. throughput of a keyed aggregation in streaming mode (a stateful DoFn
 //      summing per key in a ValueState, and the lifted sum_per_key), with
-//      checkpoints every interval vs none, on the memory and RocksDB backends;
+//      checkpoints every interval vs none, each on the memory and RocksDB backends;
 //   2. checkpoint duration and size, and restore time, for a number of keys,
 //      on both backends;
 //   3. memory per key of a stateful DoFn's ValueState<int64_t> (memory backend).
@@ -174,9 +174,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (f.part == 0 || f.part == 1) {
-    for (auto b : {StateBackend::kMemory, StateBackend::kRocksDB})
-      throughput(f, Kind::kStatefulDoFn, b);
-    throughput(f, Kind::kCombine, StateBackend::kMemory);
+    for (auto kind : {Kind::kStatefulDoFn, Kind::kCombine})
+      for (auto b : {StateBackend::kMemory, StateBackend::kRocksDB}) throughput(f, kind, b);
   }
   if (f.part == 0 || f.part == 2) {
     for (auto b : {StateBackend::kMemory, StateBackend::kRocksDB}) checkpoint_and_restore(f, b);
