@@ -13,6 +13,7 @@
 #include "jobs/maintenance.hpp"
 #include "jobs/uppercase.hpp"
 #include "jobs/wordcount.hpp"
+#include "kafka_command.hpp"
 
 namespace {
 
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
       ->required();
   run->require_subcommand(1);
   explain->require_subcommand(1);
+  auto run_kafka = runnel::tools::add_kafka_commands(app);
 
   std::map<CLI::App*, std::pair<const Job*, bool>> commands;  // -> job, explain only
   std::map<CLI::App*, runnel::api::JobFlags> flags;
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (int rc = run_kafka(); rc >= 0) return rc;
   if (list_cmd->parsed()) return runnel::tools::list_checkpoints_command(checkpoint_path);
   if (inspect_cmd->parsed()) return runnel::tools::inspect_checkpoint_command(checkpoint_path);
   if (jobs->parsed()) {

@@ -9,7 +9,10 @@
 //   c.write(io::csv("out"))               CSV records, out/part-NNNNN.csv
 // A read path is a file, a directory (its files) or a glob. A write path is a
 // directory; it must be empty or absent unless .overwrite() is set.
+// Either may be a Kafka topic, kafka://HOST:PORT/TOPIC (see runnel/kafka.hpp):
+// its record values are the lines.
 #include <chrono>
+#include <map>
 #include <string>
 
 namespace runnel::io {
@@ -22,6 +25,10 @@ struct TextIO {
   bool watching = false;
   std::chrono::milliseconds poll_interval{200};
   std::chrono::milliseconds idle_stop{0};  // 0 = never stop
+  // kafka:// paths: read the topic only up to its end offsets at the start
+  // (bounded), and librdkafka properties for the client.
+  bool kafka_bounded = false;
+  std::map<std::string, std::string> kafka_properties{};
   TextIO& overwrite(bool on = true) {
     overwrite_output = on;
     return *this;
@@ -46,7 +53,8 @@ struct CsvIO {
   std::string path;
   bool overwrite_output = false;
   bool success_marker = true;
-  bool header = false;  // reading: skip each file's first line
+  bool header = false;                                    // reading: skip each file's first line
+  std::map<std::string, std::string> kafka_properties{};  // writing to a kafka:// path
   CsvIO& overwrite(bool on = true) {
     overwrite_output = on;
     return *this;

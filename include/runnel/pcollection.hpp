@@ -25,10 +25,12 @@
 #include "runnel/detail/combine_ops.hpp"
 #include "runnel/detail/element_ops.hpp"
 #include "runnel/detail/file_io_ops.hpp"
+#include "runnel/detail/kafka_ops.hpp"
 #include "runnel/detail/memory_io.hpp"
 #include "runnel/detail/stateful_par_do.hpp"
 #include "runnel/detail/time_ops.hpp"
 #include "runnel/io.hpp"
+#include "runnel/kafka.hpp"
 #include "runnel/node_spec.hpp"
 #include "runnel/trigger.hpp"
 #include "runnel/unit.hpp"
@@ -174,7 +176,7 @@ class PCollection {
     static_assert(
         std::is_same_v<typename Fn::InputType, T>,
         "par_do(fn): the DoFn's input type (DoFn<In, ...>) must be the collection's type");
-    if constexpr (requires(Fn& f) { f.state(); }) {
+    if constexpr (requires(Fn & f) { f.state(); }) {
       return stateful_par_do(std::move(fn));
     } else {
       return stateless_par_do(std::move(fn));
@@ -224,7 +226,6 @@ class PCollection {
     spec.inputs = {ref_};
     return outputs_of<typename Fn::OutputTypes>(detail::add_node(*p_, std::move(spec)));
   }
-
 
  public:
   // A DoFn with a side input: process(const In&, const std::vector<S>&, Emitter<Out>&)
@@ -378,12 +379,23 @@ class PCollection {
   // --- sinks -----------------------------------------------------------------
 
   void write(const io::TextIO& out) const {
+    if (io::is_kafka_url(out.path)) return write_kafka(out.path, out.kafka_properties, true);
     write_files(out.path, "txt", out.overwrite_output, out.success_marker, true);
   }
   template <class U>
   void write(const io::CsvIO<U>& out) const {
     static_assert(std::is_void_v<U>, "write(io::csv(dir)): name no type when writing");
+    if (io::is_kafka_url(out.path)) return write_kafka(out.path, out.kafka_properties, false);
     write_files(out.path, "csv", out.overwrite_output, out.success_marker, false);
+  }
+  // To a Kafka topic, at least once: std::string elements are record values,
+  // std::pair<std::string, std::string> elements are (key, value).
+  void write(const io::KafkaIO& out) const {
+    constexpr bool kKeyValue = std::is_same_v<T, std::pair<std::string, std::string>>;
+    static_assert(kKeyValue || std::is_same_v<T, std::string>,
+                  "write(io::kafka(...)): map the elements to std::string values or to "
+                  "std::pair<std::string, std::string> (key, value) first");
+    add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, kKeyValue>>(out, true), out);
   }
 
   // Every element, in memory, once the pipeline has run (for tests and small results).
@@ -466,6 +478,22 @@ class PCollection {
     return PCollection<Out>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0});
   }
 
+  // Each element as a line (a string as it is, else CSV) into a record value.
+  void write_kafka(const std::string& url, const std::map<std::string, std::string>& props,
+                   bool raw) const {
+    io::KafkaIO io = io::parse_kafka_url(url);
+    io.properties = props;
+    add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, false>>(io, raw), io);
+  }
+  void add_kafka_sink(std::shared_ptr<Operator> op, const io::KafkaIO& io) const {
+    NodeSpec spec;
+    spec.name = "write kafka '" + io.topic + "'";
+    spec.kind = OperatorKind::kSink;
+    spec.op = std::move(op);
+    spec.num_outputs = 0;
+    spec.inputs = {ref_};
+    detail::add_node(*p_, std::move(spec));
+  }
   void write_files(const std::string& dir, const char* ext, bool overwrite, bool marker,
                    bool raw) const {
     detail::OutputSpec out{dir, ext, overwrite || detail::overwrite_default(*p_), marker};

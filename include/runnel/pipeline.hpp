@@ -112,6 +112,8 @@ class Pipeline {
 
   // Every line of the files the path or glob names.
   PCollection<std::string> read(const io::TextIO& in);
+  // A Kafka topic's records (see runnel/kafka.hpp).
+  PCollection<io::KafkaRecord> read(const io::KafkaIO& in);
 
   // Every line parsed as a T; lines that do not parse go to dead_letters().
   template <class T>

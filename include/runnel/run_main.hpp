@@ -8,10 +8,12 @@
 //   }
 //
 // Flags: --input, --output, --parallelism, --memory-budget, --batch-size,
-// --temp-dir, --overwrite, --no-progress, --mode, --explain, --help. Records a source
+// --temp-dir, --overwrite, --no-progress, --mode, --explain, --help, the
+// checkpoint and state flags, and for Kafka --bounded and --kafka-property. Records a source
 // rejects are written to OUTPUT/_rejected/ and counted in the summary.
 // Exit codes: 0 success, 2 a user error (message on stderr), 1 an internal failure.
 #include <functional>
+#include <map>
 #include <string>
 
 #include "runnel/io.hpp"
@@ -20,17 +22,32 @@
 namespace runnel {
 
 struct Options {
-  std::string input;   // --input: file, directory or glob
-  std::string output;  // --output: directory
+  std::string input;     // --input: file, directory, glob or kafka://HOST:PORT/TOPIC
+  std::string output;    // --output: directory or kafka://HOST:PORT/TOPIC
+  bool bounded = false;  // --bounded: a Kafka input is read up to its end offsets at start
+  std::map<std::string, std::string> kafka_properties;  // --kafka-property key=value
   PipelineOptions pipeline;
 
-  io::TextIO text_input() const { return io::text(input); }
+  io::TextIO text_input() const {
+    io::TextIO in = io::text(input);
+    in.kafka_bounded = bounded;
+    in.kafka_properties = kafka_properties;
+    return in;
+  }
   template <class T>
   io::CsvIO<T> csv_input() const {
     return io::csv<T>(input);
   }
-  io::TextIO text_output() const { return io::text(output); }
-  io::CsvIO<> csv_output() const { return io::csv(output); }
+  io::TextIO text_output() const {
+    io::TextIO out = io::text(output);
+    out.kafka_properties = kafka_properties;
+    return out;
+  }
+  io::CsvIO<> csv_output() const {
+    io::CsvIO<> out = io::csv(output);
+    out.kafka_properties = kafka_properties;
+    return out;
+  }
 };
 
 using JobBuilder = std::function<void(Pipeline&, const Options&)>;

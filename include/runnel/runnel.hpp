@@ -13,6 +13,7 @@
 #include "runnel/generator.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/io.hpp"
+#include "runnel/kafka.hpp"
 #include "runnel/pane.hpp"
 #include "runnel/pcollection.hpp"
 #include "runnel/pipeline.hpp"

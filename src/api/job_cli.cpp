@@ -12,6 +12,7 @@
 
 #include "ops/progress.hpp"
 #include "runnel/error.hpp"
+#include "runnel/kafka.hpp"
 
 namespace runnel::api {
 
@@ -61,8 +62,14 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
 }
 
 void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
-  cmd.add_option("--input,-i", f.options.input, "input file, directory or glob (quote globs)");
-  cmd.add_option("--output,-o", f.options.output, "output directory (must be empty or absent)");
+  cmd.add_option("--input,-i", f.options.input,
+                 "input file, directory or glob (quote globs), or kafka://HOST:PORT/TOPIC");
+  cmd.add_option("--output,-o", f.options.output,
+                 "output directory (must be empty or absent), or kafka://HOST:PORT/TOPIC");
+  cmd.add_flag("--bounded", f.options.bounded,
+               "a kafka:// input is read up to its end offsets at the start (batch input)");
+  cmd.add_option("--kafka-property", f.kafka_properties,
+                 "a librdkafka property for Kafka inputs and outputs, key=value (repeatable)");
   cmd.add_option("--parallelism,-p", f.parallelism,
                  "parallel instances per task (default: the machine's cores)")
       ->check(CLI::Range(1, 1024));
@@ -103,6 +110,15 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
 int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool explain_only) {
   try {
     auto& po = f.options.pipeline;
+    for (const auto& kv : f.kafka_properties) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw UserError("--kafka-property '" + kv + "': write key=value, e.g. acks=all");
+      f.options.kafka_properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    if (f.options.bounded && !io::is_kafka_url(f.options.input))
+      throw UserError("--bounded is for a kafka:// --input; '" + f.options.input +
+                      "' is not one (files are bounded already)");
     po.memory_budget = parse_byte_size(f.memory_budget, "--memory-budget");
     po.parallelism = f.parallelism;
     po.checkpoint_interval = parse_duration(f.checkpoint_interval, "--checkpoint-interval");
@@ -117,7 +133,8 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
                                       : ExecutionMode::kAuto;
     Pipeline p(po);
     build(p, f.options);
-    bool rejected_to_dir = p.has_unclaimed_dead_letters() && !f.options.output.empty();
+    bool rejected_to_dir = p.has_unclaimed_dead_letters() && !f.options.output.empty() &&
+                           !io::is_kafka_url(f.options.output);
     std::filesystem::path rejected_dir = std::filesystem::path(f.options.output) / "_rejected";
     if (rejected_to_dir) {
       p.dead_letters().write(io::csv(rejected_dir.string()).without_success_marker());

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "runnel/run_main.hpp"
 
@@ -19,6 +20,7 @@ struct JobFlags {
   std::string mode = "auto";
   std::string state_backend = "memory";
   std::string checkpoint_interval = "1s";
+  std::vector<std::string> kafka_properties;  // key=value, parsed by run_job
 };
 
 // Adds --input, --output, --parallelism, ... to `cmd`.

@@ -105,7 +105,13 @@ int Pipeline::add_node(NodeSpec spec) {
 PCollection<std::string> Pipeline::read(const io::TextIO& in) {
   NodeSpec spec;
   spec.kind = OperatorKind::kSource;
-  if (in.watching) {
+  if (io::is_kafka_url(in.path)) {
+    io::KafkaIO k = io::parse_kafka_url(in.path);
+    k.bounded_read = in.kafka_bounded;
+    k.properties = in.kafka_properties;
+    spec.name = "read kafka '" + k.topic + "'";
+    spec.op = detail::make_kafka_source(k, true);
+  } else if (in.watching) {
     spec.name = "watch text '" + in.path + "'";
     spec.op = std::make_shared<detail::WatchTextSourceOp>(in.path, in.poll_interval, in.idle_stop);
   } else {
@@ -113,6 +119,14 @@ PCollection<std::string> Pipeline::read(const io::TextIO& in) {
     spec.op = std::make_shared<detail::TextSourceOp>(in.path);
   }
   return PCollection<std::string>(this, PortRef{add_node(std::move(spec)), 0});
+}
+
+PCollection<io::KafkaRecord> Pipeline::read(const io::KafkaIO& in) {
+  NodeSpec spec;
+  spec.kind = OperatorKind::kSource;
+  spec.name = "read kafka '" + in.topic + "'";
+  spec.op = detail::make_kafka_source(in, false);
+  return PCollection<io::KafkaRecord>(this, PortRef{add_node(std::move(spec)), 0});
 }
 
 PCollection<DeadLetter> Pipeline::dead_letters() {

@@ -1,0 +1,107 @@
+#pragma once
+// Kafka in and out, through librdkafka (the only Kafka client runnel uses).
+//
+//   auto records = p.read(io::kafka("127.0.0.1:9092", "events").bounded());
+//   records.map([](const io::KafkaRecord& r) { return r.value; })...
+//   lines.write(io::kafka("127.0.0.1:9092", "results"));
+//
+// Reading: every partition of the topic (or the ones named), spread over the
+// source's parallel instances (partition i goes to instance i % parallelism).
+// Each partition is a source split with its own watermark, as a generator
+// shard is. Bounded: stops at the end offsets taken when the job starts (a
+// topic's history as batch input); unbounded: runs until stopped. Offsets are
+// part of checkpoints; a restored job resumes at them.
+//
+// Writing: a collection of std::string (record values) or of
+// std::pair<std::string, std::string> (key, value), at least once: at each
+// checkpoint and at the end the sink waits until the broker acknowledged all it
+// sent, so a checkpoint covers only acknowledged records.
+//
+// Paths: the CLI's --input and --output (and io::text) take kafka://HOST:PORT/TOPIC.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runnel/fields.hpp"
+#include "runnel/window.hpp"
+
+namespace runnel::io {
+
+// One record as read: where it came from, its timestamp (ms since the epoch,
+// as the producer or the broker set it) and its key and value bytes.
+struct KafkaRecord {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  Timestamp timestamp = 0;
+  std::string key;
+  std::string value;
+  bool operator==(const KafkaRecord&) const = default;
+};
+RUNNEL_FIELDS(KafkaRecord, topic, partition, offset, timestamp, key, value);
+
+struct KafkaIO {
+  std::string bootstrap;  // host:port[,host:port...]
+  std::string topic;
+  std::vector<std::int32_t> partitions;  // reading: empty = all
+  bool bounded_read = false;
+  // librdkafka properties passed through (e.g. security.protocol), as the
+  // CLI's --kafka-property key=value.
+  std::map<std::string, std::string> properties{};
+  // How long to wait for the cluster's metadata and offsets at the start.
+  std::chrono::milliseconds metadata_wait{10'000};
+
+  // Reading: stop at the end offsets taken when the job starts.
+  KafkaIO& bounded(bool on = true) {
+    bounded_read = on;
+    return *this;
+  }
+  KafkaIO& only_partitions(std::vector<std::int32_t> p) {
+    partitions = std::move(p);
+    return *this;
+  }
+  KafkaIO& metadata_timeout(std::chrono::milliseconds t) {
+    metadata_wait = t;
+    return *this;
+  }
+  KafkaIO& property(std::string key, std::string value) {
+    properties[std::move(key)] = std::move(value);
+    return *this;
+  }
+};
+
+inline KafkaIO kafka(std::string bootstrap, std::string topic) {
+  KafkaIO io;
+  io.bootstrap = std::move(bootstrap);
+  io.topic = std::move(topic);
+  return io;
+}
+
+// Whether a path is a Kafka URL, kafka://HOST:PORT[,HOST:PORT...]/TOPIC; and
+// the KafkaIO it names (a UserError saying what is wrong if it is not one).
+bool is_kafka_url(const std::string& path);
+KafkaIO parse_kafka_url(const std::string& url);
+
+// librdkafka's mock cluster on loopback: a development Kafka cluster with
+// nothing installed (it speaks the real protocol; see the user guide for its
+// limits). Serves while the object lives.
+class KafkaDevCluster {
+ public:
+  explicit KafkaDevCluster(int brokers = 1);
+  ~KafkaDevCluster();
+  KafkaDevCluster(const KafkaDevCluster&) = delete;
+  KafkaDevCluster& operator=(const KafkaDevCluster&) = delete;
+
+  // host:port,... for bootstrap.servers.
+  std::string bootstrap() const;
+  void create_topic(const std::string& topic, int partitions);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace runnel::io

@@ -1,0 +1,108 @@
+#include "io/kafka/kafka_client.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "runnel/error.hpp"
+
+namespace runnel::io {
+
+bool is_kafka_url(const std::string& path) { return path.rfind("kafka://", 0) == 0; }
+
+KafkaIO parse_kafka_url(const std::string& url) {
+  if (!is_kafka_url(url))
+    throw UserError("'" + url + "' is not a Kafka URL: write kafka://HOST:PORT/TOPIC");
+  const std::string rest = url.substr(8);
+  const auto slash = rest.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 >= rest.size() ||
+      rest.find('/', slash + 1) != std::string::npos)
+    throw UserError("'" + url +
+                    "' is not a Kafka URL: write kafka://HOST:PORT/TOPIC (e.g. "
+                    "kafka://127.0.0.1:9092/words)");
+  return kafka(rest.substr(0, slash), rest.substr(slash + 1));
+}
+
+}  // namespace runnel::io
+
+namespace runnel::io::kafka_client {
+
+std::string where(const KafkaIO& io) {
+  return fmt::format("topic '{}' at {}", io.topic, io.bootstrap);
+}
+
+Handle make_client(rd_kafka_type_t type, const KafkaIO& io,
+                   const std::vector<std::pair<std::string, std::string>>& defaults,
+                   void (*conf_hook)(rd_kafka_conf_t*), void* opaque) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto set = [&](const std::string& key, const std::string& value, bool user) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      if (user) throw UserError(fmt::format("Kafka property {}={}: {}", key, value, err));
+      throw std::runtime_error(fmt::format("Kafka property {}={}: {}", key, value, err));
+    }
+  };
+  set("bootstrap.servers", io.bootstrap, true);
+  for (const auto& [k, v] : defaults) set(k, v, false);
+  for (const auto& [k, v] : io.properties) set(k, v, true);
+  if (conf_hook) conf_hook(conf);
+  if (opaque) rd_kafka_conf_set_opaque(conf, opaque);
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw UserError(fmt::format("cannot make a Kafka client for {}: {}", where(io), err));
+  }
+  return Handle(rk);
+}
+
+namespace {
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
+};
+}  // namespace
+
+std::vector<std::int32_t> partitions_of(rd_kafka_t* rk, const KafkaIO& io,
+                                        std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, io.topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* raw = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, topic, &raw, static_cast<int>(timeout.count()));
+  rd_kafka_topic_destroy(topic);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw UserError(
+        fmt::format("cannot read the metadata of {} within {} ms: {} (is the cluster "
+                    "up and the address right?)",
+                    where(io), timeout.count(), rd_kafka_err2str(e)));
+  std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
+  for (int t = 0; t < md->topic_cnt; ++t) {
+    const auto& tm = md->topics[t];
+    if (io.topic != tm.topic) continue;
+    if (tm.err != RD_KAFKA_RESP_ERR_NO_ERROR || tm.partition_cnt == 0)
+      throw UserError(fmt::format("{}: {} (create it first, e.g. runnel kafka dev --topic {})",
+                                  where(io), rd_kafka_err2str(tm.err), io.topic));
+    std::vector<std::int32_t> ids;
+    for (int p = 0; p < tm.partition_cnt; ++p) ids.push_back(tm.partitions[p].id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+  throw UserError(fmt::format("{} does not exist", where(io)));
+}
+
+std::vector<std::pair<std::string, int>> list_topics(rd_kafka_t* rk, const std::string& where,
+                                                     std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  rd_kafka_resp_err_t e =
+      rd_kafka_metadata(rk, 1, nullptr, &raw, static_cast<int>(timeout.count()));
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw UserError(fmt::format("cannot read the metadata of {} within {} ms: {}", where,
+                                timeout.count(), rd_kafka_err2str(e)));
+  std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
+  std::vector<std::pair<std::string, int>> out;
+  for (int t = 0; t < md->topic_cnt; ++t)
+    out.emplace_back(md->topics[t].topic, md->topics[t].partition_cnt);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace runnel::io::kafka_client

@@ -1,0 +1,41 @@
+#pragma once
+// What runnel's Kafka source, sink and CLI share over librdkafka's C API:
+// handles that free themselves, client configuration from a KafkaIO, and
+// topic metadata. librdkafka stays inside src/io/kafka/.
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runnel/kafka.hpp"
+
+namespace runnel::io::kafka_client {
+
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using Handle = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+
+// A producer or consumer for `io`'s cluster: bootstrap.servers, then the
+// given defaults, then the user's properties (which win). A bad property is
+// a UserError naming it. `conf_hook` may add callbacks to the configuration.
+Handle make_client(rd_kafka_type_t type, const KafkaIO& io,
+                   const std::vector<std::pair<std::string, std::string>>& defaults,
+                   void (*conf_hook)(rd_kafka_conf_t*) = nullptr, void* opaque = nullptr);
+
+// The topic's partition ids; a UserError if the topic does not exist or the
+// cluster cannot be reached within `timeout`.
+std::vector<std::int32_t> partitions_of(rd_kafka_t* rk, const KafkaIO& io,
+                                        std::chrono::milliseconds timeout);
+
+// Every topic of the cluster and its partition count.
+std::vector<std::pair<std::string, int>> list_topics(rd_kafka_t* rk, const std::string& where,
+                                                     std::chrono::milliseconds timeout);
+
+// "topic 'T' at BOOTSTRAP": where an error happened, for messages.
+std::string where(const KafkaIO& io);
+
+}  // namespace runnel::io::kafka_client

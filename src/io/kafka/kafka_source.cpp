@@ -1,0 +1,256 @@
+// The Kafka source (see include/runnel/kafka.hpp): each instance assigns
+// itself its share of the topic's partitions (no consumer group: the job's
+// checkpoints, not Kafka, hold its positions) and emits a batch per partition,
+// so each partition is a source split with its own watermark.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <stdexcept>
+
+#include "io/kafka/kafka_client.hpp"
+#include "runnel/coder.hpp"
+#include "runnel/detail/kafka_ops.hpp"
+#include "runnel/emitter.hpp"
+#include "runnel/error.hpp"
+
+namespace runnel::detail {
+namespace {
+
+using io::kafka_client::Handle;
+
+// The partitions a source instance reads: those whose position in the sorted
+// list is congruent to the instance.
+std::vector<std::int32_t> share(const std::vector<std::int32_t>& all, int instance,
+                                int parallelism) {
+  std::vector<std::int32_t> mine;
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (static_cast<int>(i % static_cast<std::size_t>(parallelism)) == instance)
+      mine.push_back(all[i]);
+  return mine;
+}
+
+template <class T>
+class KafkaSourceOp final : public Operator {
+ public:
+  explicit KafkaSourceOp(io::KafkaIO io) : io_(std::move(io)) {}
+  bool bounded() const override { return io_.bounded_read; }
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*> outputs) const override {
+    return std::make_unique<Instance>(io_, ctx, outputs.at(0));
+  }
+
+ private:
+  struct Partition {
+    std::int32_t id = 0;
+    std::int64_t next = RD_KAFKA_OFFSET_BEGINNING;  // the next offset to emit
+    std::int64_t stop = -1;                         // bounded: the end offset taken at start
+    bool done = false;
+    std::vector<T> pending;  // read in this poll, not yet emitted
+  };
+
+  class Instance final : public SourceInstance {
+   public:
+    Instance(const io::KafkaIO& io, const InstanceContext& ctx, Output* out)
+        : io_(io),
+          instance_(ctx.instance),
+          parallelism_(ctx.parallelism),
+          batch_size_(ctx.batch_size),
+          streaming_(ctx.streaming),
+          counters_(ctx.counters),
+          out_(out, ctx.batch_size),
+          messages_(ctx.batch_size) {}
+    ~Instance() override {
+      if (queue_) rd_kafka_queue_destroy(queue_);
+      if (consumer_) rd_kafka_consumer_close(consumer_.get());
+    }
+
+    // Operator state: (partition, next offset) of each partition this instance reads.
+    void snapshot(std::int64_t, OperatorSnapshot& out) override {
+      if (!started_) {
+        out.operator_state = restored_state_;
+        return;
+      }
+      ByteWriter w(out.operator_state);
+      w.put_varint(partitions_.size());
+      for (const auto& p : partitions_) {
+        w.put_varint(static_cast<std::uint64_t>(p.id));
+        w.put_varint(static_cast<std::uint64_t>(p.next - RD_KAFKA_OFFSET_BEGINNING));
+      }
+    }
+    // Every old instance's positions; this one takes those of its partitions.
+    void restore(const RestoredState& in) override {
+      for (const auto& bytes : in.operator_states) {
+        if (bytes.empty()) continue;
+        ByteReader r(bytes);
+        for (auto n = r.get_varint(); n > 0; --n) {
+          auto id = static_cast<std::int32_t>(r.get_varint());
+          restored_[id] = static_cast<std::int64_t>(r.get_varint()) + RD_KAFKA_OFFSET_BEGINNING;
+        }
+      }
+      // Until it starts, a snapshot repeats the restored positions of the
+      // partitions it will read (its share of those restored).
+      std::vector<std::int32_t> ids;
+      for (const auto& [id, next] : restored_) ids.push_back(id);
+      const auto mine = share(ids, instance_, parallelism_);
+      ByteWriter w(restored_state_);
+      w.put_varint(mine.size());
+      for (std::int32_t id : mine) {
+        w.put_varint(static_cast<std::uint64_t>(id));
+        w.put_varint(static_cast<std::uint64_t>(restored_[id] - RD_KAFKA_OFFSET_BEGINNING));
+      }
+    }
+
+    bool produce() override {
+      if (!started_) start();
+      if (active_ == 0) return false;
+      const ssize_t n =
+          rd_kafka_consume_batch_queue(queue_, 10, messages_.data(), messages_.size());
+      if (n < 0)
+        throw std::runtime_error(fmt::format("Kafka source, {}: {}", io::kafka_client::where(io_),
+                                             rd_kafka_err2str(rd_kafka_last_error())));
+      for (ssize_t i = 0; i < n; ++i) {
+        rd_kafka_message_t* m = messages_[static_cast<std::size_t>(i)];
+        take(m);
+        rd_kafka_message_destroy(m);
+      }
+      for (auto& p : partitions_) {
+        if (!p.pending.empty()) {
+          out_.from_split(p.id);
+          for (auto& v : p.pending) out_.emit(std::move(v));
+          emitted_ += p.pending.size();
+          p.pending.clear();
+          out_.flush();
+        }
+        if (!p.done && io_.bounded_read && p.next >= p.stop) finish_partition(p);
+      }
+      if (counters_) counters_->records_out = emitted_;
+      return active_ > 0;
+    }
+
+   private:
+    void start() {
+      started_ = true;
+      consumer_ = io::kafka_client::make_client(RD_KAFKA_CONSUMER, io_,
+                                                {{"group.id", "runnel"},
+                                                 {"enable.auto.commit", "false"},
+                                                 {"enable.auto.offset.store", "false"},
+                                                 {"auto.offset.reset", "earliest"},
+                                                 {"fetch.wait.max.ms", "10"},
+                                                 {"log_level", "3"}});
+      std::vector<std::int32_t> all = io_.partitions;
+      if (all.empty()) {
+        all = io::kafka_client::partitions_of(consumer_.get(), io_, io_.metadata_wait);
+      } else {
+        std::sort(all.begin(), all.end());
+      }
+      rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(4);
+      for (std::int32_t id : share(all, instance_, parallelism_)) {
+        Partition p;
+        p.id = id;
+        if (auto it = restored_.find(id); it != restored_.end()) p.next = it->second;
+        if (io_.bounded_read) {
+          std::int64_t low = 0, high = 0;
+          rd_kafka_resp_err_t e =
+              rd_kafka_query_watermark_offsets(consumer_.get(), io_.topic.c_str(), id, &low, &high,
+                                               static_cast<int>(io_.metadata_wait.count()));
+          if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_topic_partition_list_destroy(assignment);
+            throw UserError(fmt::format("cannot read the end offset of {} partition {}: {}",
+                                        io::kafka_client::where(io_), id, rd_kafka_err2str(e)));
+          }
+          if (p.next == RD_KAFKA_OFFSET_BEGINNING) p.next = low;
+          p.stop = high;
+          p.done = p.next >= p.stop;
+        }
+        if (!p.done) {
+          rd_kafka_topic_partition_list_add(assignment, io_.topic.c_str(), id)->offset = p.next;
+          ++active_;
+          if (streaming_) out_.start_split(id);
+        }
+        partitions_.push_back(std::move(p));
+      }
+      rd_kafka_resp_err_t e = rd_kafka_assign(consumer_.get(), assignment);
+      rd_kafka_topic_partition_list_destroy(assignment);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw std::runtime_error(fmt::format("Kafka source, {}: cannot assign partitions: {}",
+                                             io::kafka_client::where(io_), rd_kafka_err2str(e)));
+      rd_kafka_poll_set_consumer(consumer_.get());
+      queue_ = rd_kafka_queue_get_consumer(consumer_.get());
+      for (std::size_t i = 0; i < partitions_.size(); ++i) index_[partitions_[i].id] = i;
+    }
+
+    void take(rd_kafka_message_t* m) {
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+        if (rd_kafka_fatal_error(consumer_.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+            m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+          throw UserError(fmt::format("Kafka source, {} partition {}: {}",
+                                      io::kafka_client::where(io_), m->partition,
+                                      rd_kafka_message_errstr(m)));
+        // Transient (a broker down, a leader moving): librdkafka retries.
+        std::fprintf(stderr, "runnel: Kafka source, %s: %s (retrying)\n",
+                     io::kafka_client::where(io_).c_str(), rd_kafka_message_errstr(m));
+        return;
+      }
+      auto it = index_.find(m->partition);
+      if (it == index_.end()) return;
+      Partition& p = partitions_[it->second];
+      if (p.done || (io_.bounded_read && m->offset >= p.stop) ||
+          (p.next >= 0 && m->offset < p.next))
+        return;
+      p.next = m->offset + 1;
+      const char* value = static_cast<const char*>(m->payload);
+      if constexpr (std::is_same_v<T, std::string>) {
+        p.pending.emplace_back(value ? value : "", m->len);
+      } else {
+        rd_kafka_timestamp_type_t type;
+        const std::int64_t ts = rd_kafka_message_timestamp(m, &type);
+        const char* key = static_cast<const char*>(m->key);
+        p.pending.push_back(io::KafkaRecord{io_.topic, m->partition, m->offset, ts,
+                                            std::string(key ? key : "", m->key_len),
+                                            std::string(value ? value : "", m->len)});
+      }
+    }
+
+    void finish_partition(Partition& p) {
+      p.done = true;
+      --active_;
+      if (streaming_) {
+        out_.from_split(p.id);
+        out_.end_split();
+      }
+    }
+
+    const io::KafkaIO& io_;
+    int instance_, parallelism_;
+    std::size_t batch_size_;
+    bool streaming_;
+    InstanceCounters* counters_;
+    Emitter<T> out_;
+    std::vector<rd_kafka_message_t*> messages_;
+    Handle consumer_;
+    rd_kafka_queue_t* queue_ = nullptr;
+    bool started_ = false;
+    std::vector<Partition> partitions_;
+    std::map<std::int32_t, std::size_t> index_;
+    std::map<std::int32_t, std::int64_t> restored_;
+    std::string restored_state_;
+    int active_ = 0;
+    std::uint64_t emitted_ = 0;
+  };
+
+  io::KafkaIO io_;
+};
+
+}  // namespace
+
+std::shared_ptr<Operator> make_kafka_source(const io::KafkaIO& io, bool values_only) {
+  if (values_only) return std::make_shared<KafkaSourceOp<std::string>>(io);
+  return std::make_shared<KafkaSourceOp<io::KafkaRecord>>(io);
+}
+
+}  // namespace runnel::detail

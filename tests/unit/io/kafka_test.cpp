@@ -1,0 +1,175 @@
+// The Kafka source and sink against the development cluster (librdkafka's
+// mock cluster on loopback), through real clients: runnel's own producer and
+// consumer here; kcat, a client no one here wrote, in the CLI tests.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <runnel/runnel.hpp>
+#include <thread>
+
+#include "state/checkpoint_store.hpp"
+#include "test_util.hpp"
+
+namespace {
+using namespace runnel;
+using namespace std::chrono_literals;
+
+struct Line {
+  std::string text;
+  Timestamp time = 0;
+};
+RUNNEL_FIELDS(Line, text, time);
+
+// n lines "line-i@time", written to `topic` by a runnel pipeline (the sink under test).
+// (parallelism 1: each partition gets its records in time order.)
+std::vector<std::string> produce_lines(const std::string& bootstrap, const std::string& topic,
+                                       int n, int parallelism = 2) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < n; ++i)
+    lines.push_back("k" + std::to_string(i % 13) + " " + std::to_string(1'000'000 + i * 7));
+  PipelineOptions o;
+  o.parallelism = parallelism;
+  o.progress = false;
+  Pipeline p(o);
+  p.create(lines).write(io::kafka(bootstrap, topic));
+  p.run();
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+PipelineOptions options(int parallelism, ExecutionMode mode) {
+  PipelineOptions o;
+  o.parallelism = parallelism;
+  o.mode = mode;
+  o.progress = false;
+  return o;
+}
+
+TEST(Kafka, BoundedReadEqualsWhatWasProduced) {
+  io::KafkaDevCluster cluster(3);
+  cluster.create_topic("lines", 4);
+  const auto lines = produce_lines(cluster.bootstrap(), "lines", 20'000);
+  for (int parallelism : {1, 3}) {
+    Pipeline p(options(parallelism, ExecutionMode::kAuto));
+    auto records = p.read(io::kafka(cluster.bootstrap(), "lines").bounded()).collect();
+    RunResult r = p.run();
+    EXPECT_FALSE(r.streaming);  // bounded: batch mode by default
+    std::vector<std::string> got;
+    std::map<int, std::vector<std::int64_t>> offsets;
+    for (const auto& rec : records.values()) {
+      got.push_back(rec.value);
+      offsets[rec.partition].push_back(rec.offset);
+      EXPECT_EQ(rec.topic, "lines");
+      EXPECT_GT(rec.timestamp, 0);
+    }
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, lines) << "parallelism " << parallelism;
+    EXPECT_EQ(offsets.size(), 4u);  // the producer spread the records
+    for (auto& [partition, list] : offsets) {
+      std::sort(list.begin(), list.end());
+      for (std::size_t i = 0; i < list.size(); ++i)
+        ASSERT_EQ(list[i], static_cast<std::int64_t>(i)) << "partition " << partition;
+    }
+  }
+}
+
+TEST(Kafka, OnlyNamedPartitionsAreRead) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("lines", 3);
+  produce_lines(cluster.bootstrap(), "lines", 3000);
+  Pipeline p(options(2, ExecutionMode::kBatch));
+  auto records =
+      p.read(io::kafka(cluster.bootstrap(), "lines").bounded().only_partitions({2})).collect();
+  p.run();
+  ASSERT_GT(records.size(), 0u);
+  for (const auto& r : records.values()) EXPECT_EQ(r.partition, 2);
+}
+
+// Event time from the record: windowed counts over the topic in streaming
+// mode (a watermark per partition) equal batch mode's.
+TEST(Kafka, StreamingWindowsOverTheTopicEqualBatch) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("lines", 3);
+  produce_lines(cluster.bootstrap(), "lines", 6000, 1);
+  auto run = [&](ExecutionMode mode) {
+    Pipeline p(options(2, mode));
+    auto counts =
+        p.read(io::kafka(cluster.bootstrap(), "lines").bounded())
+            .map([](const io::KafkaRecord& r) {
+              auto space = r.value.find(' ');
+              return Line{r.value.substr(0, space), std::stoll(r.value.substr(space + 1))};
+            })
+            .with_timestamps(&Line::time, watermarks::bounded_out_of_orderness(0ms))
+            .window_into(windows::fixed(1s))
+            .map([](const Line& l) { return l.text; })
+            .count_per_element()
+            .collect();
+    RunResult r = p.run();
+    EXPECT_EQ(r.streaming, mode == ExecutionMode::kStreaming);
+    EXPECT_EQ(r.late_records, 0u);
+    std::map<std::pair<Timestamp, std::string>, std::uint64_t> got;
+    for (std::size_t i = 0; i < counts.size(); ++i)
+      got[{counts.windows()[i].start, counts.values()[i].first}] += counts.values()[i].second;
+    return got;
+  };
+  auto batch = run(ExecutionMode::kBatch);
+  EXPECT_EQ(batch.size(), 13u * 42);  // 6000 records 7 ms apart: 42 one-second windows
+  EXPECT_EQ(run(ExecutionMode::kStreaming), batch);
+}
+
+// Offsets are part of checkpoints: a restore (here of a middle checkpoint,
+// at another parallelism) reads on from them, and the file sink's output
+// holds every record once.
+TEST(Kafka, RestoreResumesAtTheCheckpointedOffsets) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("lines", 4);
+  const auto lines = produce_lines(cluster.bootstrap(), "lines", 8000);
+  runnel::testing::ScratchDir dir;
+  auto job = [&](int parallelism, const std::string& restore) {
+    PipelineOptions o = options(parallelism, ExecutionMode::kStreaming);
+    o.checkpoint_dir = dir / "ck";
+    o.checkpoint_interval = 40ms;
+    o.checkpoints_kept = 100;
+    o.restore = restore;
+    Pipeline p(o);
+    p.read(io::kafka(cluster.bootstrap(), "lines").bounded())
+        .map([](const io::KafkaRecord& r) {
+          static std::atomic<int> n{0};
+          if (++n % 50 == 0) std::this_thread::sleep_for(2ms);  // several checkpoints on the way
+          return r.value;
+        })
+        .write(io::text(dir / "out"));
+    return p.run();
+  };
+  RunResult first = job(2, "");
+  EXPECT_GE(first.checkpoints, 3u);
+  EXPECT_EQ(runnel::testing::read_part_lines(dir / "out"), lines);
+  auto all = state::list_checkpoints(dir.path() / "ck", true);
+  ASSERT_GE(all.size(), 3u);
+  const auto& chosen = all[all.size() / 2];
+  RunResult again = job(3, chosen.path.string());
+  EXPECT_EQ(again.restored_checkpoint, chosen.id);
+  EXPECT_LT(again.records_in, first.records_in);  // resumed, not started over
+  EXPECT_EQ(runnel::testing::read_part_lines(dir / "out"), lines);
+}
+
+TEST(Kafka, AMissingClusterOrABadUrlIsAUserError) {
+  EXPECT_THROW(io::parse_kafka_url("kafka://127.0.0.1:9092"), UserError);
+  EXPECT_THROW(io::parse_kafka_url("kafka:///topic"), UserError);
+  auto ok = io::parse_kafka_url("kafka://127.0.0.1:9092,127.0.0.1:9093/t");
+  EXPECT_EQ(ok.bootstrap, "127.0.0.1:9092,127.0.0.1:9093");
+  EXPECT_EQ(ok.topic, "t");
+  Pipeline p(options(1, ExecutionMode::kBatch));
+  // Nothing listens on port 1: the metadata request times out with a message.
+  p.read(io::kafka("127.0.0.1:1", "t").bounded().metadata_timeout(300ms)).collect();
+  try {
+    p.run();
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1:1"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
