@@ -64,6 +64,20 @@ echo "-- per-user totals after the restore (exactly once: 100000 in all):"
 cat "$out"/counts/totals/part-*.csv | awk -F, '{ n += $2 } END { print n " clicks counted" }'
 
 echo
+echo "== Kafka with nothing installed: the development cluster, word count from a topic to a topic"
+$runnel kafka dev --topic lines --topic counts --partitions 3 --for 60s > "$out/kafka-bootstrap" &
+dev=$!
+for _ in $(seq 50); do [ -s "$out/kafka-bootstrap" ] && break; sleep 0.1; done
+bootstrap=$(cat "$out/kafka-bootstrap")
+cat examples/data/*.txt | $runnel kafka produce --bootstrap "$bootstrap" --topic lines
+$runnel kafka topics --bootstrap "$bootstrap"
+$runnel run wordcount --input "kafka://$bootstrap/lines" --bounded \
+  --output "kafka://$bootstrap/counts" --parallelism 2 --no-progress
+echo "-- the ten most frequent words, read back from the counts topic:"
+$runnel kafka consume --bootstrap "$bootstrap" --topic counts | sort -t, -k2,2nr -k1,1 | head -10
+kill "$dev" && wait "$dev" 2>/dev/null || true
+
+echo
 echo "== The same word count as a user's own program (examples/wordcount.cpp), with a bad path"
 set +e
 build/examples/wordcount --input 'examples/data/*.nothing' --output "$out/bad"
