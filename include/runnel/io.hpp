@@ -28,6 +28,7 @@ struct TextIO {
   // kafka:// paths: read the topic only up to its end offsets at the start
   // (bounded), and librdkafka properties for the client.
   bool kafka_bounded = false;
+  bool kafka_exactly_once = false;  // writing to a kafka:// path: through transactions
   std::map<std::string, std::string> kafka_properties{};
   TextIO& overwrite(bool on = true) {
     overwrite_output = on;
@@ -55,6 +56,7 @@ struct CsvIO {
   bool success_marker = true;
   bool header = false;                                    // reading: skip each file's first line
   std::map<std::string, std::string> kafka_properties{};  // writing to a kafka:// path
+  bool kafka_exactly_once = false;                        // ... through transactions
   CsvIO& overwrite(bool on = true) {
     overwrite_output = on;
     return *this;

@@ -13,9 +13,17 @@
 // part of checkpoints; a restored job resumes at them.
 //
 // Writing: a collection of std::string (record values) or of
-// std::pair<std::string, std::string> (key, value), at least once: at each
-// checkpoint and at the end the sink waits until the broker acknowledged all it
-// sent, so a checkpoint covers only acknowledged records.
+// std::pair<std::string, std::string> (key, value). At least once by default:
+// at each checkpoint and at the end the sink waits until the brokers
+// acknowledged all it sent, so a checkpoint covers only acknowledged records.
+// .exactly_once(): each sink instance is a transactional producer (its
+// transactional.id derived from the checkpoint directory, the operator and
+// the instance); a transaction per checkpoint, committed when the checkpoint
+// completes (without checkpoints: one per run, committed at its end); a
+// restored job fences the producers of the run before and aborts their open
+// transactions. Each record carries the headers runnel.sink (operator/instance),
+// runnel.epoch (the run) and runnel.checkpoint (its transaction's checkpoint);
+// CHECKPOINT_DIR/_kafka_transactions.log lists what was committed and aborted.
 //
 // Paths: the CLI's --input and --output (and io::text) take kafka://HOST:PORT/TOPIC.
 #include <chrono>
@@ -39,15 +47,17 @@ struct KafkaRecord {
   Timestamp timestamp = 0;
   std::string key;
   std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;  // (name, value), in order
   bool operator==(const KafkaRecord&) const = default;
 };
-RUNNEL_FIELDS(KafkaRecord, topic, partition, offset, timestamp, key, value);
+RUNNEL_FIELDS(KafkaRecord, topic, partition, offset, timestamp, key, value, headers);
 
 struct KafkaIO {
   std::string bootstrap;  // host:port[,host:port...]
   std::string topic;
   std::vector<std::int32_t> partitions;  // reading: empty = all
   bool bounded_read = false;
+  bool exactly_once_write = false;
   // librdkafka properties passed through (e.g. security.protocol), as the
   // CLI's --kafka-property key=value.
   std::map<std::string, std::string> properties{};
@@ -57,6 +67,11 @@ struct KafkaIO {
   // Reading: stop at the end offsets taken when the job starts.
   KafkaIO& bounded(bool on = true) {
     bounded_read = on;
+    return *this;
+  }
+  // Writing: exactly once, through Kafka transactions (see below).
+  KafkaIO& exactly_once(bool on = true) {
+    exactly_once_write = on;
     return *this;
   }
   KafkaIO& only_partitions(std::vector<std::int32_t> p) {

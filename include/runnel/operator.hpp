@@ -4,6 +4,7 @@
 // changes while it runs (buffers, hash tables). Batches, never records, cross
 // these interfaces: one virtual call per batch.
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -89,6 +90,13 @@ struct SharedStateContext {
   // The job restores a checkpoint (or starts one from nothing): a sink's
   // directory may hold the output of the run being resumed.
   bool restoring = false;
+  // Checkpoints are on: where they go, how often, how many are kept; and the
+  // operator's stable position in the plan (as InstanceContext::uid).
+  bool checkpointing = false;
+  std::filesystem::path checkpoint_dir;
+  std::chrono::milliseconds checkpoint_interval{0};
+  int checkpoints_kept = 0;
+  std::string uid;
 };
 
 class OperatorInstance {
@@ -174,6 +182,14 @@ class Operator {
   // and discard what was written after checkpoint `id`.
   virtual void recover(void* /*shared*/, std::int64_t /*id*/,
                        const std::vector<std::string>& /*states*/) const {}
+  // Before a restore: why checkpoint `id` (its instances' operator states)
+  // cannot be restored by this operator, or "" if it can. `--restore latest`
+  // then tries the checkpoint before (a sink that cannot finish the commit of
+  // that checkpoint's output asks for the one before it).
+  virtual std::string restore_problem(void* /*shared*/, std::int64_t /*id*/,
+                                      const std::vector<std::string>& /*states*/) const {
+    return {};
+  }
   // Total bytes a bounded source will read, for progress; 0 if unknown.
   virtual std::uint64_t expected_bytes(void* /*shared*/) const { return 0; }
 };

@@ -379,13 +379,15 @@ class PCollection {
   // --- sinks -----------------------------------------------------------------
 
   void write(const io::TextIO& out) const {
-    if (io::is_kafka_url(out.path)) return write_kafka(out.path, out.kafka_properties, true);
+    if (io::is_kafka_url(out.path))
+      return write_kafka(out.path, out.kafka_properties, out.kafka_exactly_once, true);
     write_files(out.path, "txt", out.overwrite_output, out.success_marker, true);
   }
   template <class U>
   void write(const io::CsvIO<U>& out) const {
     static_assert(std::is_void_v<U>, "write(io::csv(dir)): name no type when writing");
-    if (io::is_kafka_url(out.path)) return write_kafka(out.path, out.kafka_properties, false);
+    if (io::is_kafka_url(out.path))
+      return write_kafka(out.path, out.kafka_properties, out.kafka_exactly_once, false);
     write_files(out.path, "csv", out.overwrite_output, out.success_marker, false);
   }
   // To a Kafka topic, at least once: std::string elements are record values,
@@ -480,9 +482,10 @@ class PCollection {
 
   // Each element as a line (a string as it is, else CSV) into a record value.
   void write_kafka(const std::string& url, const std::map<std::string, std::string>& props,
-                   bool raw) const {
+                   bool exactly_once, bool raw) const {
     io::KafkaIO io = io::parse_kafka_url(url);
     io.properties = props;
+    io.exactly_once_write = exactly_once;
     add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, false>>(io, raw), io);
   }
   void add_kafka_sink(std::shared_ptr<Operator> op, const io::KafkaIO& io) const {

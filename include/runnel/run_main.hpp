@@ -22,9 +22,10 @@
 namespace runnel {
 
 struct Options {
-  std::string input;     // --input: file, directory, glob or kafka://HOST:PORT/TOPIC
-  std::string output;    // --output: directory or kafka://HOST:PORT/TOPIC
-  bool bounded = false;  // --bounded: a Kafka input is read up to its end offsets at start
+  std::string input;          // --input: file, directory, glob or kafka://HOST:PORT/TOPIC
+  std::string output;         // --output: directory or kafka://HOST:PORT/TOPIC
+  bool bounded = false;       // --bounded: a Kafka input is read up to its end offsets at start
+  bool exactly_once = false;  // --kafka-exactly-once: a Kafka output through transactions
   std::map<std::string, std::string> kafka_properties;  // --kafka-property key=value
   PipelineOptions pipeline;
 
@@ -41,11 +42,13 @@ struct Options {
   io::TextIO text_output() const {
     io::TextIO out = io::text(output);
     out.kafka_properties = kafka_properties;
+    out.kafka_exactly_once = exactly_once;
     return out;
   }
   io::CsvIO<> csv_output() const {
     io::CsvIO<> out = io::csv(output);
     out.kafka_properties = kafka_properties;
+    out.kafka_exactly_once = exactly_once;
     return out;
   }
 };

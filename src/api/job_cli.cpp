@@ -68,6 +68,8 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
                  "output directory (must be empty or absent), or kafka://HOST:PORT/TOPIC");
   cmd.add_flag("--bounded", f.options.bounded,
                "a kafka:// input is read up to its end offsets at the start (batch input)");
+  cmd.add_flag("--kafka-exactly-once", f.options.exactly_once,
+               "a kafka:// output is written through Kafka transactions, one per checkpoint");
   cmd.add_option("--kafka-property", f.kafka_properties,
                  "a librdkafka property for Kafka inputs and outputs, key=value (repeatable)");
   cmd.add_option("--parallelism,-p", f.parallelism,
@@ -116,6 +118,9 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
         throw UserError("--kafka-property '" + kv + "': write key=value, e.g. acks=all");
       f.options.kafka_properties[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
+    if (f.options.exactly_once && !io::is_kafka_url(f.options.output))
+      throw UserError("--kafka-exactly-once is for a kafka:// --output; '" + f.options.output +
+                      "' is not one (file outputs are exactly once with checkpoints already)");
     if (f.options.bounded && !io::is_kafka_url(f.options.input))
       throw UserError("--bounded is for a kafka:// --input; '" + f.options.input +
                       "' is not one (files are bounded already)");

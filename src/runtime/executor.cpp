@@ -77,13 +77,22 @@ Executor::~Executor() = default;
 
 void Executor::prepare() {
   shared_.clear();
-  for (const auto& task : plan_.tasks) {
+  for (std::size_t t = 0; t < plan_.tasks.size(); ++t) {
+    const auto& task = plan_.tasks[t];
     auto& per_op = shared_.emplace_back();
     SharedStateContext ctx;
     ctx.parallelism = task.parallelism;
-    ctx.restoring = options_.streaming && !options_.checkpoints.dir.empty() &&
-                    !options_.checkpoints.restore.empty();
-    for (const auto& op : task.ops) per_op.push_back(op.op->make_shared_state(ctx));
+    ctx.checkpointing = options_.streaming && !options_.checkpoints.dir.empty();
+    ctx.restoring = ctx.checkpointing && !options_.checkpoints.restore.empty();
+    if (ctx.checkpointing) {
+      ctx.checkpoint_dir = options_.checkpoints.dir;
+      ctx.checkpoint_interval = options_.checkpoints.interval;
+      ctx.checkpoints_kept = options_.checkpoints.keep;
+    }
+    for (std::size_t o = 0; o < task.ops.size(); ++o) {
+      ctx.uid = fmt::format("{}.{}", t, o);
+      per_op.push_back(task.ops[o].op->make_shared_state(ctx));
+    }
   }
   prepared_ = true;
 }
@@ -376,8 +385,21 @@ std::int64_t Executor::prepare_restore() {
   std::int64_t first_id = state::highest_checkpoint_id(cfg.dir) + 1;
   if (cfg.restore.empty()) return first_id;
   std::vector<std::string> lines;
+  // A checkpoint an operator cannot restore (see Operator::restore_problem).
+  auto problem = [&](const state::LoadedCheckpoint& c) -> std::string {
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+      for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
+        const auto* saved = c.find(fmt::format("{}.{}", t, o));
+        if (saved == nullptr) continue;
+        std::string why =
+            tasks[t].ops[o].op->restore_problem(shared_[t][o].get(), c.id, saved->operator_states);
+        if (!why.empty()) return tasks[t].ops[o].name + ": " + why;
+      }
+    }
+    return {};
+  };
   if (cfg.restore == "latest") {
-    restored_ = state::load_latest(cfg.dir, lines);
+    restored_ = state::load_latest(cfg.dir, lines, problem);
     for (const auto& l : lines) log(l);
     if (!restored_) {
       log("no complete checkpoint in '" + cfg.dir.string() + "': starting from the beginning");
@@ -389,6 +411,9 @@ std::int64_t Executor::prepare_restore() {
       throw UserError("cannot restore checkpoint '" + cfg.restore + "': " + e.what() +
                       "; pass --restore latest to use the newest usable one");
     }
+    if (std::string why = problem(*restored_); !why.empty())
+      throw UserError("cannot restore checkpoint '" + cfg.restore + "': " + why +
+                      "; restore the one before it, or pass --restore latest");
     first_id = std::max(
         first_id,
         state::highest_checkpoint_id(std::filesystem::path(cfg.restore).parent_path()) + 1);

@@ -434,7 +434,9 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   return out;
 }
 
-std::optional<LoadedCheckpoint> load_latest(const fs::path& dir, std::vector<std::string>& log) {
+std::optional<LoadedCheckpoint> load_latest(
+    const fs::path& dir, std::vector<std::string>& log,
+    const std::function<std::string(const LoadedCheckpoint&)>& problem) {
   auto all = list_checkpoints(dir, false);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (!it->valid) {
@@ -443,7 +445,11 @@ std::optional<LoadedCheckpoint> load_latest(const fs::path& dir, std::vector<std
       continue;
     }
     try {
-      return load_checkpoint(it->path);
+      LoadedCheckpoint c = load_checkpoint(it->path);
+      std::string why = problem ? problem(c) : std::string();
+      if (why.empty()) return c;
+      log.push_back(fmt::format("checkpoint {} is not usable ({}); trying the one before",
+                                it->path.string(), why));
     } catch (const std::exception& e) {
       log.push_back(fmt::format("checkpoint {} is not usable ({}); trying the one before",
                                 it->path.string(), e.what()));

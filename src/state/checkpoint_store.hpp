@@ -8,6 +8,7 @@
 // directory named chk-N is complete, or it is detected as damaged.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -96,10 +97,12 @@ struct LoadedCheckpoint {
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
 
 // `--restore latest`: the newest checkpoint under dir that loads and
-// verifies; damaged newer ones are skipped, each with a line to `log`.
-// nullopt if there is none.
-std::optional<LoadedCheckpoint> load_latest(const std::filesystem::path& dir,
-                                            std::vector<std::string>& log);
+// verifies, and that `problem` (if given) has nothing against (it returns
+// why not); newer ones are skipped, each with a line to `log`. nullopt if
+// there is none.
+std::optional<LoadedCheckpoint> load_latest(
+    const std::filesystem::path& dir, std::vector<std::string>& log,
+    const std::function<std::string(const LoadedCheckpoint&)>& problem = {});
 
 // Keeps the newest `keep` complete checkpoints; removes older ones and
 // in-progress directories older than the newest complete one.

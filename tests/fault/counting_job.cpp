@@ -8,10 +8,17 @@
 //
 // RUNNEL_FAULT_EVENTS (default 200000) and RUNNEL_FAULT_RATE (events per
 // second, default 50000) size the run.
+//
+// With Kafka (the Kafka crash test): `--input kafka://B/clicks --bounded`
+// reads "user,time_ms" lines instead (paced to RUNNEL_FAULT_RATE), and
+// `--output kafka://B/PREFIX` writes the topics PREFIX-windows, PREFIX-totals
+// and PREFIX-running (exactly once with --kafka-exactly-once).
 #include <runnel/runnel.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -58,21 +65,41 @@ int main(int argc, char** argv) {
     g.seed = 7;
     g.step_us = 1000;
     g.max_delay = 20ms;
-    auto clicks = p.read(io::generator<Click>(g,
-                                              [](const io::GeneratedEvent& e) {
-                                                return Click{"user-" + std::to_string(e.random % 50),
-                                                             e.time};
-                                              }))
-                      .with_timestamps(&Click::time, watermarks::bounded_out_of_orderness(20ms));
+    PCollection<Click> raw =
+        io::is_kafka_url(o.input)
+            ? p.read(o.text_input())
+                  .map([per_ms = std::max<double>(
+                            1.0, g.rate / 1000.0 / std::max(1, o.pipeline.parallelism))](
+                           const std::string& line) {
+                    // Paced: about `rate` records a second over all instances.
+                    thread_local std::uint64_t n = 0;
+                    if (++n % static_cast<std::uint64_t>(per_ms) == 0)
+                      std::this_thread::sleep_for(1ms);
+                    auto comma = line.find(',');
+                    return Click{line.substr(0, comma), std::stoll(line.substr(comma + 1))};
+                  })
+            : p.read(io::generator<Click>(g, [](const io::GeneratedEvent& e) {
+                return Click{"user-" + std::to_string(e.random % 50), e.time};
+              }));
+    auto clicks = raw.with_timestamps(&Click::time, watermarks::bounded_out_of_orderness(20ms));
+    // Output `name`: a directory under --output, or the topic PREFIX-name.
+    const bool to_kafka = io::is_kafka_url(o.output);
+    auto text_out = [&](const std::string& name) {
+      io::TextIO t = o.text_output();
+      t.path = to_kafka ? o.output + "-" + name : o.output + "/" + name;
+      return t;
+    };
+    auto csv_out = o.csv_output();
+    csv_out.path = to_kafka ? o.output + "-totals" : o.output + "/totals";
     auto user = [](const Click& c) { return c.user; };
     clicks.window_into(windows::fixed(1s))
         .map(user)
         .count_per_element()
         .par_do(WindowLine{})
-        .write(io::text(o.output + "/windows"));
-    clicks.map(user).count_per_element().write(io::csv(o.output + "/totals"));
+        .write(text_out("windows"));
+    clicks.map(user).count_per_element().write(csv_out);
     clicks.map([](const Click& c) { return std::make_pair(c.user, 1); })
         .par_do(RunningCount{})
-        .write(io::text(o.output + "/running"));
+        .write(text_out("running"));
   });
 }

@@ -37,6 +37,44 @@ class KafkaProducer {
   std::unique_ptr<Impl> impl_;
 };
 
+// Exactly-once output: the transactional producers of one sink operator
+// (one per instance), shared by its instances, which send, and the checkpoint
+// coordinator, which commits. A transaction per checkpoint: prepare() at the
+// barrier flushes it; commit() when the checkpoint is durable commits it, logs
+// it in CHECKPOINT_DIR/_kafka_transactions.log and begins the next. An
+// instance that sends while its prepared transaction waits for the commit
+// waits too (librdkafka has one open transaction per producer).
+class KafkaTransactions {
+ public:
+  KafkaTransactions(const io::KafkaIO& io, const SharedStateContext& ctx);
+  ~KafkaTransactions();
+  KafkaTransactions(const KafkaTransactions&) = delete;
+  KafkaTransactions& operator=(const KafkaTransactions&) = delete;
+
+  // Instance side. open() fences earlier producers of the instance's
+  // transactional.id (aborting their open transaction) and begins one.
+  void open(int instance, std::int64_t first_checkpoint);
+  void send(int instance, std::string_view key, std::string_view value);
+  void poll(int instance);
+  // At the barrier of checkpoint `id`: flushes; returns the operator state.
+  std::string prepare(int instance, std::int64_t id);
+  // After finish(): flushes; the state the instance ended in.
+  std::string finish(int instance);
+
+  // Coordinator side.
+  void commit(std::int64_t id);
+  void commit_all();  // the job succeeded
+  void abort_all();   // the job failed
+
+  std::string restore_problem(std::int64_t id, const std::vector<std::string>& states) const;
+  void recover(std::int64_t id, const std::vector<std::string>& states);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
 // kKeyValue: T is std::pair<std::string, std::string> (key, value); else each
 // record is one value: a string as it is (raw_text) or a CSV line.
 template <class T, bool kKeyValue>
@@ -44,7 +82,32 @@ class KafkaSinkOp final : public Operator {
  public:
   KafkaSinkOp(io::KafkaIO io, bool raw_text) : io_(std::move(io)), raw_text_(raw_text) {}
   // At least once: a checkpoint waits for the acknowledgements (snapshot).
-  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
+  // Exactly once: the transactions' two phases follow the checkpoints.
+  CheckpointSupport checkpoint_support() const override {
+    return io_.exactly_once_write ? CheckpointSupport::kStateful : CheckpointSupport::kStateless;
+  }
+  std::shared_ptr<void> make_shared_state(const SharedStateContext& ctx) const override {
+    if (!io_.exactly_once_write) return nullptr;
+    return std::make_shared<KafkaTransactions>(io_, ctx);
+  }
+  void commit_checkpoint(void* shared, std::int64_t id,
+                         const std::vector<std::string>&) const override {
+    if (shared) static_cast<KafkaTransactions*>(shared)->commit(id);
+  }
+  void on_job_success(void* shared) const override {
+    if (shared) static_cast<KafkaTransactions*>(shared)->commit_all();
+  }
+  void on_job_failure(void* shared) const override {
+    if (shared) static_cast<KafkaTransactions*>(shared)->abort_all();
+  }
+  std::string restore_problem(void* shared, std::int64_t id,
+                              const std::vector<std::string>& states) const override {
+    return shared ? static_cast<KafkaTransactions*>(shared)->restore_problem(id, states) : "";
+  }
+  void recover(void* shared, std::int64_t id,
+               const std::vector<std::string>& states) const override {
+    if (shared) static_cast<KafkaTransactions*>(shared)->recover(id, states);
+  }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*>) const override {
     return std::make_unique<Instance>(*this, ctx);
@@ -54,30 +117,68 @@ class KafkaSinkOp final : public Operator {
   class Instance final : public OperatorInstance {
    public:
     Instance(const KafkaSinkOp& op, const InstanceContext& ctx)
-        : op_(op), producer_(op.io_), counters_(ctx.counters) {}
+        : op_(op),
+          tx_(static_cast<KafkaTransactions*>(ctx.shared)),
+          instance_(ctx.instance),
+          counters_(ctx.counters) {
+      if (tx_) {
+        tx_->open(instance_, ctx.checkpointing ? ctx.first_checkpoint_id : 0);
+      } else {
+        producer_ = std::make_unique<KafkaProducer>(op.io_);
+      }
+    }
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<T>(batch).values;
       for (const auto& v : values) {
         if constexpr (kKeyValue) {
-          producer_.send(v.first, v.second);
+          send(v.first, v.second);
         } else {
           line_.clear();
           append_line(line_, v, op_.raw_text_);
           line_.pop_back();  // the '\n'
-          producer_.send({}, line_);
+          send({}, line_);
         }
       }
-      producer_.poll();
+      if (tx_) {
+        tx_->poll(instance_);
+      } else {
+        producer_->poll();
+      }
       if (counters_) counters_->records_in += values.size();
     }
-    void snapshot(std::int64_t, OperatorSnapshot&) override { producer_.flush(); }
-    void finish() override { producer_.flush(); }
+    void snapshot(std::int64_t id, OperatorSnapshot& out) override {
+      if (!tx_) {
+        producer_->flush();
+      } else if (finished_) {
+        out.operator_state = tx_->finish(instance_);
+      } else {
+        out.operator_state = tx_->prepare(instance_, id);
+      }
+    }
+    void finish() override {
+      finished_ = true;
+      if (tx_) {
+        tx_->finish(instance_);
+      } else {
+        producer_->flush();
+      }
+    }
 
    private:
+    void send(std::string_view key, std::string_view value) {
+      if (tx_) {
+        tx_->send(instance_, key, value);
+      } else {
+        producer_->send(key, value);
+      }
+    }
     const KafkaSinkOp& op_;
-    KafkaProducer producer_;
+    KafkaTransactions* tx_;  // exactly once; else producer_
+    std::unique_ptr<KafkaProducer> producer_;
+    int instance_;
     InstanceCounters* counters_;
     std::string line_;
+    bool finished_ = false;
   };
   io::KafkaIO io_;
   bool raw_text_;

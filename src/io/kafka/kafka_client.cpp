@@ -89,6 +89,13 @@ std::vector<std::int32_t> partitions_of(rd_kafka_t* rk, const KafkaIO& io,
   throw UserError(fmt::format("{} does not exist", where(io)));
 }
 
+void warm_up(rd_kafka_t* rk, rd_kafka_topic_t* topic, std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  if (rd_kafka_metadata(rk, 0, topic, &raw, static_cast<int>(timeout.count())) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR)
+    rd_kafka_metadata_destroy(raw);
+}
+
 std::vector<std::pair<std::string, int>> list_topics(rd_kafka_t* rk, const std::string& where,
                                                      std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* raw = nullptr;

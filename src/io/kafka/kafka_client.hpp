@@ -31,6 +31,11 @@ Handle make_client(rd_kafka_type_t type, const KafkaIO& io,
 std::vector<std::int32_t> partitions_of(rd_kafka_t* rk, const KafkaIO& io,
                                         std::chrono::milliseconds timeout);
 
+// Asks for the topic's metadata now, so the first records do not wait for
+// it (a transactional producer otherwise waits about a second); errors are
+// left to the first send.
+void warm_up(rd_kafka_t* rk, rd_kafka_topic_t* topic, std::chrono::milliseconds timeout);
+
 // Every topic of the cluster and its partition count.
 std::vector<std::pair<std::string, int>> list_topics(rd_kafka_t* rk, const std::string& where,
                                                      std::chrono::milliseconds timeout);

@@ -33,6 +33,7 @@ KafkaProducer::KafkaProducer(const io::KafkaIO& io) : impl_(std::make_unique<Imp
   impl_->rk = io::kafka_client::make_client(
       RD_KAFKA_PRODUCER, io, {{"linger.ms", "5"}, {"log_level", "3"}}, hook, impl_.get());
   impl_->topic = rd_kafka_topic_new(impl_->rk.get(), io.topic.c_str(), nullptr);
+  io::kafka_client::warm_up(impl_->rk.get(), impl_->topic, io.metadata_wait);
 }
 
 KafkaProducer::~KafkaProducer() {

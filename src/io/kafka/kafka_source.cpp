@@ -210,9 +210,24 @@ class KafkaSourceOp final : public Operator {
         rd_kafka_timestamp_type_t type;
         const std::int64_t ts = rd_kafka_message_timestamp(m, &type);
         const char* key = static_cast<const char*>(m->key);
-        p.pending.push_back(io::KafkaRecord{io_.topic, m->partition, m->offset, ts,
-                                            std::string(key ? key : "", m->key_len),
-                                            std::string(value ? value : "", m->len)});
+        io::KafkaRecord rec{io_.topic,
+                            m->partition,
+                            m->offset,
+                            ts,
+                            std::string(key ? key : "", m->key_len),
+                            std::string(value ? value : "", m->len),
+                            {}};
+        rd_kafka_headers_t* headers = nullptr;
+        if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* name = nullptr;
+          const void* bytes = nullptr;
+          std::size_t size = 0;
+          for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &bytes, &size) ==
+                                  RD_KAFKA_RESP_ERR_NO_ERROR;
+               ++i)
+            rec.headers.emplace_back(name, std::string(static_cast<const char*>(bytes), size));
+        }
+        p.pending.push_back(std::move(rec));
       }
     }
 

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <runnel/runnel.hpp>
+#include <set>
 #include <thread>
 
 #include "state/checkpoint_store.hpp"
@@ -22,18 +25,22 @@ struct Line {
 };
 RUNNEL_FIELDS(Line, text, time);
 
-// n lines "line-i@time", written to `topic` by a runnel pipeline (the sink under test).
-// (parallelism 1: each partition gets its records in time order.)
+// n lines "k<i % 13> <time>", written to `topic` by a runnel pipeline (the
+// sink under test), keyed by their number so that they spread over the
+// partitions by hash. (Parallelism 1: each partition gets its records in time order.)
 std::vector<std::string> produce_lines(const std::string& bootstrap, const std::string& topic,
                                        int n, int parallelism = 2) {
+  std::vector<std::pair<std::string, std::string>> records;
   std::vector<std::string> lines;
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < n; ++i) {
     lines.push_back("k" + std::to_string(i % 13) + " " + std::to_string(1'000'000 + i * 7));
+    records.emplace_back(std::to_string(i), lines.back());
+  }
   PipelineOptions o;
   o.parallelism = parallelism;
   o.progress = false;
   Pipeline p(o);
-  p.create(lines).write(io::kafka(bootstrap, topic));
+  p.create(records).write(io::kafka(bootstrap, topic));
   p.run();
   std::sort(lines.begin(), lines.end());
   return lines;
@@ -66,7 +73,7 @@ TEST(Kafka, BoundedReadEqualsWhatWasProduced) {
     }
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, lines) << "parallelism " << parallelism;
-    EXPECT_EQ(offsets.size(), 4u);  // the producer spread the records
+    EXPECT_EQ(offsets.size(), 4u);  // keyed records spread over the partitions
     for (auto& [partition, list] : offsets) {
       std::sort(list.begin(), list.end());
       for (std::size_t i = 0; i < list.size(); ++i)
@@ -79,12 +86,28 @@ TEST(Kafka, OnlyNamedPartitionsAreRead) {
   io::KafkaDevCluster cluster;
   cluster.create_topic("lines", 3);
   produce_lines(cluster.bootstrap(), "lines", 3000);
+  // The producer spreads records by its sticky partitioner: find a partition that has some.
+  std::map<std::int32_t, std::vector<std::string>> by_partition;
+  {
+    Pipeline p(options(1, ExecutionMode::kBatch));
+    auto all = p.read(io::kafka(cluster.bootstrap(), "lines").bounded()).collect();
+    p.run();
+    for (const auto& r : all.values()) by_partition[r.partition].push_back(r.value);
+  }
+  ASSERT_FALSE(by_partition.empty());
+  auto& [chosen, want] = *by_partition.rbegin();
+  std::sort(want.begin(), want.end());
   Pipeline p(options(2, ExecutionMode::kBatch));
   auto records =
-      p.read(io::kafka(cluster.bootstrap(), "lines").bounded().only_partitions({2})).collect();
+      p.read(io::kafka(cluster.bootstrap(), "lines").bounded().only_partitions({chosen})).collect();
   p.run();
-  ASSERT_GT(records.size(), 0u);
-  for (const auto& r : records.values()) EXPECT_EQ(r.partition, 2);
+  std::vector<std::string> got;
+  for (const auto& r : records.values()) {
+    EXPECT_EQ(r.partition, chosen);
+    got.push_back(r.value);
+  }
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, want);
 }
 
 // Event time from the record: windowed counts over the topic in streaming
@@ -137,7 +160,7 @@ TEST(Kafka, RestoreResumesAtTheCheckpointedOffsets) {
     p.read(io::kafka(cluster.bootstrap(), "lines").bounded())
         .map([](const io::KafkaRecord& r) {
           static std::atomic<int> n{0};
-          if (++n % 50 == 0) std::this_thread::sleep_for(2ms);  // several checkpoints on the way
+          if (++n % 20 == 0) std::this_thread::sleep_for(2ms);  // several checkpoints on the way
           return r.value;
         })
         .write(io::text(dir / "out"));
@@ -169,6 +192,104 @@ TEST(Kafka, AMissingClusterOrABadUrlIsAUserError) {
     FAIL() << "expected a UserError";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("127.0.0.1:1"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+namespace {
+using namespace runnel;
+using namespace std::chrono_literals;
+
+std::map<std::string, std::string> header_map(const io::KafkaRecord& r) {
+  std::map<std::string, std::string> h;
+  for (const auto& [k, v] : r.headers) h[k] = v;
+  return h;
+}
+
+// Exactly once: a transaction per checkpoint, each record labelled with its
+// sink instance, run and checkpoint; the log lists the commits.
+TEST(KafkaExactlyOnce, ATransactionPerCheckpointAndTheLogOfCommits) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("lines", 4);
+  cluster.create_topic("out", 2);
+  const auto lines = produce_lines(cluster.bootstrap(), "lines", 4000);
+  runnel::testing::ScratchDir dir;
+  {
+    PipelineOptions o = options(2, ExecutionMode::kStreaming);
+    o.checkpoint_dir = dir / "ck";
+    o.checkpoint_interval = 50ms;
+    Pipeline p(o);
+    p.read(io::kafka(cluster.bootstrap(), "lines").bounded())
+        .map([](const io::KafkaRecord& r) {
+          static std::atomic<int> n{0};
+          if (++n % 10 == 0) std::this_thread::sleep_for(2ms);
+          return r.value;
+        })
+        .write(io::kafka(cluster.bootstrap(), "out").exactly_once());
+    RunResult r = p.run();
+    EXPECT_GE(r.checkpoints, 2u);
+  }
+  Pipeline p(options(1, ExecutionMode::kBatch));
+  auto out = p.read(io::kafka(cluster.bootstrap(), "out").bounded()).collect();
+  p.run();
+  std::vector<std::string> got;
+  std::set<std::string> labels, sinks;
+  for (const auto& r : out.values()) {
+    got.push_back(r.value);
+    auto h = header_map(r);
+    EXPECT_EQ(h.count("runnel.sink"), 1u);
+    EXPECT_EQ(h["runnel.epoch"], "1");
+    labels.insert(h["runnel.checkpoint"]);
+    sinks.insert(h["runnel.sink"]);
+  }
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, lines);
+  EXPECT_GE(labels.size(), 2u);  // records of several checkpoints' transactions
+  EXPECT_EQ(sinks.size(), 2u);   // two instances, two producers
+  std::ifstream log(dir / "ck/_kafka_transactions.log");
+  std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_EQ(text.rfind("run 1\n", 0), 0u) << text;
+  for (const auto& label : labels)
+    EXPECT_NE(text.find(" " + label + " 1\n"), std::string::npos) << label << " in\n" << text;
+}
+
+TEST(KafkaExactlyOnce, WithoutCheckpointsOneTransactionPerRun) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("out", 1);
+  std::vector<std::string> lines{"a", "b", "c"};
+  {
+    Pipeline p(options(1, ExecutionMode::kBatch));
+    p.create(lines).write(io::kafka(cluster.bootstrap(), "out").exactly_once());
+    p.run();
+  }
+  Pipeline p(options(1, ExecutionMode::kBatch));
+  auto out = p.read(io::kafka(cluster.bootstrap(), "out").bounded()).collect();
+  p.run();
+  ASSERT_EQ(out.size(), 3u);
+  for (const auto& r : out.values()) EXPECT_EQ(header_map(r)["runnel.checkpoint"], "0");
+}
+
+TEST(KafkaExactlyOnce, ATransactionTimeoutShorterThanTheCheckpointsIsAUserError) {
+  io::KafkaDevCluster cluster;
+  runnel::testing::ScratchDir dir;
+  for (int kept : {3, 1}) {
+    PipelineOptions o = options(1, ExecutionMode::kStreaming);
+    o.checkpoint_dir = dir / "ck";
+    o.checkpoint_interval = 1s;
+    o.checkpoints_kept = kept;
+    Pipeline p(o);
+    auto sink = io::kafka(cluster.bootstrap(), "out").exactly_once();
+    if (kept == 3) sink.property("transaction.timeout.ms", "2000");
+    p.create(std::vector<std::string>{"a"}).write(sink);
+    try {
+      p.run();
+      FAIL() << "expected a UserError";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find(kept == 3 ? "transaction.timeout.ms" : "at least 2"),
+                std::string::npos)
+          << e.what();
+    }
   }
 }
 
