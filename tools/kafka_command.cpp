@@ -35,6 +35,7 @@ struct KafkaFlags {
   std::vector<std::string> properties;
   std::string key_separator;
   std::uint64_t max = 0;
+  std::string group;
 };
 
 io::KafkaIO target(const KafkaFlags& f) {
@@ -124,22 +125,46 @@ int consume(const KafkaFlags& f) {
   return 0;
 }
 
+// Topics, partitions, records; with --group, the group's committed offsets and its lag.
 int topics(const KafkaFlags& f) {
-  KafkaFlags g = f;
-  io::KafkaIO io = target(g);
-  auto rk = io::kafka_client::make_client(RD_KAFKA_CONSUMER, io,
-                                          {{"group.id", "runnel-topics"}, {"log_level", "3"}});
-  std::printf("%-30s %10s %12s\n", "topic", "partitions", "records");
+  io::KafkaIO io = target(f);
+  auto rk = io::kafka_client::make_client(
+      RD_KAFKA_CONSUMER, io,
+      {{"group.id", f.group.empty() ? "runnel-topics" : f.group}, {"log_level", "3"}});
+  if (f.group.empty()) {
+    std::printf("%-30s %10s %12s\n", "topic", "partitions", "records");
+  } else {
+    std::printf("%-30s %10s %12s %12s %12s\n", "topic", "partitions", "records", "committed",
+                "lag");
+  }
   for (const auto& [name, partitions] :
        io::kafka_client::list_topics(rk.get(), f.bootstrap, std::chrono::seconds(10))) {
-    std::int64_t records = 0;
+    std::int64_t records = 0, committed = 0, lag = 0;
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(partitions);
     for (int p = 0; p < partitions; ++p) {
       std::int64_t low = 0, high = 0;
       if (rd_kafka_query_watermark_offsets(rk.get(), name.c_str(), p, &low, &high, 10000) ==
-          RD_KAFKA_RESP_ERR_NO_ERROR)
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
         records += high - low;
+      }
+      rd_kafka_topic_partition_list_add(l, name.c_str(), p);
     }
-    std::printf("%-30s %10d %12lld\n", name.c_str(), partitions, static_cast<long long>(records));
+    if (f.group.empty()) {
+      std::printf("%-30s %10d %12lld\n", name.c_str(), partitions, static_cast<long long>(records));
+    } else if (rd_kafka_committed(rk.get(), l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (int p = 0; p < l->cnt; ++p) {
+        std::int64_t low = 0, high = 0;
+        rd_kafka_query_watermark_offsets(rk.get(), name.c_str(), l->elems[p].partition, &low, &high,
+                                         10000);
+        const std::int64_t at = l->elems[p].offset >= 0 ? l->elems[p].offset : low;
+        if (l->elems[p].offset >= 0) committed += l->elems[p].offset;
+        lag += high - at;
+      }
+      std::printf("%-30s %10d %12lld %12lld %12lld\n", name.c_str(), partitions,
+                  static_cast<long long>(records), static_cast<long long>(committed),
+                  static_cast<long long>(lag));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
   }
   return 0;
 }
@@ -179,6 +204,9 @@ std::function<int()> add_kafka_commands(CLI::App& app) {
   consume_cmd->add_option("--max", f->max, "print at most this many records");
   auto* topics_cmd = kafka->add_subcommand("topics", "list the topics, partitions and records");
   add_target(topics_cmd);
+  topics_cmd->add_option("--group", f->group,
+                         "also the offsets this consumer group committed, and its lag (a job's "
+                         "Kafka source commits its checkpointed offsets to runnel-TOPIC)");
   return [=]() -> int {
     try {
       if (dev_cmd->parsed()) return dev(*f);

@@ -58,6 +58,15 @@ struct KafkaIO {
   std::vector<std::int32_t> partitions;  // reading: empty = all
   bool bounded_read = false;
   bool exactly_once_write = false;
+  // Bounded reads: stop before the first record at or after this time (ms
+  // since the epoch; -1: at the end offsets), or at these offsets per partition.
+  Timestamp stop_time = -1;
+  std::map<std::int32_t, std::int64_t> stop_offsets{};
+  // Unbounded reads: end once no record arrived for this long (0: never).
+  std::chrono::milliseconds idle_stop{0};
+  // The consumer group the source commits its checkpointed offsets to, for
+  // lag monitoring (recovery uses the checkpoint); empty: "runnel-TOPIC".
+  std::string group{};
   // librdkafka properties passed through (e.g. security.protocol), as the
   // CLI's --kafka-property key=value.
   std::map<std::string, std::string> properties{};
@@ -67,6 +76,31 @@ struct KafkaIO {
   // Reading: stop at the end offsets taken when the job starts.
   KafkaIO& bounded(bool on = true) {
     bounded_read = on;
+    return *this;
+  }
+  // Reading, bounded: stop before the first record whose timestamp is at or
+  // after `t` (each partition's history up to a moment; records are taken to
+  // be in time order within a partition, as with broker-set timestamps).
+  KafkaIO& bounded_until(Timestamp t) {
+    bounded_read = true;
+    stop_time = t;
+    return *this;
+  }
+  // Reading, bounded: stop at these offsets (exclusive); partitions not
+  // named stop at their end offsets.
+  KafkaIO& bounded_at(std::map<std::int32_t, std::int64_t> offsets) {
+    bounded_read = true;
+    stop_offsets = std::move(offsets);
+    return *this;
+  }
+  // Reading, unbounded: end the source once no record arrived for `idle`
+  // (a demo or a test that ends by itself; streaming mode all the same).
+  KafkaIO& stop_when_idle(std::chrono::milliseconds idle) {
+    idle_stop = idle;
+    return *this;
+  }
+  KafkaIO& group_id(std::string g) {
+    group = std::move(g);
     return *this;
   }
   // Writing: exactly once, through Kafka transactions (see below).

@@ -5,7 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <stdexcept>
 
@@ -60,6 +63,7 @@ class KafkaSourceOp final : public Operator {
           batch_size_(ctx.batch_size),
           streaming_(ctx.streaming),
           counters_(ctx.counters),
+          completed_(ctx.checkpointing ? ctx.completed_checkpoint : nullptr),
           out_(out, ctx.batch_size),
           messages_(ctx.batch_size) {}
     ~Instance() override {
@@ -68,17 +72,21 @@ class KafkaSourceOp final : public Operator {
     }
 
     // Operator state: (partition, next offset) of each partition this instance reads.
-    void snapshot(std::int64_t, OperatorSnapshot& out) override {
+    void snapshot(std::int64_t id, OperatorSnapshot& out) override {
       if (!started_) {
         out.operator_state = restored_state_;
         return;
       }
       ByteWriter w(out.operator_state);
       w.put_varint(partitions_.size());
+      std::vector<std::pair<std::int32_t, std::int64_t>> positions;
       for (const auto& p : partitions_) {
         w.put_varint(static_cast<std::uint64_t>(p.id));
         w.put_varint(static_cast<std::uint64_t>(p.next - RD_KAFKA_OFFSET_BEGINNING));
+        if (p.next >= 0) positions.emplace_back(p.id, p.next);
       }
+      // Committed to the consumer group once this checkpoint completes.
+      if (completed_ && !positions.empty()) to_commit_.emplace_back(id, std::move(positions));
     }
     // Every old instance's positions; this one takes those of its partitions.
     void restore(const RestoredState& in) override {
@@ -105,9 +113,12 @@ class KafkaSourceOp final : public Operator {
 
     bool produce() override {
       if (!started_) start();
+      commit_completed();
       if (active_ == 0) return false;
       const ssize_t n =
           rd_kafka_consume_batch_queue(queue_, 10, messages_.data(), messages_.size());
+      const auto now = std::chrono::steady_clock::now();
+      if (n > 0) last_record_ = now;
       if (n < 0)
         throw std::runtime_error(fmt::format("Kafka source, {}: {}", io::kafka_client::where(io_),
                                              rd_kafka_err2str(rd_kafka_last_error())));
@@ -127,19 +138,24 @@ class KafkaSourceOp final : public Operator {
         if (!p.done && io_.bounded_read && p.next >= p.stop) finish_partition(p);
       }
       if (counters_) counters_->records_out = emitted_;
+      if (io_.idle_stop.count() > 0 && active_ > 0 && now - last_record_ >= io_.idle_stop) {
+        for (auto& p : partitions_)
+          if (!p.done) finish_partition(p);
+      }
       return active_ > 0;
     }
 
    private:
     void start() {
       started_ = true;
-      consumer_ = io::kafka_client::make_client(RD_KAFKA_CONSUMER, io_,
-                                                {{"group.id", "runnel"},
-                                                 {"enable.auto.commit", "false"},
-                                                 {"enable.auto.offset.store", "false"},
-                                                 {"auto.offset.reset", "earliest"},
-                                                 {"fetch.wait.max.ms", "10"},
-                                                 {"log_level", "3"}});
+      consumer_ = io::kafka_client::make_client(
+          RD_KAFKA_CONSUMER, io_,
+          {{"group.id", io_.group.empty() ? "runnel-" + io_.topic : io_.group},
+           {"enable.auto.commit", "false"},
+           {"enable.auto.offset.store", "false"},
+           {"auto.offset.reset", "earliest"},
+           {"fetch.wait.max.ms", "10"},
+           {"log_level", "3"}});
       std::vector<std::int32_t> all = io_.partitions;
       if (all.empty()) {
         all = io::kafka_client::partitions_of(consumer_.get(), io_, io_.metadata_wait);
@@ -163,6 +179,8 @@ class KafkaSourceOp final : public Operator {
           }
           if (p.next == RD_KAFKA_OFFSET_BEGINNING) p.next = low;
           p.stop = high;
+          if (auto it = io_.stop_offsets.find(id); it != io_.stop_offsets.end())
+            p.stop = std::min(high, it->second);
           p.done = p.next >= p.stop;
         }
         if (!p.done) {
@@ -180,6 +198,26 @@ class KafkaSourceOp final : public Operator {
       rd_kafka_poll_set_consumer(consumer_.get());
       queue_ = rd_kafka_queue_get_consumer(consumer_.get());
       for (std::size_t i = 0; i < partitions_.size(); ++i) index_[partitions_[i].id] = i;
+      last_record_ = std::chrono::steady_clock::now();
+    }
+
+    // Offsets of checkpoints that completed go to the consumer group, for
+    // lag monitoring (asynchronously: nothing waits for it).
+    void commit_completed() {
+      if (!completed_ || to_commit_.empty()) return;
+      const std::int64_t done = completed_->load(std::memory_order_acquire);
+      const std::vector<std::pair<std::int32_t, std::int64_t>>* newest = nullptr;
+      while (!to_commit_.empty() && to_commit_.front().first <= done) {
+        committed_.swap(to_commit_.front().second);
+        newest = &committed_;
+        to_commit_.pop_front();
+      }
+      if (newest == nullptr) return;
+      rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(4);
+      for (auto [id, next] : *newest)
+        rd_kafka_topic_partition_list_add(l, io_.topic.c_str(), id)->offset = next;
+      rd_kafka_commit(consumer_.get(), l, 1);
+      rd_kafka_topic_partition_list_destroy(l);
     }
 
     void take(rd_kafka_message_t* m) {
@@ -202,6 +240,14 @@ class KafkaSourceOp final : public Operator {
       if (p.done || (io_.bounded_read && m->offset >= p.stop) ||
           (p.next >= 0 && m->offset < p.next))
         return;
+      if (io_.stop_time >= 0) {
+        // bounded_until: the partition ends before its first record at or after the time.
+        rd_kafka_timestamp_type_t type;
+        if (rd_kafka_message_timestamp(m, &type) >= io_.stop_time) {
+          p.stop = m->offset;
+          return;
+        }
+      }
       p.next = m->offset + 1;
       const char* value = static_cast<const char*>(m->payload);
       if constexpr (std::is_same_v<T, std::string>) {
@@ -245,6 +291,7 @@ class KafkaSourceOp final : public Operator {
     std::size_t batch_size_;
     bool streaming_;
     InstanceCounters* counters_;
+    const std::atomic<std::int64_t>* completed_;  // checkpoints on: the last completed one
     Emitter<T> out_;
     std::vector<rd_kafka_message_t*> messages_;
     Handle consumer_;
@@ -256,6 +303,11 @@ class KafkaSourceOp final : public Operator {
     std::string restored_state_;
     int active_ = 0;
     std::uint64_t emitted_ = 0;
+    std::chrono::steady_clock::time_point last_record_ = std::chrono::steady_clock::now();
+    // Positions snapshotted for checkpoints not yet complete; the last committed.
+    std::deque<std::pair<std::int64_t, std::vector<std::pair<std::int32_t, std::int64_t>>>>
+        to_commit_;
+    std::vector<std::pair<std::int32_t, std::int64_t>> committed_;
   };
 
   io::KafkaIO io_;

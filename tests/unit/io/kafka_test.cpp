@@ -2,6 +2,7 @@
 // mock cluster on loopback), through real clients: runnel's own producer and
 // consumer here; kcat, a client no one here wrote, in the CLI tests.
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <atomic>
@@ -169,6 +170,28 @@ TEST(Kafka, RestoreResumesAtTheCheckpointedOffsets) {
   RunResult first = job(2, "");
   EXPECT_GE(first.checkpoints, 3u);
   EXPECT_EQ(runnel::testing::read_part_lines(dir / "out"), lines);
+  {
+    // The offsets of completed checkpoints went to the group runnel-lines (for lag monitoring).
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstrap().c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", "runnel-lines", err, sizeof err);
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    ASSERT_NE(rk, nullptr) << err;
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(4);
+    for (int p = 0; p < 4; ++p) rd_kafka_topic_partition_list_add(l, "lines", p);
+    ASSERT_EQ(rd_kafka_committed(rk, l, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    std::int64_t committed = 0;
+    for (int p = 0; p < l->cnt; ++p) {
+      std::int64_t low = 0, high = 0;
+      rd_kafka_query_watermark_offsets(rk, "lines", p, &low, &high, 10000);
+      EXPECT_LE(l->elems[p].offset, high);
+      committed += std::max<std::int64_t>(0, l->elems[p].offset);
+    }
+    EXPECT_GT(committed, 0);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+  }
   auto all = state::list_checkpoints(dir.path() / "ck", true);
   ASSERT_GE(all.size(), 3u);
   const auto& chosen = all[all.size() / 2];
@@ -176,6 +199,107 @@ TEST(Kafka, RestoreResumesAtTheCheckpointedOffsets) {
   EXPECT_EQ(again.restored_checkpoint, chosen.id);
   EXPECT_LT(again.records_in, first.records_in);  // resumed, not started over
   EXPECT_EQ(runnel::testing::read_part_lines(dir / "out"), lines);
+}
+
+// The same pipeline over the topic unbounded (streaming, ended once the
+// topic is idle) and bounded (batch) gives the same results.
+TEST(Kafka, UnboundedUntilIdleEqualsBounded) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("lines", 3);
+  produce_lines(cluster.bootstrap(), "lines", 5000);
+  auto run = [&](io::KafkaIO in, ExecutionMode mode) {
+    Pipeline p(options(2, mode));
+    auto counts =
+        p.read(in)
+            .map([](const io::KafkaRecord& r) { return r.value.substr(0, r.value.find(' ')); })
+            .count_per_element()
+            .collect();
+    RunResult r = p.run();
+    EXPECT_EQ(r.streaming, !in.bounded_read);  // auto mode: streaming if unbounded
+    return counts.sorted();
+  };
+  auto bounded = run(io::kafka(cluster.bootstrap(), "lines").bounded(), ExecutionMode::kAuto);
+  ASSERT_EQ(bounded.size(), 13u);
+  EXPECT_EQ(
+      run(io::kafka(cluster.bootstrap(), "lines").stop_when_idle(300ms), ExecutionMode::kAuto),
+      bounded);
+}
+
+// Partition watermarks with idleness: a partition that never gets a record
+// does not hold the watermark back, so a window fires while the job runs,
+// not only when the input ends.
+TEST(Kafka, AnIdlePartitionDoesNotHoldTheWatermarkBack) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("events", 2);
+  auto produce = [&](Timestamp from, Timestamp to) {
+    std::vector<std::pair<std::string, std::string>> records;
+    for (Timestamp t = from; t < to; t += 10) records.emplace_back("same-key", std::to_string(t));
+    PipelineOptions o = options(1, ExecutionMode::kBatch);
+    Pipeline p(o);
+    p.create(records).write(io::kafka(cluster.bootstrap(), "events"));
+    p.run();
+  };
+  produce(0, 1000);  // window [0, 1000), all in one partition (one key)
+  static std::atomic<std::int64_t> fired_ms{-1};
+  fired_ms = -1;
+  const auto start = std::chrono::steady_clock::now();
+  std::thread later([&] {
+    std::this_thread::sleep_for(300ms);
+    produce(2000, 2100);  // moves that partition's watermark past the first window
+  });
+  Pipeline p(options(1, ExecutionMode::kStreaming));
+  p.read(io::kafka(cluster.bootstrap(), "events").stop_when_idle(2s))
+      .map([](const io::KafkaRecord& r) { return std::stoll(r.value); })
+      .with_timestamps([](const long long& t) { return static_cast<Timestamp>(t); },
+                       watermarks::bounded_out_of_orderness(0ms).with_idleness(200ms))
+      .window_into(windows::fixed(1s))
+      .map([](const long long&) { return std::string("n"); })
+      .count_per_element()
+      .map([start](const std::pair<std::string, std::uint64_t>& kv) {
+        if (kv.second == 100 && fired_ms < 0)
+          fired_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+        return kv.second;
+      })
+      .collect();
+  RunResult r = p.run();
+  later.join();
+  const auto ended_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+  ASSERT_GE(fired_ms.load(), 0);
+  EXPECT_GE(ended_ms, 2000);  // the source waited 2 s for more records
+  EXPECT_LT(fired_ms.load(), ended_ms - 1000) << "the first window fired only at the end";
+  EXPECT_EQ(r.late_records, 0u);
+}
+
+TEST(Kafka, BoundedUntilATimeOrAtOffsets) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("t", 1);
+  auto produce = [&](int from, int to) {
+    std::vector<std::string> v;
+    for (int i = from; i < to; ++i) v.push_back(std::to_string(i));
+    Pipeline p(options(1, ExecutionMode::kBatch));
+    p.create(v).write(io::kafka(cluster.bootstrap(), "t"));
+    p.run();
+  };
+  produce(0, 100);
+  std::this_thread::sleep_for(20ms);
+  const Timestamp cut = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  std::this_thread::sleep_for(20ms);
+  produce(100, 150);
+  auto count = [&](io::KafkaIO in) {
+    Pipeline p(options(1, ExecutionMode::kBatch));
+    auto c = p.read(in).collect();
+    p.run();
+    return c.size();
+  };
+  EXPECT_EQ(count(io::kafka(cluster.bootstrap(), "t").bounded_until(cut)), 100u);
+  EXPECT_EQ(count(io::kafka(cluster.bootstrap(), "t").bounded_at({{0, 42}})), 42u);
+  EXPECT_EQ(count(io::kafka(cluster.bootstrap(), "t").bounded()), 150u);
 }
 
 TEST(Kafka, AMissingClusterOrABadUrlIsAUserError) {
@@ -213,12 +337,12 @@ TEST(KafkaExactlyOnce, ATransactionPerCheckpointAndTheLogOfCommits) {
   io::KafkaDevCluster cluster;
   cluster.create_topic("lines", 4);
   cluster.create_topic("out", 2);
-  const auto lines = produce_lines(cluster.bootstrap(), "lines", 4000);
+  const auto lines = produce_lines(cluster.bootstrap(), "lines", 8000);
   runnel::testing::ScratchDir dir;
   {
     PipelineOptions o = options(2, ExecutionMode::kStreaming);
     o.checkpoint_dir = dir / "ck";
-    o.checkpoint_interval = 50ms;
+    o.checkpoint_interval = 20ms;
     Pipeline p(o);
     p.read(io::kafka(cluster.bootstrap(), "lines").bounded())
         .map([](const io::KafkaRecord& r) {
