@@ -25,7 +25,12 @@ echo "== build and test with TSan"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRUNNEL_SANITIZE=thread \
   -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
 cmake --build build-tsan -j"$jobs" --target runnel_unit_tests
-TSAN_OPTIONS="halt_on_error=1 suppressions=$(pwd)/tests/tsan.supp" ctest --test-dir build-tsan --output-on-failure -R 'runnel_unit_tests'
+# Not the Kafka tests: Debian's librdkafka starts its threads where TSan's
+# pthread_create interceptor does not see them, and TSan then crashes in its own
+# allocator on their first malloc (seen in the mock cluster's thread). They run
+# in the release and ASan builds above.
+GTEST_FILTER='-Kafka*' TSAN_OPTIONS="halt_on_error=1 suppressions=$(pwd)/tests/tsan.supp" \
+  ctest --test-dir build-tsan --output-on-failure -R 'runnel_unit_tests'
 
 echo "== install, then build the examples against it with find_package(runnel)"
 prefix=$(pwd)/build/install-check
