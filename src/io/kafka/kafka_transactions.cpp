@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
@@ -57,8 +58,12 @@ struct KafkaTransactions::Impl {
     rd_kafka_topic_t* topic = nullptr;
     std::mutex mu;
     std::condition_variable cv;
-    std::int64_t label = 0;         // the checkpoint the open (or prepared) transaction is for
-    bool open = false;              // a transaction has begun and takes records
+    std::int64_t label = 0;  // the checkpoint the open (or prepared) transaction is for
+    std::string label_text;  // the same, as its header value
+    // A transaction has begun and takes records. Set by the instance (open,
+    // prepare) and by the coordinator (commit, which also sets the label
+    // first): the instance's send() reads it without the mutex.
+    std::atomic<bool> open{false};
     bool prepared = false;          // flushed at a barrier, waiting for its checkpoint
     std::int64_t prepared_for = 0;  // that checkpoint
     std::string sink_header;        // "uid/instance"
@@ -72,6 +77,7 @@ struct KafkaTransactions::Impl {
   fs::path log_path;  // empty without checkpoints
   std::chrono::milliseconds max_wait{0};
   std::int64_t epoch = 1;
+  std::string epoch_text = "1";  // as the header value
   std::vector<std::unique_ptr<Slot>> slots;
 
   std::string transactional_id(int instance) const {
@@ -118,17 +124,19 @@ struct KafkaTransactions::Impl {
   void commit_slot(int i, std::int64_t next) {
     Slot& s = *slots[static_cast<std::size_t>(i)];
     std::lock_guard lock(s.mu);
-    if (!s.open && !s.prepared) return;
+    if (!s.open.load() && !s.prepared) return;
     check(rd_kafka_commit_transaction(s.rk.get(), kTxnTimeoutMs),
           fmt::format("Kafka sink, {}: cannot commit the transaction of checkpoint {}", where,
                       s.label));
     log(fmt::format("commit {} {} {} {}", uid, i, s.label, epoch));
-    s.open = s.prepared = false;
+    s.open.store(false);
+    s.prepared = false;
     if (next > 0) {
       check(rd_kafka_begin_transaction(s.rk.get()),
             fmt::format("Kafka sink, {}: cannot begin a transaction", where));
       s.label = next;
-      s.open = true;
+      s.label_text = std::to_string(next);
+      s.open.store(true, std::memory_order_release);
     }
     s.cv.notify_all();
   }
@@ -173,6 +181,7 @@ KafkaTransactions::KafkaTransactions(const io::KafkaIO& io, const SharedStateCon
       if (line.rfind("run ", 0) == 0)
         m.epoch = std::max<std::int64_t>(m.epoch, std::stoll(line.substr(4)) + 1);
     m.log(fmt::format("run {}", m.epoch));
+    m.epoch_text = std::to_string(m.epoch);
   } else {
     m.id_prefix = user_id != io.properties.end()
                       ? user_id->second
@@ -202,23 +211,26 @@ void KafkaTransactions::open(int instance, std::int64_t first_checkpoint) {
   check(rd_kafka_begin_transaction(s.rk.get()),
         fmt::format("Kafka sink, {}: cannot begin a transaction", m.where));
   s.label = first_checkpoint;
-  s.open = true;
+  s.label_text = std::to_string(first_checkpoint);
+  s.open.store(true, std::memory_order_release);
 }
 
 void KafkaTransactions::send(int instance, std::string_view key, std::string_view value) {
   Impl& m = *impl_;
   Impl::Slot& s = *m.slots[static_cast<std::size_t>(instance)];
-  std::unique_lock lock(s.mu);
-  if (!s.open) {
+  // No lock per record: while a transaction is open only this thread uses
+  // the producer; the mutex is for waiting until the coordinator commits.
+  if (!s.open.load(std::memory_order_acquire)) {
     // The transaction of the last barrier waits for its checkpoint to complete.
-    if (!s.cv.wait_for(lock, m.max_wait, [&] { return s.open; }))
+    std::unique_lock lock(s.mu);
+    if (!s.cv.wait_for(lock, m.max_wait, [&] { return s.open.load(); }))
       throw std::runtime_error(fmt::format(
           "Kafka sink, {}: checkpoint {} did not complete within {} s, so its transaction "
           "could not be committed",
           m.where, s.prepared_for, m.max_wait.count() / 1000));
   }
-  const std::string label = std::to_string(s.label);
-  const std::string epoch = std::to_string(m.epoch);
+  const std::string& label = s.label_text;
+  const std::string& epoch = m.epoch_text;
   while (true) {
     rd_kafka_resp_err_t e = rd_kafka_producev(
         s.rk.get(), RD_KAFKA_V_RKT(s.topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -245,13 +257,13 @@ std::string KafkaTransactions::prepare(int instance, std::int64_t id) {
   Impl& m = *impl_;
   Impl::Slot& s = *m.slots[static_cast<std::size_t>(instance)];
   std::lock_guard lock(s.mu);
-  if (s.open) {
+  if (s.open.load()) {
     rd_kafka_resp_err_t e = rd_kafka_flush(s.rk.get(), kTxnTimeoutMs);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
       throw std::runtime_error(
           fmt::format("Kafka sink, {}: cannot flush checkpoint {}'s records: {}", m.where, id,
                       rd_kafka_err2str(e)));
-    s.open = false;
+    s.open.store(false);
     s.prepared = true;
     s.prepared_for = id;
   }
@@ -262,7 +274,7 @@ std::string KafkaTransactions::finish(int instance) {
   Impl& m = *impl_;
   Impl::Slot& s = *m.slots[static_cast<std::size_t>(instance)];
   std::lock_guard lock(s.mu);
-  if (s.open) rd_kafka_flush(s.rk.get(), kTxnTimeoutMs);
+  if (s.open.load()) rd_kafka_flush(s.rk.get(), kTxnTimeoutMs);
   return encode_state(instance, s.label, m.epoch);
 }
 
@@ -289,13 +301,14 @@ void KafkaTransactions::abort_all() {
   for (std::size_t i = 0; i < m.slots.size(); ++i) {
     Impl::Slot& s = *m.slots[i];
     std::lock_guard lock(s.mu);
-    if (!s.rk || (!s.open && !s.prepared)) continue;
+    if (!s.rk || (!s.open.load() && !s.prepared)) continue;
     rd_kafka_error_t* e = rd_kafka_abort_transaction(s.rk.get(), kTxnTimeoutMs);
     if (e) {
       rd_kafka_error_destroy(e);  // the job failed already; fencing at the restart aborts it
       continue;
     }
-    s.open = s.prepared = false;
+    s.open.store(false);
+    s.prepared = false;
     try {
       m.log(fmt::format("abort {} {} {} {}", m.uid, i, s.label, m.epoch));
     } catch (...) {
