@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ cmake ninja-build ccache make pkg-config git ca-certificates
   # libraries the engine links
-  libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev librocksdb-dev librdkafka-dev
+  libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev librocksdb-dev librdkafka-dev nlohmann-json3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # a Kafka client no one here wrote, for the interop tests

@@ -30,6 +30,7 @@ struct KafkaFlags {
   int partitions = 1;
   std::vector<std::string> topics;
   std::string run_for;
+  std::string faults;
   std::string bootstrap;
   std::string topic;
   std::vector<std::string> properties;
@@ -52,6 +53,7 @@ io::KafkaIO target(const KafkaFlags& f) {
 int dev(const KafkaFlags& f) {
   io::KafkaDevCluster cluster(f.brokers);
   for (const auto& t : f.topics) cluster.create_topic(t, f.partitions);
+  if (!f.faults.empty()) cluster.start_faults(api::parse_duration(f.faults, "--faults"));
   std::printf("%s\n", cluster.bootstrap().c_str());
   std::fflush(stdout);
   std::fprintf(
@@ -184,6 +186,9 @@ std::function<int()> add_kafka_commands(CLI::App& app) {
       ->check(CLI::Range(1, 1024));
   dev_cmd->add_option("--topic", f->topics, "a topic to create (repeatable)");
   dev_cmd->add_option("--for", f->run_for, "stop after this long, e.g. 30s (default: at Ctrl-C)");
+  dev_cmd->add_option("--faults", f->faults,
+                      "inject a fault this often, e.g. 1s: failed produce, fetch, commit and "
+                      "transaction requests, leader changes, a broker down for 2 s");
   auto add_target = [&](CLI::App* cmd) {
     cmd->add_option("--bootstrap,-b", f->bootstrap, "the cluster, host:port[,host:port]")
         ->required();

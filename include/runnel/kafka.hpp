@@ -25,6 +25,13 @@
 // runnel.epoch (the run) and runnel.checkpoint (its transaction's checkpoint);
 // CHECKPOINT_DIR/_kafka_transactions.log lists what was committed and aborted.
 //
+// Typed values: .json<T>(), .csv<T>() or .coded<T>() reads each record value
+// as a T (a record that does not decode goes to Pipeline::dead_letters() with
+// "TOPIC-PARTITION" as its source, its offset as its line and the reason), and
+// writes a collection of T the same way:
+//   auto clicks = p.read(io::kafka(b, "clicks").bounded().json<Click>());
+//   profiles.write(io::kafka(b, "profiles").json<Profile>());
+//
 // Paths: the CLI's --input and --output (and io::text) take kafka://HOST:PORT/TOPIC.
 #include <chrono>
 #include <cstdint>
@@ -51,6 +58,12 @@ struct KafkaRecord {
   bool operator==(const KafkaRecord&) const = default;
 };
 RUNNEL_FIELDS(KafkaRecord, topic, partition, offset, timestamp, key, value, headers);
+
+// How a typed record value is written: JSON (runnel/json.hpp), a CSV line
+// (runnel/csv.hpp) or runnel's own binary coder (runnel/coder.hpp).
+enum class KafkaFormat { kJson, kCsv, kCoder };
+template <class T, KafkaFormat F>
+struct KafkaValuesIO;
 
 struct KafkaIO {
   std::string bootstrap;  // host:port[,host:port...]
@@ -120,7 +133,32 @@ struct KafkaIO {
     properties[std::move(key)] = std::move(value);
     return *this;
   }
+  // Record values as T, in the named format (see the top of this file).
+  template <class T>
+  KafkaValuesIO<T, KafkaFormat::kJson> json() const;
+  template <class T>
+  KafkaValuesIO<T, KafkaFormat::kCsv> csv() const;
+  template <class T>
+  KafkaValuesIO<T, KafkaFormat::kCoder> coded() const;
 };
+
+template <class T, KafkaFormat F>
+struct KafkaValuesIO {
+  KafkaIO io;
+};
+
+template <class T>
+KafkaValuesIO<T, KafkaFormat::kJson> KafkaIO::json() const {
+  return {*this};
+}
+template <class T>
+KafkaValuesIO<T, KafkaFormat::kCsv> KafkaIO::csv() const {
+  return {*this};
+}
+template <class T>
+KafkaValuesIO<T, KafkaFormat::kCoder> KafkaIO::coded() const {
+  return {*this};
+}
 
 inline KafkaIO kafka(std::string bootstrap, std::string topic) {
   KafkaIO io;
@@ -147,6 +185,27 @@ class KafkaDevCluster {
   // host:port,... for bootstrap.servers.
   std::string bootstrap() const;
   void create_topic(const std::string& topic, int partitions);
+
+  // Faults, to see a job through a misbehaving cluster (the mock cluster's
+  // own injection; clients see real protocol errors and disconnects).
+  enum class Requests {
+    kProduce,      // Produce: NOT_LEADER_FOR_PARTITION
+    kFetch,        // Fetch: NOT_LEADER_FOR_PARTITION
+    kCommit,       // OffsetCommit, TxnOffsetCommit, EndTxn: COORDINATOR_LOAD_IN_PROGRESS
+    kTransaction,  // AddPartitionsToTxn: CONCURRENT_TRANSACTIONS
+  };
+  // The next `count` requests of the kind fail with the retriable error named above.
+  void fail_next(Requests kind, int count);
+  // Brokers are numbered 1..N. A broker down drops its connections and refuses new ones.
+  void set_broker_down(int broker);
+  void set_broker_up(int broker);
+  // The partition's leader moves to `broker` (clients learn it from errors and metadata).
+  void move_leader(const std::string& topic, int partition, int broker);
+  // Injects a fault every `every`, in turn: failed produce, fetch, commit and
+  // transaction requests, a leader change of every partition of the topics
+  // created here, and a broker down for `down_for`; each one described on stderr.
+  void start_faults(std::chrono::milliseconds every,
+                    std::chrono::milliseconds down_for = std::chrono::milliseconds(2000));
 
  private:
   struct Impl;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <thread>
 
 #include "ops/progress.hpp"
 #include "runnel/error.hpp"
@@ -105,6 +106,10 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
       ->check(CLI::IsMember({"memory", "rocksdb"}));
   cmd.add_option("--state-dir", f.options.pipeline.state_dir,
                  "with --state-backend rocksdb: where its databases go (default: --temp-dir)");
+  cmd.add_option("--restart-attempts", f.restart_attempts,
+                 "with --checkpoint-dir: after a failure (not a user error), resume from the "
+                 "latest checkpoint, up to this many times (default 0)")
+      ->check(CLI::Range(0, 1'000'000));
   if (with_explain_flag)
     cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
 }
@@ -136,19 +141,44 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
     po.mode = f.mode == "batch"       ? ExecutionMode::kBatch
               : f.mode == "streaming" ? ExecutionMode::kStreaming
                                       : ExecutionMode::kAuto;
-    Pipeline p(po);
-    build(p, f.options);
-    bool rejected_to_dir = p.has_unclaimed_dead_letters() && !f.options.output.empty() &&
-                           !io::is_kafka_url(f.options.output);
+    if (f.restart_attempts > 0 && po.checkpoint_dir.empty())
+      throw UserError(fmt::format(
+          "--restart-attempts {} needs --checkpoint-dir: a restart resumes from a checkpoint",
+          f.restart_attempts));
     std::filesystem::path rejected_dir = std::filesystem::path(f.options.output) / "_rejected";
-    if (rejected_to_dir) {
-      p.dead_letters().write(io::csv(rejected_dir.string()).without_success_marker());
+    bool rejected_to_dir = false;
+    RunResult r;
+    // As Flink's fixed-delay restart strategy: the job is built anew and
+    // restored from its latest checkpoint (sinks commit only what a
+    // checkpoint covers, so nothing is lost or written twice).
+    for (int attempt = 0;; ++attempt) {
+      Pipeline p(po);
+      build(p, f.options);
+      rejected_to_dir = p.has_unclaimed_dead_letters() && !f.options.output.empty() &&
+                        !io::is_kafka_url(f.options.output);
+      if (rejected_to_dir) {
+        p.dead_letters().write(io::csv(rejected_dir.string()).without_success_marker());
+      }
+      if (explain_only || f.explain) {
+        std::cout << p.explain();
+        return 0;
+      }
+      try {
+        r = p.run();
+        break;
+      } catch (const UserError&) {
+        throw;
+      } catch (const std::exception& e) {
+        if (attempt >= f.restart_attempts) throw;
+        std::fprintf(stderr,
+                     "runnel: %s failed: %s; restarting from the latest checkpoint in %s "
+                     "(restart %d of %d)\n",
+                     name.c_str(), e.what(), po.checkpoint_dir.c_str(), attempt + 1,
+                     f.restart_attempts);
+        po.restore = "latest";
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
     }
-    if (explain_only || f.explain) {
-      std::cout << p.explain();
-      return 0;
-    }
-    RunResult r = p.run();
     // The _rejected sink takes exactly the dead letters; they are not results.
     if (rejected_to_dir) r.records_out -= std::min(r.records_out, r.dead_letters);
     double rate = r.seconds > 0 ? static_cast<double>(r.records_in) / r.seconds : 0;

@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -81,6 +83,18 @@ int main(int argc, char** argv) {
             : p.read(io::generator<Click>(g, [](const io::GeneratedEvent& e) {
                 return Click{"user-" + std::to_string(e.random % 50), e.time};
               }));
+    // RUNNEL_FAIL_ONCE=FILE: the run fails (an exception in a task) at the
+    // 5,000th record unless FILE exists, and creates it: for --restart-attempts.
+    if (const char* once = std::getenv("RUNNEL_FAIL_ONCE"); once && *once) {
+      raw = raw.map([marker = std::string(once)](Click c) {
+        thread_local std::uint64_t n = 0;
+        if (++n == 5000 && !std::filesystem::exists(marker)) {
+          std::ofstream{marker} << "failed once\n";
+          throw std::runtime_error("an injected failure (RUNNEL_FAIL_ONCE)");
+        }
+        return c;
+      });
+    }
     auto clicks = raw.with_timestamps(&Click::time, watermarks::bounded_out_of_orderness(20ms));
     // Output `name`: a directory under --output, or the topic PREFIX-name.
     const bool to_kafka = io::is_kafka_url(o.output);

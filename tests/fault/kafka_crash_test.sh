@@ -9,6 +9,12 @@
 # committed: the development cluster does not enforce read_committed itself)
 # must equal the output of one uninterrupted run, record for record.
 #
+# With RUNNEL_KAFKA_FAULTS=INTERVAL (e.g. 500ms) the development cluster also
+# injects a broker fault that often (failed produce, fetch, commit and
+# transaction requests, leader changes, a broker down for 2 s), and the job
+# runs with --restart-attempts: it rides through the faults or restarts itself
+# from its latest checkpoint, and the check above must still hold.
+#
 #   tests/fault/kafka_crash_test.sh RUNNEL_CLI COUNTING_JOB KAFKA_COMMITTED [KILLS=20] [WORKDIR]
 set -euo pipefail
 runnel=$1
@@ -22,13 +28,15 @@ rm -rf "$work"
 mkdir -p "$work"
 log=$work/log.txt
 : >"$log"
-name=kafka_crash_test
+name=${RUNNEL_TEST_NAME:-kafka_crash_test}
+faults=${RUNNEL_KAFKA_FAULTS:-}
 source "$(dirname "$0")/common.sh"
 
 # The development cluster, for the whole test (8 partitions: the mock keeps
 # only about the newest 30k records of a partition).
 "$runnel" kafka dev --brokers 3 --partitions 8 --topic clicks --topic out-windows \
-  --topic out-totals --topic out-running --for 900s >"$work/bootstrap" 2>>"$log" &
+  --topic out-totals --topic out-running --for 900s ${faults:+--faults "$faults"} \
+  >"$work/bootstrap" 2>>"$log" &
 dev=$!
 trap 'kill $dev 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$work/bootstrap" ] && break; sleep 0.1; done
@@ -48,6 +56,10 @@ RUNNEL_FAULT_RATE=100000000 "$job" --input "kafka://$b/clicks" --bounded --outpu
 flags=(--input "kafka://$b/clicks" --bounded --output "kafka://$b/out" --kafka-exactly-once
   --mode streaming --no-progress --checkpoint-dir "$work/ck" --checkpoint-interval 100ms
   --batch-size 64 --restore latest)
+if [ -n "$faults" ]; then
+  flags+=(--restart-attempts 1000)
+  export RUNNEL_FAIL_ONCE=$work/failed-once  # and one failure of the job's own
+fi
 k=0
 runs=0
 finished=0
@@ -90,4 +102,10 @@ done
 grep 'kafka_committed' "$log" | tail -n 3 | sed "s/^/$name: /"
 restores=$(grep -c "restoring checkpoint" "$log" || true)
 skipped=$(grep -c "was not committed before" "$log" || true)
+injected=$(grep -c 'runnel kafka dev: fault' "$log" || true)
+restarts=$(grep -c 'restarting from the latest checkpoint' "$log" || true)
+if [ -n "$faults" ]; then
+  [ "$restarts" -ge 1 ] || fail "the job never restarted itself (the injected failure did not happen)"
+  echo "$name: $injected broker faults injected; the job restarted itself $restarts times"
+fi
 echo "$name: passed: $kills kills in $runs runs, $restores restores, $commits transactions committed, $fences producers fenced by rescaled restores, $skipped checkpoints passed over because their transaction was not committed"

@@ -74,7 +74,8 @@ struct KafkaTransactions::Impl {
   std::string where;
   std::string id_prefix;
   bool checkpointing = false;
-  fs::path log_path;  // empty without checkpoints
+  fs::path log_path;    // empty without checkpoints
+  fs::path epoch_path;  // the newest run's epoch of this sink
   std::chrono::milliseconds max_wait{0};
   std::int64_t epoch = 1;
   std::string epoch_text = "1";  // as the header value
@@ -120,11 +121,38 @@ struct KafkaTransactions::Impl {
     return out;
   }
 
+  std::int64_t newest_epoch() const {
+    std::ifstream in(epoch_path);
+    std::int64_t e = 0;
+    in >> e;
+    return e;
+  }
+
   // Commits slot i's transaction (prepared or open) and, if `next` > 0, begins one for it.
   void commit_slot(int i, std::int64_t next) {
     Slot& s = *slots[static_cast<std::size_t>(i)];
     std::lock_guard lock(s.mu);
     if (!s.open.load() && !s.prepared) return;
+    // A newer run restored from the same checkpoints: this one is a zombie
+    // (a process that hung and was taken for dead). A real broker fences it
+    // by the producer epoch; the checkpoint directory fences it here too,
+    // which also holds where the broker does not enforce epochs (the
+    // development cluster).
+    if (!epoch_path.empty()) {
+      const std::int64_t newest = newest_epoch();
+      if (newest > epoch) {
+        rd_kafka_error_t* e = rd_kafka_abort_transaction(s.rk.get(), kTxnTimeoutMs);
+        if (e) rd_kafka_error_destroy(e);
+        s.open.store(false);
+        s.prepared = false;
+        log(fmt::format("abort {} {} {} {}", uid, i, s.label, epoch));
+        s.cv.notify_all();
+        throw UserError(fmt::format(
+            "Kafka sink, {}: fenced: a newer run (epoch {}) of this job restored from {} and "
+            "took over its transactions; this run (epoch {}) stops without committing",
+            where, newest, log_path.parent_path().string(), epoch));
+      }
+    }
     check(rd_kafka_commit_transaction(s.rk.get(), kTxnTimeoutMs),
           fmt::format("Kafka sink, {}: cannot commit the transaction of checkpoint {}", where,
                       s.label));
@@ -182,6 +210,15 @@ KafkaTransactions::KafkaTransactions(const io::KafkaIO& io, const SharedStateCon
         m.epoch = std::max<std::int64_t>(m.epoch, std::stoll(line.substr(4)) + 1);
     m.log(fmt::format("run {}", m.epoch));
     m.epoch_text = std::to_string(m.epoch);
+    m.epoch_path = ctx.checkpoint_dir / fmt::format("_kafka_epoch.{}", m.uid);
+    const fs::path tmp = m.epoch_path.string() + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << m.epoch << "\n";
+      if (!out.flush())
+        throw std::runtime_error("cannot write '" + tmp.string() + "'");
+    }
+    fs::rename(tmp, m.epoch_path);
   } else {
     m.id_prefix = user_id != io.properties.end()
                       ? user_id->second
