@@ -399,6 +399,12 @@ class PCollection {
                   "std::pair<std::string, std::string> (key, value) first");
     add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, kKeyValue>>(out, true), out);
   }
+  // To a Kafka topic, each element a record value in the format
+  // (io::kafka(...).json<T>(), .csv<T>(), .coded<T>()).
+  template <io::KafkaFormat F>
+  void write(const io::KafkaValuesIO<T, F>& out) const {
+    add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, false, F>>(out.io, false), out.io);
+  }
 
   // Every element, in memory, once the pipeline has run (for tests and small results).
   Collected<T> collect() const {

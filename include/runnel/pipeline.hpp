@@ -114,6 +114,24 @@ class Pipeline {
   PCollection<std::string> read(const io::TextIO& in);
   // A Kafka topic's records (see runnel/kafka.hpp).
   PCollection<io::KafkaRecord> read(const io::KafkaIO& in);
+  // A Kafka topic's record values decoded as T; those that do not decode go
+  // to dead_letters() with topic-partition, offset and reason.
+  template <class T, io::KafkaFormat F>
+  PCollection<T> read(const io::KafkaValuesIO<T, F>& in) {
+    PCollection<io::KafkaRecord> records = read(in.io);
+    NodeSpec spec;
+    spec.name = std::string("decode ") +
+                (F == io::KafkaFormat::kJson  ? "json"
+                 : F == io::KafkaFormat::kCsv ? "csv"
+                                              : "coded") +
+                " '" + in.io.topic + "'";
+    spec.op = std::make_shared<detail::KafkaDecodeOp<T, F>>();
+    spec.num_outputs = 2;
+    spec.inputs = {records.ref()};
+    int node = add_node(std::move(spec));
+    dead_letter_ports_.push_back(PortRef{node, 1});
+    return PCollection<T>(this, PortRef{node, 0});
+  }
 
   // Every line parsed as a T; lines that do not parse go to dead_letters().
   template <class T>

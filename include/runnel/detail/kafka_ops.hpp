@@ -8,7 +8,12 @@
 #include <utility>
 #include <vector>
 
+#include "runnel/coder.hpp"
+#include "runnel/csv.hpp"
+#include "runnel/dead_letter.hpp"
+#include "runnel/detail/element_ops.hpp"
 #include "runnel/detail/file_io_ops.hpp"
+#include "runnel/json.hpp"
 #include "runnel/kafka.hpp"
 #include "runnel/operator.hpp"
 
@@ -76,8 +81,8 @@ class KafkaTransactions {
 };
 
 // kKeyValue: T is std::pair<std::string, std::string> (key, value); else each
-// record is one value: a string as it is (raw_text) or a CSV line.
-template <class T, bool kKeyValue>
+// record is one value: in kFormat (for kCsv a string is taken as it is if raw_text).
+template <class T, bool kKeyValue, io::KafkaFormat kFormat = io::KafkaFormat::kCsv>
 class KafkaSinkOp final : public Operator {
  public:
   KafkaSinkOp(io::KafkaIO io, bool raw_text) : io_(std::move(io)), raw_text_(raw_text) {}
@@ -134,8 +139,15 @@ class KafkaSinkOp final : public Operator {
           send(v.first, v.second);
         } else {
           line_.clear();
-          append_line(line_, v, op_.raw_text_);
-          line_.pop_back();  // the '\n'
+          if constexpr (kFormat == io::KafkaFormat::kJson) {
+            json::append(line_, v);
+          } else if constexpr (kFormat == io::KafkaFormat::kCoder) {
+            ByteWriter w(line_);
+            Coder<T>::encode(v, w);
+          } else {
+            append_line(line_, v, op_.raw_text_);
+            line_.pop_back();  // the '\n'
+          }
           send({}, line_);
         }
       }
@@ -182,6 +194,72 @@ class KafkaSinkOp final : public Operator {
   };
   io::KafkaIO io_;
   bool raw_text_;
+};
+
+// Record values decoded as T (output 0); those that do not decode go to
+// output 1 as dead letters: "TOPIC-PARTITION", the offset, the reason, the value.
+template <class T, io::KafkaFormat kFormat>
+class KafkaDecodeOp final : public Operator {
+ public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*> outputs) const override {
+    return std::make_unique<Instance>(ctx, outputs.at(0), outputs.at(1));
+  }
+
+ private:
+  class Instance final : public OperatorInstance {
+   public:
+    Instance(const InstanceContext& ctx, Output* out, Output* rejected)
+        : counters_(ctx.counters),
+          out_(out, ctx.batch_size),
+          rejected_(rejected, ctx.batch_size) {}
+    void process(int, BatchBase& batch) override {
+      auto& records = batch_cast<io::KafkaRecord>(batch).values;
+      rejected_.carry_split(batch);
+      for_each_element(batch, out_, [&](std::size_t i) {
+        io::KafkaRecord& r = records[i];
+        T value{};
+        std::string err = decode(r.value, value);
+        if (err.empty()) {
+          out_.emit(std::move(value));
+        } else {
+          rejected_.emit(DeadLetter{r.topic + "-" + std::to_string(r.partition),
+                                    static_cast<std::uint64_t>(r.offset), std::move(err),
+                                    std::move(r.value)});
+        }
+      });
+      out_.flush();
+      rejected_.flush();
+      if (batch.split_ended) out_.end_split();
+      if (batch.split_started) out_.start_split(batch.split);
+      if (counters_) counters_->dead_letters = rejected_.emitted();
+    }
+
+   private:
+    std::string decode(std::string_view bytes, T& value) {
+      if constexpr (kFormat == io::KafkaFormat::kJson) {
+        return json::from_json(bytes, value, doc_);
+      } else if constexpr (kFormat == io::KafkaFormat::kCsv) {
+        return csv::parse_record(bytes, value, cols_, scratch_);
+      } else {
+        try {
+          ByteReader r(bytes);
+          value = Coder<T>::decode(r);
+          if (!r.empty()) return "not a coded value: bytes left over after it";
+          return {};
+        } catch (const DecodeError& e) {
+          return std::string("not a coded value: ") + e.what();
+        }
+      }
+    }
+    InstanceCounters* counters_;
+    Emitter<T> out_;
+    Emitter<DeadLetter> rejected_;
+    json::Document doc_;
+    std::vector<std::string_view> cols_;
+    std::string scratch_;
+  };
 };
 
 }  // namespace runnel::detail

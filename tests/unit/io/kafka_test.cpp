@@ -318,7 +318,6 @@ TEST(Kafka, AMissingClusterOrABadUrlIsAUserError) {
     EXPECT_NE(std::string(e.what()).find("127.0.0.1:1"), std::string::npos) << e.what();
   }
 }
-
 }  // namespace
 
 namespace {
@@ -415,6 +414,82 @@ TEST(KafkaExactlyOnce, ATransactionTimeoutShorterThanTheCheckpointsIsAUserError)
           << e.what();
     }
   }
+}
+
+struct Click {
+  std::string user;
+  Timestamp time = 0;
+  double amount = 0;
+  bool operator==(const Click&) const = default;
+  bool operator<(const Click& o) const { return time < o.time; }
+};
+RUNNEL_FIELDS(Click, user, time, amount);
+
+// Typed values: written as JSON, CSV or runnel's coder and read back the
+// same; values that do not decode are dead letters naming topic-partition,
+// offset and reason, and the run counts them.
+TEST(Kafka, TypedValuesAndDeadLetters) {
+  io::KafkaDevCluster cluster;
+  for (const char* t : {"json", "csv", "coded"}) cluster.create_topic(t, 2);
+  std::vector<Click> clicks;
+  for (int i = 0; i < 3000; ++i)
+    clicks.push_back({"u" + std::to_string(i % 7), 1'000'000 + i, i * 0.5});
+  {
+    Pipeline p(options(2, ExecutionMode::kBatch));
+    auto c = p.create(clicks);
+    c.write(io::kafka(cluster.bootstrap(), "json").json<Click>());
+    c.write(io::kafka(cluster.bootstrap(), "csv").csv<Click>());
+    c.write(io::kafka(cluster.bootstrap(), "coded").coded<Click>());
+    p.run();
+  }
+  // Bad values, as another producer might write them.
+  {
+    Pipeline p(options(1, ExecutionMode::kBatch));
+    p.create(std::vector<std::string>{R"({"user":"x","time":"soon","amount":1})", "not json"})
+        .write(io::kafka(cluster.bootstrap(), "json"));
+    p.create(std::vector<std::string>{"x,1"}).write(io::kafka(cluster.bootstrap(), "csv"));
+    p.create(std::vector<std::string>{"\x01"}).write(io::kafka(cluster.bootstrap(), "coded"));
+    p.run();
+  }
+  auto sorted = [](std::vector<Click> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  Pipeline p(options(2, ExecutionMode::kBatch));
+  auto bounded = [&](const char* t) { return io::kafka(cluster.bootstrap(), t).bounded(); };
+  auto from_json = p.read(bounded("json").json<Click>()).collect();
+  auto from_csv = p.read(bounded("csv").csv<Click>()).collect();
+  auto from_coded = p.read(bounded("coded").coded<Click>()).collect();
+  auto dead = p.dead_letters().collect();
+  RunResult r = p.run();
+  EXPECT_EQ(sorted(from_json.values()), clicks);
+  EXPECT_EQ(sorted(from_csv.values()), clicks);
+  EXPECT_EQ(sorted(from_coded.values()), clicks);
+  EXPECT_EQ(r.dead_letters, 4u);
+  std::map<std::string, std::string> reasons;
+  for (const auto& d : dead.values()) {
+    EXPECT_TRUE(d.source.rfind(d.source.substr(0, d.source.find('-')) + "-", 0) == 0);
+    EXPECT_GE(d.line, 0u);
+    reasons[d.record] = d.reason;
+    // The dead letter points at the record: read it back at that partition and offset.
+    const std::string topic = d.source.substr(0, d.source.rfind('-'));
+    const int partition = std::stoi(d.source.substr(d.source.rfind('-') + 1));
+    Pipeline q(options(1, ExecutionMode::kBatch));
+    auto at = q.read(io::kafka(cluster.bootstrap(), topic)
+                         .only_partitions({partition})
+                         .bounded_at({{partition, static_cast<std::int64_t>(d.line) + 1}}))
+                  .collect();
+    q.run();
+    ASSERT_FALSE(at.values().empty());
+    EXPECT_EQ(at.values().back().offset, static_cast<std::int64_t>(d.line));
+    EXPECT_EQ(at.values().back().value, d.record);
+  }
+  ASSERT_EQ(reasons.size(), 4u);
+  EXPECT_EQ(reasons[R"({"user":"x","time":"soon","amount":1})"],
+            "field 'time': 'soon' is not an integer");
+  EXPECT_NE(reasons["not json"].find("not JSON"), std::string::npos);
+  EXPECT_NE(reasons["x,1"].find("column"), std::string::npos) << reasons["x,1"];
+  EXPECT_NE(reasons["\x01"].find("not a coded value"), std::string::npos);
 }
 
 }  // namespace
