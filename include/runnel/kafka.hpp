@@ -75,6 +75,10 @@ struct KafkaIO {
   // since the epoch; -1: at the end offsets), or at these offsets per partition.
   Timestamp stop_time = -1;
   std::map<std::int32_t, std::int64_t> stop_offsets{};
+  // Where reading starts in each partition without a checkpointed offset: at
+  // its first record stamped at or after this time (ms since the epoch; -1:
+  // at its beginning).
+  Timestamp start_time = -1;
   // Unbounded reads: end once no record arrived for this long (0: never).
   std::chrono::milliseconds idle_stop{0};
   // The consumer group the source commits its checkpointed offsets to, for
@@ -104,6 +108,12 @@ struct KafkaIO {
   KafkaIO& bounded_at(std::map<std::int32_t, std::int64_t> offsets) {
     bounded_read = true;
     stop_offsets = std::move(offsets);
+    return *this;
+  }
+  // Reading: start at each partition's first record stamped at or after `t`
+  // (Kafka's offsets for times), as Flink's OffsetsInitializer.timestamp.
+  KafkaIO& starting_at(Timestamp t) {
+    start_time = t;
     return *this;
   }
   // Reading, unbounded: end the source once no record arrived for `idle`

@@ -17,7 +17,9 @@
 
 #include "runnel/dead_letter.hpp"
 #include "runnel/detail/generator_source.hpp"
+#include "runnel/detail/hybrid_source.hpp"
 #include "runnel/generator.hpp"
+#include "runnel/hybrid.hpp"
 #include "runnel/io.hpp"
 #include "runnel/node_spec.hpp"
 #include "runnel/pcollection.hpp"
@@ -133,6 +135,25 @@ class Pipeline {
     return PCollection<T>(this, PortRef{node, 0});
   }
 
+  // A history, then a live topic (see runnel/hybrid.hpp); records that do not
+  // decode, on either side, go to dead_letters().
+  template <class T, class History, class Live, class TimeFn>
+  PCollection<T> read(const io::HybridIO<T, History, Live, TimeFn>& in) {
+    io::KafkaIO live = in.live.io;
+    live.start_time = in.switch_time;
+    auto live_values = in.live;
+    live_values.io = live;
+    NodeSpec spec;
+    spec.name = "read history then kafka '" + live.topic + "'";
+    spec.kind = OperatorKind::kSource;
+    spec.op = std::make_shared<detail::HybridSourceOp<T, TimeFn>>(
+        typed_source(in.history), typed_source(live_values), in.time_of, in.switch_time);
+    spec.num_outputs = 2;
+    int node = add_node(std::move(spec));
+    dead_letter_ports_.push_back(PortRef{node, 1});
+    return PCollection<T>(this, PortRef{node, 0});
+  }
+
   // Every line parsed as a T; lines that do not parse go to dead_letters().
   template <class T>
   PCollection<T> read(const io::CsvIO<T>& in) {
@@ -167,6 +188,15 @@ class Pipeline {
   int add_node(NodeSpec spec);
 
  private:
+  template <class T>
+  static detail::TypedSource typed_source(const io::CsvIO<T>& in) {
+    return {std::make_shared<detail::CsvSourceOp<T>>(in.path, in.header), nullptr};
+  }
+  template <class T, io::KafkaFormat F>
+  static detail::TypedSource typed_source(const io::KafkaValuesIO<T, F>& in) {
+    return {detail::make_kafka_source(in.io, false),
+            std::make_shared<detail::KafkaDecodeOp<T, F>>()};
+  }
   std::vector<NodeSpec> graph_with_defaults() const;
   runtime::PhysicalPlan physical_plan() const;
 

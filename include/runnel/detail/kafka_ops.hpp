@@ -31,7 +31,8 @@ class KafkaProducer {
   ~KafkaProducer();
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;
-  void send(std::string_view key, std::string_view value);
+  // `time`: the record's timestamp (ms since the epoch); 0: the producer's clock.
+  void send(std::string_view key, std::string_view value, Timestamp time = 0);
   // Serves delivery reports without waiting (once per batch).
   void poll();
   void flush();
@@ -59,7 +60,7 @@ class KafkaTransactions {
   // Instance side. open() fences earlier producers of the instance's
   // transactional.id (aborting their open transaction) and begins one.
   void open(int instance, std::int64_t first_checkpoint);
-  void send(int instance, std::string_view key, std::string_view value);
+  void send(int instance, std::string_view key, std::string_view value, Timestamp time = 0);
   void poll(int instance);
   // At the barrier of checkpoint `id`: flushes; returns the operator state.
   std::string prepare(int instance, std::int64_t id);
@@ -134,9 +135,14 @@ class KafkaSinkOp final : public Operator {
     }
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<T>(batch).values;
-      for (const auto& v : values) {
+      // Records carry the elements' event time as their timestamp, as
+      // Flink's Kafka sink does (else the producer's clock).
+      const bool timed = batch.timed();
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const T& v = values[i];
+        const Timestamp time = timed ? batch.timestamps[i] : 0;
         if constexpr (kKeyValue) {
-          send(v.first, v.second);
+          send(v.first, v.second, time);
         } else {
           line_.clear();
           if constexpr (kFormat == io::KafkaFormat::kJson) {
@@ -148,7 +154,7 @@ class KafkaSinkOp final : public Operator {
             append_line(line_, v, op_.raw_text_);
             line_.pop_back();  // the '\n'
           }
-          send({}, line_);
+          send({}, line_, time);
         }
       }
       if (tx_) {
@@ -177,11 +183,11 @@ class KafkaSinkOp final : public Operator {
     }
 
    private:
-    void send(std::string_view key, std::string_view value) {
+    void send(std::string_view key, std::string_view value, Timestamp time) {
       if (tx_) {
-        tx_->send(instance_, key, value);
+        tx_->send(instance_, key, value, time);
       } else {
-        producer_->send(key, value);
+        producer_->send(key, value, time);
       }
     }
     const KafkaSinkOp& op_;

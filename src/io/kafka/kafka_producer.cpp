@@ -40,12 +40,13 @@ KafkaProducer::~KafkaProducer() {
   if (impl_->topic) rd_kafka_topic_destroy(impl_->topic);
 }
 
-void KafkaProducer::send(std::string_view key, std::string_view value) {
+void KafkaProducer::send(std::string_view key, std::string_view value, Timestamp time) {
   while (true) {
     rd_kafka_resp_err_t e = rd_kafka_producev(
         impl_->rk.get(), RD_KAFKA_V_RKT(impl_->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_TIMESTAMP(time > 0 ? time : 0), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       throw std::runtime_error(

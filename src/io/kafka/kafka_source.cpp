@@ -51,6 +51,7 @@ class KafkaSourceOp final : public Operator {
     std::int64_t next = RD_KAFKA_OFFSET_BEGINNING;  // the next offset to emit
     std::int64_t stop = -1;                         // bounded: the end offset taken at start
     bool done = false;
+    bool skip_before_start = false;  // a start time, not restored: before its first record
     std::vector<T> pending;  // read in this poll, not yet emitted
   };
 
@@ -162,11 +163,18 @@ class KafkaSourceOp final : public Operator {
       } else {
         std::sort(all.begin(), all.end());
       }
+      const auto mine = share(all, instance_, parallelism_);
+      const auto from_time = start_offsets(mine);
       rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(4);
-      for (std::int32_t id : share(all, instance_, parallelism_)) {
+      for (std::int32_t id : mine) {
         Partition p;
         p.id = id;
-        if (auto it = restored_.find(id); it != restored_.end()) p.next = it->second;
+        if (auto it = restored_.find(id); it != restored_.end()) {
+          p.next = it->second;
+        } else if (auto t = from_time.find(id); t != from_time.end()) {
+          p.next = t->second;
+          p.skip_before_start = true;
+        }
         if (io_.bounded_read) {
           std::int64_t low = 0, high = 0;
           rd_kafka_resp_err_t e =
@@ -199,6 +207,65 @@ class KafkaSourceOp final : public Operator {
       queue_ = rd_kafka_queue_get_consumer(consumer_.get());
       for (std::size_t i = 0; i < partitions_.size(); ++i) index_[partitions_[i].id] = i;
       last_record_ = std::chrono::steady_clock::now();
+    }
+
+    // With a start time: per partition (not restored), the offset of the
+    // first record at or after it (its end offset if there is none). An
+    // answer that the record before it contradicts (the development
+    // cluster answers every time query with the end offset) is replaced by
+    // the partition's beginning: the source then skips records before the
+    // time itself (skip_before_start).
+    std::map<std::int32_t, std::int64_t> start_offsets(const std::vector<std::int32_t>& ids) {
+      std::map<std::int32_t, std::int64_t> out;
+      if (io_.start_time < 0) return out;
+      const int wait = static_cast<int>(io_.metadata_wait.count());
+      rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(4);
+      for (std::int32_t id : ids)
+        if (!restored_.count(id))
+          rd_kafka_topic_partition_list_add(l, io_.topic.c_str(), id)->offset = io_.start_time;
+      if (l->cnt > 0) {
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(consumer_.get(), l, wait);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          rd_kafka_topic_partition_list_destroy(l);
+          throw UserError(fmt::format("cannot find the offsets of {} at time {}: {}",
+                                      io::kafka_client::where(io_), io_.start_time,
+                                      rd_kafka_err2str(e)));
+        }
+      }
+      Handle checker;
+      for (int i = 0; i < l->cnt; ++i) {
+        const std::int32_t id = l->elems[i].partition;
+        std::int64_t low = 0, high = 0;
+        rd_kafka_query_watermark_offsets(consumer_.get(), io_.topic.c_str(), id, &low, &high,
+                                         wait);
+        std::int64_t offset = l->elems[i].offset < 0 ? high : l->elems[i].offset;
+        if (offset > low) {
+          if (!checker) checker = io::kafka_client::make_client(RD_KAFKA_CONSUMER, io_,
+                                                                {{"log_level", "3"}});
+          if (timestamp_at(checker.get(), id, offset - 1) >= io_.start_time) offset = low;
+        }
+        out[id] = offset;
+      }
+      rd_kafka_topic_partition_list_destroy(l);
+      return out;
+    }
+
+    // The timestamp of the record at `offset` (kMaxTimestamp if it cannot be read).
+    Timestamp timestamp_at(rd_kafka_t* rk, std::int32_t partition, std::int64_t offset) {
+      rd_kafka_topic_t* t = rd_kafka_topic_new(rk, io_.topic.c_str(), nullptr);
+      Timestamp ts = kMaxTimestamp;
+      if (rd_kafka_consume_start(t, partition, offset) == 0) {
+        if (rd_kafka_message_t* m =
+                rd_kafka_consume(t, partition, static_cast<int>(io_.metadata_wait.count()))) {
+          rd_kafka_timestamp_type_t type;
+          if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset == offset)
+            ts = rd_kafka_message_timestamp(m, &type);
+          rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consume_stop(t, partition);
+      }
+      rd_kafka_topic_destroy(t);
+      return ts;
     }
 
     // Offsets of checkpoints that completed go to the consumer group, for
@@ -240,6 +307,17 @@ class KafkaSourceOp final : public Operator {
       if (p.done || (io_.bounded_read && m->offset >= p.stop) ||
           (p.next >= 0 && m->offset < p.next))
         return;
+      if (p.skip_before_start) {
+        // Also client-side: a cluster whose offsets-for-times answer is coarse
+        // (the development cluster's) still starts at the first record at or
+        // after the start time.
+        rd_kafka_timestamp_type_t type;
+        if (rd_kafka_message_timestamp(m, &type) < io_.start_time) {
+          p.next = m->offset + 1;
+          return;
+        }
+        p.skip_before_start = false;
+      }
       if (io_.stop_time >= 0) {
         // bounded_until: the partition ends before its first record at or after the time.
         rd_kafka_timestamp_type_t type;

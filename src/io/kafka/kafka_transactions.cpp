@@ -252,7 +252,8 @@ void KafkaTransactions::open(int instance, std::int64_t first_checkpoint) {
   s.open.store(true, std::memory_order_release);
 }
 
-void KafkaTransactions::send(int instance, std::string_view key, std::string_view value) {
+void KafkaTransactions::send(int instance, std::string_view key, std::string_view value,
+                             Timestamp time) {
   Impl& m = *impl_;
   Impl::Slot& s = *m.slots[static_cast<std::size_t>(instance)];
   // No lock per record: while a transaction is open only this thread uses
@@ -273,6 +274,7 @@ void KafkaTransactions::send(int instance, std::string_view key, std::string_vie
         s.rk.get(), RD_KAFKA_V_RKT(s.topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_TIMESTAMP(time > 0 ? time : 0),
         RD_KAFKA_V_HEADER("runnel.sink", s.sink_header.data(),
                           static_cast<ssize_t>(s.sink_header.size())),
         RD_KAFKA_V_HEADER("runnel.epoch", epoch.data(), static_cast<ssize_t>(epoch.size())),

@@ -1,6 +1,7 @@
 // The Kafka source and sink against the development cluster (librdkafka's
 // mock cluster on loopback), through real clients: runnel's own producer and
 // consumer here; kcat, a client no one here wrote, in the CLI tests.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -490,6 +491,116 @@ TEST(Kafka, TypedValuesAndDeadLetters) {
   EXPECT_NE(reasons["not json"].find("not JSON"), std::string::npos);
   EXPECT_NE(reasons["x,1"].find("column"), std::string::npos) << reasons["x,1"];
   EXPECT_NE(reasons["\x01"].find("not a coded value"), std::string::npos);
+}
+
+// "window_start,key,count"
+struct WindowLine : DoFn<std::pair<std::string, std::uint64_t>, std::string> {
+  void process(const std::pair<std::string, std::uint64_t>& kv, const ElementContext& c,
+               Emitter<std::string>& out) {
+    out.emit(std::to_string(c.window.start) + "," + kv.first + "," + std::to_string(kv.second));
+  }
+};
+
+// History, then live: CSV files hold events 0..3999, the topic 3000..5999
+// (they overlap); switching at event 3500's time, every event is read once,
+// windows in streaming mode equal the plain count (the watermark carried
+// across the switch: nothing late), and restores from checkpoints taken in
+// the history and in the live part, at another parallelism, end with the
+// same output.
+TEST(Kafka, HistoryThenLiveReadsEachEventOnce) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("live", 3);
+  runnel::testing::ScratchDir dir;
+  const Timestamp t0 = 1'700'000'000'000;
+  auto event = [&](int i) { return Click{"u" + std::to_string(i % 7), t0 + i * 10, i * 1.0}; };
+  std::string a, b;
+  for (int i = 0; i < 4000; ++i) {
+    std::string& file = i < 2000 ? a : b;
+    csv::append_record(file, event(i));
+    file += '\n';
+  }
+  runnel::testing::write_file(dir / "history/a.csv", a);
+  runnel::testing::write_file(dir / "history/b.csv", b);
+  {
+    std::vector<Click> live;
+    for (int i = 3000; i < 6000; ++i) live.push_back(event(i));
+    Pipeline p(options(1, ExecutionMode::kStreaming));
+    p.create(live)
+        .with_timestamps(&Click::time, watermarks::bounded_out_of_orderness(0ms))
+        .map([](const Click& c) { return std::make_pair(c.user, json::to_json(c)); })
+        .write(io::kafka(cluster.bootstrap(), "live"));  // record timestamps = event times
+    p.run();
+  }
+  std::map<std::pair<Timestamp, std::string>, std::uint64_t> want;
+  for (int i = 0; i < 6000; ++i) want[{(t0 + i * 10) / 1000 * 1000, event(i).user}]++;
+  auto job = [&](int parallelism, const std::string& restore, bool slow,
+                 const std::string& ck = "ck") {
+    PipelineOptions o = options(parallelism, ExecutionMode::kStreaming);
+    o.checkpoint_dir = dir / ck;
+    o.checkpoint_interval = 30ms;
+    o.checkpoints_kept = 1000;
+    o.restore = restore;
+    o.batch_size = 100;
+    Pipeline p(o);
+    p.read(io::history_then_live(io::csv<Click>(dir / "history/*.csv"),
+                                 io::kafka(cluster.bootstrap(), "live")
+                                     .stop_when_idle(500ms)
+                                     .json<Click>(),
+                                 &Click::time, t0 + 3500 * 10))
+        .map([slow](Click c) {
+          if (slow && c.time % 200 == 0) std::this_thread::sleep_for(1ms);
+          return c;
+        })
+        .with_timestamps(&Click::time, watermarks::bounded_out_of_orderness(100ms))
+        .window_into(windows::fixed(1s))
+        .map([](const Click& c) { return c.user; })
+        .count_per_element()
+        .par_do(WindowLine{})
+        .write(io::text(dir / "out"));
+    return p.run();
+  };
+  auto output = [&] {
+    std::map<std::pair<Timestamp, std::string>, std::uint64_t> got;
+    for (const auto& line : runnel::testing::read_part_lines(dir / "out")) {
+      auto c1 = line.find(','), c2 = line.rfind(',');
+      got[{std::stoll(line.substr(0, c1)), line.substr(c1 + 1, c2 - c1 - 1)}] +=
+          std::stoull(line.substr(c2 + 1));
+    }
+    return got;
+  };
+  RunResult first = job(2, "", true);
+  EXPECT_EQ(first.late_records, 0u);
+  EXPECT_EQ(first.dead_letters, 0u);
+  EXPECT_EQ(first.records_in, 4000u + 2500u);  // the history's 4000 read, 3500 kept
+  auto diff = [&](const std::map<std::pair<Timestamp, std::string>, std::uint64_t>& got) {
+    std::string d;
+    for (const auto& [k, n] : want)
+      if (auto it = got.find(k); it == got.end() || it->second != n)
+        d += fmt::format("{} {}: want {} got {}\n", k.first - t0, k.second, n,
+                         it == got.end() ? 0 : it->second);
+    for (const auto& [k, n] : got)
+      if (!want.count(k)) d += fmt::format("{} {}: extra {}\n", k.first - t0, k.second, n);
+    return d;
+  };
+  EXPECT_EQ(diff(output()), "");
+  // Restore from checkpoints in the history and in the live part (each from
+  // copies of the first run's checkpoints and output: a restored run writes
+  // checkpoints after the one it restored, and its own output).
+  auto all = state::list_checkpoints(dir.path() / "ck", true);
+  ASSERT_GE(all.size(), 4u);
+  const auto recursive = std::filesystem::copy_options::recursive;
+  std::filesystem::copy(dir / "out", dir / "out-first", recursive);
+  for (std::size_t k : {all.size() / 4, all.size() * 3 / 4}) {
+    const std::string ck = "ck-" + std::to_string(k);
+    std::filesystem::copy(dir / "ck", dir / ck, recursive);
+    std::filesystem::remove_all(dir / "out");
+    std::filesystem::copy(dir / "out-first", dir / "out", recursive);
+    RunResult again = job(k == all.size() / 4 ? 3 : 1,
+                          (dir.path() / ck / all[k].path.filename()).string(), false, ck);
+    EXPECT_EQ(again.restored_checkpoint, all[k].id);
+    EXPECT_LT(again.records_in, first.records_in);
+    EXPECT_EQ(diff(output()), "") << "restored checkpoint " << all[k].id << " records_in " << again.records_in << " late " << again.late_records;
+  }
 }
 
 }  // namespace
