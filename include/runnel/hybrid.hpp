@@ -9,13 +9,16 @@
 //       io::kafka(bootstrap, "purchases").json<Purchase>(),   // the present
 //       &Purchase::time, switch_time));
 //
-// The switch is a time: the history contributes its records stamped before
-// `switch_time` (later ones are dropped: the live topic has them), and each
-// live partition starts at its first record stamped at or after it (its
-// Kafka record timestamp; offsets for times). So where history and live data
-// overlap, each event is read once, and nothing between them is missed, as
-// long as the history holds every event before the switch and the topic's
-// record timestamps are the events' times. Each parallel instance reads its
+// The switch is a time: the history contributes its events before
+// `switch_time` (by `time_of`; later ones are dropped: the live topic has
+// them), and the live topic those at or after it. Each live partition starts
+// at its first record whose Kafka timestamp is at or after the switch
+// (offsets for times) and drops the events before it. So where history and
+// live data overlap, each event is read once, and nothing between them is
+// missed, as long as the history holds every event before the switch and
+// the topic's record timestamps are not earlier than the events' times (the
+// producer's event time, or the time it was produced or appended, all
+// qualify). Each parallel instance reads its
 // share of the history, then its share of the live partitions; its
 // watermark carries across the switch (it never goes back). Checkpoints
 // record which side each instance is on and the position there, so a

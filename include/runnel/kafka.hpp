@@ -70,6 +70,7 @@ struct KafkaIO {
   std::string topic;
   std::vector<std::int32_t> partitions;  // reading: empty = all
   bool bounded_read = false;
+  bool subscribe_group = false;
   bool exactly_once_write = false;
   // Bounded reads: stop before the first record at or after this time (ms
   // since the epoch; -1: at the end offsets), or at these offsets per partition.
@@ -120,6 +121,20 @@ struct KafkaIO {
   // (a demo or a test that ends by itself; streaming mode all the same).
   KafkaIO& stop_when_idle(std::chrono::milliseconds idle) {
     idle_stop = idle;
+    return *this;
+  }
+  // Reading, unbounded: join the consumer group (group_id(), default
+  // "runnel-TOPIC") instead of assigning partitions: the group spreads the
+  // topic's partitions over every consumer in it, so several processes
+  // running the same job share the work, and a process that joins or leaves
+  // moves partitions (Kafka Streams' way of scaling out). A partition starts
+  // at this job's checkpointed offset if it has one, else at the group's
+  // committed offset, else at the beginning. Offsets are committed when a
+  // checkpoint completes, and without checkpoints when a partition is taken
+  // away; so a partition that moves is read again from its last commit by
+  // its new owner (at least once across processes).
+  KafkaIO& subscribe(bool on = true) {
+    subscribe_group = on;
     return *this;
   }
   KafkaIO& group_id(std::string g) {

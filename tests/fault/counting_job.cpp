@@ -15,6 +15,7 @@
 // and PREFIX-running (exactly once with --kafka-exactly-once).
 #include <runnel/runnel.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -83,12 +84,12 @@ int main(int argc, char** argv) {
             : p.read(io::generator<Click>(g, [](const io::GeneratedEvent& e) {
                 return Click{"user-" + std::to_string(e.random % 50), e.time};
               }));
-    // RUNNEL_FAIL_ONCE=FILE: the run fails (an exception in a task) at the
-    // 5,000th record unless FILE exists, and creates it: for --restart-attempts.
+    // RUNNEL_FAIL_ONCE=FILE: the run fails (an exception in a task) at its
+    // 1,000th record unless FILE exists, and creates it: for --restart-attempts.
     if (const char* once = std::getenv("RUNNEL_FAIL_ONCE"); once && *once) {
       raw = raw.map([marker = std::string(once)](Click c) {
-        thread_local std::uint64_t n = 0;
-        if (++n == 5000 && !std::filesystem::exists(marker)) {
+        static std::atomic<std::uint64_t> n{0};
+        if (++n == 1000 && !std::filesystem::exists(marker)) {
           std::ofstream{marker} << "failed once\n";
           throw std::runtime_error("an injected failure (RUNNEL_FAIL_ONCE)");
         }

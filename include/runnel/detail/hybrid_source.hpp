@@ -127,11 +127,14 @@ class HybridSourceOp final : public Operator {
  public:
   HybridSourceOp(TypedSource history, TypedSource live, TimeFn time_of, Timestamp switch_time)
       : history_(std::move(history)), live_(std::move(live)), switch_time_(switch_time) {
-    // The history keeps what is before the switch; the live topic starts at it.
-    auto before_switch = [time_of = std::move(time_of), switch_time](const T& v) {
-      return time_of(v) < switch_time;
-    };
+    // The history keeps what is before the switch; the live topic starts at
+    // it (by record timestamps) and keeps what is at or after it (by event
+    // time: a record stamped later than its event, by a producer's clock or
+    // the broker's, may still belong to the history).
+    auto before_switch = [time_of, switch_time](const T& v) { return time_of(v) < switch_time; };
+    auto from_switch = [time_of, switch_time](const T& v) { return time_of(v) >= switch_time; };
     cut_ = std::make_shared<FilterOp<T, decltype(before_switch)>>(std::move(before_switch));
+    live_cut_ = std::make_shared<FilterOp<T, decltype(from_switch)>>(std::move(from_switch));
   }
 
   bool bounded() const override { return live_.source->bounded(); }
@@ -175,8 +178,8 @@ class HybridSourceOp final : public Operator {
         : counters_(ctx.counters),
           history_(op.history_, ctx, static_cast<Shared*>(ctx.shared)->history.get(),
                    op.cut_.get(), out, rejected),
-          live_(op.live_, ctx, static_cast<Shared*>(ctx.shared)->live.get(), nullptr, out,
-                rejected) {}
+          live_(op.live_, ctx, static_cast<Shared*>(ctx.shared)->live.get(), op.live_cut_.get(),
+                out, rejected) {}
 
     void open() override {
       history_.open();
@@ -243,7 +246,7 @@ class HybridSourceOp final : public Operator {
 
   TypedSource history_, live_;
   Timestamp switch_time_;
-  std::shared_ptr<const Operator> cut_;
+  std::shared_ptr<const Operator> cut_, live_cut_;
 };
 
 }  // namespace runnel::detail

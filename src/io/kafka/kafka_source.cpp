@@ -79,9 +79,14 @@ class KafkaSourceOp final : public Operator {
         return;
       }
       ByteWriter w(out.operator_state);
-      w.put_varint(partitions_.size());
+      // (A partition of a group still at the group's committed offset has
+      // no position of its own yet.)
+      std::size_t known = 0;
+      for (const auto& p : partitions_) known += p.next >= RD_KAFKA_OFFSET_BEGINNING;
+      w.put_varint(known);
       std::vector<std::pair<std::int32_t, std::int64_t>> positions;
       for (const auto& p : partitions_) {
+        if (p.next < RD_KAFKA_OFFSET_BEGINNING) continue;
         w.put_varint(static_cast<std::uint64_t>(p.id));
         w.put_varint(static_cast<std::uint64_t>(p.next - RD_KAFKA_OFFSET_BEGINNING));
         if (p.next >= 0) positions.emplace_back(p.id, p.next);
@@ -115,7 +120,7 @@ class KafkaSourceOp final : public Operator {
     bool produce() override {
       if (!started_) start();
       commit_completed();
-      if (active_ == 0) return false;
+      if (active_ == 0 && !io_.subscribe_group) return false;
       const ssize_t n =
           rd_kafka_consume_batch_queue(queue_, 10, messages_.data(), messages_.size());
       const auto now = std::chrono::steady_clock::now();
@@ -139,16 +144,23 @@ class KafkaSourceOp final : public Operator {
         if (!p.done && io_.bounded_read && p.next >= p.stop) finish_partition(p);
       }
       if (counters_) counters_->records_out = emitted_;
-      if (io_.idle_stop.count() > 0 && active_ > 0 && now - last_record_ >= io_.idle_stop) {
+      // (A group member is idle only once the group gave it partitions: a
+      // join takes seconds.)
+      if (io_.idle_stop.count() > 0 && (active_ > 0 || (io_.subscribe_group && assigned_)) &&
+          now - last_record_ >= io_.idle_stop) {
         for (auto& p : partitions_)
           if (!p.done) finish_partition(p);
+        if (io_.subscribe_group) return false;
       }
-      return active_ > 0;
+      return active_ > 0 || io_.subscribe_group;
     }
 
    private:
     void start() {
       started_ = true;
+      // librdkafka 2.0 pauses fetching for about a second once this many
+      // messages wait in a consumer (default 100,000): a fast pipeline would
+      // stall on it.
       consumer_ = io::kafka_client::make_client(
           RD_KAFKA_CONSUMER, io_,
           {{"group.id", io_.group.empty() ? "runnel-" + io_.topic : io_.group},
@@ -156,7 +168,14 @@ class KafkaSourceOp final : public Operator {
            {"enable.auto.offset.store", "false"},
            {"auto.offset.reset", "earliest"},
            {"fetch.wait.max.ms", "10"},
-           {"log_level", "3"}});
+           {"queued.min.messages", "1000000"},
+           {"log_level", "3"}},
+          io_.subscribe_group ? &set_rebalance_callback : nullptr,
+          io_.subscribe_group ? this : nullptr);
+      if (io_.subscribe_group) {
+        subscribe();
+        return;
+      }
       std::vector<std::int32_t> all = io_.partitions;
       if (all.empty()) {
         all = io::kafka_client::partitions_of(consumer_.get(), io_, io_.metadata_wait);
@@ -205,6 +224,73 @@ class KafkaSourceOp final : public Operator {
                                              io::kafka_client::where(io_), rd_kafka_err2str(e)));
       rd_kafka_poll_set_consumer(consumer_.get());
       queue_ = rd_kafka_queue_get_consumer(consumer_.get());
+      for (std::size_t i = 0; i < partitions_.size(); ++i) index_[partitions_[i].id] = i;
+      last_record_ = std::chrono::steady_clock::now();
+    }
+
+    static void set_rebalance_callback(rd_kafka_conf_t* conf) {
+      rd_kafka_conf_set_rebalance_cb(conf, &on_rebalance);
+    }
+    static void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+      static_cast<Instance*>(opaque)->rebalance(err, partitions);
+    }
+
+    void subscribe() {
+      if (io_.bounded_read || !io_.partitions.empty())
+        throw UserError(fmt::format(
+            "Kafka source, {}: subscribe() reads what the consumer group assigns, unbounded; "
+            "drop bounded() and only_partitions(), or drop subscribe()",
+            io::kafka_client::where(io_)));
+      rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(topics, io_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+      rd_kafka_resp_err_t e = rd_kafka_subscribe(consumer_.get(), topics);
+      rd_kafka_topic_partition_list_destroy(topics);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw std::runtime_error(fmt::format("Kafka source, {}: cannot subscribe: {}",
+                                             io::kafka_client::where(io_), rd_kafka_err2str(e)));
+      rd_kafka_poll_set_consumer(consumer_.get());
+      queue_ = rd_kafka_queue_get_consumer(consumer_.get());
+      last_record_ = std::chrono::steady_clock::now();
+    }
+
+    // The group gave this consumer partitions, or takes them away (called
+    // from within consume_batch_queue, on this instance's thread).
+    void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list) {
+      if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        assigned_ = true;
+        for (int i = 0; i < list->cnt; ++i) {
+          Partition p;
+          p.id = list->elems[i].partition;
+          if (auto it = restored_.find(p.id); it != restored_.end()) {
+            p.next = it->second;
+            list->elems[i].offset = p.next;
+          } else {
+            p.next = RD_KAFKA_OFFSET_INVALID;  // the group's committed offset
+          }
+          ++active_;
+          if (streaming_) out_.start_split(p.id);
+          partitions_.push_back(std::move(p));
+        }
+        rd_kafka_assign(consumer_.get(), list);
+      } else {
+        // Without checkpoints the positions are committed now, so the next
+        // owner reads on from here.
+        rd_kafka_topic_partition_list_t* done = rd_kafka_topic_partition_list_new(list->cnt);
+        for (int i = 0; i < list->cnt; ++i) {
+          auto it = std::find_if(partitions_.begin(), partitions_.end(),
+                                 [&](const Partition& p) { return p.id == list->elems[i].partition; });
+          if (it == partitions_.end()) continue;
+          if (!completed_ && it->next >= 0)
+            rd_kafka_topic_partition_list_add(done, io_.topic.c_str(), it->id)->offset = it->next;
+          if (!it->done) finish_partition(*it);
+          partitions_.erase(it);
+        }
+        if (done->cnt > 0) rd_kafka_commit(consumer_.get(), done, 0);
+        rd_kafka_topic_partition_list_destroy(done);
+        rd_kafka_assign(consumer_.get(), nullptr);
+      }
+      index_.clear();
       for (std::size_t i = 0; i < partitions_.size(); ++i) index_[partitions_[i].id] = i;
       last_record_ = std::chrono::steady_clock::now();
     }
@@ -375,6 +461,7 @@ class KafkaSourceOp final : public Operator {
     Handle consumer_;
     rd_kafka_queue_t* queue_ = nullptr;
     bool started_ = false;
+    bool assigned_ = false;  // a group member: the group has given it partitions
     std::vector<Partition> partitions_;
     std::map<std::int32_t, std::size_t> index_;
     std::map<std::int32_t, std::int64_t> restored_;

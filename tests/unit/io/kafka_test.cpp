@@ -603,4 +603,41 @@ TEST(Kafka, HistoryThenLiveReadsEachEventOnce) {
   }
 }
 
+
+// Two jobs (as two processes would) subscribe with the same consumer group:
+// the group splits the partitions between them, the second's arrival moves
+// partitions (positions committed on the way), and together they read every
+// record once. (The development cluster's group join takes about 3 s.)
+TEST(Kafka, AConsumerGroupSharesThePartitionsBetweenJobs) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("lines", 4);
+  const auto lines = produce_lines(cluster.bootstrap(), "lines", 3000);
+  std::vector<std::string> got[2];
+  auto job = [&](int j) {
+    Pipeline p(options(1, ExecutionMode::kStreaming));
+    auto values = p.read(io::kafka(cluster.bootstrap(), "lines")
+                             .subscribe()
+                             .group_id("sharing")
+                             .stop_when_idle(4s))
+                      .map([](const io::KafkaRecord& r) {
+                        std::this_thread::sleep_for(3ms);  // slow: both get to read
+                        return r.value;
+                      })
+                      .collect();
+    p.run();
+    got[j] = values.values();
+  };
+  std::thread first(job, 0);
+  std::this_thread::sleep_for(1500ms);
+  std::thread second(job, 1);
+  first.join();
+  second.join();
+  EXPECT_GT(got[0].size(), 0u);
+  EXPECT_GT(got[1].size(), 0u);
+  std::vector<std::string> all = got[0];
+  all.insert(all.end(), got[1].begin(), got[1].end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, lines);  // each once
+}
+
 }  // namespace
