@@ -80,7 +80,17 @@ struct RunResult {
   std::uint64_t checkpoint_bytes = 0;     // the last one's size
   std::int64_t restored_checkpoint = -1;  // -1: not restored; 0: restored, none was complete
   double restore_seconds = 0;             // reading the checkpoint and restoring every instance
+  bool stopped = false;                   // ended by request_stop() (or SIGINT/SIGTERM in the CLI)
 };
+
+// Asks the pipelines running in this process to stop gracefully (safe to
+// call from a signal handler). A streaming job with checkpoints takes a final
+// checkpoint, commits its sinks up to it and returns with RunResult::stopped
+// (no end-of-input: a restore of that checkpoint continues where it stopped,
+// as Flink's stop with savepoint); a streaming job without checkpoints ends
+// its sources as if the input ended (every window fires, sinks commit); a
+// batch job is interrupted with a UserError and commits nothing.
+void request_stop();
 
 class Pipeline {
  public:

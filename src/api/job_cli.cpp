@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -16,6 +18,43 @@
 #include "runnel/kafka.hpp"
 
 namespace runnel::api {
+namespace {
+
+// SIGINT/SIGTERM while a job runs: the first asks it to stop gracefully, a
+// second exits at once.
+std::atomic<int> g_signals{0};  // lock free, so safe in a handler (on any thread)
+void on_stop_signal(int) {
+  if (g_signals.fetch_add(1) > 0) {
+    const char msg[] = "runnel: second signal: exiting now\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    std::_Exit(130);
+  }
+  const char msg[] =
+      "runnel: stopping (a final checkpoint, if checkpoints are on; a second signal exits at "
+      "once)\n";
+  (void)!::write(2, msg, sizeof msg - 1);
+  request_stop();
+}
+
+// Installs the handlers for its lifetime.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_signals = 0;
+    old_int_ = std::signal(SIGINT, on_stop_signal);
+    old_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+
+ private:
+  void (*old_int_)(int);
+  void (*old_term_)(int);
+};
+
+}  // namespace
 
 std::size_t parse_byte_size(const std::string& text, const std::string& flag) {
   std::uint64_t number = 0;
@@ -164,6 +203,7 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
         return 0;
       }
       try {
+        StopSignals signals;
         r = p.run();
         break;
       } catch (const UserError&) {
@@ -201,10 +241,16 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
     if (r.restored_checkpoint > 0)
       checkpoints += fmt::format(", restored checkpoint {} in {:.2f} s", r.restored_checkpoint,
                                  r.restore_seconds);
+    if (r.stopped)
+      std::fprintf(stderr, "runnel: %s stopped on request: %s\n", name.c_str(),
+                   po.checkpoint_dir.empty()
+                       ? "its sources ended early and all its output is committed"
+                       : "its output is committed up to the final checkpoint; --restore latest "
+                         "continues from there");
     std::fprintf(stderr,
-                 "runnel: %s done (%s mode): %llu records in, %llu out%s%s%s%s, %.2f s, %.0f "
+                 "runnel: %s %s (%s mode): %llu records in, %llu out%s%s%s%s, %.2f s, %.0f "
                  "records/s\n",
-                 name.c_str(), r.streaming ? "streaming" : "batch",
+                 name.c_str(), r.stopped ? "stopped" : "done", r.streaming ? "streaming" : "batch",
                  static_cast<unsigned long long>(r.records_in),
                  static_cast<unsigned long long>(r.records_out), rejected.c_str(), late.c_str(),
                  spilled.c_str(), checkpoints.c_str(), r.seconds, rate);

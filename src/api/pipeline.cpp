@@ -15,6 +15,7 @@
 #include "runnel/error.hpp"
 #include "runnel/key_groups.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/stop_request.hpp"
 
 namespace runnel {
 namespace detail {
@@ -246,8 +247,11 @@ RunResult Pipeline::run() {
   result.checkpoint_seconds = stats.checkpoints.last_seconds;
   result.checkpoint_bytes = stats.checkpoints.last_bytes;
   result.restored_checkpoint = stats.restored_checkpoint;
+  result.stopped = stats.stopped;
   result.restore_seconds = stats.restore_seconds;
   return result;
 }
+
+void request_stop() { runtime::stop_request().store(true); }
 
 }  // namespace runnel

@@ -2,19 +2,22 @@
 
 #include <fmt/format.h>
 
+#include "runtime/stop_request.hpp"
 #include "state/checkpoint_store.hpp"
 
 namespace runnel::runtime {
 
 CheckpointCoordinator::CheckpointCoordinator(
     const PhysicalPlan& plan, const std::vector<std::vector<std::shared_ptr<void>>>& shared,
-    CheckpointConfig config, std::int64_t first_id, int max_parallelism, Log log, Fail fail)
+    CheckpointConfig config, std::int64_t first_id, int max_parallelism, Log log, Fail fail,
+    Stopped stopped)
     : plan_(plan),
       shared_(shared),
       config_(std::move(config)),
       max_parallelism_(max_parallelism),
       log_(std::move(log)),
       fail_(std::move(fail)),
+      stopped_(std::move(stopped)),
       next_id_(first_id) {
   requested_.store(first_id - 1);
   completed_.store(first_id - 1);
@@ -76,11 +79,20 @@ bool CheckpointCoordinator::all_acknowledged() const {
 void CheckpointCoordinator::loop() {
   std::unique_lock lock(mu_);
   auto next = std::chrono::steady_clock::now() + config_.interval;
+  const auto stop_asked = [] { return stop_request().load(std::memory_order_relaxed); };
   while (!stopping_) {
-    cv_.wait_until(lock, next, [&] { return stopping_; });
+    // A stop request (set by a signal handler, which cannot notify) is polled.
+    while (!stopping_ && !stop_asked() && std::chrono::steady_clock::now() < next)
+      cv_.wait_until(lock, std::min(next, std::chrono::steady_clock::now() +
+                                              std::chrono::milliseconds(50)));
     if (stopping_) break;
+    const bool final = stop_asked();
     // Once every source has finished, the end of the job commits what is left.
     if (running_sources_ == 0) {
+      if (final) {  // the job is ending by itself
+        cv_.wait(lock, [&] { return stopping_; });
+        break;
+      }
       next = std::chrono::steady_clock::now() + config_.interval;
       continue;
     }
@@ -102,6 +114,13 @@ void CheckpointCoordinator::loop() {
       // hold sink output back forever.
       fail_(std::current_exception());
       lock.lock();
+      break;
+    }
+    if (final) {
+      log_(fmt::format("stopping: checkpoint {} is the last; resume with --restore latest", id));
+      stopped_(id);
+      lock.lock();
+      in_flight_ = 0;
       break;
     }
     lock.lock();

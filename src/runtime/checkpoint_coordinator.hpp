@@ -45,12 +45,15 @@ class CheckpointCoordinator {
  public:
   using Log = std::function<void(const std::string&)>;
   using Fail = std::function<void(std::exception_ptr)>;
+  // Called (on the coordinator's thread) once the checkpoint taken for a
+  // stop request is durable and committed: the job may stop now.
+  using Stopped = std::function<void(std::int64_t)>;
 
   // shared[task][op]: the operators' shared state (for the sinks' commits).
   CheckpointCoordinator(const PhysicalPlan& plan,
                         const std::vector<std::vector<std::shared_ptr<void>>>& shared,
                         CheckpointConfig config, std::int64_t first_id, int max_parallelism,
-                        Log log, Fail fail);
+                        Log log, Fail fail, Stopped stopped);
   ~CheckpointCoordinator();
 
   void start();
@@ -84,6 +87,7 @@ class CheckpointCoordinator {
   int max_parallelism_;
   Log log_;
   Fail fail_;
+  Stopped stopped_;
   std::int64_t next_id_;
   std::atomic<std::int64_t> requested_{0};
   std::atomic<std::int64_t> completed_{0};

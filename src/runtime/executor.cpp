@@ -14,6 +14,7 @@
 #include "runtime/barrier_aligner.hpp"
 #include "runtime/batch_queue.hpp"
 #include "runtime/exchange.hpp"
+#include "runtime/stop_request.hpp"
 
 namespace runnel::runtime {
 namespace {
@@ -115,6 +116,29 @@ void Executor::fail(std::exception_ptr error) {
   }
 }
 
+void Executor::stop_after_checkpoint() {
+  if (failed_.exchange(true)) return;
+  stopped_ = true;
+  for (auto& per_task : queues_) {
+    for (auto& q : per_task) q->close();
+  }
+}
+
+bool Executor::stop_requested_now() {
+  if (!stop_request().load(std::memory_order_relaxed)) return false;
+  if (!options_.streaming) {
+    stop_seen_ = true;
+    fail(std::make_exception_ptr(
+        UserError("interrupted: a batch job stops without committing its output; run it again")));
+    return true;
+  }
+  // With checkpoints the coordinator takes a final one and then stops the
+  // job; without, the sources end here and the job drains.
+  if (coordinator_) return false;
+  draining_ = true;
+  return true;
+}
+
 ExecutionStats Executor::run() {
   if (!prepared_) prepare();
   auto start = std::chrono::steady_clock::now();
@@ -150,7 +174,8 @@ ExecutionStats Executor::run() {
     coordinator_ = std::make_unique<CheckpointCoordinator>(
         plan_, shared_, options_.checkpoints, first_id, options_.max_parallelism,
         [this](const std::string& line) { log(line); },
-        [this](std::exception_ptr e) { fail(std::move(e)); });
+        [this](std::exception_ptr e) { fail(std::move(e)); },
+        [this](std::int64_t) { stop_after_checkpoint(); });
   }
 
   queues_.clear();
@@ -316,7 +341,8 @@ ExecutionStats Executor::run() {
       }
     }
   }
-  if (failed_) std::rethrow_exception(error_);
+  if (stopped_ || draining_ || stop_seen_) stop_request().store(false);  // acted on
+  if (failed_ && !stopped_) std::rethrow_exception(error_);
 
   ExecutionStats stats;
   for (const auto& r : runs) {
@@ -333,6 +359,7 @@ ExecutionStats Executor::run() {
   }
   if (coordinator_) stats.checkpoints = coordinator_->stats();
   stats.restored_checkpoint = restored_id_;
+  stats.stopped = stopped_ || draining_;
   if (restored_id_ > 0) {
     double slowest = 0;
     for (const auto& r : runs) slowest = std::max(slowest, r->restore_seconds);
@@ -470,12 +497,14 @@ void Executor::run_source(InstanceRun& r) {
   auto* source = dynamic_cast<SourceInstance*>(r.ops[0].get());
   if (source == nullptr) throw std::logic_error("task without inputs has no source at its head");
   if (!options_.streaming) {
-    while (!failed_.load(std::memory_order_relaxed) && source->produce()) {
+    while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() &&
+           source->produce()) {
     }
     return;
   }
   auto next_tick = std::chrono::steady_clock::now();
-  while (!failed_.load(std::memory_order_relaxed) && source->produce()) {
+  while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() &&
+         source->produce()) {
     if (coordinator_) {
       std::int64_t id = coordinator_->requested();
       if (id > r.injected) {

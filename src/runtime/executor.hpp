@@ -48,6 +48,7 @@ struct ExecutionStats {
   CheckpointStats checkpoints;
   std::int64_t restored_checkpoint = -1;  // -1: no restore; 0: none was complete
   double restore_seconds = 0;  // loading the checkpoint, then the slowest instance's restore
+  bool stopped = false;        // on a stop request (see stop_request.hpp)
 };
 
 class Executor {
@@ -82,6 +83,11 @@ class Executor {
   std::int64_t prepare_restore();
   void log(const std::string& line) const;
   void fail(std::exception_ptr error);
+  // After the final checkpoint of a stop request: every task stops where it
+  // is (no end-of-input), and sinks drop what came after the checkpoint.
+  void stop_after_checkpoint();
+  // Sources poll this: a stop request to act on now (see run_source).
+  bool stop_requested_now();
 
   const PhysicalPlan& plan_;
   ExecutionOptions options_;
@@ -90,6 +96,9 @@ class Executor {
   bool prepared_ = false;
   std::atomic<std::uint64_t> bytes_read_{0};
   std::atomic<bool> failed_{false};
+  std::atomic<bool> stopped_{false};  // failed_ was set by a stop request, not an error
+  std::atomic<bool> draining_{false};  // streaming without checkpoints: sources end on a stop
+  std::atomic<bool> stop_seen_{false};  // batch: a stop request interrupted the job
   std::exception_ptr error_;
   std::vector<std::vector<std::unique_ptr<class BatchQueue>>> queues_;  // [task][instance]
   std::unique_ptr<CheckpointCoordinator> coordinator_;

@@ -19,14 +19,13 @@ class SplitWatermarks {
   // A batch from `split` whose latest event time is `max_ts` (kMinTimestamp if empty).
   void observe(std::int32_t split, Timestamp max_ts, Timestamp now) {
     last_data_ = now;
-    Split& s = find(split);
+    Split& s = splits_[find(split)];
     s.max_ts = std::max(s.max_ts, max_ts);
     s.last_seen = now;
   }
   // The split begins: until its first records it holds the watermark at the minimum.
   void begin(std::int32_t split, Timestamp now) {
-    Split& s = find(split);
-    s.last_seen = now;
+    splits_[find(split)].last_seen = now;
   }
   // The split has no more records. Once no split is left, the reader's
   // watermark is at least what the ended splits reached (they said all they
@@ -69,12 +68,14 @@ class SplitWatermarks {
     Timestamp max_ts = kMinTimestamp;
     Timestamp last_seen = 0;
   };
-  Split& find(std::int32_t id) {
-    for (auto& s : splits_) {
-      if (s.id == id) return s;
+  // An index, not a reference: GCC 12 at -O3 takes a reference returned
+  // after push_back for a dangling one (-Werror=dangling-pointer).
+  std::size_t find(std::int32_t id) {
+    for (std::size_t i = 0; i < splits_.size(); ++i) {
+      if (splits_[i].id == id) return i;
     }
     splits_.push_back(Split{id});
-    return splits_.back();
+    return splits_.size() - 1;
   }
 
   WatermarkStrategy strategy_;
