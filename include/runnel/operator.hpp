@@ -26,6 +26,19 @@ class Output {
   virtual void push(BatchBase& batch) = 0;
 };
 
+class OperatorInstance;
+
+// Feeds an operator instance of the same thread, as its input 0: a direct
+// call, no queue (the executor's fused operators; a composite operator's parts).
+class InstanceInput final : public Output {
+ public:
+  explicit InstanceInput(OperatorInstance* next) : next_(next) {}
+  void push(BatchBase& batch) override;
+
+ private:
+  OperatorInstance* next_;
+};
+
 // Sources, streaming mode: tells the operators downstream that `split` has
 // ended, with an empty batch so marked (`batch` is cleared and reused).
 inline void push_split_end(Output& out, BatchBase& batch, std::int32_t split) {
@@ -132,6 +145,8 @@ class OperatorInstance {
   // Called after open() and before any input when the job restores a checkpoint.
   virtual void restore(const RestoredState& /*in*/) {}
 };
+
+inline void InstanceInput::push(BatchBase& batch) { next_->process(0, batch); }
 
 // A source instance produces until it is exhausted; the executor calls
 // `produce` in a loop. It never receives input batches.

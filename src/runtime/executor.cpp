@@ -19,16 +19,6 @@
 namespace runnel::runtime {
 namespace {
 
-// Feeds a fused operator of the same task: a direct call, no queue.
-class FusedOutput final : public Output {
- public:
-  explicit FusedOutput(OperatorInstance* next) : next_(next) {}
-  void push(BatchBase& batch) override { next_->process(0, batch); }
-
- private:
-  OperatorInstance* next_;
-};
-
 // One output port read by several consumers: all but the last get a copy.
 class FanOutOutput final : public Output {
  public:
@@ -233,7 +223,7 @@ ExecutionStats Executor::run() {
         for (int p = 0; p < fop.num_outputs; ++p) {
           std::vector<Output*> consumers;
           for (int c : fop.fused_consumers[p]) {
-            r->outputs.push_back(std::make_unique<FusedOutput>(r->ops[c].get()));
+            r->outputs.push_back(std::make_unique<InstanceInput>(r->ops[c].get()));
             consumers.push_back(r->outputs.back().get());
           }
           for (int e : fop.out_edges[p]) {

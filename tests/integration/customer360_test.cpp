@@ -97,7 +97,7 @@ TEST(Customer360, NewestProfilesCountEveryEventOnce) {
   c.bootstrap = cluster.bootstrap();
   c.history = dir / "history/*.csv";
   c.switch_ms = switch_ms;
-  c.idle_stop = std::chrono::milliseconds(800);
+  c.idle_stop = std::chrono::milliseconds(1500);
   examples::customer360(p, c);
   auto rejected = p.dead_letters().collect();
   RunResult r = p.run();

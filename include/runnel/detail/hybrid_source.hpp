@@ -24,16 +24,6 @@ struct TypedSource {
   std::shared_ptr<const Operator> decode;  // null: source has the outputs (T, DeadLetter)
 };
 
-// Passes batches into an operator instance, as its input 0.
-class InstanceInput final : public Output {
- public:
-  explicit InstanceInput(OperatorInstance* to) : to_(to) {}
-  void push(BatchBase& batch) override { to_->process(0, batch); }
-
- private:
-  OperatorInstance* to_;
-};
-
 // A reader of one TypedSource, for one instance: its operator instances
 // wired to `out` and `rejected`, with counters of their own.
 class TypedReader {

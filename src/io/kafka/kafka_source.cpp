@@ -194,6 +194,15 @@ class KafkaSourceOp final : public Operator {
           p.next = t->second;
           p.skip_before_start = true;
         }
+        if (!io_.bounded_read && p.next == RD_KAFKA_OFFSET_BEGINNING) {
+          // A logical offset makes librdkafka look it up before the first
+          // fetch (about half a second on the development cluster): resolve it here.
+          std::int64_t low = 0, high = 0;
+          if (rd_kafka_query_watermark_offsets(consumer_.get(), io_.topic.c_str(), id, &low,
+                                               &high, static_cast<int>(io_.metadata_wait.count())) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR)
+            p.next = low;
+        }
         if (io_.bounded_read) {
           std::int64_t low = 0, high = 0;
           rd_kafka_resp_err_t e =
