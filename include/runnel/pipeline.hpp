@@ -83,7 +83,7 @@ struct RunResult {
   bool stopped = false;                   // ended by request_stop() (or SIGINT/SIGTERM in the CLI)
 };
 
-// Asks the pipelines running in this process to stop gracefully (safe to
+// Asks the pipelines running in this process now to stop gracefully (safe to
 // call from a signal handler). A streaming job with checkpoints takes a final
 // checkpoint, commits its sinks up to it and returns with RunResult::stopped
 // (no end-of-input: a restore of that checkpoint continues where it stopped,

@@ -252,6 +252,6 @@ RunResult Pipeline::run() {
   return result;
 }
 
-void request_stop() { runtime::stop_request().store(true); }
+void request_stop() { runtime::stop_requests().fetch_add(1); }
 
 }  // namespace runnel

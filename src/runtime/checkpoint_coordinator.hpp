@@ -56,6 +56,9 @@ class CheckpointCoordinator {
                         Log log, Fail fail, Stopped stopped);
   ~CheckpointCoordinator();
 
+  // Stop requests after this count (see stop_request.hpp) make the next
+  // checkpoint the last. Before start().
+  void set_stop_base(std::uint64_t requests) { stop_base_ = requests; }
   void start();
   void stop();  // abandons a checkpoint in flight; joins the thread
 
@@ -88,6 +91,7 @@ class CheckpointCoordinator {
   Log log_;
   Fail fail_;
   Stopped stopped_;
+  std::uint64_t stop_base_ = 0;
   std::int64_t next_id_;
   std::atomic<std::int64_t> requested_{0};
   std::atomic<std::int64_t> completed_{0};

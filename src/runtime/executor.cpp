@@ -115,9 +115,8 @@ void Executor::stop_after_checkpoint() {
 }
 
 bool Executor::stop_requested_now() {
-  if (!stop_request().load(std::memory_order_relaxed)) return false;
+  if (stop_requests().load(std::memory_order_relaxed) == stop_base_) return false;
   if (!options_.streaming) {
-    stop_seen_ = true;
     fail(std::make_exception_ptr(
         UserError("interrupted: a batch job stops without committing its output; run it again")));
     return true;
@@ -298,7 +297,11 @@ ExecutionStats Executor::run() {
   }
   restored_.reset();  // every instance has its copy
 
-  if (coordinator_) coordinator_->start();
+  stop_base_ = stop_requests().load();
+  if (coordinator_) {
+    coordinator_->set_stop_base(stop_base_);
+    coordinator_->start();
+  }
   std::vector<std::thread> threads;
   threads.reserve(runs.size());
   try {
@@ -331,7 +334,6 @@ ExecutionStats Executor::run() {
       }
     }
   }
-  if (stopped_ || draining_ || stop_seen_) stop_request().store(false);  // acted on
   if (failed_ && !stopped_) std::rethrow_exception(error_);
 
   ExecutionStats stats;

@@ -98,7 +98,7 @@ class Executor {
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};  // failed_ was set by a stop request, not an error
   std::atomic<bool> draining_{false};  // streaming without checkpoints: sources end on a stop
-  std::atomic<bool> stop_seen_{false};  // batch: a stop request interrupted the job
+  std::uint64_t stop_base_ = 0;  // stop requests before this run (see stop_request.hpp)
   std::exception_ptr error_;
   std::vector<std::vector<std::unique_ptr<class BatchQueue>>> queues_;  // [task][instance]
   std::unique_ptr<CheckpointCoordinator> coordinator_;

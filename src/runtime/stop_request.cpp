@@ -2,10 +2,10 @@
 
 namespace runnel::runtime {
 
-std::atomic<bool>& stop_request() {
-  static std::atomic<bool> requested{false};
-  static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
-  return requested;
+std::atomic<std::uint64_t>& stop_requests() {
+  static std::atomic<std::uint64_t> requests{0};
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "raised from a signal handler");
+  return requests;
 }
 
 }  // namespace runnel::runtime

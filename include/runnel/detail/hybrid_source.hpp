@@ -67,7 +67,10 @@ class TypedReader {
     source_->snapshot(id, snap);
     return std::move(snap.operator_state);
   }
-  std::uint64_t records() const { return source_counters_.records_out; }
+  // Records read that decoded (the source counts every record it read).
+  std::uint64_t records() const {
+    return source_counters_.records_out - decode_counters_.dead_letters;
+  }
   std::uint64_t dead_letters() const {
     return source_counters_.dead_letters + decode_counters_.dead_letters;
   }

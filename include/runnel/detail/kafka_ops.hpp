@@ -19,6 +19,9 @@
 
 namespace runnel::detail {
 
+// Record timestamps the sink passes on: up to the year 5000 (ms since the epoch).
+inline constexpr Timestamp kMaxKafkaTimestamp = 95'617'584'000'000;
+
 // Emits io::KafkaRecord, or (values_only) each record's value as a std::string line.
 std::shared_ptr<Operator> make_kafka_source(const io::KafkaIO& io, bool values_only);
 
@@ -140,7 +143,10 @@ class KafkaSinkOp final : public Operator {
       const bool timed = batch.timed();
       for (std::size_t i = 0; i < values.size(); ++i) {
         const T& v = values[i];
-        const Timestamp time = timed ? batch.timestamps[i] : 0;
+        // (Not the ends of time: a global window's results are stamped at
+        // its end, which no broker takes as a record time.)
+        const Timestamp t = timed ? batch.timestamps[i] : 0;
+        const Timestamp time = t > 0 && t < kMaxKafkaTimestamp ? t : 0;
         if constexpr (kKeyValue) {
           send(v.first, v.second, time);
         } else {

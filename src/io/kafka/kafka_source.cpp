@@ -67,9 +67,16 @@ class KafkaSourceOp final : public Operator {
           completed_(ctx.checkpointing ? ctx.completed_checkpoint : nullptr),
           out_(out, ctx.batch_size),
           messages_(ctx.batch_size) {}
-    ~Instance() override {
+    ~Instance() override { close(); }
+    // Leaves the group while the outputs still exist: closing a group member
+    // revokes its partitions through the rebalance callback, which then
+    // only commits and unassigns (closing_).
+    void close() override {
+      closing_ = true;
       if (queue_) rd_kafka_queue_destroy(queue_);
+      queue_ = nullptr;
       if (consumer_) rd_kafka_consumer_close(consumer_.get());
+      consumer_.reset();
     }
 
     // Operator state: (partition, next offset) of each partition this instance reads.
@@ -101,7 +108,12 @@ class KafkaSourceOp final : public Operator {
         ByteReader r(bytes);
         for (auto n = r.get_varint(); n > 0; --n) {
           auto id = static_cast<std::int32_t>(r.get_varint());
-          restored_[id] = static_cast<std::int64_t>(r.get_varint()) + RD_KAFKA_OFFSET_BEGINNING;
+          const auto next =
+              static_cast<std::int64_t>(r.get_varint()) + RD_KAFKA_OFFSET_BEGINNING;
+          // Several old instances may list a partition (one that had not
+          // started repeats what it restored): the furthest position wins.
+          auto [it, fresh] = restored_.emplace(id, next);
+          if (!fresh) it->second = std::max(it->second, next);
         }
       }
       // Until it starts, a snapshot repeats the restored positions of the
@@ -246,10 +258,11 @@ class KafkaSourceOp final : public Operator {
     }
 
     void subscribe() {
-      if (io_.bounded_read || !io_.partitions.empty())
+      if (io_.bounded_read || !io_.partitions.empty() || io_.start_time >= 0)
         throw UserError(fmt::format(
-            "Kafka source, {}: subscribe() reads what the consumer group assigns, unbounded; "
-            "drop bounded() and only_partitions(), or drop subscribe()",
+            "Kafka source, {}: subscribe() reads what the consumer group assigns, unbounded, "
+            "from the group's offsets; drop bounded(), only_partitions() and starting_at() "
+            "(or a history-then-live switch), or drop subscribe()",
             io::kafka_client::where(io_)));
       rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
       rd_kafka_topic_partition_list_add(topics, io_.topic.c_str(), RD_KAFKA_PARTITION_UA);
@@ -266,14 +279,28 @@ class KafkaSourceOp final : public Operator {
     // The group gave this consumer partitions, or takes them away (called
     // from within consume_batch_queue, on this instance's thread).
     void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list) {
+      if (closing_) {  // leaving: commit (without checkpoints) and let go, emit nothing
+        if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && !completed_) {
+          rd_kafka_topic_partition_list_t* done = rd_kafka_topic_partition_list_new(4);
+          for (const auto& p : partitions_)
+            if (p.next >= 0)
+              rd_kafka_topic_partition_list_add(done, io_.topic.c_str(), p.id)->offset = p.next;
+          if (done->cnt > 0) rd_kafka_commit(consumer_.get(), done, 0);
+          rd_kafka_topic_partition_list_destroy(done);
+        }
+        rd_kafka_assign(consumer_.get(), nullptr);
+        return;
+      }
       if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         assigned_ = true;
         for (int i = 0; i < list->cnt; ++i) {
           Partition p;
           p.id = list->elems[i].partition;
           if (auto it = restored_.find(p.id); it != restored_.end()) {
+            // Once: a partition that leaves and comes back resumes from the group's offset.
             p.next = it->second;
             list->elems[i].offset = p.next;
+            restored_.erase(it);
           } else {
             p.next = RD_KAFKA_OFFSET_INVALID;  // the group's committed offset
           }
@@ -345,7 +372,8 @@ class KafkaSourceOp final : public Operator {
       return out;
     }
 
-    // The timestamp of the record at `offset` (kMaxTimestamp if it cannot be read).
+    // The timestamp of the record at `offset`: kMaxTimestamp if it cannot be
+    // read, kMinTimestamp if the next record is past it.
     Timestamp timestamp_at(rd_kafka_t* rk, std::int32_t partition, std::int64_t offset) {
       rd_kafka_topic_t* t = rd_kafka_topic_new(rk, io_.topic.c_str(), nullptr);
       Timestamp ts = kMaxTimestamp;
@@ -353,8 +381,10 @@ class KafkaSourceOp final : public Operator {
         if (rd_kafka_message_t* m =
                 rd_kafka_consume(t, partition, static_cast<int>(io_.metadata_wait.count()))) {
           rd_kafka_timestamp_type_t type;
-          if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset == offset)
-            ts = rd_kafka_message_timestamp(m, &type);
+          if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            // At the offset: its time. Past it (a transaction marker or a
+            // compacted record was there): nothing contradicts the answer.
+            ts = m->offset == offset ? rd_kafka_message_timestamp(m, &type) : kMinTimestamp;
           rd_kafka_message_destroy(m);
         }
         rd_kafka_consume_stop(t, partition);
@@ -377,8 +407,9 @@ class KafkaSourceOp final : public Operator {
       if (newest == nullptr) return;
       rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(4);
       for (auto [id, next] : *newest)
-        rd_kafka_topic_partition_list_add(l, io_.topic.c_str(), id)->offset = next;
-      rd_kafka_commit(consumer_.get(), l, 1);
+        if (index_.count(id))  // not one a group has moved to another member since
+          rd_kafka_topic_partition_list_add(l, io_.topic.c_str(), id)->offset = next;
+      if (l->cnt > 0) rd_kafka_commit(consumer_.get(), l, 1);
       rd_kafka_topic_partition_list_destroy(l);
     }
 
@@ -471,6 +502,7 @@ class KafkaSourceOp final : public Operator {
     rd_kafka_queue_t* queue_ = nullptr;
     bool started_ = false;
     bool assigned_ = false;  // a group member: the group has given it partitions
+    bool closing_ = false;
     std::vector<Partition> partitions_;
     std::map<std::int32_t, std::size_t> index_;
     std::map<std::int32_t, std::int64_t> restored_;

@@ -65,6 +65,7 @@ struct KafkaTransactions::Impl {
     // first): the instance's send() reads it without the mutex.
     std::atomic<bool> open{false};
     bool prepared = false;          // flushed at a barrier, waiting for its checkpoint
+    bool fenced = false;            // a newer run took over (see fence_if_superseded)
     std::int64_t prepared_for = 0;  // that checkpoint
     std::string sink_header;        // "uid/instance"
   };
@@ -105,18 +106,20 @@ struct KafkaTransactions::Impl {
     if (!ok) throw std::runtime_error("cannot write '" + log_path.string() + "'");
   }
 
-  // (instance, label) pairs this sink committed, from the log.
-  std::set<std::pair<int, std::int64_t>> committed() const {
-    std::set<std::pair<int, std::int64_t>> out;
+  // (instance, label, epoch) of each transaction this sink committed, from
+  // the log (the epoch too: a zombie's checkpoint of the same id is not the
+  // newer run's).
+  std::set<std::tuple<int, std::int64_t, std::int64_t>> committed() const {
+    std::set<std::tuple<int, std::int64_t, std::int64_t>> out;
     std::ifstream in(log_path);
     std::string line;
     while (std::getline(in, line)) {
       std::istringstream words(line);
       std::string verb, u;
       int instance = 0;
-      std::int64_t label = 0;
-      if (words >> verb >> u >> instance >> label && verb == "commit" && u == uid)
-        out.emplace(instance, label);
+      std::int64_t label = 0, run = 0;
+      if (words >> verb >> u >> instance >> label >> run && verb == "commit" && u == uid)
+        out.emplace(instance, label, run);
     }
     return out;
   }
@@ -128,31 +131,37 @@ struct KafkaTransactions::Impl {
     return e;
   }
 
+  // A newer run restored from the same checkpoints: this one is a zombie
+  // (a process that hung and was taken for dead). A real broker fences it
+  // by the producer epoch; the checkpoint directory fences it here too,
+  // which also holds where the broker does not enforce epochs (the
+  // development cluster). Checked at each barrier (so a zombie completes no
+  // checkpoint) and before each commit. With s.mu held.
+  void fence_if_superseded(Slot& s, int i) {
+    if (epoch_path.empty()) return;
+    const std::int64_t newest = newest_epoch();
+    if (newest <= epoch) return;
+    if (s.open.load() || s.prepared) {
+      rd_kafka_error_t* e = rd_kafka_abort_transaction(s.rk.get(), kTxnTimeoutMs);
+      if (e) rd_kafka_error_destroy(e);
+      log(fmt::format("abort {} {} {} {}", uid, i, s.label, epoch));
+    }
+    s.open.store(false);
+    s.prepared = false;
+    s.fenced = true;
+    s.cv.notify_all();
+    throw UserError(fmt::format(
+        "Kafka sink, {}: fenced: a newer run (epoch {}) of this job restored from {} and "
+        "took over its transactions; this run (epoch {}) stops without committing",
+        where, newest, log_path.parent_path().string(), epoch));
+  }
+
   // Commits slot i's transaction (prepared or open) and, if `next` > 0, begins one for it.
   void commit_slot(int i, std::int64_t next) {
     Slot& s = *slots[static_cast<std::size_t>(i)];
     std::lock_guard lock(s.mu);
     if (!s.open.load() && !s.prepared) return;
-    // A newer run restored from the same checkpoints: this one is a zombie
-    // (a process that hung and was taken for dead). A real broker fences it
-    // by the producer epoch; the checkpoint directory fences it here too,
-    // which also holds where the broker does not enforce epochs (the
-    // development cluster).
-    if (!epoch_path.empty()) {
-      const std::int64_t newest = newest_epoch();
-      if (newest > epoch) {
-        rd_kafka_error_t* e = rd_kafka_abort_transaction(s.rk.get(), kTxnTimeoutMs);
-        if (e) rd_kafka_error_destroy(e);
-        s.open.store(false);
-        s.prepared = false;
-        log(fmt::format("abort {} {} {} {}", uid, i, s.label, epoch));
-        s.cv.notify_all();
-        throw UserError(fmt::format(
-            "Kafka sink, {}: fenced: a newer run (epoch {}) of this job restored from {} and "
-            "took over its transactions; this run (epoch {}) stops without committing",
-            where, newest, log_path.parent_path().string(), epoch));
-      }
-    }
+    fence_if_superseded(s, i);
     check(rd_kafka_commit_transaction(s.rk.get(), kTxnTimeoutMs),
           fmt::format("Kafka sink, {}: cannot commit the transaction of checkpoint {}", where,
                       s.label));
@@ -261,11 +270,13 @@ void KafkaTransactions::send(int instance, std::string_view key, std::string_vie
   if (!s.open.load(std::memory_order_acquire)) {
     // The transaction of the last barrier waits for its checkpoint to complete.
     std::unique_lock lock(s.mu);
-    if (!s.cv.wait_for(lock, m.max_wait, [&] { return s.open.load(); }))
+    if (!s.cv.wait_for(lock, m.max_wait, [&] { return s.open.load() || s.fenced; }))
       throw std::runtime_error(fmt::format(
           "Kafka sink, {}: checkpoint {} did not complete within {} s, so its transaction "
           "could not be committed",
           m.where, s.prepared_for, m.max_wait.count() / 1000));
+    if (s.fenced)
+      throw UserError(fmt::format("Kafka sink, {}: fenced by a newer run of this job", m.where));
   }
   const std::string& label = s.label_text;
   const std::string& epoch = m.epoch_text;
@@ -296,6 +307,7 @@ std::string KafkaTransactions::prepare(int instance, std::int64_t id) {
   Impl& m = *impl_;
   Impl::Slot& s = *m.slots[static_cast<std::size_t>(instance)];
   std::lock_guard lock(s.mu);
+  m.fence_if_superseded(s, instance);
   if (s.open.load()) {
     rd_kafka_resp_err_t e = rd_kafka_flush(s.rk.get(), kTxnTimeoutMs);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -363,7 +375,8 @@ std::string KafkaTransactions::restore_problem(std::int64_t id,
     ByteReader r(bytes);
     const int instance = static_cast<int>(r.get_varint());
     const auto label = static_cast<std::int64_t>(r.get_varint());
-    if (label > 0 && committed.count({instance, label}) == 0)
+    const auto run = static_cast<std::int64_t>(r.get_varint());
+    if (label > 0 && committed.count({instance, label, run}) == 0)
       return fmt::format(
           "the Kafka transaction of sink instance {} for checkpoint {} was not committed before "
           "the job stopped, and a new producer cannot finish it (see {})",
