@@ -78,6 +78,11 @@ $runnel kafka consume --bootstrap "$bootstrap" --topic counts | sort -t, -k2,2nr
 kill "$dev" && wait "$dev" 2>/dev/null || true
 
 echo
+echo "== Customer 360 (examples/customer360.cpp): a CSV purchase history, then live purchases,"
+echo "   interactions and a customers table from Kafka, joined into profiles written to a topic"
+build/examples/customer360
+
+echo
 echo "== The same word count as a user's own program (examples/wordcount.cpp), with a bad path"
 set +e
 build/examples/wordcount --input 'examples/data/*.nothing' --output "$out/bad"
