@@ -62,8 +62,7 @@ void seed(const std::string& bootstrap, const std::vector<Purchase>& history) {
   for (int i = 0; i < 600; ++i) {
     const std::int64_t t = end + 1 + i * (kDay / 600);
     const int k = static_cast<int>(next() >> 33) % 5;
-    purchases.push_back(
-        {customer_id(1 + (next() >> 33) % 40), t, products[k], prices[k]});
+    purchases.push_back({customer_id(1 + (next() >> 33) % 40), t, products[k], prices[k]});
   }
   for (int i = 0; i < 4000; ++i)
     interactions.push_back({customer_id(1 + (next() >> 33) % 40), end + 1 + i * (kDay / 4000),
@@ -73,8 +72,8 @@ void seed(const std::string& bootstrap, const std::vector<Purchase>& history) {
   const char* segments[] = {"new", "regular", "gold"};
   for (int c = 1; c <= 40; ++c) {
     const std::string id = customer_id(static_cast<std::uint64_t>(c));
-    customers.emplace_back(id, json::to_json(Customer{id, "Customer " + std::to_string(c),
-                                                      segments[c % 3]}));
+    customers.emplace_back(
+        id, json::to_json(Customer{id, "Customer " + std::to_string(c), segments[c % 3]}));
   }
   for (int c = 1; c <= 40; c += 4) {  // promoted later: the newest record wins
     const std::string id = customer_id(static_cast<std::uint64_t>(c));
@@ -87,9 +86,10 @@ void seed(const std::string& bootstrap, const std::vector<Purchase>& history) {
   p.create(interactions).map(keyed).write(io::kafka(bootstrap, "interactions"));
   p.create(customers).write(io::kafka(bootstrap, "customers"));
   p.run();
-  std::printf("seeded: %zu live purchases (%zu of them also in the history), %zu interactions, "
-              "%zu customer records\n",
-              purchases.size(), purchases.size() - 600, interactions.size(), customers.size());
+  std::printf(
+      "seeded: %zu live purchases (%zu of them also in the history), %zu interactions, "
+      "%zu customer records\n",
+      purchases.size(), purchases.size() - 600, interactions.size(), customers.size());
 }
 
 // The newest profile of each customer in the output topic.
@@ -172,10 +172,11 @@ int main(int argc, char** argv) {
     RunResult r = p.run();
     std::size_t updates = 0;
     auto profiles = newest_profiles(o.bootstrap, &updates);
-    std::printf("customer360: %llu events in, %zu profile updates to 'profiles', %zu customers, "
-                "%llu rejected, %.2f s\n",
-                static_cast<unsigned long long>(r.records_in), updates, profiles.size(),
-                static_cast<unsigned long long>(r.dead_letters), r.seconds);
+    std::printf(
+        "customer360: %llu events in, %zu profile updates to 'profiles', %zu customers, "
+        "%llu rejected, %.2f s\n",
+        static_cast<unsigned long long>(r.records_in), updates, profiles.size(),
+        static_cast<unsigned long long>(r.dead_letters), r.seconds);
     std::vector<Profile> top;
     for (auto& [k, v] : profiles) top.push_back(v);
     std::sort(top.begin(), top.end(), [](auto& a, auto& b) { return a.spend > b.spend; });

@@ -65,8 +65,8 @@ struct Flags {
 // Settings shared by every client here, written out so that the report can
 // name them. runnel's sink sets linger.ms=5 itself (src/io/kafka/kafka_producer.cpp,
 // kafka_transactions.cpp) and its source fetch.wait.max.ms=10 (kafka_source.cpp).
-const std::vector<std::pair<std::string, std::string>> kProducerConf = {
-    {"linger.ms", "5"}, {"log_level", "3"}};
+const std::vector<std::pair<std::string, std::string>> kProducerConf = {{"linger.ms", "5"},
+                                                                        {"log_level", "3"}};
 
 // queued.min.messages is raised for every consumer, runnel's source too:
 // librdkafka 2.0 stops fetching for a fixed second once its local queue holds
@@ -146,10 +146,10 @@ Client make_client(rd_kafka_type_t type, const std::string& bootstrap,
 void produce(rd_kafka_t* producer, rd_kafka_topic_t* topic, const void* key, std::size_t key_len,
              const void* value, std::size_t value_len) {
   while (true) {
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        producer, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(const_cast<void*>(key), key_len),
-        RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(producer, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(const_cast<void*>(key), key_len),
+                          RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       throw std::runtime_error(std::string("cannot produce: ") + rd_kafka_err2str(e));
@@ -175,8 +175,7 @@ std::vector<std::pair<std::int64_t, std::int64_t>> watermarks(rd_kafka_t* rk,
     rd_kafka_resp_err_t e =
         rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10'000);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-      throw std::runtime_error("cannot read the offsets of " + topic + ": " +
-                               rd_kafka_err2str(e));
+      throw std::runtime_error("cannot read the offsets of " + topic + ": " + rd_kafka_err2str(e));
     out.emplace_back(low, high);
   }
   return out;
@@ -297,7 +296,8 @@ std::uint64_t raw_copy(const std::string& bootstrap, const std::string& in, cons
         produce(producer.get(), topic, m->key, m->key_len, m->payload, m->len);
         ++copied;
         if (bounded && m->offset + 1 == stop[p]) --active;
-      } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+                 m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         std::fprintf(stderr, "raw loop: %s (librdkafka retries)\n", rd_kafka_message_errstr(m));
       }
       rd_kafka_message_destroy(m);
@@ -346,7 +346,8 @@ Count count_topic(const std::string& bootstrap, const std::string& topic, const 
         at_end.insert(m->partition);
       } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ++c.records;
-        const std::string v(static_cast<const char*>(m->payload), std::min<std::size_t>(m->len, 10));
+        const std::string v(static_cast<const char*>(m->payload),
+                            std::min<std::size_t>(m->len, 10));
         const std::uint64_t index = std::strtoull(v.c_str(), nullptr, 10);
         if (index < n && !seen[index]) {
           seen[index] = true;
@@ -365,9 +366,7 @@ Count count_topic(const std::string& bootstrap, const std::string& topic, const 
 // ---------------------------------------------------------------------------
 // runnel
 
-std::pair<std::string, std::string> key_value(const io::KafkaRecord& r) {
-  return {r.key, r.value};
-}
+std::pair<std::string, std::string> key_value(const io::KafkaRecord& r) { return {r.key, r.value}; }
 
 struct Variant {
   std::string key;  // for --only
@@ -444,9 +443,8 @@ std::string latency_value(char kind, std::size_t bytes) {
 // while) in a thread; produces records at `rate` for `seconds` into `in` while
 // a consumer reads `out`, and takes receive time minus send time of each.
 // Warm-up records go first, until one arrives: the job's start-up is not latency.
-Latency measure_latency(io::KafkaDevCluster& cluster, const std::string& in,
-                        const std::string& out, const Flags& f, double rate,
-                        const std::function<void()>& job) {
+Latency measure_latency(io::KafkaDevCluster& cluster, const std::string& in, const std::string& out,
+                        const Flags& f, double rate, const std::function<void()>& job) {
   cluster.create_topic(in, f.partitions);
   cluster.create_topic(out, f.partitions);
   const std::string bootstrap = cluster.bootstrap();
@@ -555,7 +553,8 @@ bool selected(const Flags& f, const std::string& key) {
 int run(const Flags& f) {
   io::KafkaDevCluster cluster;  // one broker
   const std::string bootstrap = cluster.bootstrap();
-  const fs::path dir = fs::temp_directory_path() / ("runnel-kafka-bench-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("runnel-kafka-bench-" + std::to_string(::getpid()));
   fs::create_directories(dir);
 
   std::printf("Kafka passthrough: runnel vs a plain librdkafka copy loop (librdkafka %s)\n",
@@ -603,8 +602,7 @@ int run(const Flags& f) {
             false, 0.8},
            {"alo2", "runnel at-least-once, streaming" + ck, 2, false, ExecutionMode::kStreaming,
             false, 0.8},
-           {"alobatch", "runnel at-least-once, batch", 1, false, ExecutionMode::kBatch, false,
-            0.8},
+           {"alobatch", "runnel at-least-once, batch", 1, false, ExecutionMode::kBatch, false, 0.8},
            {"eos1", "runnel exactly-once, streaming" + ck, 1, false, ExecutionMode::kStreaming,
             true, 0.6},
            {"eos2", "runnel exactly-once, streaming" + ck, 2, false, ExecutionMode::kStreaming,
@@ -650,8 +648,7 @@ int run(const Flags& f) {
       "committed)\n\n",
       f.repeats);
   std::printf("| %-45s | %2s | %11s | %9s | %7s | %5s | %-22s | %-28s |\n", "variant", "p",
-              "records/s", "vs raw", "seconds", "ckpts", "all runs (records/s)",
-              "output check");
+              "records/s", "vs raw", "seconds", "ckpts", "all runs (records/s)", "output check");
   std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(47, '-').c_str(), "----",
               std::string(13, '-').c_str(), std::string(11, '-').c_str(),
               std::string(9, '-').c_str(), std::string(7, '-').c_str(),
@@ -660,7 +657,8 @@ int run(const Flags& f) {
   for (const Row& row : rows) {
     const double best = *std::max_element(row.rates.begin(), row.rates.end());
     std::string runs;
-    for (double r : row.rates) runs += (runs.empty() ? "" : " ") + std::to_string(static_cast<long>(r / 1000)) + "k";
+    for (double r : row.rates)
+      runs += (runs.empty() ? "" : " ") + std::to_string(static_cast<long>(r / 1000)) + "k";
     char ratio[32] = "";
     if (raw_rate > 0) {
       std::snprintf(ratio, sizeof ratio, "%.2fx", best / raw_rate);
@@ -706,12 +704,11 @@ int run(const Flags& f) {
         "(system_clock us), latency = receive time at an output consumer - send time; "
         "includes both producers' linger.ms=5 and the consumers' fetches\n\n",
         rate, why, f.latency_seconds);
-    std::printf("| %-66s | %9s | %9s | %8s | %8s | %8s |\n", "job", "sent", "received",
-                "p50 ms", "p99 ms", "max ms");
-    std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(68, '-').c_str(),
-                std::string(11, '-').c_str(), std::string(11, '-').c_str(),
-                std::string(10, '-').c_str(), std::string(10, '-').c_str(),
-                std::string(10, '-').c_str());
+    std::printf("| %-66s | %9s | %9s | %8s | %8s | %8s |\n", "job", "sent", "received", "p50 ms",
+                "p99 ms", "max ms");
+    std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(68, '-').c_str(), std::string(11, '-').c_str(),
+                std::string(11, '-').c_str(), std::string(10, '-').c_str(),
+                std::string(10, '-').c_str(), std::string(10, '-').c_str());
     auto print = [](const std::string& name, const Latency& l) {
       std::printf("| %-66s | %9llu | %9llu | %8.1f | %8.1f | %8.1f |\n", name.c_str(),
                   static_cast<unsigned long long>(l.sent),
@@ -760,10 +757,12 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-ms", f.checkpoint_ms, "checkpoint interval of streaming runs");
   app.add_option("--queued-min-messages", f.queued_min_messages,
                  "librdkafka queued.min.messages of every consumer (its default: 100000)");
-  app.add_option("--only", f.only, "variants to run: raw,alo1,alo2,alobatch,eos1,eos2 (default all)");
+  app.add_option("--only", f.only,
+                 "variants to run: raw,alo1,alo2,alobatch,eos1,eos2 (default all)");
   CLI11_PARSE(app, argc, argv);
   if (f.records == 0 || f.partitions < 1 || f.repeats < 1 || f.value_bytes < 11) {
-    std::fprintf(stderr, "--records, --partitions and --repeats must be positive, --value-bytes >= 11\n");
+    std::fprintf(stderr,
+                 "--records, --partitions and --repeats must be positive, --value-bytes >= 11\n");
     return 2;
   }
   try {

@@ -66,8 +66,8 @@ RUNNEL_FIELDS(Profile, customer, name, segment, purchases, spend, interactions, 
 
 struct Customer360Options {
   std::string bootstrap;
-  std::string history;  // the purchase history's CSV files (a glob)
-  std::int64_t switch_ms = 0;  // history before it, the live purchases topic from it
+  std::string history;                     // the purchase history's CSV files (a glob)
+  std::int64_t switch_ms = 0;              // history before it, the live purchases topic from it
   std::chrono::milliseconds idle_stop{0};  // end once the live topics are idle (0: never)
 };
 
@@ -132,9 +132,9 @@ inline void customer360(Pipeline& p, const Customer360Options& o) {
   auto live = [&](const char* topic) {
     return io::kafka(o.bootstrap, topic).stop_when_idle(o.idle_stop);
   };
-  auto purchases = p.read(io::history_then_live(io::csv<Purchase>(o.history),
-                                                live("purchases").json<Purchase>(),
-                                                &Purchase::time_ms, o.switch_ms));
+  auto purchases =
+      p.read(io::history_then_live(io::csv<Purchase>(o.history), live("purchases").json<Purchase>(),
+                                   &Purchase::time_ms, o.switch_ms));
   auto interactions = p.read(live("interactions").json<Interaction>());
   auto customers = p.read(io::kafka(o.bootstrap, "customers").bounded());
 

@@ -147,18 +147,20 @@ struct Value {
         const Document::Entry* e = doc.find(path);
         if (e == nullptr) return detail::field_error(path, "missing");
         if (e->kind != Document::Kind::kObject)
-          return detail::field_error(path, std::string(detail::kind_name(e->kind)) +
-                                               ", expected an object");
+          return detail::field_error(
+              path, std::string(detail::kind_name(e->kind)) + ", expected an object");
       }
       const auto& names = detail::names_of<T>();
       std::string err;
       std::size_t i = 0;
       std::apply(
           [&](auto&... f) {
-            ((err.empty() ? (void)(err = [&] {
-              detail::PathScope scope(path, names[i++]);
-              return Value<std::decay_t<decltype(f)>>::read(doc, path, f);
-            }())
+            ((err.empty() ? (void)(err =
+                                       [&] {
+                                         detail::PathScope scope(path, names[i++]);
+                                         return Value<std::decay_t<decltype(f)>>::read(doc, path,
+                                                                                       f);
+                                       }())
                           : (void)0),
              ...);
           },
@@ -178,9 +180,9 @@ struct Value {
       } else {
         if (e->kind == Document::Kind::kNull || e->kind == Document::Kind::kArray ||
             e->kind == Document::Kind::kObject)
-          return detail::field_error(path, std::string(detail::kind_name(e->kind)) +
-                                               (std::is_same_v<T, bool> ? ", expected a boolean"
-                                                                        : ", expected a number"));
+          return detail::field_error(
+              path, std::string(detail::kind_name(e->kind)) +
+                        (std::is_same_v<T, bool> ? ", expected a boolean" : ", expected a number"));
         std::string err = csv::detail::parse_scalar(e->text, v);
         return err.empty() ? err : detail::field_error(path, err);
       }

@@ -85,8 +85,8 @@ void CheckpointCoordinator::loop() {
   while (!stopping_) {
     // A stop request (set by a signal handler, which cannot notify) is polled.
     while (!stopping_ && !stop_asked() && std::chrono::steady_clock::now() < next)
-      cv_.wait_until(lock, std::min(next, std::chrono::steady_clock::now() +
-                                              std::chrono::milliseconds(50)));
+      cv_.wait_until(
+          lock, std::min(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
     if (stopping_) break;
     const bool final = stop_asked();
     // Once every source has finished, the end of the job commits what is left.

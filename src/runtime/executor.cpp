@@ -489,14 +489,12 @@ void Executor::run_source(InstanceRun& r) {
   auto* source = dynamic_cast<SourceInstance*>(r.ops[0].get());
   if (source == nullptr) throw std::logic_error("task without inputs has no source at its head");
   if (!options_.streaming) {
-    while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() &&
-           source->produce()) {
+    while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() && source->produce()) {
     }
     return;
   }
   auto next_tick = std::chrono::steady_clock::now();
-  while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() &&
-         source->produce()) {
+  while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() && source->produce()) {
     if (coordinator_) {
       std::int64_t id = coordinator_->requested();
       if (id > r.injected) {

@@ -96,9 +96,9 @@ class Executor {
   bool prepared_ = false;
   std::atomic<std::uint64_t> bytes_read_{0};
   std::atomic<bool> failed_{false};
-  std::atomic<bool> stopped_{false};  // failed_ was set by a stop request, not an error
+  std::atomic<bool> stopped_{false};   // failed_ was set by a stop request, not an error
   std::atomic<bool> draining_{false};  // streaming without checkpoints: sources end on a stop
-  std::uint64_t stop_base_ = 0;  // stop requests before this run (see stop_request.hpp)
+  std::uint64_t stop_base_ = 0;        // stop requests before this run (see stop_request.hpp)
   std::exception_ptr error_;
   std::vector<std::vector<std::unique_ptr<class BatchQueue>>> queues_;  // [task][instance]
   std::unique_ptr<CheckpointCoordinator> coordinator_;

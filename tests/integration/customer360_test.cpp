@@ -53,9 +53,9 @@ TEST(Customer360, NewestProfilesCountEveryEventOnce) {
   }
   interactions.emplace_back("c1", R"({"customer":"c1","time_ms":"late"})");  // a dead letter
   for (int c = 0; c < 9; ++c)
-    customers.emplace_back("c" + std::to_string(c),
-                           json::to_json(Customer{"c" + std::to_string(c), "N" + std::to_string(c),
-                                                  "old"}));
+    customers.emplace_back(
+        "c" + std::to_string(c),
+        json::to_json(Customer{"c" + std::to_string(c), "N" + std::to_string(c), "old"}));
   customers.emplace_back("c3", json::to_json(Customer{"c3", "N3", "new"}));  // the newest wins
   {
     Pipeline p(one_instance());

@@ -28,8 +28,8 @@ struct TypedSource {
 // wired to `out` and `rejected`, with counters of their own.
 class TypedReader {
  public:
-  TypedReader(const TypedSource& s, const InstanceContext& ctx, void* shared,
-              const Operator* cut, Output* out, Output* rejected) {
+  TypedReader(const TypedSource& s, const InstanceContext& ctx, void* shared, const Operator* cut,
+              Output* out, Output* rejected) {
     InstanceContext c = ctx;
     c.shared = shared;
     c.counters = &source_counters_;
@@ -169,8 +169,8 @@ class HybridSourceOp final : public Operator {
    public:
     Instance(const HybridSourceOp& op, const InstanceContext& ctx, Output* out, Output* rejected)
         : counters_(ctx.counters),
-          history_(op.history_, ctx, static_cast<Shared*>(ctx.shared)->history.get(),
-                   op.cut_.get(), out, rejected),
+          history_(op.history_, ctx, static_cast<Shared*>(ctx.shared)->history.get(), op.cut_.get(),
+                   out, rejected),
           live_(op.live_, ctx, static_cast<Shared*>(ctx.shared)->live.get(), op.live_cut_.get(),
                 out, rejected) {}
 

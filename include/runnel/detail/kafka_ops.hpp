@@ -223,9 +223,7 @@ class KafkaDecodeOp final : public Operator {
   class Instance final : public OperatorInstance {
    public:
     Instance(const InstanceContext& ctx, Output* out, Output* rejected)
-        : counters_(ctx.counters),
-          out_(out, ctx.batch_size),
-          rejected_(rejected, ctx.batch_size) {}
+        : counters_(ctx.counters), out_(out, ctx.batch_size), rejected_(rejected, ctx.batch_size) {}
     void process(int, BatchBase& batch) override {
       auto& records = batch_cast<io::KafkaRecord>(batch).values;
       rejected_.carry_split(batch);

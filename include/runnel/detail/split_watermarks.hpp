@@ -24,9 +24,7 @@ class SplitWatermarks {
     s.last_seen = now;
   }
   // The split begins: until its first records it holds the watermark at the minimum.
-  void begin(std::int32_t split, Timestamp now) {
-    splits_[find(split)].last_seen = now;
-  }
+  void begin(std::int32_t split, Timestamp now) { splits_[find(split)].last_seen = now; }
   // The split has no more records. Once no split is left, the reader's
   // watermark is at least what the ended splits reached (they said all they
   // had), even if no watermark was taken while they ran.

@@ -110,22 +110,22 @@ void KafkaDevCluster::fail_next(Requests kind, int count) {
 
 void KafkaDevCluster::set_broker_down(int broker) {
   if (rd_kafka_mock_broker_set_down(impl_->cluster, broker) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw UserError(fmt::format("no broker {} in the development cluster (1..{})", broker,
-                                impl_->brokers));
+    throw UserError(
+        fmt::format("no broker {} in the development cluster (1..{})", broker, impl_->brokers));
 }
 
 void KafkaDevCluster::set_broker_up(int broker) {
   if (rd_kafka_mock_broker_set_up(impl_->cluster, broker) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw UserError(fmt::format("no broker {} in the development cluster (1..{})", broker,
-                                impl_->brokers));
+    throw UserError(
+        fmt::format("no broker {} in the development cluster (1..{})", broker, impl_->brokers));
 }
 
 void KafkaDevCluster::move_leader(const std::string& topic, int partition, int broker) {
   rd_kafka_resp_err_t e =
       rd_kafka_mock_partition_set_leader(impl_->cluster, topic.c_str(), partition, broker);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw UserError(fmt::format("cannot move the leader of {} partition {} to broker {}: {}",
-                                topic, partition, broker, rd_kafka_err2str(e)));
+    throw UserError(fmt::format("cannot move the leader of {} partition {} to broker {}: {}", topic,
+                                partition, broker, rd_kafka_err2str(e)));
 }
 
 void KafkaDevCluster::start_faults(std::chrono::milliseconds every,

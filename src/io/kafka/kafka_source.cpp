@@ -52,7 +52,7 @@ class KafkaSourceOp final : public Operator {
     std::int64_t stop = -1;                         // bounded: the end offset taken at start
     bool done = false;
     bool skip_before_start = false;  // a start time, not restored: before its first record
-    std::vector<T> pending;  // read in this poll, not yet emitted
+    std::vector<T> pending;          // read in this poll, not yet emitted
   };
 
   class Instance final : public SourceInstance {
@@ -108,8 +108,7 @@ class KafkaSourceOp final : public Operator {
         ByteReader r(bytes);
         for (auto n = r.get_varint(); n > 0; --n) {
           auto id = static_cast<std::int32_t>(r.get_varint());
-          const auto next =
-              static_cast<std::int64_t>(r.get_varint()) + RD_KAFKA_OFFSET_BEGINNING;
+          const auto next = static_cast<std::int64_t>(r.get_varint()) + RD_KAFKA_OFFSET_BEGINNING;
           // Several old instances may list a partition (one that had not
           // started repeats what it restored): the furthest position wins.
           auto [it, fresh] = restored_.emplace(id, next);
@@ -210,8 +209,8 @@ class KafkaSourceOp final : public Operator {
           // A logical offset makes librdkafka look it up before the first
           // fetch (about half a second on the development cluster): resolve it here.
           std::int64_t low = 0, high = 0;
-          if (rd_kafka_query_watermark_offsets(consumer_.get(), io_.topic.c_str(), id, &low,
-                                               &high, static_cast<int>(io_.metadata_wait.count())) ==
+          if (rd_kafka_query_watermark_offsets(consumer_.get(), io_.topic.c_str(), id, &low, &high,
+                                               static_cast<int>(io_.metadata_wait.count())) ==
               RD_KAFKA_RESP_ERR_NO_ERROR)
             p.next = low;
         }
@@ -314,8 +313,9 @@ class KafkaSourceOp final : public Operator {
         // owner reads on from here.
         rd_kafka_topic_partition_list_t* done = rd_kafka_topic_partition_list_new(list->cnt);
         for (int i = 0; i < list->cnt; ++i) {
-          auto it = std::find_if(partitions_.begin(), partitions_.end(),
-                                 [&](const Partition& p) { return p.id == list->elems[i].partition; });
+          auto it = std::find_if(partitions_.begin(), partitions_.end(), [&](const Partition& p) {
+            return p.id == list->elems[i].partition;
+          });
           if (it == partitions_.end()) continue;
           if (!completed_ && it->next >= 0)
             rd_kafka_topic_partition_list_add(done, io_.topic.c_str(), it->id)->offset = it->next;
@@ -358,12 +358,11 @@ class KafkaSourceOp final : public Operator {
       for (int i = 0; i < l->cnt; ++i) {
         const std::int32_t id = l->elems[i].partition;
         std::int64_t low = 0, high = 0;
-        rd_kafka_query_watermark_offsets(consumer_.get(), io_.topic.c_str(), id, &low, &high,
-                                         wait);
+        rd_kafka_query_watermark_offsets(consumer_.get(), io_.topic.c_str(), id, &low, &high, wait);
         std::int64_t offset = l->elems[i].offset < 0 ? high : l->elems[i].offset;
         if (offset > low) {
-          if (!checker) checker = io::kafka_client::make_client(RD_KAFKA_CONSUMER, io_,
-                                                                {{"log_level", "3"}});
+          if (!checker)
+            checker = io::kafka_client::make_client(RD_KAFKA_CONSUMER, io_, {{"log_level", "3"}});
           if (timestamp_at(checker.get(), id, offset - 1) >= io_.start_time) offset = low;
         }
         out[id] = offset;

@@ -224,8 +224,7 @@ KafkaTransactions::KafkaTransactions(const io::KafkaIO& io, const SharedStateCon
     {
       std::ofstream out(tmp, std::ios::trunc);
       out << m.epoch << "\n";
-      if (!out.flush())
-        throw std::runtime_error("cannot write '" + tmp.string() + "'");
+      if (!out.flush()) throw std::runtime_error("cannot write '" + tmp.string() + "'");
     }
     fs::rename(tmp, m.epoch_path);
   } else {

@@ -23,9 +23,10 @@ io::GeneratorIO<Tick, Tick (*)(const io::GeneratedEvent&)> ticks(std::uint64_t e
   g.events = events;
   g.rate = 20'000;
   g.shards = 2;
-  return io::generator<Tick>(g, +[](const io::GeneratedEvent& e) {
-    return Tick{static_cast<std::int64_t>(e.index), e.time};
-  });
+  return io::generator<Tick>(
+      g, +[](const io::GeneratedEvent& e) {
+        return Tick{static_cast<std::int64_t>(e.index), e.time};
+      });
 }
 
 // Stops the pipeline `after` into its run.
@@ -54,8 +55,9 @@ TEST(Stop, WithCheckpointsAFinalCheckpointThatARestoreContinues) {
   o.checkpoint_interval = 10s;  // only the stop's checkpoint
   {
     Pipeline p(o);
-    p.read(ticks(30'000)).map([](const Tick& t) { return std::to_string(t.n); }).write(
-        io::text(dir / "out"));
+    p.read(ticks(30'000))
+        .map([](const Tick& t) { return std::to_string(t.n); })
+        .write(io::text(dir / "out"));
     RunResult r = run_and_stop(p, 300ms);
     EXPECT_TRUE(r.stopped);
     EXPECT_EQ(r.checkpoints, 1u);  // the final one
@@ -69,8 +71,9 @@ TEST(Stop, WithCheckpointsAFinalCheckpointThatARestoreContinues) {
   }
   o.restore = "latest";
   Pipeline p(o);
-  p.read(ticks(30'000)).map([](const Tick& t) { return std::to_string(t.n); }).write(
-      io::text(dir / "out"));
+  p.read(ticks(30'000))
+      .map([](const Tick& t) { return std::to_string(t.n); })
+      .write(io::text(dir / "out"));
   RunResult again = p.run();
   EXPECT_FALSE(again.stopped);
   auto lines = runnel::testing::read_part_lines(dir / "out");

@@ -70,7 +70,8 @@ TEST(Json, ErrorsNameTheField) {
             "field 'tags': an object, expected an array");
   EXPECT_EQ(err(R"({"id":1,"name":"a","active":true,"tags":[],"home":3})"),
             "field 'home': a number, expected an object");
-  EXPECT_NE(err(R"({"id":1,)").find("not JSON at character"), std::string::npos) << err("{\"id\":1,");
+  EXPECT_NE(err(R"({"id":1,)").find("not JSON at character"), std::string::npos)
+      << err("{\"id\":1,");
   EXPECT_NE(err("").find("not JSON"), std::string::npos);
   EXPECT_NE(err(R"({"id":1} trailing)").find("not JSON"), std::string::npos);
 }

@@ -542,11 +542,10 @@ TEST(Kafka, HistoryThenLiveReadsEachEventOnce) {
     o.restore = restore;
     o.batch_size = 100;
     Pipeline p(o);
-    p.read(io::history_then_live(io::csv<Click>(dir / "history/*.csv"),
-                                 io::kafka(cluster.bootstrap(), "live")
-                                     .stop_when_idle(1500ms)
-                                     .json<Click>(),
-                                 &Click::time, t0 + 3500 * 10))
+    p.read(io::history_then_live(
+               io::csv<Click>(dir / "history/*.csv"),
+               io::kafka(cluster.bootstrap(), "live").stop_when_idle(1500ms).json<Click>(),
+               &Click::time, t0 + 3500 * 10))
         .map([slow](Click c) {
           if (slow && c.time % 200 == 0) std::this_thread::sleep_for(1ms);
           return c;
@@ -599,10 +598,10 @@ TEST(Kafka, HistoryThenLiveReadsEachEventOnce) {
                           (dir.path() / ck / all[k].path.filename()).string(), false, ck);
     EXPECT_EQ(again.restored_checkpoint, all[k].id);
     EXPECT_LT(again.records_in, first.records_in);
-    EXPECT_EQ(diff(output()), "") << "restored checkpoint " << all[k].id << " records_in " << again.records_in << " late " << again.late_records;
+    EXPECT_EQ(diff(output()), "") << "restored checkpoint " << all[k].id << " records_in "
+                                  << again.records_in << " late " << again.late_records;
   }
 }
-
 
 // Two jobs (as two processes would) subscribe with the same consumer group:
 // the group splits the partitions between them, the second's arrival moves
