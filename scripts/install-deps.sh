@@ -8,29 +8,49 @@ packages=(
   g++ cmake ninja-build ccache make pkg-config git ca-certificates
   # libraries the engine links
   libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev librocksdb-dev librdkafka-dev nlohmann-json3-dev
+  prometheus-cpp-dev libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
-  # a Kafka client no one here wrote, for the interop tests
-  kcat
+  # a Kafka client no one here wrote, for the interop tests; Python for the metrics tests
+  kcat python3
   # used by the wordcount benchmark's shell baseline and timing (GNU time)
   coreutils time
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
+# --browser (the test script): also Debian's chromium and its WebDriver, for
+# the web page's browser test. Optional: if they cannot be installed, that
+# test is skipped with a message and everything else goes on.
+browser_packages=(chromium chromium-driver)
+with_browser=false
+[ "${1:-}" = "--browser" ] && with_browser=true
+
+missing_of() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+mapfile -t missing < <(missing_of "${packages[@]}")
+browser_missing=()
+$with_browser && mapfile -t browser_missing < <(missing_of "${browser_packages[@]}")
+if [ ${#missing[@]} -eq 0 ] && [ ${#browser_missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
   exit 0
 fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: not root and no sudo; install: ${missing[*]}" >&2; exit 2; }
+  command -v sudo >/dev/null || { echo "install-deps: not root and no sudo; install: ${missing[*]} ${browser_missing[*]}" >&2; exit 2; }
   sudo="sudo"
 fi
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if [ ${#browser_missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${browser_missing[*]} (for the browser test)"
+  $sudo apt-get install -y -q --no-install-recommends "${browser_missing[@]}" ||
+    echo "install-deps: could not install ${browser_missing[*]}; the browser test will be skipped" >&2
+fi

@@ -6,7 +6,7 @@
 #   4. an install, and the examples built against it with find_package(runnel)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --browser
 jobs=$(nproc)
 
 echo "== build and test (RelWithDebInfo)"

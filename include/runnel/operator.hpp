@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runnel/batch.hpp"
+#include "runnel/counter.hpp"
 #include "runnel/snapshot.hpp"
 
 namespace runnel {
@@ -58,15 +59,6 @@ inline void push_split_start(Output& out, BatchBase& batch, std::int32_t split) 
   out.push(batch);
   batch.split_started = false;
 }
-
-// Counters an instance bumps once per batch (plain integers: one thread owns them).
-struct InstanceCounters {
-  std::uint64_t records_in = 0;
-  std::uint64_t records_out = 0;
-  std::uint64_t dead_letters = 0;
-  std::uint64_t spilled_bytes = 0;
-  std::uint64_t late_records = 0;  // later than the allowed lateness: sent to the late output
-};
 
 // What the executor tells an instance about where it runs.
 struct InstanceContext {

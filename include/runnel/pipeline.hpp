@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,21 @@ struct PipelineOptions {
   // from the beginning if there is none); a checkpoint's path: from that one;
   // empty: start afresh.
   std::string restore;
+
+  // While it runs, the job serves its figures on 127.0.0.1:metrics_port:
+  // /metrics (Prometheus text format), /api/job (the plan and its figures as
+  // JSON) and / (a web page of both). -1: off; 0: a free port, which is
+  // logged and passed to `on_metrics_port`.
+  int metrics_port = -1;
+  std::function<void(int port)> on_metrics_port;
+  // Serves the final figures this long after the job ends (a short job ends
+  // between two Prometheus scrapes otherwise), then returns from run().
+  std::chrono::milliseconds metrics_linger{0};
+  // Logs a one-line status (rates, watermark lag, backpressure, checkpoints)
+  // this often while the job runs; 0: never.
+  std::chrono::milliseconds status_interval{0};
+  // The job's name on the web page and in the logs.
+  std::string job_name = "job";
 };
 
 struct RunResult {

@@ -13,6 +13,7 @@
 #include <limits>
 #include <thread>
 
+#include "ops/log.hpp"
 #include "ops/progress.hpp"
 #include "runnel/error.hpp"
 #include "runnel/kafka.hpp"
@@ -149,13 +150,39 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
                  "with --checkpoint-dir: after a failure (not a user error), resume from the "
                  "latest checkpoint, up to this many times (default 0)")
       ->check(CLI::Range(0, 1'000'000));
+  cmd.add_option("--metrics-port", f.metrics_port,
+                 "serve the job's metrics on 127.0.0.1:PORT: /metrics (Prometheus), /api/job "
+                 "(JSON) and a web page at /; 0 picks a free port and logs it (default: off)")
+      ->check(CLI::Range(0, 65535));
+  cmd.add_option("--metrics-linger", f.metrics_linger,
+                 "with --metrics-port: keep serving the final figures this long after the job "
+                 "ends, e.g. 30s (default: stop with the job)");
+  cmd.add_option("--status-interval", f.status_interval,
+                 "log a one-line status (rates, watermark lag, backpressure, checkpoints) this "
+                 "often, e.g. 10s (default: never)");
+  cmd.add_option("--log-format", f.log_format, "text (default) or json: one JSON object per line")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd.add_option("--log-level", f.log_level,
+                 "the lowest level logged: trace, debug, info (default), warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   if (with_explain_flag)
     cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
 }
 
 int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool explain_only) {
   try {
+    ops::configure_logging(f.log_format == "json" ? ops::LogFormat::kJson : ops::LogFormat::kText,
+                           f.log_level);
     auto& po = f.options.pipeline;
+    po.job_name = name;
+    po.metrics_port = f.metrics_port;
+    if (!f.metrics_linger.empty()) {
+      if (f.metrics_port < 0)
+        throw UserError("--metrics-linger is for a metrics server: add --metrics-port");
+      po.metrics_linger = parse_duration(f.metrics_linger, "--metrics-linger");
+    }
+    if (!f.status_interval.empty())
+      po.status_interval = parse_duration(f.status_interval, "--status-interval");
     for (const auto& kv : f.kafka_properties) {
       const auto eq = kv.find('=');
       if (eq == std::string::npos || eq == 0)
@@ -210,11 +237,9 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
         throw;
       } catch (const std::exception& e) {
         if (attempt >= f.restart_attempts) throw;
-        std::fprintf(stderr,
-                     "runnel: %s failed: %s; restarting from the latest checkpoint in %s "
-                     "(restart %d of %d)\n",
-                     name.c_str(), e.what(), po.checkpoint_dir.c_str(), attempt + 1,
-                     f.restart_attempts);
+        ops::log_warn(fmt::format(
+            "{} failed: {}; restarting from the latest checkpoint in {} (restart {} of {})", name,
+            e.what(), po.checkpoint_dir, attempt + 1, f.restart_attempts));
         po.restore = "latest";
         std::this_thread::sleep_for(std::chrono::seconds(1));
       }
@@ -242,24 +267,23 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
       checkpoints += fmt::format(", restored checkpoint {} in {:.2f} s", r.restored_checkpoint,
                                  r.restore_seconds);
     if (r.stopped)
-      std::fprintf(stderr, "runnel: %s stopped on request: %s\n", name.c_str(),
-                   po.checkpoint_dir.empty()
-                       ? "its sources ended early and all its output is committed"
-                       : "its output is committed up to the final checkpoint; --restore latest "
-                         "continues from there");
-    std::fprintf(stderr,
-                 "runnel: %s %s (%s mode): %llu records in, %llu out%s%s%s%s, %.2f s, %.0f "
-                 "records/s\n",
-                 name.c_str(), r.stopped ? "stopped" : "done", r.streaming ? "streaming" : "batch",
-                 static_cast<unsigned long long>(r.records_in),
-                 static_cast<unsigned long long>(r.records_out), rejected.c_str(), late.c_str(),
-                 spilled.c_str(), checkpoints.c_str(), r.seconds, rate);
+      ops::log_info(
+          fmt::format("{} stopped on request: {}", name,
+                      po.checkpoint_dir.empty()
+                          ? "its sources ended early and all its output is committed"
+                          : "its output is committed up to the final checkpoint; --restore latest "
+                            "continues from there"));
+    ops::log_info(fmt::format(
+        "{} {} ({} mode): {} records in, {} out{}{}{}{}, {:.2f} s, {:.0f} "
+        "records/s",
+        name, r.stopped ? "stopped" : "done", r.streaming ? "streaming" : "batch", r.records_in,
+        r.records_out, rejected, late, spilled, checkpoints, r.seconds, rate));
     return 0;
   } catch (const UserError& e) {
-    std::fprintf(stderr, "runnel: error: %s\n", e.what());
+    ops::log_error(e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "runnel: internal failure: %s\n", e.what());
+    ops::log_error(fmt::format("internal failure: {}", e.what()));
     return 1;
   }
 }

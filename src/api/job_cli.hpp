@@ -22,6 +22,11 @@ struct JobFlags {
   std::string checkpoint_interval = "1s";
   int restart_attempts = 0;  // a failed streaming run resumes from its latest checkpoint
   std::vector<std::string> kafka_properties;  // key=value, parsed by run_job
+  int metrics_port = -1;                      // -1: no metrics server
+  std::string status_interval;                // empty: no status lines
+  std::string metrics_linger;                 // empty: the server ends with the job
+  std::string log_format = "text";
+  std::string log_level = "info";
 };
 
 // Adds --input, --output, --parallelism, ... to `cmd`.

@@ -10,7 +10,10 @@
 #include <filesystem>
 #include <thread>
 
+#include "ops/log.hpp"
+#include "ops/metrics_server.hpp"
 #include "ops/progress.hpp"
+#include "ops/status_line.hpp"
 #include "plan/planner.hpp"
 #include "runnel/error.hpp"
 #include "runnel/key_groups.hpp"
@@ -39,8 +42,7 @@ class LogDeadLettersOp final : public Operator {
     void process(int, BatchBase& batch) override {
       for (const auto& d : batch_cast<DeadLetter>(batch).values) {
         if (shown_++ < 10) {
-          std::fprintf(stderr, "runnel: rejected %s:%llu: %s\n", d.source.c_str(),
-                       static_cast<unsigned long long>(d.line), d.reason.c_str());
+          ops::log_warn(fmt::format("rejected {}:{}: {}", d.source, d.line, d.reason));
         }
       }
     }
@@ -208,9 +210,9 @@ RunResult Pipeline::run() {
   }
   if (!options_.checkpoint_dir.empty() || !options_.restore.empty()) {
     if (!streaming_mode) {
-      std::fprintf(stderr,
-                   "runnel: batch mode takes no checkpoints (a failed batch run is rerun); "
-                   "--checkpoint-dir and --restore are ignored\n");
+      ops::log_warn(
+          "batch mode takes no checkpoints (a failed batch run is rerun); "
+          "--checkpoint-dir and --restore are ignored");
     } else {
       eo.checkpoints.dir = options_.checkpoint_dir.empty()
                                ? std::filesystem::path(options_.restore).parent_path()
@@ -221,8 +223,25 @@ RunResult Pipeline::run() {
     }
   }
 
+  auto metrics = std::make_shared<ops::JobMetrics>(options_.job_name);
+  eo.metrics = metrics;
   runtime::Executor executor(physical, eo);
   executor.prepare();
+  metrics->expected_bytes = executor.expected_bytes();
+  // Destroyed before the executor: the metrics point at its byte count.
+  std::unique_ptr<ops::MetricsServer> server;
+  if (options_.metrics_port >= 0) {
+    try {
+      server = std::make_unique<ops::MetricsServer>(metrics, options_.metrics_port);
+    } catch (const std::runtime_error& e) {
+      throw UserError(e.what());
+    }
+    ops::log_info(fmt::format(
+        "metrics: http://127.0.0.1:{}/ (Prometheus: /metrics, JSON: /api/job)", server->port()));
+    if (options_.on_metrics_port) options_.on_metrics_port(server->port());
+  }
+  std::optional<ops::StatusLine> status;
+  if (options_.status_interval.count() > 0) status.emplace(metrics, options_.status_interval);
   runtime::ExecutionStats stats;
   {
     ops::ProgressBar progress(executor.expected_bytes(), executor.bytes_read(), options_.progress);
@@ -234,6 +253,11 @@ RunResult Pipeline::run() {
       }
     } cleanup{eo.temp_dir}, cleanup_state{eo.state_dir};
     stats = executor.run();
+  }
+  if (server && options_.metrics_linger.count() > 0) {
+    ops::log_info(fmt::format("metrics: serving the final figures for {} ms more",
+                              options_.metrics_linger.count()));
+    std::this_thread::sleep_for(options_.metrics_linger);
   }
   RunResult result;
   result.records_in = stats.records_in;

@@ -7,6 +7,7 @@ void BatchQueue::push(Message m) {
   not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
   if (closed_) throw Cancelled{};
   items_.push_back(std::move(m));
+  publish_fill();
   lock.unlock();
   not_empty_.notify_one();
 }
@@ -29,6 +30,7 @@ Message BatchQueue::take_front(std::unique_lock<std::mutex>& lock) {
   if (closed_) throw Cancelled{};
   Message m = std::move(items_.front());
   items_.pop_front();
+  publish_fill();
   lock.unlock();
   not_full_.notify_one();
   return m;

@@ -2,10 +2,11 @@
 // A bounded multi-producer, single-consumer queue of batches and control
 // messages: one per task instance. A full queue blocks its producers, which is
 // how backpressure travels upstream. Locked once per batch, never per record.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,9 @@ class BatchQueue {
 
   std::size_t size() const;
   std::size_t capacity() const { return capacity_; }
+  // Kept equal to size() under the queue's own lock, for the metrics
+  // (queue fill shows backpressure); set before the queue is used.
+  void set_fill_gauge(std::atomic<std::uint32_t>* gauge) { fill_gauge_ = gauge; }
 
  private:
   // Called with the lock held and an item (or closed_); releases the lock.
@@ -55,6 +59,11 @@ class BatchQueue {
   std::condition_variable not_empty_;
   std::deque<Message> items_;
   bool closed_ = false;
+  std::atomic<std::uint32_t>* fill_gauge_ = nullptr;
+  void publish_fill() {
+    if (fill_gauge_)
+      fill_gauge_->store(static_cast<std::uint32_t>(items_.size()), std::memory_order_relaxed);
+  }
 };
 
 }  // namespace runnel::runtime

@@ -176,6 +176,12 @@ void CheckpointCoordinator::complete(std::int64_t id,
   stats_.last_seconds = seconds;
   stats_.last_bytes = bytes;
   stats_.total_seconds += seconds;
+  if (metrics_) {
+    auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    metrics_->checkpoint_completed({id, seconds, bytes, unix_ms});
+  }
 }
 
 }  // namespace runnel::runtime

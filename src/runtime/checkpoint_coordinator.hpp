@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "ops/job_metrics.hpp"
 #include "runtime/physical_plan.hpp"
 
 namespace runnel::runtime {
@@ -59,6 +60,8 @@ class CheckpointCoordinator {
   // Stop requests after this count (see stop_request.hpp) make the next
   // checkpoint the last. Before start().
   void set_stop_base(std::uint64_t requests) { stop_base_ = requests; }
+  // Completed and aborted checkpoints are recorded there too. Before start().
+  void set_metrics(ops::JobMetrics* metrics) { metrics_ = metrics; }
   void start();
   void stop();  // abandons a checkpoint in flight; joins the thread
 
@@ -92,6 +95,7 @@ class CheckpointCoordinator {
   Fail fail_;
   Stopped stopped_;
   std::uint64_t stop_base_ = 0;
+  ops::JobMetrics* metrics_ = nullptr;
   std::int64_t next_id_;
   std::atomic<std::int64_t> requested_{0};
   std::atomic<std::int64_t> completed_{0};

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "ops/log.hpp"
 #include "runnel/error.hpp"
 #include "runtime/barrier_aligner.hpp"
 #include "runtime/batch_queue.hpp"
@@ -41,12 +42,77 @@ class DiscardOutput final : public Output {
   void push(BatchBase& batch) override { batch.clear(); }
 };
 
+// Feeds a fused operator (its input 0) and counts what it takes.
+class CountedInput final : public Output {
+ public:
+  CountedInput(OperatorInstance* next, Counter* records_in)
+      : next_(next), records_in_(records_in) {}
+  void push(BatchBase& batch) override {
+    if (records_in_) *records_in_ += batch.size();
+    next_->process(0, batch);
+  }
+
+ private:
+  OperatorInstance* next_;
+  Counter* records_in_;  // null for sinks: they count what they write
+};
+
+// Counts what an operator emits on one output port, once per batch.
+class CountedOutput final : public Output {
+ public:
+  CountedOutput(Output* next, Counter* records_out) : next_(next), records_out_(records_out) {}
+  void push(BatchBase& batch) override {
+    *records_out_ += batch.size();
+    next_->push(batch);
+  }
+
+ private:
+  Output* next_;
+  Counter* records_out_;
+};
+
+const char* kind_name(OperatorKind k) {
+  switch (k) {
+    case OperatorKind::kSource:
+      return "source";
+    case OperatorKind::kElementWise:
+      return "element-wise";
+    case OperatorKind::kKeyed:
+      return "keyed";
+    case OperatorKind::kMultiInput:
+      return "multi-input";
+    case OperatorKind::kSink:
+      return "sink";
+  }
+  return "operator";
+}
+
+// The plan's shape, for the metrics.
+void describe_plan(const PhysicalPlan& plan, ops::JobMetrics& m) {
+  std::vector<ops::TaskInfo> tasks;
+  for (const auto& t : plan.tasks) {
+    auto& info = tasks.emplace_back();
+    info.parallelism = t.parallelism;
+    for (const auto& op : t.ops) info.ops.push_back({op.name, kind_name(op.kind)});
+  }
+  std::vector<ops::EdgeInfo> edges;
+  for (const auto& e : plan.edges)
+    edges.push_back({e.from_task, e.from_op, e.to_task, to_string(e.kind)});
+  m.set_plan(std::move(tasks), std::move(edges));
+}
+
+std::uint64_t elapsed_ns(std::chrono::steady_clock::time_point since) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since)
+          .count());
+}
+
 }  // namespace
 
 struct Executor::InstanceRun {
   int task = 0;
   int instance = 0;
-  std::vector<InstanceCounters> counters;  // per op
+  ops::InstanceFigures* figures = nullptr;  // its counters, watermarks, busy time
   std::vector<std::unique_ptr<OperatorInstance>> ops;
   std::vector<std::unique_ptr<Output>> outputs;  // owned adapters
   std::vector<ExchangeOutput*> exchanges;
@@ -167,12 +233,23 @@ ExecutionStats Executor::run() {
         [this](std::int64_t) { stop_after_checkpoint(); });
   }
 
+  metrics_ = options_.metrics ? options_.metrics : std::make_shared<ops::JobMetrics>();
+  describe_plan(plan_, *metrics_);
+  metrics_->bytes_read = &bytes_read_;
+  if (restored_id_ > 0) metrics_->restored(restored_id_);
+  if (coordinator_) coordinator_->set_metrics(metrics_.get());
   queues_.clear();
-  for (const auto& task : tasks) {
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    const auto& task = tasks[t];
     auto& qs = queues_.emplace_back();
     for (int i = 0; i < task.parallelism; ++i) {
       qs.push_back(
           std::make_unique<BatchQueue>(task.in_edges.empty() ? 1 : options_.queue_capacity));
+      if (!task.in_edges.empty()) {
+        auto& fig = metrics_->instance(static_cast<int>(t), i);
+        fig.queue_capacity = static_cast<std::uint32_t>(qs.back()->capacity());
+        qs.back()->set_fill_gauge(&fig.queue_fill);
+      }
     }
   }
 
@@ -197,7 +274,7 @@ ExecutionStats Executor::run() {
       auto r = std::make_unique<InstanceRun>();
       r->task = t;
       r->instance = i;
-      r->counters.resize(task.ops.size());
+      r->figures = &metrics_->instance(t, i);
       r->ops.resize(task.ops.size());
       r->producer.assign(task.ops.size(), -1);
       r->op_watermarks.assign(task.ops.size(), kMinTimestamp);
@@ -222,7 +299,10 @@ ExecutionStats Executor::run() {
         for (int p = 0; p < fop.num_outputs; ++p) {
           std::vector<Output*> consumers;
           for (int c : fop.fused_consumers[p]) {
-            r->outputs.push_back(std::make_unique<InstanceInput>(r->ops[c].get()));
+            Counter* in = task.ops[c].kind == OperatorKind::kSink
+                              ? nullptr
+                              : &r->figures->ops[c].counters.records_in;
+            r->outputs.push_back(std::make_unique<CountedInput>(r->ops[c].get(), in));
             consumers.push_back(r->outputs.back().get());
           }
           for (int e : fop.out_edges[p]) {
@@ -251,6 +331,12 @@ ExecutionStats Executor::run() {
             r->outputs.push_back(std::make_unique<FanOutOutput>(consumers));
             ports.push_back(r->outputs.back().get());
           }
+          // Sources count what they emit themselves (dead letters apart).
+          if (fop.kind != OperatorKind::kSource) {
+            r->outputs.push_back(std::make_unique<CountedOutput>(
+                ports.back(), &r->figures->ops[o].counters.records_out));
+            ports.back() = r->outputs.back().get();
+          }
         }
         InstanceContext ctx;
         ctx.instance = i;
@@ -259,7 +345,7 @@ ExecutionStats Executor::run() {
         ctx.batch_size = options_.batch_size;
         ctx.memory_budget = fop.op->uses_memory_budget() ? per_instance_budget : 0;
         ctx.temp_dir = options_.temp_dir;
-        ctx.counters = &r->counters[o];
+        ctx.counters = &r->figures->ops[o].counters;
         ctx.progress_bytes = &bytes_read_;
         ctx.shared = shared_[t][o].get();
         ctx.streaming = options_.streaming;
@@ -302,6 +388,7 @@ ExecutionStats Executor::run() {
     coordinator_->set_stop_base(stop_base_);
     coordinator_->start();
   }
+  metrics_->set_state(ops::JobState::kRunning);
   std::vector<std::thread> threads;
   threads.reserve(runs.size());
   try {
@@ -334,21 +421,19 @@ ExecutionStats Executor::run() {
       }
     }
   }
-  if (failed_ && !stopped_) std::rethrow_exception(error_);
+  if (failed_ && !stopped_) {
+    metrics_->set_state(ops::JobState::kFailed);
+    std::rethrow_exception(error_);
+  }
+  metrics_->set_state(stopped_ || draining_ ? ops::JobState::kStopped : ops::JobState::kFinished);
 
   ExecutionStats stats;
-  for (const auto& r : runs) {
-    const auto& task = tasks[r->task];
-    for (std::size_t o = 0; o < task.ops.size(); ++o) {
-      const auto& c = r->counters[o];
-      if (task.ops[o].kind == OperatorKind::kSource)
-        stats.records_in += c.records_out + c.dead_letters;
-      if (task.ops[o].kind == OperatorKind::kSink) stats.records_out += c.records_in;
-      stats.dead_letters += c.dead_letters;
-      stats.spilled_bytes += c.spilled_bytes;
-      stats.late_records += c.late_records;
-    }
-  }
+  const auto totals = ops::totals(*metrics_);
+  stats.records_in = totals.records_in;
+  stats.records_out = totals.records_out;
+  stats.dead_letters = totals.dead_letters;
+  stats.spilled_bytes = totals.spilled_bytes;
+  stats.late_records = totals.late_records;
   if (coordinator_) stats.checkpoints = coordinator_->stats();
   stats.restored_checkpoint = restored_id_;
   stats.stopped = stopped_ || draining_;
@@ -376,7 +461,10 @@ void Executor::propagate_watermark(InstanceRun& r, Timestamp input) {
     Timestamp w = r.ops[o]->on_watermark(in);
     r.op_idle[o] = w == kIdleWatermark;
     // Watermarks never go back, whatever an operator returns.
-    if (!r.op_idle[o]) r.op_watermarks[o] = std::max(r.op_watermarks[o], w);
+    if (!r.op_idle[o]) {
+      r.op_watermarks[o] = std::max(r.op_watermarks[o], w);
+      r.figures->ops[o].watermark.store(r.op_watermarks[o], std::memory_order_relaxed);
+    }
   }
   for (std::size_t x = 0; x < r.exchanges.size(); ++x) {
     r.exchanges[x]->watermark(out(static_cast<std::size_t>(r.exchange_owner[x])));
@@ -394,7 +482,7 @@ void Executor::log(const std::string& line) const {
   if (options_.log) {
     options_.log(line);
   } else {
-    std::fprintf(stderr, "runnel: %s\n", line.c_str());
+    ops::log_info(line);
   }
 }
 
@@ -480,21 +568,33 @@ std::int64_t Executor::prepare_restore() {
 void Executor::take_checkpoint(InstanceRun& r, std::int64_t id) {
   std::vector<OperatorSnapshot> snaps(r.ops.size());
   // Stateless operators are told too: they may hold output back.
-  for (std::size_t o = 0; o < r.ops.size(); ++o) r.ops[o]->snapshot(id, snaps[o]);
+  for (std::size_t o = 0; o < r.ops.size(); ++o) {
+    r.ops[o]->snapshot(id, snaps[o]);
+    r.figures->ops[o].counters.state_bytes = snaps[o].bytes();
+  }
   for (auto* ex : r.exchanges) ex->barrier(id);
   coordinator_->acknowledge(r.task, r.instance, id, std::move(snaps));
+}
+
+bool Executor::produce_timed(InstanceRun& r, SourceInstance& source) {
+  const auto started = std::chrono::steady_clock::now();
+  bool more = source.produce();
+  r.figures->busy_ns += elapsed_ns(started);
+  return more;
 }
 
 void Executor::run_source(InstanceRun& r) {
   auto* source = dynamic_cast<SourceInstance*>(r.ops[0].get());
   if (source == nullptr) throw std::logic_error("task without inputs has no source at its head");
   if (!options_.streaming) {
-    while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() && source->produce()) {
+    while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() &&
+           produce_timed(r, *source)) {
     }
     return;
   }
   auto next_tick = std::chrono::steady_clock::now();
-  while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() && source->produce()) {
+  while (!failed_.load(std::memory_order_relaxed) && !stop_requested_now() &&
+         produce_timed(r, *source)) {
     if (coordinator_) {
       std::int64_t id = coordinator_->requested();
       if (id > r.injected) {
@@ -550,6 +650,7 @@ void Executor::run_consumer(InstanceRun& r) {
     }
   };
   const bool timed_wait = options_.streaming && options_.tick.count() > 0;
+  const bool head_counts = plan_.tasks[r.task].ops[0].kind != OperatorKind::kSink;
   auto next_tick = std::chrono::steady_clock::now() + options_.tick;
   // Checkpoints: messages of channels whose barrier came first wait in
   // `held` until the others' barriers arrive; then they are replayed.
@@ -578,7 +679,10 @@ void Executor::run_consumer(InstanceRun& r) {
     }
     if (m) {
       if (m->kind == Message::Kind::kData) {
+        const auto started = std::chrono::steady_clock::now();
+        if (head_counts) r.figures->ops[0].counters.records_in += m->batch->size();
         r.ops[0]->process(m->input, *m->batch);
+        r.figures->busy_ns += elapsed_ns(started);
       } else if (m->kind == Message::Kind::kWatermark) {
         advance(m->channel, m->watermark);
       } else if (m->kind == Message::Kind::kBarrier) {

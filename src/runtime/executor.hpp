@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/job_metrics.hpp"
 #include "runtime/checkpoint_coordinator.hpp"
 #include "runtime/physical_plan.hpp"
 #include "state/checkpoint_store.hpp"
@@ -36,6 +37,9 @@ struct ExecutionOptions {
   CheckpointConfig checkpoints;
   // Lines for the user (a restore, a damaged checkpoint skipped); stderr if unset.
   std::function<void(const std::string&)> log;
+  // Where the run keeps its live figures (for a metrics server); the
+  // executor makes its own when unset.
+  std::shared_ptr<ops::JobMetrics> metrics;
 };
 
 struct ExecutionStats {
@@ -71,6 +75,7 @@ class Executor {
   void run_instance(InstanceRun& r);
   void run_source(InstanceRun& r);
   void run_consumer(InstanceRun& r);
+  bool produce_timed(InstanceRun& r, SourceInstance& source);
   // Streaming: passes the input watermark down the task's operators and on
   // through its exchanges.
   void propagate_watermark(InstanceRun& r, Timestamp input);
@@ -95,6 +100,7 @@ class Executor {
   std::vector<std::vector<std::shared_ptr<void>>> shared_;
   bool prepared_ = false;
   std::atomic<std::uint64_t> bytes_read_{0};
+  std::shared_ptr<ops::JobMetrics> metrics_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};   // failed_ was set by a stop request, not an error
   std::atomic<bool> draining_{false};  // streaming without checkpoints: sources end on a stop

@@ -71,8 +71,9 @@ class LineSourceInstance : public SourceInstance {
       reader_ = std::make_unique<LineReader>(*split);
     }
     on_lines(lines_, *reader_);
-    if (ctx_.progress_bytes)
-      ctx_.progress_bytes->fetch_add(reader_->take_consumed_bytes(), std::memory_order_relaxed);
+    const std::uint64_t consumed = reader_->take_consumed_bytes();
+    if (ctx_.counters) ctx_.counters->bytes_in += consumed;
+    if (ctx_.progress_bytes) ctx_.progress_bytes->fetch_add(consumed, std::memory_order_relaxed);
     return true;
   }
 
@@ -245,9 +246,13 @@ class FileSinkOp final : public Operator {
         }
       }
       auto& buf = writer_->buffer();
+      const std::size_t before = buf.size();
       for (const auto& v : values) append_line(buf, v, raw_text_);
+      if (counters_) {
+        counters_->records_in += values.size();
+        counters_->bytes_out += buf.size() - before;
+      }
       writer_->maybe_flush();
-      if (counters_) counters_->records_in += values.size();
     }
     // Closes this epoch's part; the state lists the parts not yet published.
     void snapshot(std::int64_t id, OperatorSnapshot& out) override {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "ops/log.hpp"
 #include "runnel/error.hpp"
 
 namespace runnel::io {
@@ -28,6 +29,14 @@ KafkaIO parse_kafka_url(const std::string& url) {
 
 namespace runnel::io::kafka_client {
 
+void route_logs(rd_kafka_conf_t* conf) {
+  rd_kafka_conf_set_log_cb(
+      conf, [](const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+        ops::log_syslog_level(
+            level, fmt::format("Kafka client {} ({}): {}", rd_kafka_name(rk), facility, message));
+      });
+}
+
 std::string where(const KafkaIO& io) {
   return fmt::format("topic '{}' at {}", io.topic, io.bootstrap);
 }
@@ -44,6 +53,7 @@ Handle make_client(rd_kafka_type_t type, const KafkaIO& io,
       throw std::runtime_error(fmt::format("Kafka property {}={}: {}", key, value, err));
     }
   };
+  route_logs(conf);
   set("bootstrap.servers", io.bootstrap, true);
   for (const auto& [k, v] : defaults) set(k, v, false);
   for (const auto& [k, v] : io.properties) set(k, v, true);

@@ -40,6 +40,9 @@ void warm_up(rd_kafka_t* rk, rd_kafka_topic_t* topic, std::chrono::milliseconds 
 std::vector<std::pair<std::string, int>> list_topics(rd_kafka_t* rk, const std::string& where,
                                                      std::chrono::milliseconds timeout);
 
+// librdkafka's own log lines go to the job's log (ops/log.hpp), with its levels.
+void route_logs(rd_kafka_conf_t* conf);
+
 // "topic 'T' at BOOTSTRAP": where an error happened, for messages.
 std::string where(const KafkaIO& io);
 

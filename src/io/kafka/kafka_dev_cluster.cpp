@@ -47,6 +47,7 @@ KafkaDevCluster::KafkaDevCluster(int brokers) : impl_(std::make_unique<Impl>()) 
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // The owning client talks to no one: its own bootstrap would be the cluster.
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  kafka_client::route_logs(conf);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "io/kafka/kafka_client.hpp"
+#include "ops/log.hpp"
 #include "runnel/coder.hpp"
 #include "runnel/detail/kafka_ops.hpp"
 #include "runnel/emitter.hpp"
@@ -422,8 +423,9 @@ class KafkaSourceOp final : public Operator {
                                       io::kafka_client::where(io_), m->partition,
                                       rd_kafka_message_errstr(m)));
         // Transient (a broker down, a leader moving): librdkafka retries.
-        std::fprintf(stderr, "runnel: Kafka source, %s: %s (retrying)\n",
-                     io::kafka_client::where(io_).c_str(), rd_kafka_message_errstr(m));
+        ops::log_warn(fmt::format("Kafka source, {} partition {}: {} (retrying)",
+                                  io::kafka_client::where(io_), m->partition,
+                                  rd_kafka_message_errstr(m)));
         return;
       }
       auto it = index_.find(m->partition);

@@ -1,0 +1,24 @@
+#pragma once
+// The job's log: spdlog, to stderr. Human-readable lines ("runnel: ...") by
+// default, or JSON lines (one object per line: time, level, message) for log
+// collectors. Every part of runnel logs through here, librdkafka included.
+#include <string>
+#include <string_view>
+
+namespace runnel::ops {
+
+enum class LogFormat { kText, kJson };
+
+// Sets the format and the lowest level logged: trace, debug, info, warn,
+// error, critical or off. Throws std::invalid_argument on an unknown level.
+void configure_logging(LogFormat format, std::string_view level);
+LogFormat log_format();
+
+void log_debug(std::string_view message);
+void log_info(std::string_view message);
+void log_warn(std::string_view message);
+void log_error(std::string_view message);
+// librdkafka's syslog levels (0 emergency .. 7 debug) mapped onto ours.
+void log_syslog_level(int level, std::string_view message);
+
+}  // namespace runnel::ops

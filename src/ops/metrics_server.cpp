@@ -1,0 +1,151 @@
+#include "ops/metrics_server.hpp"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace runnel::ops {
+
+namespace {
+
+// Watermarks before the first, at the end of input or idle are not times: null.
+nlohmann::json watermark_json(std::int64_t w) {
+  if (w <= std::numeric_limits<std::int64_t>::min() / 2 ||
+      w >= std::numeric_limits<std::int64_t>::max() / 4)
+    return nullptr;
+  return w;
+}
+
+}  // namespace
+
+std::string job_json(const JobMetrics& m) {
+  using nlohmann::json;
+  json j;
+  j["job"] = m.job_name();
+  j["state"] = to_string(m.state());
+  j["uptime_seconds"] = m.uptime_seconds();
+  j["now_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  const JobTotals tot = totals(m);
+  j["records_in"] = tot.records_in;
+  j["records_out"] = tot.records_out;
+  j["dead_letters"] = tot.dead_letters;
+  j["late_records"] = tot.late_records;
+  j["bytes_read"] = m.bytes_read ? m.bytes_read->load() : 0;
+  j["expected_bytes"] = m.expected_bytes.load();
+  json tasks = json::array();
+  if (m.has_plan()) {
+    for (std::size_t t = 0; t < m.tasks().size(); ++t) {
+      const auto& task = m.tasks()[t];
+      json jt;
+      jt["id"] = t;
+      jt["parallelism"] = task.parallelism;
+      json instances = json::array();
+      for (int i = 0; i < task.parallelism; ++i) {
+        const auto& inst = m.instance(static_cast<int>(t), i);
+        instances.push_back({{"instance", i},
+                             {"busy_seconds", static_cast<double>(inst.busy_ns.get()) / 1e9},
+                             {"queue_fill", inst.queue_fill.load(std::memory_order_relaxed)},
+                             {"queue_capacity", inst.queue_capacity}});
+      }
+      jt["instances"] = std::move(instances);
+      json ops = json::array();
+      for (std::size_t o = 0; o < task.ops.size(); ++o) {
+        json op;
+        op["name"] = task.ops[o].name;
+        op["kind"] = task.ops[o].kind;
+        std::uint64_t in = 0, out = 0, dead = 0, late = 0, state = 0, bytes_in = 0, bytes_out = 0;
+        std::int64_t wm = std::numeric_limits<std::int64_t>::max();
+        bool any_wm = false;
+        for (int i = 0; i < task.parallelism; ++i) {
+          const auto& f = m.instance(static_cast<int>(t), i).ops[o];
+          in += f.counters.records_in;
+          out += f.counters.records_out;
+          dead += f.counters.dead_letters;
+          late += f.counters.late_records;
+          state += f.counters.state_bytes;
+          bytes_in += f.counters.bytes_in;
+          bytes_out += f.counters.bytes_out;
+          std::int64_t w = f.watermark.load(std::memory_order_relaxed);
+          if (!watermark_json(w).is_null()) {
+            wm = std::min(wm, w);  // the operator's watermark is its slowest instance's
+            any_wm = true;
+          }
+        }
+        op["records_in"] = in;
+        op["records_out"] = out;
+        op["dead_letters"] = dead;
+        op["late_records"] = late;
+        op["state_bytes"] = state;
+        op["bytes_in"] = bytes_in;
+        op["bytes_out"] = bytes_out;
+        op["watermark_ms"] = any_wm ? json(wm) : json(nullptr);
+        ops.push_back(std::move(op));
+      }
+      jt["operators"] = std::move(ops);
+      tasks.push_back(std::move(jt));
+    }
+  }
+  j["tasks"] = std::move(tasks);
+  json edges = json::array();
+  if (m.has_plan()) {
+    for (const auto& e : m.edges())
+      edges.push_back({{"from_task", e.from_task},
+                       {"from_op", e.from_op},
+                       {"to_task", e.to_task},
+                       {"kind", e.kind}});
+  }
+  j["edges"] = std::move(edges);
+  const auto ck = m.checkpoints();
+  json history = json::array();
+  for (const auto& c : ck.history)
+    history.push_back({{"id", c.id},
+                       {"seconds", c.seconds},
+                       {"bytes", c.bytes},
+                       {"completed_ms", c.completed_unix_ms}});
+  j["checkpoints"] = {{"completed", ck.completed},
+                      {"restores", ck.restores},
+                      {"restored_id", ck.restored_id},
+                      {"history", std::move(history)}};
+  json lag = json::array();
+  for (const auto& [tp, n] : m.consumer_lag())
+    lag.push_back({{"topic", tp.first}, {"partition", tp.second}, {"lag", n}});
+  j["kafka_consumer_lag"] = std::move(lag);
+  return j.dump();
+}
+
+MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port)
+    : metrics_(std::move(metrics)), server_(std::make_unique<httplib::Server>()) {
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(prometheus_text(*metrics_), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server_->Get("/api/job", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(job_json(*metrics_), "application/json");
+  });
+  server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(web_page(), "text/html; charset=utf-8");
+  });
+  if (port == 0) {
+    port_ = server_->bind_to_any_port("127.0.0.1");
+  } else {
+    port_ = server_->bind_to_port("127.0.0.1", port) ? port : -1;
+  }
+  if (port_ <= 0) {
+    throw std::runtime_error("cannot serve metrics on 127.0.0.1:" + std::to_string(port) +
+                             " (is the port in use?); pick another with --metrics-port, or 0 "
+                             "for a free one");
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+}
+
+MetricsServer::~MetricsServer() {
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace runnel::ops
