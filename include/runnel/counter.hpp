@@ -6,6 +6,7 @@
 // a reader sees a recent value.
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 namespace runnel {
 
@@ -39,6 +40,16 @@ struct InstanceCounters {
   Counter spilled_bytes;
   Counter late_records;  // later than the allowed lateness: sent to the late output
   Counter state_bytes;   // the instance's last checkpoint snapshot of this operator
+};
+
+// Figures an operator reports now and then beside its counters, such as a
+// Kafka source's lag per partition: a few times a second at most, never per
+// batch (a call here may take a lock).
+class FigureReporter {
+ public:
+  virtual ~FigureReporter() = default;
+  // Records in `topic`/`partition` after the source's position.
+  virtual void set_consumer_lag(const std::string& topic, int partition, std::int64_t records) = 0;
 };
 
 }  // namespace runnel

@@ -69,6 +69,7 @@ struct InstanceContext {
   std::size_t memory_budget = 0;   // bytes this instance may hold in hash tables; 0 = unlimited
   std::filesystem::path temp_dir;  // where spill files go
   InstanceCounters* counters = nullptr;
+  FigureReporter* figures = nullptr;                     // may be null
   std::atomic<std::uint64_t>* progress_bytes = nullptr;  // sources add bytes read, per batch
   void* shared = nullptr;  // per-task state shared by all instances of one operator
   // Streaming mode: watermarks travel with the data and results are emitted

@@ -65,7 +65,7 @@ struct CheckpointRecord {
 enum class JobState { kCreated, kRunning, kFinished, kStopped, kFailed };
 const char* to_string(JobState s);
 
-class JobMetrics {
+class JobMetrics final : public FigureReporter {
  public:
   explicit JobMetrics(std::string job_name = "job") : job_name_(std::move(job_name)) {}
   JobMetrics(const JobMetrics&) = delete;
@@ -99,7 +99,7 @@ class JobMetrics {
   CheckpointFigures checkpoints() const;
 
   // Kafka sources: lag per topic partition, reported every second or so.
-  void set_consumer_lag(const std::string& topic, int partition, std::int64_t lag);
+  void set_consumer_lag(const std::string& topic, int partition, std::int64_t lag) override;
   std::map<std::pair<std::string, int>, std::int64_t> consumer_lag() const;
 
   // Bytes the job's bounded sources will read (0: unknown), and read so far.

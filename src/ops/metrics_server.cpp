@@ -1,11 +1,13 @@
 #include "ops/metrics_server.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <thread>
 
 namespace runnel::ops {
 
@@ -130,6 +132,12 @@ MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port
   server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(web_page(), "text/html; charset=utf-8");
   });
+  // httplib's default also sets SO_REUSEPORT, with which a second job would
+  // share the port silently; a port in use must be an error.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   if (port == 0) {
     port_ = server_->bind_to_any_port("127.0.0.1");
   } else {
@@ -140,7 +148,14 @@ MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port
                              " (is the port in use?); pick another with --metrics-port, or 0 "
                              "for a free one");
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    listen_returned_ = true;
+  });
+  // httplib's stop() does nothing before the loop runs: a server destroyed
+  // at once would then listen forever. Return once it runs.
+  while (!server_->is_running() && !listen_returned_)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 MetricsServer::~MetricsServer() {

@@ -4,6 +4,7 @@
 //   /api/job   the plan and its figures as JSON
 //   /          a web page drawing both (static, embedded in the binary)
 // The figures stay served after the run ends, until the server is destroyed.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,6 +32,7 @@ class MetricsServer {
   std::shared_ptr<const JobMetrics> metrics_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
+  std::atomic<bool> listen_returned_{false};
   std::thread thread_;
 };
 

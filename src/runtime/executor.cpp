@@ -346,6 +346,7 @@ ExecutionStats Executor::run() {
         ctx.memory_budget = fop.op->uses_memory_budget() ? per_instance_budget : 0;
         ctx.temp_dir = options_.temp_dir;
         ctx.counters = &r->figures->ops[o].counters;
+        ctx.figures = metrics_.get();
         ctx.progress_bytes = &bytes_read_;
         ctx.shared = shared_[t][o].get();
         ctx.streaming = options_.streaming;

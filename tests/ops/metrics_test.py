@@ -1,7 +1,8 @@
 """Scrapes /metrics and /api/job while counting_job runs: every line of the
 exposition parses, each family is declared once before its samples, counters
 never go back, and the final figures (served after the end by
---metrics-linger) equal what the job reports and what its sinks wrote.
+--metrics-linger) equal what the job reports and what its sinks wrote. The
+job logs JSON lines (--log-format json) with status lines among them.
 
     python3 metrics_test.py COUNTING_JOB WORKDIR
 """
@@ -75,7 +76,8 @@ def total(samples, name, **want):
 
 
 def main(job_bin, workdir):
-    job = RunningJob(job_bin, workdir, EVENTS, 30_000, extra=("--metrics-linger", "5s"))
+    job = RunningJob(job_bin, workdir, EVENTS, 30_000, extra=("--metrics-linger", "5s", "--log-format", "json",
+                                                            "--status-interval", "500ms"))
     try:
         previous = {}
         scrapes = 0
@@ -129,6 +131,10 @@ def main(job_bin, workdir):
                         and any(k == "operator" and v2.endswith(f"/{sink}'") for k, v2 in labels))
             check(lines == taken, f"{sink}: {lines} lines written, the metrics say {taken}")
             check(lines > 0, f"{sink}: nothing written")
+        # --log-format json: every line an object; status lines among them.
+        logged = [json.loads(line) for line in job.text().splitlines() if line.strip()]
+        check(all({"time", "level", "message"} <= set(o) for o in logged), "log line fields")
+        check(any(o["message"].startswith("status: ") for o in logged), "no status line logged")
         api = json.loads(body)
         check(api["records_in"] == n_in and api["records_out"] == n_out, "/api/job totals")
         check(api["state"] == "finished", "/api/job state")

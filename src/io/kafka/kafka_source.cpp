@@ -65,6 +65,7 @@ class KafkaSourceOp final : public Operator {
           batch_size_(ctx.batch_size),
           streaming_(ctx.streaming),
           counters_(ctx.counters),
+          figures_(ctx.figures),
           completed_(ctx.checkpointing ? ctx.completed_checkpoint : nullptr),
           out_(out, ctx.batch_size),
           messages_(ctx.batch_size) {}
@@ -142,6 +143,7 @@ class KafkaSourceOp final : public Operator {
                                              rd_kafka_err2str(rd_kafka_last_error())));
       for (ssize_t i = 0; i < n; ++i) {
         rd_kafka_message_t* m = messages_[static_cast<std::size_t>(i)];
+        bytes_in_ += m->len;
         take(m);
         rd_kafka_message_destroy(m);
       }
@@ -155,7 +157,11 @@ class KafkaSourceOp final : public Operator {
         }
         if (!p.done && io_.bounded_read && p.next >= p.stop) finish_partition(p);
       }
-      if (counters_) counters_->records_out = emitted_;
+      if (counters_) {
+        counters_->records_out = emitted_;
+        counters_->bytes_in = bytes_in_;
+      }
+      if (figures_ && now >= next_lag_report_) report_lag(now);
       // (A group member is idle only once the group gave it partitions: a
       // join takes seconds.)
       if (io_.idle_stop.count() > 0 && (active_ > 0 || (io_.subscribe_group && assigned_)) &&
@@ -168,6 +174,22 @@ class KafkaSourceOp final : public Operator {
     }
 
    private:
+    // Lag per partition: the high watermark librdkafka last saw (kept from
+    // fetch responses: no request) minus the next offset to emit.
+    void report_lag(std::chrono::steady_clock::time_point now) {
+      next_lag_report_ = now + std::chrono::seconds(1);
+      for (const auto& p : partitions_) {
+        std::int64_t low = -1, high = -1;
+        if (rd_kafka_get_watermark_offsets(consumer_.get(), io_.topic.c_str(), p.id, &low, &high) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            high < 0)
+          continue;
+        std::int64_t at = p.next >= 0 ? std::max(p.next, low) : low;
+        if (at < 0) continue;
+        figures_->set_consumer_lag(io_.topic, p.id, std::max<std::int64_t>(0, high - at));
+      }
+    }
+
     void start() {
       started_ = true;
       // librdkafka 2.0 pauses fetching for about a second once this many
@@ -496,6 +518,9 @@ class KafkaSourceOp final : public Operator {
     std::size_t batch_size_;
     bool streaming_;
     InstanceCounters* counters_;
+    FigureReporter* figures_;
+    std::uint64_t bytes_in_ = 0;
+    std::chrono::steady_clock::time_point next_lag_report_{};
     const std::atomic<std::int64_t>* completed_;  // checkpoints on: the last completed one
     Emitter<T> out_;
     std::vector<rd_kafka_message_t*> messages_;

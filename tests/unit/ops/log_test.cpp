@@ -1,0 +1,51 @@
+// The job's log: JSON lines that parse whatever the message holds, levels
+// that filter, and a clear error for an unknown level.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "ops/log.hpp"
+
+namespace {
+using runnel::ops::LogFormat;
+
+// Restores the default (text, info) whatever a test did.
+struct DefaultLogging {
+  ~DefaultLogging() { runnel::ops::configure_logging(LogFormat::kText, "info"); }
+};
+
+TEST(Logging, JsonLinesParseAndKeepTheMessage) {
+  DefaultLogging restore;
+  runnel::ops::configure_logging(LogFormat::kJson, "debug");
+  const std::string tricky = "rejected a.csv:3: \"bad\"\tvalue\\ \x01 end\nsecond line";
+  testing::internal::CaptureStderr();
+  runnel::ops::log_warn(tricky);
+  runnel::ops::log_debug("details");
+  const std::string out = testing::internal::GetCapturedStderr();
+  std::istringstream lines(out);
+  std::string line;
+  std::vector<nlohmann::json> parsed;
+  while (std::getline(lines, line)) parsed.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(parsed.size(), 2u) << out;
+  EXPECT_EQ(parsed[0]["message"], tricky);
+  EXPECT_EQ(parsed[0]["level"], "warning");
+  EXPECT_EQ(parsed[0]["logger"], "runnel");
+  EXPECT_TRUE(parsed[0]["time"].is_string());
+  EXPECT_EQ(parsed[1]["level"], "debug");
+}
+
+TEST(Logging, TextLinesAndLevels) {
+  DefaultLogging restore;
+  runnel::ops::configure_logging(LogFormat::kText, "warn");
+  testing::internal::CaptureStderr();
+  runnel::ops::log_info("not shown");
+  runnel::ops::log_warn("shown");
+  runnel::ops::log_error("broken");
+  EXPECT_EQ(testing::internal::GetCapturedStderr(),
+            "runnel: warning: shown\nrunnel: error: broken\n");
+  EXPECT_THROW(runnel::ops::configure_logging(LogFormat::kText, "loud"), std::invalid_argument);
+}
+
+}  // namespace

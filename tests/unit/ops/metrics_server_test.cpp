@@ -1,0 +1,173 @@
+// The metrics endpoint: the Prometheus exposition of known figures, a Kafka
+// source's consumer lag scraped over HTTP while a job runs, and a clear error
+// for a port in use.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <regex>
+#include <runnel/runnel.hpp>
+#include <set>
+#include <thread>
+
+#include "ops/job_metrics.hpp"
+#include "ops/metrics_server.hpp"
+
+namespace {
+using namespace runnel;
+using namespace std::chrono_literals;
+
+std::shared_ptr<ops::JobMetrics> two_task_job() {
+  auto m = std::make_shared<ops::JobMetrics>("test");
+  m->set_plan({{2, {{"generator", "source"}, {"map", "element-wise"}}},
+               {1, {{"sum", "keyed"}, {"write text 'out/\"x\"'", "sink"}}}},
+              {{0, 1, 1, "hash(key group)"}});
+  m->instance(0, 0).ops[0].counters.records_out = 10;
+  m->instance(0, 1).ops[0].counters.records_out = 5;
+  m->instance(0, 0).ops[1].counters.records_in = 10;
+  m->instance(1, 0).ops[1].counters.records_in = 3;
+  m->instance(1, 0).ops[1].watermark = 1'000;
+  m->instance(1, 0).queue_fill = 4;
+  m->instance(1, 0).queue_capacity = 16;
+  m->checkpoint_completed({7, 0.25, 4096, 1'700'000'000'000});
+  m->set_consumer_lag("clicks", 3, 42);
+  return m;
+}
+
+TEST(MetricsServer, ExpositionHasEachFamilyOnceAndTheFigures) {
+  auto m = two_task_job();
+  const std::string text = ops::prometheus_text(*m);
+  EXPECT_NE(text.find("runnel_job_records_in_total 15\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("runnel_job_records_out_total 3\n"), std::string::npos);
+  EXPECT_NE(text.find("runnel_operator_records_out_total{instance=\"1\",kind=\"source\",op=\"0\","
+                      "operator=\"generator\",task=\"0\"} 5\n"),
+            std::string::npos);
+  // Quotes in an operator's name are escaped.
+  EXPECT_NE(text.find("operator=\"write text 'out/\\\"x\\\"'\""), std::string::npos);
+  EXPECT_NE(text.find("runnel_task_queue_fill_ratio{instance=\"0\",task=\"1\"} 0.25\n"),
+            std::string::npos);
+  EXPECT_NE(
+      text.find("runnel_operator_watermark_milliseconds{instance=\"0\",kind=\"sink\",op=\"1\","),
+      std::string::npos);
+  EXPECT_NE(text.find("runnel_checkpoint_last_id 7\n"), std::string::npos);
+  EXPECT_NE(text.find("runnel_checkpoint_last_size_bytes 4096\n"), std::string::npos);
+  EXPECT_NE(text.find("runnel_checkpoints_completed_total 1\n"), std::string::npos);
+  EXPECT_NE(text.find("runnel_kafka_consumer_lag_records{partition=\"3\",topic=\"clicks\"} 42\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("runnel_job_state{state=\"created\"} 1\n"), std::string::npos);
+  // Every family declared once, every sample after its declaration.
+  std::set<std::string> declared;
+  std::istringstream lines(text);
+  std::string line;
+  const std::regex sample(R"(^([a-z_]+)(\{.*\})? [-+0-9.e]+$)");
+  while (std::getline(lines, line)) {
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::string name = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_TRUE(declared.insert(name).second) << "declared twice: " << name;
+    } else if (line.rfind("#", 0) != 0 && !line.empty()) {
+      std::smatch match;
+      ASSERT_TRUE(std::regex_match(line, match, sample)) << line;
+      EXPECT_TRUE(declared.count(match[1].str())) << "no TYPE before " << line;
+    }
+  }
+}
+
+TEST(MetricsServer, ServesTheThreeEndpoints) {
+  auto m = two_task_job();
+  ops::MetricsServer server(m, 0);
+  ASSERT_GT(server.port(), 0);
+  httplib::Client client("127.0.0.1", server.port());
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(metrics->body.find("runnel_job_records_in_total 15"), std::string::npos);
+  auto job = client.Get("/api/job");
+  ASSERT_TRUE(job);
+  EXPECT_NE(job->body.find("\"records_in\":15"), std::string::npos) << job->body;
+  EXPECT_NE(job->body.find("\"name\":\"generator\""), std::string::npos);
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_NE(page->body.find("<title>runnel job</title>"), std::string::npos);
+  EXPECT_EQ(client.Get("/nothing")->status, 404);
+}
+
+TEST(MetricsServer, PortInUseIsAClearError) {
+  ops::MetricsServer first(two_task_job(), 0);
+  PipelineOptions o;
+  o.parallelism = 1;
+  o.progress = false;
+  o.metrics_port = first.port();
+  Pipeline p(o);
+  p.create(std::vector<int>{1, 2, 3}).collect();
+  try {
+    p.run();
+    FAIL() << "ran on a port in use";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(first.port())),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("--metrics-port"), std::string::npos) << e.what();
+  }
+}
+
+// A running job's Kafka source reports its lag per partition, scraped over
+// HTTP while the job works through a topic's backlog.
+TEST(MetricsServer, KafkaSourceLagIsScrapedWhileTheJobRuns) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("backlog", 4);
+  {
+    std::vector<std::pair<std::string, std::string>> records;
+    for (int i = 0; i < 20'000; ++i)
+      records.emplace_back(std::to_string(i), "v" + std::to_string(i));
+    PipelineOptions o;
+    o.parallelism = 1;
+    o.progress = false;
+    Pipeline p(o);
+    p.create(records).write(io::kafka(cluster.bootstrap(), "backlog"));
+    p.run();
+  }
+  std::atomic<int> port{0};
+  RunResult result;
+  std::thread job([&] {
+    PipelineOptions o;
+    o.parallelism = 2;
+    o.progress = false;
+    o.mode = ExecutionMode::kStreaming;
+    o.metrics_port = 0;
+    o.on_metrics_port = [&](int p) { port = p; };
+    Pipeline p(o);
+    // About 3 s of work: the backlog drains slowly enough to be seen.
+    p.read(io::kafka(cluster.bootstrap(), "backlog").stop_when_idle(1500ms))
+        .map([](const io::KafkaRecord& r) {
+          thread_local int n = 0;
+          if (++n % 15 == 0) std::this_thread::sleep_for(1ms);
+          return r.value;
+        })
+        .collect();
+    result = p.run();
+  });
+  while (port == 0) std::this_thread::sleep_for(10ms);
+  httplib::Client client("127.0.0.1", port);
+  const std::regex lag(
+      R"re(runnel_kafka_consumer_lag_records\{partition="(\d)",topic="backlog"\} (\d+))re");
+  std::set<std::string> partitions;
+  std::int64_t largest = 0;
+  for (int i = 0; i < 200 && partitions.size() < 4; ++i) {
+    auto res = client.Get("/metrics");
+    if (res) {
+      for (std::sregex_iterator it(res->body.begin(), res->body.end(), lag), end; it != end; ++it) {
+        partitions.insert((*it)[1].str());
+        largest = std::max<std::int64_t>(largest, std::stoll((*it)[2].str()));
+      }
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  job.join();
+  EXPECT_EQ(partitions.size(), 4u);
+  EXPECT_GT(largest, 0);
+  EXPECT_LE(largest, 20'000);
+  EXPECT_EQ(result.records_in, 20'000u);
+}
+
+}  // namespace
