@@ -30,7 +30,8 @@ cat "$out"/revenue/_rejected/part-*.csv
 
 echo
 echo "== IoT analytics in streaming mode: a CSV history, then about 2 s of live generated readings"
-$runnel run iot --input examples/data/sensors.csv --output "$out/iot" --mode streaming --no-progress
+$runnel run iot --input examples/data/sensors.csv --output "$out/iot" --mode streaming --no-progress \
+  --metrics-port 0 --status-interval 500ms
 echo "-- one-minute averages of dev-3 (device,window_start_ms,window_end_ms,celsius,pane,pane_index):"
 cat "$out"/iot/averages/part-*.csv | grep '^dev-3,' | sort -t, -k2,2n | tail -3
 echo "-- readings that came later than the allowed lateness (device,time_ms,celsius):"

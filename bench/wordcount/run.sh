@@ -197,7 +197,7 @@ for p in 1 2; do
   sorted_runnel_output "$OUT/runnel-p$p" "$OUT/runnel-p$p.sorted"
   same_or_die "runnel -p $p vs the baseline" "$OUT/runnel-p$p.sorted" "$OUT/baseline.sorted"
   if grep -q 'spilled' "$OUT/runnel-p$p.stderr"; then
-    note "warning: runnel -p $p spilled during the word count (its default 1 GiB budget is too small?): $(grep 'done:' "$OUT/runnel-p$p.stderr")"
+    note "warning: runnel -p $p spilled during the word count (its default 1 GiB budget is too small?): $(grep ' done (' "$OUT/runnel-p$p.stderr")"
   fi
 done
 if [[ $SKIP_TR != 1 ]]; then
@@ -239,8 +239,8 @@ groupby_run() {
 groupby_run groupby-spill "${BUDGET_MIB}MiB"
 groupby_run groupby-nospill "$BIG_BUDGET"
 
-SPILL_SUMMARY=$(grep 'done:' "$OUT/groupby-spill.stderr" | tail -n 1 || true)
-NOSPILL_SUMMARY=$(grep 'done:' "$OUT/groupby-nospill.stderr" | tail -n 1 || true)
+SPILL_SUMMARY=$(grep ' done (' "$OUT/groupby-spill.stderr" | tail -n 1 || true)
+NOSPILL_SUMMARY=$(grep ' done (' "$OUT/groupby-nospill.stderr" | tail -n 1 || true)
 SPILLED=$(sed -n 's/.*, spilled \([^,]*\),.*/\1/p' <<<"$SPILL_SUMMARY")
 [[ -n $SPILLED ]] || die "the group-by with a ${BUDGET_MIB} MiB budget did not spill; its summary: '$SPILL_SUMMARY'"
 if grep -q 'spilled' <<<"$NOSPILL_SUMMARY"; then
