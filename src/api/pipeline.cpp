@@ -228,6 +228,7 @@ RunResult Pipeline::run() {
   runtime::Executor executor(physical, eo);
   executor.prepare();
   metrics->expected_bytes = executor.expected_bytes();
+  metrics->bytes_read = &executor.bytes_read();
   // Destroyed before the executor: the metrics point at its byte count.
   std::unique_ptr<ops::MetricsServer> server;
   if (options_.metrics_port >= 0) {
@@ -255,9 +256,14 @@ RunResult Pipeline::run() {
     stats = executor.run();
   }
   if (server && options_.metrics_linger.count() > 0) {
+    status.reset();  // nothing moves any more
     ops::log_info(fmt::format("metrics: serving the final figures for {} ms more",
                               options_.metrics_linger.count()));
-    std::this_thread::sleep_for(options_.metrics_linger);
+    // A stop request (SIGINT/SIGTERM in the CLI) ends the wait.
+    const auto until = std::chrono::steady_clock::now() + options_.metrics_linger;
+    const auto requests = runtime::stop_requests().load();
+    while (std::chrono::steady_clock::now() < until && runtime::stop_requests().load() == requests)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   RunResult result;
   result.records_in = stats.records_in;

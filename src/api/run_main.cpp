@@ -1,8 +1,9 @@
 #include "runnel/run_main.hpp"
 
-#include <cstdio>
+#include <string>
 
 #include "api/job_cli.hpp"
+#include "ops/log.hpp"
 
 namespace runnel {
 
@@ -15,7 +16,7 @@ int run_main(int argc, char** argv, const JobBuilder& build, const std::string& 
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "runnel: error: %s (see --help)\n", e.what());
+    ops::log_error(std::string(e.what()) + " (see --help)");
     return 2;
   }
   std::string name = argc > 0 ? argv[0] : "job";

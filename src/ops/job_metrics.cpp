@@ -29,7 +29,7 @@ void JobMetrics::set_plan(std::vector<TaskInfo> tasks, std::vector<EdgeInfo> edg
   for (const auto& t : tasks_) {
     auto& per_task = instances_.emplace_back();
     for (int i = 0; i < t.parallelism; ++i)
-      per_task.push_back(std::make_unique<InstanceFigures>(t.ops.size()));
+      per_task.push_back(std::make_unique<InstanceFigures>(t.ops.size(), t.queue_capacity));
   }
   planned_.store(true, std::memory_order_release);
 }

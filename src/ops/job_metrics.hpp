@@ -29,13 +29,14 @@ struct OperatorFigures {
 
 // One parallel instance of a task: its operators' figures and its thread's.
 struct InstanceFigures {
-  explicit InstanceFigures(std::size_t ops) : ops(ops) {}
+  InstanceFigures(std::size_t ops, std::uint32_t queue_capacity)
+      : ops(ops), queue_capacity(queue_capacity) {}
   std::deque<OperatorFigures> ops;  // a deque: built in place, never moved
   // Time spent handling batches (sources: producing them), waits on full
   // queues downstream included; idle time waiting for input is not.
   Counter busy_ns;
   std::atomic<std::uint32_t> queue_fill{0};  // batches waiting in its input queue
-  std::uint32_t queue_capacity = 0;          // 0: a source, no input queue
+  const std::uint32_t queue_capacity;        // 0: a source, no input queue
 };
 
 struct OperatorInfo {
@@ -45,7 +46,8 @@ struct OperatorInfo {
 
 struct TaskInfo {
   int parallelism = 1;
-  std::vector<OperatorInfo> ops;  // fused, head first
+  std::vector<OperatorInfo> ops;     // fused, head first
+  std::uint32_t queue_capacity = 0;  // batches per instance input queue; 0: a source
 };
 
 struct EdgeInfo {
@@ -80,7 +82,7 @@ class JobMetrics final : public FigureReporter {
   const std::vector<TaskInfo>& tasks() const { return tasks_; }
   const std::vector<EdgeInfo>& edges() const { return edges_; }
   const std::string& job_name() const { return job_name_; }
-  // Whether set_plan ran: the server answers 503 until then.
+  // Whether set_plan ran: before, the figures list no tasks.
   bool has_plan() const { return planned_.load(std::memory_order_acquire); }
 
   void set_state(JobState s) { state_.store(s, std::memory_order_release); }
@@ -102,7 +104,8 @@ class JobMetrics final : public FigureReporter {
   void set_consumer_lag(const std::string& topic, int partition, std::int64_t lag) override;
   std::map<std::pair<std::string, int>, std::int64_t> consumer_lag() const;
 
-  // Bytes the job's bounded sources will read (0: unknown), and read so far.
+  // Bytes the job's bounded sources will read (0: unknown), and read so far
+  // (the executor's count: set before any reader starts, outlived by it).
   std::atomic<std::uint64_t> expected_bytes{0};
   const std::atomic<std::uint64_t>* bytes_read = nullptr;
 

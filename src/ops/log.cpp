@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 
 namespace runnel::ops {
 
@@ -20,8 +21,22 @@ class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     static constexpr char kHex[] = "0123456789abcdef";
-    for (char ch : msg.payload) {
-      auto c = static_cast<unsigned char>(ch);
+    const std::string_view text(msg.payload.data(), msg.payload.size());
+    for (std::size_t i = 0; i < text.size();) {
+      auto c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x80) {
+        // A message may quote a malformed record: bytes that are not UTF-8
+        // become U+FFFD, so the line stays valid JSON.
+        std::size_t n = utf8_sequence_length(text, i);
+        if (n == 0) {
+          dest.append(std::string_view("\\ufffd"));
+          ++i;
+        } else {
+          dest.append(text.data() + i, text.data() + i + n);
+          i += n;
+        }
+        continue;
+      }
       switch (c) {
         case '"':
           dest.append(std::string_view("\\\""));
@@ -43,10 +58,41 @@ class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
             const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
             dest.append(esc, esc + 6);
           } else {
-            dest.push_back(ch);
+            dest.push_back(static_cast<char>(c));
           }
       }
+      ++i;
     }
+  }
+  // The length of the well-formed UTF-8 sequence at text[i] (a lead byte of
+  // 0x80 or more), or 0 if it is not one.
+  static std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    if (i + n > text.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k) {
+      auto d = static_cast<unsigned char>(text[i + k]);
+      if ((d & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return 0;
+    return n;
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonEscapedMessage>();

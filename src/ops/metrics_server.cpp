@@ -117,7 +117,8 @@ std::string job_json(const JobMetrics& m) {
   for (const auto& [tp, n] : m.consumer_lag())
     lag.push_back({{"topic", tp.first}, {"partition", tp.second}, {"lag", n}});
   j["kafka_consumer_lag"] = std::move(lag);
-  return j.dump();
+  // Names come from user code and files: bytes that are not UTF-8 are replaced.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port)
@@ -134,6 +135,8 @@ MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port
   });
   // httplib's default also sets SO_REUSEPORT, with which a second job would
   // share the port silently; a port in use must be an error.
+  // A browser's idle keep-alive connection holds stop() back up to this long.
+  server_->set_keep_alive_timeout(1);
   server_->set_socket_options([](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);

@@ -85,6 +85,7 @@ std::string prometheus_text(const JobMetrics& m) {
                    .Register(reg);
 
   const double now = now_ms();
+  JobTotals tot;
   if (m.has_plan()) {
     const auto& tasks = m.tasks();
     for (std::size_t t = 0; t < tasks.size(); ++t) {
@@ -106,9 +107,16 @@ std::string prometheus_text(const JobMetrics& m) {
                                {"operator", op.name},
                                {"kind", op.kind},
                                {"instance", std::to_string(i)}};
-          in.Add(l).Increment(static_cast<double>(c.records_in.get()));
-          out.Add(l).Increment(static_cast<double>(c.records_out.get()));
-          dead.Add(l).Increment(static_cast<double>(c.dead_letters.get()));
+          // Each counter read once: the job's totals below add up the very
+          // values shown per operator (another batch may land meanwhile).
+          const std::uint64_t n_in = c.records_in.get(), n_out = c.records_out.get(),
+                              n_dead = c.dead_letters.get();
+          if (op.kind == "source") tot.records_in += n_out + n_dead;
+          if (op.kind == "sink") tot.records_out += n_in;
+          tot.dead_letters += n_dead;
+          in.Add(l).Increment(static_cast<double>(n_in));
+          out.Add(l).Increment(static_cast<double>(n_out));
+          dead.Add(l).Increment(static_cast<double>(n_dead));
           late.Add(l).Increment(static_cast<double>(c.late_records.get()));
           if (op.kind == "source") bytes_in.Add(l).Increment(static_cast<double>(c.bytes_in.get()));
           if (op.kind == "sink") bytes_out.Add(l).Increment(static_cast<double>(c.bytes_out.get()));
@@ -125,7 +133,6 @@ std::string prometheus_text(const JobMetrics& m) {
     }
   }
 
-  const JobTotals tot = totals(m);
   BuildCounter()
       .Name("runnel_job_records_in_total")
       .Help("Records the job's sources read (rejected ones included)")

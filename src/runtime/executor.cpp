@@ -88,11 +88,14 @@ const char* kind_name(OperatorKind k) {
 }
 
 // The plan's shape, for the metrics.
-void describe_plan(const PhysicalPlan& plan, ops::JobMetrics& m) {
+void describe_plan(const PhysicalPlan& plan, std::size_t queue_capacity, ops::JobMetrics& m) {
   std::vector<ops::TaskInfo> tasks;
   for (const auto& t : plan.tasks) {
     auto& info = tasks.emplace_back();
     info.parallelism = t.parallelism;
+    // As the executor makes its queues (BatchQueue raises 0 to 1).
+    if (!t.in_edges.empty())
+      info.queue_capacity = static_cast<std::uint32_t>(std::max<std::size_t>(1, queue_capacity));
     for (const auto& op : t.ops) info.ops.push_back({op.name, kind_name(op.kind)});
   }
   std::vector<ops::EdgeInfo> edges;
@@ -234,8 +237,7 @@ ExecutionStats Executor::run() {
   }
 
   metrics_ = options_.metrics ? options_.metrics : std::make_shared<ops::JobMetrics>();
-  describe_plan(plan_, *metrics_);
-  metrics_->bytes_read = &bytes_read_;
+  describe_plan(plan_, options_.queue_capacity, *metrics_);
   if (restored_id_ > 0) metrics_->restored(restored_id_);
   if (coordinator_) coordinator_->set_metrics(metrics_.get());
   queues_.clear();
@@ -245,11 +247,8 @@ ExecutionStats Executor::run() {
     for (int i = 0; i < task.parallelism; ++i) {
       qs.push_back(
           std::make_unique<BatchQueue>(task.in_edges.empty() ? 1 : options_.queue_capacity));
-      if (!task.in_edges.empty()) {
-        auto& fig = metrics_->instance(static_cast<int>(t), i);
-        fig.queue_capacity = static_cast<std::uint32_t>(qs.back()->capacity());
-        qs.back()->set_fill_gauge(&fig.queue_fill);
-      }
+      if (!task.in_edges.empty())
+        qs.back()->set_fill_gauge(&metrics_->instance(static_cast<int>(t), i).queue_fill);
     }
   }
 
@@ -331,8 +330,10 @@ ExecutionStats Executor::run() {
             r->outputs.push_back(std::make_unique<FanOutOutput>(consumers));
             ports.push_back(r->outputs.back().get());
           }
-          // Sources count what they emit themselves (dead letters apart).
-          if (fop.kind != OperatorKind::kSource) {
+          // records_out is the main output (port 0), as read downstream:
+          // dead letters and late records have counters of their own, and
+          // sources count what they emit themselves.
+          if (fop.kind != OperatorKind::kSource && p == 0 && !consumers.empty()) {
             r->outputs.push_back(std::make_unique<CountedOutput>(
                 ports.back(), &r->figures->ops[o].counters.records_out));
             ports.back() = r->outputs.back().get();

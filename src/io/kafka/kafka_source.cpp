@@ -177,7 +177,7 @@ class KafkaSourceOp final : public Operator {
     // Lag per partition: the high watermark librdkafka last saw (kept from
     // fetch responses: no request) minus the next offset to emit.
     void report_lag(std::chrono::steady_clock::time_point now) {
-      next_lag_report_ = now + std::chrono::seconds(1);
+      bool reported = false;
       for (const auto& p : partitions_) {
         std::int64_t low = -1, high = -1;
         if (rd_kafka_get_watermark_offsets(consumer_.get(), io_.topic.c_str(), p.id, &low, &high) !=
@@ -187,7 +187,10 @@ class KafkaSourceOp final : public Operator {
         std::int64_t at = p.next >= 0 ? std::max(p.next, low) : low;
         if (at < 0) continue;
         figures_->set_consumer_lag(io_.topic, p.id, std::max<std::int64_t>(0, high - at));
+        reported = true;
       }
+      // Until a fetch response told librdkafka the high watermarks, try again.
+      if (reported) next_lag_report_ = now + std::chrono::seconds(1);
     }
 
     void start() {

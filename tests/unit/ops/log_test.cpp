@@ -23,17 +23,19 @@ TEST(Logging, JsonLinesParseAndKeepTheMessage) {
   testing::internal::CaptureStderr();
   runnel::ops::log_warn(tricky);
   runnel::ops::log_debug("details");
+  runnel::ops::log_info("\xff ok \xc3\xa9 \xe2\x82");  // not UTF-8, UTF-8, cut short
   const std::string out = testing::internal::GetCapturedStderr();
   std::istringstream lines(out);
   std::string line;
   std::vector<nlohmann::json> parsed;
   while (std::getline(lines, line)) parsed.push_back(nlohmann::json::parse(line));
-  ASSERT_EQ(parsed.size(), 2u) << out;
+  ASSERT_EQ(parsed.size(), 3u) << out;
   EXPECT_EQ(parsed[0]["message"], tricky);
   EXPECT_EQ(parsed[0]["level"], "warning");
   EXPECT_EQ(parsed[0]["logger"], "runnel");
   EXPECT_TRUE(parsed[0]["time"].is_string());
   EXPECT_EQ(parsed[1]["level"], "debug");
+  EXPECT_EQ(parsed[2]["message"], "\xef\xbf\xbd ok \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd");
 }
 
 TEST(Logging, TextLinesAndLevels) {

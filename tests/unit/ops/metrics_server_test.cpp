@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 std::shared_ptr<ops::JobMetrics> two_task_job() {
   auto m = std::make_shared<ops::JobMetrics>("test");
   m->set_plan({{2, {{"generator", "source"}, {"map", "element-wise"}}},
-               {1, {{"sum", "keyed"}, {"write text 'out/\"x\"'", "sink"}}}},
+               {1, {{"sum", "keyed"}, {"write text 'out/\"x\"'", "sink"}}, 16}},
               {{0, 1, 1, "hash(key group)"}});
   m->instance(0, 0).ops[0].counters.records_out = 10;
   m->instance(0, 1).ops[0].counters.records_out = 5;
@@ -28,7 +28,6 @@ std::shared_ptr<ops::JobMetrics> two_task_job() {
   m->instance(1, 0).ops[1].counters.records_in = 3;
   m->instance(1, 0).ops[1].watermark = 1'000;
   m->instance(1, 0).queue_fill = 4;
-  m->instance(1, 0).queue_capacity = 16;
   m->checkpoint_completed({7, 0.25, 4096, 1'700'000'000'000});
   m->set_consumer_lag("clicks", 3, 42);
   return m;
@@ -128,6 +127,7 @@ TEST(MetricsServer, KafkaSourceLagIsScrapedWhileTheJobRuns) {
     p.run();
   }
   std::atomic<int> port{0};
+  std::atomic<bool> seen_all{false};
   RunResult result;
   std::thread job([&] {
     PipelineOptions o;
@@ -137,11 +137,11 @@ TEST(MetricsServer, KafkaSourceLagIsScrapedWhileTheJobRuns) {
     o.metrics_port = 0;
     o.on_metrics_port = [&](int p) { port = p; };
     Pipeline p(o);
-    // About 3 s of work: the backlog drains slowly enough to be seen.
+    // The backlog drains slowly until the test has seen every partition's lag.
     p.read(io::kafka(cluster.bootstrap(), "backlog").stop_when_idle(1500ms))
-        .map([](const io::KafkaRecord& r) {
+        .map([&seen_all](const io::KafkaRecord& r) {
           thread_local int n = 0;
-          if (++n % 15 == 0) std::this_thread::sleep_for(1ms);
+          if (!seen_all && ++n % 5 == 0) std::this_thread::sleep_for(1ms);
           return r.value;
         })
         .collect();
@@ -153,7 +153,7 @@ TEST(MetricsServer, KafkaSourceLagIsScrapedWhileTheJobRuns) {
       R"re(runnel_kafka_consumer_lag_records\{partition="(\d)",topic="backlog"\} (\d+))re");
   std::set<std::string> partitions;
   std::int64_t largest = 0;
-  for (int i = 0; i < 200 && partitions.size() < 4; ++i) {
+  for (int i = 0; i < 1000 && partitions.size() < 4; ++i) {
     auto res = client.Get("/metrics");
     if (res) {
       for (std::sregex_iterator it(res->body.begin(), res->body.end(), lag), end; it != end; ++it) {
@@ -163,6 +163,7 @@ TEST(MetricsServer, KafkaSourceLagIsScrapedWhileTheJobRuns) {
     }
     std::this_thread::sleep_for(20ms);
   }
+  seen_all = true;
   job.join();
   EXPECT_EQ(partitions.size(), 4u);
   EXPECT_GT(largest, 0);
