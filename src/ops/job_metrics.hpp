@@ -21,6 +21,13 @@
 
 namespace runnel::ops {
 
+// Whether a watermark is a time: not the one before the first, nor the end of
+// input or the idle marker (runnel's kMinTimestamp, kMaxTimestamp and above).
+inline bool is_watermark_time(std::int64_t w) {
+  return w > std::numeric_limits<std::int64_t>::min() / 2 &&
+         w < std::numeric_limits<std::int64_t>::max() / 4;
+}
+
 struct OperatorFigures {
   InstanceCounters counters;
   // Output watermark, ms since the epoch; the minimum int64 until the first.

@@ -11,18 +11,6 @@
 
 namespace runnel::ops {
 
-namespace {
-
-// Watermarks before the first, at the end of input or idle are not times: null.
-nlohmann::json watermark_json(std::int64_t w) {
-  if (w <= std::numeric_limits<std::int64_t>::min() / 2 ||
-      w >= std::numeric_limits<std::int64_t>::max() / 4)
-    return nullptr;
-  return w;
-}
-
-}  // namespace
-
 std::string job_json(const JobMetrics& m) {
   using nlohmann::json;
   json j;
@@ -73,7 +61,7 @@ std::string job_json(const JobMetrics& m) {
           bytes_in += f.counters.bytes_in;
           bytes_out += f.counters.bytes_out;
           std::int64_t w = f.watermark.load(std::memory_order_relaxed);
-          if (!watermark_json(w).is_null()) {
+          if (is_watermark_time(w)) {
             wm = std::min(wm, w);  // the operator's watermark is its slowest instance's
             any_wm = true;
           }

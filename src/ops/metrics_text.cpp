@@ -21,12 +21,6 @@ double now_ms() {
                                  .count());
 }
 
-bool has_watermark(std::int64_t w) {
-  // Before the first watermark, and the end of input / idle markers, are not times.
-  return w > std::numeric_limits<std::int64_t>::min() / 2 &&
-         w < std::numeric_limits<std::int64_t>::max() / 4;
-}
-
 }  // namespace
 
 std::string prometheus_text(const JobMetrics& m) {
@@ -124,7 +118,7 @@ std::string prometheus_text(const JobMetrics& m) {
             spilled.Add(l).Increment(static_cast<double>(c.spilled_bytes.get()));
           if (c.state_bytes.get() > 0) state.Add(l).Set(static_cast<double>(c.state_bytes.get()));
           std::int64_t w = inst.ops[o].watermark.load(std::memory_order_relaxed);
-          if (has_watermark(w)) {
+          if (is_watermark_time(w)) {
             wm.Add(l).Set(static_cast<double>(w));
             wm_lag.Add(l).Set((now - static_cast<double>(w)) / 1e3);
           }

@@ -36,9 +36,7 @@ std::string status_text(const JobMetrics& m, const JobTotals& before, double sec
       }
       for (std::size_t o = 0; o < task.ops.size(); ++o) {
         std::int64_t w = inst.ops[o].watermark.load(std::memory_order_relaxed);
-        if (task.ops[o].kind == "sink" && w > std::numeric_limits<std::int64_t>::min() / 2 &&
-            w < std::numeric_limits<std::int64_t>::max() / 4)
-          wm = std::min(wm, w);
+        if (task.ops[o].kind == "sink" && is_watermark_time(w)) wm = std::min(wm, w);
       }
     }
   }
