@@ -14,6 +14,7 @@
 #include "jobs/uppercase.hpp"
 #include "jobs/wordcount.hpp"
 #include "kafka_command.hpp"
+#include "nexmark_command.hpp"
 
 namespace {
 
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   run->require_subcommand(1);
   explain->require_subcommand(1);
   auto run_kafka = runnel::tools::add_kafka_commands(app);
+  auto run_nexmark = runnel::tools::add_nexmark_commands(app);
 
   std::map<CLI::App*, std::pair<const Job*, bool>> commands;  // -> job, explain only
   std::map<CLI::App*, runnel::api::JobFlags> flags;
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
   }
 
   if (int rc = run_kafka(); rc >= 0) return rc;
+  if (int rc = run_nexmark(); rc >= 0) return rc;
   if (list_cmd->parsed()) return runnel::tools::list_checkpoints_command(checkpoint_path);
   if (inspect_cmd->parsed()) return runnel::tools::inspect_checkpoint_command(checkpoint_path);
   if (jobs->parsed()) {

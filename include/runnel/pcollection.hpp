@@ -72,7 +72,8 @@ constexpr bool invocable_with_emitter() {
   if constexpr (std::is_void_v<V>) {
     return false;
   } else {
-    return std::is_invocable_v<F&, const T&, Emitter<V>&>;
+    return std::is_invocable_v<F&, const T&, Emitter<V>&> ||
+           std::is_invocable_v<F&, T&&, Emitter<V>&>;
   }
 }
 struct UnitKey {
@@ -146,7 +147,8 @@ class PCollection {
   }
 
   // Either f(const T&, Emitter<U>& out) calling out.emit(u) any number of
-  // times, or f(const T&) returning a range of U.
+  // times, or f(const T&) returning a range of U. f may take T&& instead, to
+  // move parts of the element out.
   template <class U = void, class F>
   auto flat_map(F f) const {
     using Deduced = typename detail::emitted_type<F>::type;
@@ -404,6 +406,17 @@ class PCollection {
   template <io::KafkaFormat F>
   void write(const io::KafkaValuesIO<T, F>& out) const {
     add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, false, F>>(out.io, false), out.io);
+  }
+
+  // Consumes the elements and keeps none (counted as written: RunResult::records_out).
+  void discard() const {
+    NodeSpec spec;
+    spec.name = "discard";
+    spec.kind = OperatorKind::kSink;
+    spec.op = std::make_shared<detail::DiscardSink>();
+    spec.num_outputs = 0;
+    spec.inputs = {ref_};
+    detail::add_node(*p_, std::move(spec));
   }
 
   // Every element, in memory, once the pipeline has run (for tests and small results).

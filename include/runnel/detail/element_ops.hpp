@@ -152,7 +152,9 @@ class FlatMapOp final : public Operator {
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<In>(batch).values;
       for_each_element(batch, out_, [&](std::size_t i) {
-        if constexpr (std::is_invocable_v<F&, const In&, Emitter<Out>&>) {
+        if constexpr (std::is_invocable_v<F&, In&&, Emitter<Out>&>) {
+          f_(std::move(values[i]), out_);  // the batch is the operator's to consume
+        } else if constexpr (std::is_invocable_v<F&, const In&, Emitter<Out>&>) {
           f_(std::as_const(values[i]), out_);
         } else {
           for (auto&& o : invoke_element(f_, values[i])) out_.emit(std::forward<decltype(o)>(o));

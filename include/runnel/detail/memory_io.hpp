@@ -105,6 +105,30 @@ struct CollectStore {
   std::vector<PaneInfo> panes;  // in step with values, if they are streaming results
 };
 
+// A sink that counts its input and keeps none of it (a benchmark's end: the
+// pipeline's work without a sink's). Its records_in and records_out are the count.
+class DiscardSink final : public Operator {
+ public:
+  CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
+                                                std::vector<Output*>) const override {
+    return std::make_unique<Instance>(ctx.counters);
+  }
+
+ private:
+  class Instance final : public OperatorInstance {
+   public:
+    explicit Instance(InstanceCounters* counters) : counters_(counters) {}
+    void process(int, BatchBase& batch) override {
+      if (counters_) counters_->records_in += batch.size();
+      batch.clear();
+    }
+
+   private:
+    InstanceCounters* counters_;
+  };
+};
+
 template <class T>
 class CollectSink final : public Operator {
  public:
