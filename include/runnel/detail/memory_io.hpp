@@ -1,8 +1,8 @@
 #pragma once
 // In-memory source and sink: Pipeline::create and PCollection::collect.
 #include <memory>
-#include <tuple>
 #include <mutex>
+#include <tuple>
 #include <utility>
 #include <vector>
 
