@@ -1,7 +1,6 @@
 // q4 — average price per category: the mean of the winning prices of each
-// category's auctions. Two aggregations in a row: in streaming mode the
-// results come at the end of the input (an update of the first would need a
-// retraction in the second).
+// category's auctions. In streaming mode a category's mean is updated every
+// `update_interval` as its auctions close (upserts by id).
 #include "nexmark/winning_bid.hpp"
 
 namespace runnel::nexmark {
@@ -25,19 +24,20 @@ struct TruncatedMeanFn {
 };
 }  // namespace
 
-PCollection<Q4Row> q4(const PCollection<Event>& events) {
-  return winning_bids(events, std::nullopt)
+PCollection<Q4Row> q4(const PCollection<Event>& events, const QueryContext& ctx) {
+  return winning_bids(events)
       .map([](const std::pair<Auction, Bid>& w) {
         return std::pair(w.first.category, w.second.price);
       })
+      .window_into(windows::global(), upserts(ctx))
       .combine_per_key(TruncatedMeanFn{})
       .map([](const std::pair<std::int64_t, std::int64_t>& c) {
         return Q4Row{c.first, c.second};
       });
 }
 
-void build_q4(const PCollection<Event>& events, const QueryContext&, const Sink& sink) {
-  finish(q4(events), sink);
+void build_q4(const PCollection<Event>& events, const QueryContext& ctx, const Sink& sink) {
+  finish(q4(events, ctx), sink);
 }
 
 }  // namespace runnel::nexmark

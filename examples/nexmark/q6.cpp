@@ -1,6 +1,6 @@
 // q6 — average selling price by seller: per seller, the mean winning price
-// of the seller's last 10 closed auctions (by expiry). Like q4, two
-// aggregations: in streaming mode the results come at the end of the input.
+// of the seller's last 10 closed auctions (by expiry). In streaming mode a
+// seller's mean is updated every `update_interval` (upserts by seller).
 #include <algorithm>
 #include <tuple>
 
@@ -35,19 +35,20 @@ struct LastTenFn {
 };
 }  // namespace
 
-PCollection<Q6Row> q6(const PCollection<Event>& events) {
-  return winning_bids(events, std::nullopt)
+PCollection<Q6Row> q6(const PCollection<Event>& events, const QueryContext& ctx) {
+  return winning_bids(events)
       .map([](const std::pair<Auction, Bid>& w) {
         return std::pair(w.first.seller, Closed{w.first.expires, w.first.id, w.second.price});
       })
+      .window_into(windows::global(), upserts(ctx))
       .combine_per_key(LastTenFn{})
       .map([](const std::pair<std::int64_t, std::int64_t>& s) {
         return Q6Row{s.first, s.second};
       });
 }
 
-void build_q6(const PCollection<Event>& events, const QueryContext&, const Sink& sink) {
-  finish(q6(events), sink);
+void build_q6(const PCollection<Event>& events, const QueryContext& ctx, const Sink& sink) {
+  finish(q6(events, ctx), sink);
 }
 
 }  // namespace runnel::nexmark

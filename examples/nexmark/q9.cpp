@@ -1,11 +1,11 @@
-// q9 — winning bids: each auction with its winning bid. In streaming mode
-// an auction's row is updated as better bids arrive (upserts by id).
+// q9 — winning bids: each auction with its winning bid, emitted once when
+// the auction closes (the watermark passes its expiry).
 #include "nexmark/winning_bid.hpp"
 
 namespace runnel::nexmark {
 
-PCollection<Q9Row> q9(const PCollection<Event>& events, const QueryContext& ctx) {
-  return winning_bids(events, upserts(ctx)).map([](std::pair<Auction, Bid>&& w) {
+PCollection<Q9Row> q9(const PCollection<Event>& events) {
+  return winning_bids(events).map([](std::pair<Auction, Bid>&& w) {
     Auction& a = w.first;
     Bid& b = w.second;
     return Q9Row{a.id,
@@ -26,8 +26,8 @@ PCollection<Q9Row> q9(const PCollection<Event>& events, const QueryContext& ctx)
   });
 }
 
-void build_q9(const PCollection<Event>& events, const QueryContext& ctx, const Sink& sink) {
-  finish(q9(events, ctx), sink);
+void build_q9(const PCollection<Event>& events, const QueryContext&, const Sink& sink) {
+  finish(q9(events), sink);
 }
 
 }  // namespace runnel::nexmark

@@ -2,7 +2,11 @@
 // The winning bid of each auction (q4, q6, q9): the highest bid placed
 // between the auction's start and its expiry, inclusive; among equal prices
 // the earliest (then the smallest bidder and extra, so every run agrees).
-#include <optional>
+//
+// An auction's result is final once the watermark passes its expiry, so it
+// is emitted then, once, in both modes (in batch mode at the end of the
+// input): the aggregations after it (q4's mean per category, q6's last ten
+// per seller) need no retractions.
 #include <variant>
 
 #include "nexmark/query.hpp"
@@ -18,49 +22,64 @@ inline bool better_bid(const Bid& a, const Bid& b) {
   return a.extra < b.extra;
 }
 
-// Per auction id: the auction and its winning bid. Bids that come before
-// their auction wait in the accumulator until it is known.
-struct WinningBidFn {
-  struct Accumulator {
-    std::optional<Auction> auction;
-    std::optional<Bid> best;
-    std::vector<Bid> waiting;
-  };
-  // Not lifted: an instance without the auction would hold all its bids.
-  static constexpr bool kLiftable = false;
+// Per auction id: the auction, its best bid so far, and the bids that came
+// before the auction (out-of-order delivery).
+struct WinningBidFn : DoFn<std::pair<std::int64_t, AuctionOrBid>, std::pair<Auction, Bid>> {
+  using Out = std::pair<Auction, Bid>;
+  ValueState<Auction> auction{"auction"};
+  ValueState<Bid> best{"best"};
+  ListState<Bid> waiting{"waiting"};
+  auto state() { return std::tie(auction, best, waiting); }
 
-  Accumulator create_accumulator() const { return {}; }
-  static void consider(Accumulator& acc, const Bid& b) {
-    const Auction& a = *acc.auction;
-    if (b.dateTime < a.dateTime || b.dateTime > a.expires) return;
-    if (!acc.best || better_bid(b, *acc.best)) acc.best = b;
-  }
-  void add_input(Accumulator& acc, const AuctionOrBid& x) const {
-    if (const Auction* a = std::get_if<Auction>(&x)) {
-      acc.auction = *a;
-      for (const Bid& b : acc.waiting) consider(acc, b);
-      acc.waiting.clear();
-    } else if (acc.auction) {
-      consider(acc, std::get<Bid>(x));
+  void process(const std::pair<std::int64_t, AuctionOrBid>& kv, KeyedContext<std::int64_t>& ctx,
+               Emitter<Out>&) {
+    if (const Auction* a = std::get_if<Auction>(&kv.second)) {
+      auction.write(*a);
+      for (const Bid& b : waiting.read()) consider(*a, b);
+      waiting.clear();
+      // +1: a bid at the expiry itself still counts, and the watermark
+      // promises only that no earlier element comes.
+      ctx.set_timer(TimeDomain::kEventTime, a->expires + 1);
+      return;
+    }
+    const Bid& b = std::get<Bid>(kv.second);
+    if (const auto& a = auction.read()) {
+      consider(*a, b);
     } else {
-      acc.waiting.push_back(std::get<Bid>(x));
+      // Its auction starts no later than the bid: once the watermark passes
+      // the bid without it, the bid joins nothing (an inner join).
+      waiting.add(b);
+      ctx.set_timer(TimeDomain::kEventTime, b.dateTime + 1);
     }
   }
-  void merge_accumulators(Accumulator& acc, Accumulator&& other) const {
-    if (other.auction && !acc.auction) add_input(acc, AuctionOrBid(*other.auction));
-    if (other.best) add_input(acc, AuctionOrBid(*other.best));
-    for (Bid& b : other.waiting) add_input(acc, AuctionOrBid(std::move(b)));
+
+  void on_timer(const std::int64_t&, Timestamp time, TimeDomain, KeyedContext<std::int64_t>&,
+                Emitter<Out>& out) {
+    if (const auto& a = auction.read()) {
+      if (time != a->expires + 1) return;  // a waiting bid's timer, now moot
+      if (const auto& b = best.read()) out.emit(Out(*a, *b));
+      auction.clear();
+      best.clear();
+      return;
+    }
+    std::vector<Bid> still;
+    for (const Bid& b : waiting.read()) {
+      if (b.dateTime >= time) still.push_back(b);
+    }
+    waiting.clear();
+    for (Bid& b : still) waiting.add(std::move(b));
   }
-  // The auction and its winning bid, if both are known.
-  std::optional<std::pair<Auction, Bid>> extract_output(Accumulator&& acc) const {
-    if (!acc.auction || !acc.best) return std::nullopt;
-    return std::pair(std::move(*acc.auction), std::move(*acc.best));
+
+ private:
+  void consider(const Auction& a, const Bid& b) {
+    if (b.dateTime < a.dateTime || b.dateTime > a.expires) return;
+    const auto& current = best.read();
+    if (!current || better_bid(b, *current)) best.write(b);
   }
 };
-RUNNEL_FIELDS(WinningBidFn::Accumulator, auction, best, waiting);
 
-// (auction id, (auction, winning bid)) for the auctions that have one.
-inline auto winning_bids(const PCollection<Event>& events, std::optional<Windowing> updates) {
+// (auction, winning bid) for each auction that has one, when it closes.
+inline PCollection<std::pair<Auction, Bid>> winning_bids(const PCollection<Event>& events) {
   auto tagged = events.flat_map([](Event&& e, Emitter<std::pair<std::int64_t, AuctionOrBid>>& out) {
     if (e.type == EventType::kAuction) {
       std::int64_t id = e.auction.id;
@@ -70,13 +89,7 @@ inline auto winning_bids(const PCollection<Event>& events, std::optional<Windowi
       out.emit(std::pair(id, AuctionOrBid(std::in_place_index<1>, std::move(e.bid))));
     }
   });
-  auto grouped = updates ? tagged.window_into(windows::global(), *updates) : tagged;
-  return grouped.combine_per_key(WinningBidFn{})
-      .template flat_map<std::pair<Auction, Bid>>(
-          [](std::pair<std::int64_t, std::optional<std::pair<Auction, Bid>>>&& w,
-             Emitter<std::pair<Auction, Bid>>& out) {
-            if (w.second) out.emit(std::move(*w.second));
-          });
+  return tagged.par_do(WinningBidFn{});
 }
 
 }  // namespace runnel::nexmark
