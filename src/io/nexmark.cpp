@@ -109,13 +109,15 @@ std::int64_t next_base0_auction_id(std::uint64_t event_id, Random& r) {
   return min_auction + r.next_int(max_auction - min_auction + 1 + kAuctionIdLead);
 }
 
-// Up to max_length - 1 characters, about one in 13 a space, trimmed.
+// Up to max_length - 1 characters, about one in 13 a space, trimmed. One
+// draw per character: its low bits choose space or letter, its high bits
+// the letter.
 std::string next_string(Random& r, int max_length) {
-  auto len = static_cast<int>(3 + r.next_int(max_length - 3));
-  std::string s;
-  s.reserve(static_cast<std::size_t>(len));
-  for (int i = 0; i < len; ++i) {
-    s += r.next_int(13) == 0 ? ' ' : static_cast<char>('a' + r.next_int(26));
+  auto len = static_cast<std::size_t>(3 + r.next_int(max_length - 3));
+  std::string s(len, ' ');
+  for (char& ch : s) {
+    std::uint64_t x = r.next();
+    if (x % 13 != 0) ch = static_cast<char>('a' + ((x >> 32) * 26 >> 32));
   }
   std::size_t b = s.find_first_not_of(' ');
   if (b == std::string::npos) return {};
@@ -123,27 +125,37 @@ std::string next_string(Random& r, int max_length) {
   return s.substr(b, e - b + 1);
 }
 
-// Exactly `length` lower-case letters, twelve from each draw.
-void append_exact_string(std::string& out, Random& r, int length) {
-  while (length > 0) {
-    std::uint64_t x = r.next();
-    for (int k = 0; k < 12 && length > 0; ++k, --length) {
-      out += static_cast<char>('a' + x % 26);
-      x /= 26;
+// Random lower-case letters that `extra` padding is cut from: the padding
+// is filler no query reads, so a slice of a fixed random text at a random
+// offset serves (one copy per event instead of a draw per character, which
+// was a third of the generator's time).
+constexpr std::size_t kLetterPoolBytes = 1 << 16;
+const std::string& letter_pool() {
+  static const std::string pool = [] {
+    Random r(20230102, 0);
+    std::string s(kLetterPoolBytes, 'a');
+    for (std::size_t i = 0; i < s.size(); i += 8) {
+      std::uint64_t x = r.next();
+      for (std::size_t k = 0; k < 8 && i + k < s.size(); ++k, x >>= 8) {
+        s[i + k] = static_cast<char>('a' + ((x & 0xff) * 26 >> 8));
+      }
     }
-  }
+    return s;
+  }();
+  return pool;
 }
 
 // Padding so that an event's size is on average `average` bytes (±20%).
 std::string next_extra(Random& r, int current_size, int average) {
-  std::string out;
-  if (current_size > average) return out;
+  if (current_size > average) return {};
   average -= current_size;
   auto delta = static_cast<int>(std::lround(average * 0.2));
   int size = average - delta + (delta == 0 ? 0 : static_cast<int>(r.next_int(2 * delta)));
-  out.reserve(static_cast<std::size_t>(size));
-  append_exact_string(out, r, size);
-  return out;
+  const std::string& pool = letter_pool();
+  auto length = static_cast<std::size_t>(size);
+  auto offset =
+      static_cast<std::size_t>(r.next_int(static_cast<std::int64_t>(pool.size() - length)));
+  return pool.substr(offset, length);
 }
 
 std::int64_t next_price(Random& r) {
