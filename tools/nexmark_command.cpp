@@ -99,7 +99,20 @@ int run_query(RunFlags& f) {
     std::fprintf(stderr, "runnel: error: --mode batch needs a bounded source: give --events N\n");
     return 2;
   }
-  auto build = [&f, q](Pipeline& p, const Options& o) {
+  // Latency needs a schedule to measure against: the paced generator's.
+  const nexmark::GeneratorConfig generated = f.generator.config();
+  const bool streaming =
+      f.job.mode == "streaming" || (f.job.mode == "auto" && generated.events == 0);
+  std::shared_ptr<nexmark::LatencyRecorder> latency;
+  if (streaming && f.source == "generator" && generated.pace > 0) {
+    Timestamp span_end = generated.events == 0
+                             ? kMaxTimestamp / 2
+                             : generated.base_time +
+                                   static_cast<Timestamp>(generated.events * 1000 / generated.rate);
+    latency = std::make_shared<nexmark::LatencyRecorder>(generated.base_time, generated.rate,
+                                                         generated.pace, span_end);
+  }
+  auto build = [&f, q, latency](Pipeline& p, const Options& o) {
     nexmark::QueryContext ctx;
     ctx.update_interval = api::parse_duration(f.update_interval, "--update-interval");
     nexmark::GeneratorConfig config = f.generator.config();
@@ -138,9 +151,23 @@ int run_query(RunFlags& f) {
       sink.kind = nexmark::Sink::Kind::kKafka;
       sink.path = o.output;
     }
+    sink.latency = latency;
+    if (latency) latency->start();
     q->build(timed, ctx, sink);
   };
-  return api::run_job("nexmark " + f.query, f.job, build, false);
+  int rc = api::run_job("nexmark " + f.query, f.job, build, false);
+  if (rc == 0 && latency) {
+    std::printf(
+        "runnel: nexmark %s latency (sink arrival - when the generator was due to emit "
+        "the row's event time): %s\n",
+        f.query.c_str(), latency->summary().c_str());
+  } else if (rc == 0 && streaming && f.source == "generator") {
+    std::printf(
+        "runnel: nexmark %s latency: not measured (give --pace: latency is measured "
+        "against the paced generator's schedule)\n",
+        f.query.c_str());
+  }
+  return rc;
 }
 
 int generate(GeneratorFlags& g, const std::string& output, const std::string& format,

@@ -13,6 +13,7 @@
 #include <runnel/nexmark.hpp>
 #include <runnel/runnel.hpp>
 
+#include "nexmark/latency.hpp"
 #include "nexmark/results.hpp"
 
 namespace runnel::nexmark {
@@ -31,10 +32,13 @@ struct Sink {
   std::string path;  // kFile: the output directory; kKafka: a kafka:// url
   // kCollect: filled with the rows as JSON lines (for tests).
   std::shared_ptr<std::optional<Collected<std::string>>> collected;
+  // If set, rows record their end-to-end latency on the way (paced streaming runs).
+  std::shared_ptr<LatencyRecorder> latency;
 };
 
 template <class Row>
-void finish(const PCollection<Row>& rows, const Sink& sink) {
+void finish(const PCollection<Row>& in, const Sink& sink) {
+  PCollection<Row> rows = sink.latency ? in.par_do(LatencyProbe<Row>(sink.latency)) : in;
   if (sink.kind == Sink::Kind::kBlackhole) return rows.discard();
   auto lines = rows.map([](const Row& r) { return json::to_json(r); });
   switch (sink.kind) {

@@ -268,5 +268,35 @@ TEST(NexmarkCli, GenerateThenRunFromFilesMatchesTheGenerator) {
   fs::remove_all(dir);
 }
 
+TEST(NexmarkLatency, QuantilesOfTheRecordedRows) {
+  // 1000 events/s of event time from t=1000, paced at 100 events/s of wall time.
+  LatencyRecorder r(1000, 1000, 100.0, 2000);
+  r.start();
+  EXPECT_EQ(r.latency_ms(999, LatencyRecorder::now_ms()), -1);   // before the span
+  EXPECT_EQ(r.latency_ms(2001, LatencyRecorder::now_ms()), -1);  // after it
+  // Event time 1500 is event 500, due 5 s after the start.
+  double started = LatencyRecorder::now_ms() - r.latency_ms(1000, LatencyRecorder::now_ms());
+  EXPECT_NEAR(static_cast<double>(r.latency_ms(1500, started + 5'250)), 250, 2);
+  EXPECT_EQ(r.latency_ms(1500, started + 4'000), 0);  // early (an end-of-input result)
+  std::vector<std::int64_t> ms;
+  for (int i = 1; i <= 100; ++i) ms.push_back(i);
+  ms.push_back(90'000);  // past the histogram: counted in its last bucket
+  r.merge(ms);
+  EXPECT_EQ(r.summary(), "p50 51 ms, p99 100 ms, max 60000 ms over 101 rows");
+}
+
+TEST(NexmarkLatency, PacedStreamingRunPrintsIt) {
+  auto paced = run_cli(
+      "nexmark run --query q1 --events 20000 --rate 20000 --pace 20000 --mode streaming -p 1 "
+      "--no-progress");
+  ASSERT_EQ(paced.exit_code, 0) << paced.output;
+  EXPECT_NE(paced.output.find("q1 latency"), std::string::npos) << paced.output;
+  EXPECT_NE(paced.output.find("over 18400 rows"), std::string::npos) << paced.output;
+  auto unpaced =
+      run_cli("nexmark run --query q1 --events 2000 --mode streaming -p 1 --no-progress");
+  ASSERT_EQ(unpaced.exit_code, 0) << unpaced.output;
+  EXPECT_NE(unpaced.output.find("give --pace"), std::string::npos) << unpaced.output;
+}
+
 }  // namespace
 }  // namespace runnel::nexmark
