@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <queue>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -162,9 +163,15 @@ class TriggeredWindows : WindowPanes<CF> {
       sessions_fire_due(now, emit);
       return;
     }
+    // Every key armed its own deadline: scan each window with a due one
+    // once, not once per deadline (that was quadratic in the keys).
+    if (deadlines_.empty() || deadlines_.front().first > now) return;
+    std::set<Window, WindowByEnd> due;
     while (!deadlines_.empty() && deadlines_.front().first <= now) {
-      Window w = deadlines_.front().second;
+      due.insert(deadlines_.front().second);
       deadlines_.pop_front();
+    }
+    for (const Window& w : due) {
       auto it = windows_.find(w);
       if (it == windows_.end()) continue;
       auto& cells = it->second;
