@@ -4,9 +4,9 @@
 namespace runnel::nexmark {
 
 PCollection<Q2Row> q2(const PCollection<Event>& events) {
-  return events.filter([](const Event& e) { return is_bid(e) && e.bid.auction % 123 == 0; })
+  return events.filter([](const Event& e) { return is_bid(e) && e.bid().auction % 123 == 0; })
       .map([](const Event& e) {
-        return Q2Row{e.bid.auction, e.bid.price};
+        return Q2Row{e.bid().auction, e.bid().price};
       });
 }
 

@@ -68,13 +68,13 @@ const Query* find_query(const std::string& name);
 // --- helpers the queries share ---------------------------------------------------
 
 inline PCollection<Bid> bids(const PCollection<Event>& events) {
-  return events.filter(is_bid).map([](Event&& e) { return std::move(e.bid); });
+  return events.filter(is_bid).map([](Event&& e) { return std::move(e.bid()); });
 }
 inline PCollection<Auction> auctions(const PCollection<Event>& events) {
-  return events.filter(is_auction).map([](Event&& e) { return std::move(e.auction); });
+  return events.filter(is_auction).map([](Event&& e) { return std::move(e.auction()); });
 }
 inline PCollection<Person> people(const PCollection<Event>& events) {
-  return events.filter(is_person).map([](Event&& e) { return std::move(e.person); });
+  return events.filter(is_person).map([](Event&& e) { return std::move(e.person()); });
 }
 
 // Streaming: the groups' results so far, every `update_interval`, each

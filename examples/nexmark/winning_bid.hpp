@@ -81,12 +81,12 @@ struct WinningBidFn : DoFn<std::pair<std::int64_t, AuctionOrBid>, std::pair<Auct
 // (auction, winning bid) for each auction that has one, when it closes.
 inline PCollection<std::pair<Auction, Bid>> winning_bids(const PCollection<Event>& events) {
   auto tagged = events.flat_map([](Event&& e, Emitter<std::pair<std::int64_t, AuctionOrBid>>& out) {
-    if (e.type == EventType::kAuction) {
-      std::int64_t id = e.auction.id;
-      out.emit(std::pair(id, AuctionOrBid(std::in_place_index<0>, std::move(e.auction))));
-    } else if (e.type == EventType::kBid) {
-      std::int64_t id = e.bid.auction;
-      out.emit(std::pair(id, AuctionOrBid(std::in_place_index<1>, std::move(e.bid))));
+    if (e.type() == EventType::kAuction) {
+      std::int64_t id = e.auction().id;
+      out.emit(std::pair(id, AuctionOrBid(std::in_place_index<0>, std::move(e.auction()))));
+    } else if (e.type() == EventType::kBid) {
+      std::int64_t id = e.bid().auction;
+      out.emit(std::pair(id, AuctionOrBid(std::in_place_index<1>, std::move(e.bid()))));
     }
   });
   return tagged.par_do(WinningBidFn{});

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <variant>
 
 #include "runnel/fields.hpp"
 #include "runnel/generator.hpp"
@@ -59,27 +61,46 @@ struct Bid {
 
 enum class EventType : std::int32_t { kPerson = 0, kAuction = 1, kBid = 2 };
 
-// One event: `type` says which of the three members holds it (the others are empty).
-struct Event {
-  EventType type = EventType::kBid;
-  Person person;
-  Auction auction;
-  Bid bid;
+// One event: a person, an auction or a bid. Only the one it is takes space
+// (a variant, not three members: events are moved through every query, and
+// most are bids).
+class Event {
+ public:
+  Event() = default;  // an empty person
+  Event(Person p) : value_(std::move(p)) {}
+  Event(Auction a) : value_(std::move(a)) {}
+  Event(Bid b) : value_(std::move(b)) {}
+
+  EventType type() const { return static_cast<EventType>(value_.index()); }
+  // The event as what it is; only valid for that type.
+  const Person& person() const { return *std::get_if<Person>(&value_); }
+  const Auction& auction() const { return *std::get_if<Auction>(&value_); }
+  const Bid& bid() const { return *std::get_if<Bid>(&value_); }
+  Person& person() { return *std::get_if<Person>(&value_); }
+  Auction& auction() { return *std::get_if<Auction>(&value_); }
+  Bid& bid() { return *std::get_if<Bid>(&value_); }
 
   Timestamp time() const {
-    return type == EventType::kPerson    ? person.dateTime
-           : type == EventType::kAuction ? auction.dateTime
-                                         : bid.dateTime;
+    return std::visit([](const auto& v) -> Timestamp { return v.dateTime; }, value_);
   }
+
+  using Value = std::variant<Person, Auction, Bid>;  // index == EventType
+  const Value& value() const { return value_; }
+  Value& value() { return value_; }
+  auto fields() { return std::tie(value_); }  // for Coder and memory accounting
+  auto fields() const { return std::tie(value_); }
+
+ private:
+  Value value_;
 };
 
-inline bool is_person(const Event& e) { return e.type == EventType::kPerson; }
-inline bool is_auction(const Event& e) { return e.type == EventType::kAuction; }
-inline bool is_bid(const Event& e) { return e.type == EventType::kBid; }
+inline bool is_person(const Event& e) { return e.type() == EventType::kPerson; }
+inline bool is_auction(const Event& e) { return e.type() == EventType::kAuction; }
+inline bool is_bid(const Event& e) { return e.type() == EventType::kBid; }
 // Moves the member out (for map() after filter(): the event is not used again).
-inline Person person_of(Event&& e) { return std::move(e.person); }
-inline Auction auction_of(Event&& e) { return std::move(e.auction); }
-inline Bid bid_of(Event&& e) { return std::move(e.bid); }
+inline Person person_of(Event&& e) { return std::move(e.person()); }
+inline Auction auction_of(Event&& e) { return std::move(e.auction()); }
+inline Bid bid_of(Event&& e) { return std::move(e.bid()); }
 inline Timestamp event_time(const Event& e) { return e.time(); }
 
 struct GeneratorConfig {
@@ -100,7 +121,6 @@ RUNNEL_FIELDS(Person, id, name, emailAddress, creditCard, city, state, dateTime,
 RUNNEL_FIELDS(Auction, id, itemName, description, initialBid, reserve, dateTime, expires, seller,
               category, extra);
 RUNNEL_FIELDS(Bid, auction, bidder, price, channel, url, dateTime, extra);
-RUNNEL_FIELDS(Event, type, person, auction, bid);
 
 // Event n of the stream these options describe.
 Event event_at(const GeneratorConfig& config, std::uint64_t n);
@@ -109,8 +129,8 @@ Event event_at(const GeneratorConfig& config, std::uint64_t n);
 void append_json(std::string& out, const Event& e);
 // Parses such a line; empty, or what is wrong.
 std::string parse_json(std::string_view line, Event& e);
-// One CSV line: event_type, then the person's, auction's and bid's fields in
-// the order above, the members that do not hold the event left empty.
+// One CSV line: event_type, then the fields of the person, auction or bid it
+// is, in the order declared above.
 void append_csv(std::string& out, const Event& e);
 std::string parse_csv(std::string_view line, Event& e);
 

@@ -90,19 +90,19 @@ inline int rank_of(std::int64_t price) {
 inline std::vector<const Bid*> bids_of(const std::vector<Event>& events) {
   std::vector<const Bid*> out;
   for (const Event& e : events)
-    if (e.type == EventType::kBid) out.push_back(&e.bid);
+    if (e.type() == EventType::kBid) out.push_back(&e.bid());
   return out;
 }
 inline std::vector<const Auction*> auctions_of(const std::vector<Event>& events) {
   std::vector<const Auction*> out;
   for (const Event& e : events)
-    if (e.type == EventType::kAuction) out.push_back(&e.auction);
+    if (e.type() == EventType::kAuction) out.push_back(&e.auction());
   return out;
 }
 inline std::vector<const Person*> persons_of(const std::vector<Event>& events) {
   std::vector<const Person*> out;
   for (const Event& e : events)
-    if (e.type == EventType::kPerson) out.push_back(&e.person);
+    if (e.type() == EventType::kPerson) out.push_back(&e.person());
   return out;
 }
 

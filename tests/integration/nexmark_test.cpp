@@ -149,22 +149,22 @@ TEST(NexmarkGenerator, FollowsTheReferenceMixAndIds) {
   std::int64_t people = 0, auctions = 0, bids = 0;
   for (std::size_t n = 0; n < events.size(); ++n) {
     const Event& e = events[n];
-    switch (e.type) {
+    switch (e.type()) {
       case EventType::kPerson:
-        EXPECT_EQ(e.person.id, 1000 + static_cast<std::int64_t>(n / 50));
+        EXPECT_EQ(e.person().id, 1000 + static_cast<std::int64_t>(n / 50));
         ++people;
         break;
       case EventType::kAuction:
-        EXPECT_GE(e.auction.category, 10);
-        EXPECT_LE(e.auction.category, 14);
-        EXPECT_GT(e.auction.expires, e.auction.dateTime);
-        EXPECT_GE(e.auction.id, 1000);
+        EXPECT_GE(e.auction().category, 10);
+        EXPECT_LE(e.auction().category, 14);
+        EXPECT_GT(e.auction().expires, e.auction().dateTime);
+        EXPECT_GE(e.auction().id, 1000);
         ++auctions;
         break;
       case EventType::kBid:
-        EXPECT_GE(e.bid.auction, 1000);
-        EXPECT_GE(e.bid.bidder, 1000);
-        EXPECT_FALSE(e.bid.url.empty());
+        EXPECT_GE(e.bid().auction, 1000);
+        EXPECT_GE(e.bid().bidder, 1000);
+        EXPECT_FALSE(e.bid().url.empty());
         ++bids;
         break;
     }
