@@ -9,6 +9,8 @@ packages=(
   # libraries the engine links
   libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev librocksdb-dev librdkafka-dev nlohmann-json3-dev
   prometheus-cpp-dev libcpp-httplib-dev
+  # the runnel CLI's allocator
+  libmimalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # a Kafka client no one here wrote, for the interop tests; Python for the metrics tests

@@ -7,8 +7,9 @@ namespace runnel::nexmark {
 PCollection<Q20Row> q20(const PCollection<Event>& events) {
   // Every auction joins (not only category 10): a bid waits for its auction
   // and must learn that it is not of category 10 to be dropped.
+  auto kinds = by_kind(events);
   return lookup_join<Q20Row>(
-      auctions(events), [](const Auction& a) { return a.id; }, bids(events),
+      kinds.auctions, [](const Auction& a) { return a.id; }, kinds.bids,
       [](const Bid& b) { return b.auction; },
       [](const Auction& a, const Bid& b, Emitter<Q20Row>& out) {
         if (a.category != 10) return;

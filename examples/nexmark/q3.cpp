@@ -6,9 +6,10 @@
 namespace runnel::nexmark {
 
 PCollection<Q3Row> q3(const PCollection<Event>& events) {
-  auto category10 = auctions(events).filter([](const Auction& a) { return a.category == 10; });
+  auto kinds = by_kind(events);
+  auto category10 = kinds.auctions.filter([](const Auction& a) { return a.category == 10; });
   return lookup_join<Q3Row>(
-      people(events), [](const Person& p) { return p.id; }, category10,
+      kinds.people, [](const Person& p) { return p.id; }, category10,
       [](const Auction& a) { return a.seller; },
       [](const Person& p, const Auction& a, Emitter<Q3Row>& out) {
         if (p.state == "OR" || p.state == "ID" || p.state == "CA")

@@ -6,10 +6,11 @@ namespace runnel::nexmark {
 
 PCollection<Q8Row> q8(const PCollection<Event>& events) {
   using namespace std::chrono_literals;
-  auto registered = people(events).window_into(windows::fixed(10s)).map([](const Person& p) {
+  auto kinds = by_kind(events);
+  auto registered = kinds.people.window_into(windows::fixed(10s)).map([](const Person& p) {
     return std::pair(p.id, p.name);
   });
-  auto sellers = auctions(events).window_into(windows::fixed(10s)).map([](const Auction& a) {
+  auto sellers = kinds.auctions.window_into(windows::fixed(10s)).map([](const Auction& a) {
     return std::pair(a.seller, Unit{});
   });
   return with_window<Q8Row>(co_group_by_key(registered, sellers),

@@ -5,6 +5,30 @@
 
 namespace runnel::nexmark {
 
+namespace {
+// Moves each event's one member to the output of its kind.
+struct SplitByKindFn : DoFn<Event, Person, Auction, Bid> {
+  void process(Event&& e, Emitters<Person, Auction, Bid>& out) {
+    switch (e.type()) {
+      case EventType::kPerson:
+        out.emit<0>(std::move(e.person()));
+        break;
+      case EventType::kAuction:
+        out.emit<1>(std::move(e.auction()));
+        break;
+      case EventType::kBid:
+        out.emit<2>(std::move(e.bid()));
+        break;
+    }
+  }
+};
+}  // namespace
+
+EventsByKind by_kind(const PCollection<Event>& events) {
+  auto [people, auctions, bids] = events.par_do(SplitByKindFn{});
+  return {people, auctions, bids};
+}
+
 #define RUNNEL_NEXMARK_QUERY(n) \
   void build_##n(const PCollection<Event>&, const QueryContext&, const Sink&);
 RUNNEL_NEXMARK_QUERY(q0)

@@ -77,6 +77,16 @@ inline PCollection<Person> people(const PCollection<Event>& events) {
   return events.filter(is_person).map([](Event&& e) { return std::move(e.person()); });
 }
 
+// The events of each kind, split in one pass. For queries that read two
+// kinds: two filters on the one collection would each be handed a copy of
+// every event (a collection read twice is copied for all but the last reader).
+struct EventsByKind {
+  PCollection<Person> people;
+  PCollection<Auction> auctions;
+  PCollection<Bid> bids;
+};
+EventsByKind by_kind(const PCollection<Event>& events);
+
 // Streaming: the groups' results so far, every `update_interval`, each
 // firing holding everything so far (accumulating).
 inline Windowing upserts(const QueryContext& ctx) {

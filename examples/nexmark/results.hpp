@@ -128,23 +128,6 @@ struct Q14Row {
 };
 RUNNEL_FIELDS(Q14Row, auction, bidder, price, bidTimeType, dateTime, extra, c_counts);
 
-// Counts of bids, distinct bidders and distinct auctions: in all and by price
-// rank (1: < 10,000; 2: 10,000 to 999,999; 3: >= 1,000,000).
-struct RankCounts {
-  std::int64_t total_bids = 0;
-  std::int64_t rank1_bids = 0;
-  std::int64_t rank2_bids = 0;
-  std::int64_t rank3_bids = 0;
-  std::int64_t total_bidders = 0;
-  std::int64_t rank1_bidders = 0;
-  std::int64_t rank2_bidders = 0;
-  std::int64_t rank3_bidders = 0;
-  std::int64_t total_auctions = 0;
-  std::int64_t rank1_auctions = 0;
-  std::int64_t rank2_auctions = 0;
-  std::int64_t rank3_auctions = 0;
-};
-
 struct Q15Row {
   std::string day;
   std::int64_t total_bids = 0;

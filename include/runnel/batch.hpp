@@ -43,7 +43,8 @@ class BatchBase {
   virtual std::unique_ptr<BatchBase> clone() const = 0;
   // An empty batch of the same element type.
   virtual std::unique_ptr<BatchBase> make_empty() const = 0;
-  // Moves the values into a new batch, leaving this one empty with its capacity.
+  // Moves the values into a new batch, leaving this one empty with room for
+  // as many values as it held.
   virtual std::unique_ptr<BatchBase> take() = 0;
 };
 
@@ -65,8 +66,12 @@ class Batch final : public BatchBase {
   BatchPtr make_empty() const override { return std::make_unique<Batch<T>>(); }
   BatchPtr take() override {
     auto out = std::make_unique<Batch<T>>();
-    out->values.reserve(values.capacity());
     out->values.swap(values);
+    // Room for as many as were taken, not the old capacity: a batch of a few
+    // large elements flushed early (a rare kind of event, a timer) would
+    // otherwise allocate a whole batch's worth, hundreds of KiB, per send,
+    // and freeing blocks that large makes malloc consolidate its free lists.
+    values.reserve(out->values.size());
     out->timestamps.swap(timestamps);
     out->windows.swap(windows);
     out->panes.swap(panes);

@@ -6,6 +6,8 @@
 //   void process(const In& x, Emitters<Out1, Out2>& outs);    // tagged outputs
 //   void process(const In& x, const ElementContext& c, Emitter<Out>& out);
 //                          // ... also given x's event time, window and pane
+//   void process(In&& x, Emitters<Out1, Out2>& outs);        // moves parts of x out
+//                          // (x is not used again: no copy of what is moved)
 //
 // and any of setup() / teardown() (once per parallel instance),
 // start_bundle() / finish_bundle(out) (around each batch of input).

@@ -216,10 +216,11 @@ class PCollection {
     using E = detail::do_fn_emitters_t<Fn>;
     static_assert(
         std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, E&> ||
+            std::is_invocable_v<decltype(&Fn::process), Fn&, T&&, E&> ||
             std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, const ElementContext&, E&>,
         "par_do(fn): the DoFn needs process(const In&, Emitter<Out>&) (one output) or "
         "process(const In&, Emitters<Out...>&) (several), optionally with a "
-        "const ElementContext& before the emitter");
+        "const ElementContext& before the emitter, or process(In&&, ...) to move from x");
     NodeSpec spec;
     spec.name = "par_do";
     spec.kind = OperatorKind::kElementWise;

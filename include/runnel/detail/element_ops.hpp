@@ -228,10 +228,16 @@ class ParDoOp final : public Operator {
     void open() override { DoFnHooks<Fn>::setup(fn_); }
     void process(int, BatchBase& batch) override {
       DoFnHooks<Fn>::start_bundle(fn_);
-      const auto& values = batch_cast<In>(batch).values;
-      if constexpr (requires(Fn & f, const In& x, const ElementContext& c, E& e) {
-                      f.process(x, c, e);
-                    }) {
+      auto& values = batch_cast<In>(batch).values;
+      if constexpr (
+          requires(Fn & f, In && x, E & e) { f.process(std::move(x), e); } &&
+          !requires(Fn & f, const In& x, E& e) { f.process(x, e); }) {
+        // process(In&&, ...): the batch is the operator's to consume.
+        for_each_element(batch, *out_,
+                         [&](std::size_t i) { fn_.process(std::move(values[i]), *out_); });
+      } else if constexpr (requires(Fn & f, const In& x, const ElementContext& c, E& e) {
+                             f.process(x, c, e);
+                           }) {
         ElementContext c;
         const bool timed = batch.timed();
         const bool panes = !batch.panes.empty();
@@ -241,10 +247,11 @@ class ParDoOp final : public Operator {
             c.window = batch.windows[i];
           }
           if (panes) c.pane = batch.panes[i];
-          fn_.process(values[i], std::as_const(c), *out_);
+          fn_.process(std::as_const(values[i]), std::as_const(c), *out_);
         });
       } else {
-        for_each_element(batch, *out_, [&](std::size_t i) { fn_.process(values[i], *out_); });
+        for_each_element(batch, *out_,
+                         [&](std::size_t i) { fn_.process(std::as_const(values[i]), *out_); });
       }
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();

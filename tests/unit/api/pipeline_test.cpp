@@ -81,6 +81,33 @@ TEST_P(PipelineTest, ParDoWithTaggedOutputs) {
   EXPECT_EQ(o.sorted(), (std::vector<std::string>{"odd1", "odd3", "odd5"}));
 }
 
+// Takes its input by rvalue: moves the long strings out, to one output or the other.
+struct MoveBySize : DoFn<std::string, std::string, std::string> {
+  void process(std::string&& x, Emitters<std::string, std::string>& out) {
+    if (x.size() > 3) {
+      out.emit<0>(std::move(x));
+    } else {
+      out.emit<1>(std::move(x));
+    }
+  }
+};
+
+TEST_P(PipelineTest, ParDoMayMoveFromItsInputWithoutTouchingOtherReaders) {
+  Pipeline p(options());
+  // Long enough to live on the heap, so a move really takes the characters.
+  std::vector<std::string> in = {std::string(40, 'a'), "b", std::string(50, 'c'), "dd"};
+  auto words = p.create(in);
+  auto [long_words, short_words] = words.par_do(MoveBySize{});
+  auto l = long_words.collect();
+  auto s = short_words.collect();
+  auto all = words.collect();  // a second reader of the same collection
+  p.run();
+  EXPECT_EQ(l.sorted(), (std::vector<std::string>{std::string(40, 'a'), std::string(50, 'c')}));
+  EXPECT_EQ(s.sorted(), (std::vector<std::string>{"b", "dd"}));
+  std::sort(in.begin(), in.end());
+  EXPECT_EQ(all.sorted(), in);
+}
+
 // Counts its lifecycle calls into a shared log, to check the hooks run.
 struct Lifecycle : DoFn<int, std::string> {
   std::shared_ptr<std::atomic<int>> setups, teardowns, bundles;
