@@ -66,7 +66,7 @@ class TriggeredWindows : WindowPanes<CF> {
     if (this->after_add(cells.on_time_done, entry->value, now, [&](const PaneInfo& p, Acc&& acc) {
           emit(w, entry->key, std::move(acc), p);
         }))
-      deadlines_.emplace_back(entry->value.deadline, w);
+      deadlines_.push_back(Deadline{entry->value.deadline, w, entry_index(cells, entry)});
   }
 
   // The watermark rose to wm: on-time panes for windows it completes; final
@@ -130,14 +130,10 @@ class TriggeredWindows : WindowPanes<CF> {
   }
   // One cell of a restored checkpoint.
   void restore_cell(const Window& w, K key, Cell c, bool on_time_done) {
-    if (c.deadline != 0) {
-      // Keep the processing-time deadlines in order.
-      auto at = std::upper_bound(deadlines_.begin(), deadlines_.end(), c.deadline,
-                                 [](Timestamp t, const auto& d) { return t < d.first; });
-      deadlines_.emplace(at, c.deadline, w);
-    }
+    const Timestamp deadline = c.deadline;
     last_cells_ = nullptr;
     if (merging_) {
+      arm_restored(deadline, w, 0);
       due_.emplace(on_time_done ? w.max_timestamp() + lateness_ : w.max_timestamp(), key);
       sessions_[key].push_back(Session{w, std::move(c), on_time_done});
       return;
@@ -146,8 +142,11 @@ class TriggeredWindows : WindowPanes<CF> {
     if (it == windows_.end()) it = windows_.emplace(w, WindowCells{}).first;
     it->second.on_time_done = on_time_done;
     std::uint64_t h = Hash<K>{}(key);
-    it->second.table.find_or_insert_entry(
-        key, h, [&] { return std::move(key); }, [&] { return std::move(c); });
+    auto* entry = it->second.table
+                      .find_or_insert_entry(
+                          key, h, [&] { return std::move(key); }, [&] { return std::move(c); })
+                      .first;
+    arm_restored(deadline, w, entry_index(it->second, entry));
   }
   Timestamp watermark() const { return watermark_; }
   // At a restore: the watermark the state had seen (fired panes stay fired).
@@ -158,27 +157,37 @@ class TriggeredWindows : WindowPanes<CF> {
   void on_processing_time(Timestamp now, Emit&& emit) {
     if (merging_) {
       // Sessions change shape as they merge: scan them once when any is due.
-      if (deadlines_.empty() || deadlines_.front().first > now) return;
-      while (!deadlines_.empty() && deadlines_.front().first <= now) deadlines_.pop_front();
+      if (deadlines_.empty() || deadlines_.front().at > now) return;
+      while (!deadlines_.empty() && deadlines_.front().at <= now) deadlines_.pop_front();
       sessions_fire_due(now, emit);
       return;
     }
-    // Every key armed its own deadline: scan each window with a due one
-    // once, not once per deadline (that was quadratic in the keys).
-    if (deadlines_.empty() || deadlines_.front().first > now) return;
-    std::set<Window, WindowByEnd> due;
-    while (!deadlines_.empty() && deadlines_.front().first <= now) {
-      due.insert(deadlines_.front().second);
+    // Each deadline names its cell: a firing visits the keys that armed one
+    // (those that changed), not every key of the window. Scanning the window
+    // cost O(all keys) a second for upserts over millions of keys (Nexmark
+    // q18 slowed as its state grew).
+    if (deadlines_.empty() || deadlines_.front().at > now) return;
+    std::vector<Deadline> due;
+    while (!deadlines_.empty() && deadlines_.front().at <= now) {
+      due.push_back(deadlines_.front());
       deadlines_.pop_front();
     }
-    for (const Window& w : due) {
-      auto it = windows_.find(w);
-      if (it == windows_.end()) continue;
-      auto& cells = it->second;
-      for (auto& e : cells.table.entries()) {
-        this->fire_if_due(e.value, cells.on_time_done, now,
-                          [&](const PaneInfo& p, Acc&& acc) { emit(w, e.key, std::move(acc), p); });
+    WindowCells* cells = nullptr;
+    for (const Deadline& d : due) {
+      if (cells == nullptr || !(d.window == last_due_window_)) {
+        auto it = windows_.find(d.window);
+        cells = it == windows_.end() ? nullptr : &it->second;
+        last_due_window_ = d.window;
+        if (cells == nullptr) continue;
       }
+      auto& entries = cells->table.entries();
+      // Gone with its window, or the window's table was rebuilt: nothing to fire
+      // (a cell's own deadline says whether it is due, so a stale index is harmless).
+      if (d.entry >= entries.size()) continue;
+      auto& e = entries[d.entry];
+      this->fire_if_due(e.value, cells->on_time_done, now, [&](const PaneInfo& p, Acc&& acc) {
+        emit(d.window, e.key, std::move(acc), p);
+      });
     }
   }
 
@@ -197,7 +206,7 @@ class TriggeredWindows : WindowPanes<CF> {
     if (this->after_add(s.on_time_done, s.cell, now, [&](const PaneInfo& p, Acc&& acc) {
           emit(s.window, key, std::move(acc), p);
         }))
-      deadlines_.emplace_back(s.cell.deadline, s.window);
+      deadlines_.push_back(Deadline{s.cell.deadline, s.window, 0});
   }
 
   template <class Emit>
@@ -237,7 +246,27 @@ class TriggeredWindows : WindowPanes<CF> {
   };
   std::priority_queue<std::pair<Timestamp, K>, std::vector<std::pair<Timestamp, K>>, LaterFirst>
       due_;
-  std::deque<std::pair<Timestamp, Window>> deadlines_;  // processing-time firings, in order
+  // A processing-time firing: when, and which cell (its entry in the
+  // window's table; entries are never removed one by one). Sessions scan.
+  struct Deadline {
+    Timestamp at;
+    Window window;
+    std::uint32_t entry;
+  };
+  std::deque<Deadline> deadlines_;  // in order of `at`
+  Window last_due_window_;
+
+  static std::uint32_t entry_index(WindowCells& cells,
+                                   const typename FlatTable<K, Cell>::Entry* e) {
+    return static_cast<std::uint32_t>(e - cells.table.entries().data());
+  }
+  // A restored cell's deadline, kept in order among the others.
+  void arm_restored(Timestamp deadline, const Window& w, std::uint32_t entry) {
+    if (deadline == 0) return;
+    auto at = std::upper_bound(deadlines_.begin(), deadlines_.end(), deadline,
+                               [](Timestamp t, const Deadline& d) { return t < d.at; });
+    deadlines_.insert(at, Deadline{deadline, w, entry});
+  }
 };
 
 }  // namespace runnel::detail
