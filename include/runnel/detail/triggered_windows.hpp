@@ -7,7 +7,6 @@
 // only the windows it completes; sessions are kept per key and merged as
 // elements arrive.
 #include <algorithm>
-#include <deque>
 #include <functional>
 #include <map>
 #include <queue>
@@ -66,7 +65,7 @@ class TriggeredWindows : WindowPanes<CF> {
     if (this->after_add(cells.on_time_done, entry->value, now, [&](const PaneInfo& p, Acc&& acc) {
           emit(w, entry->key, std::move(acc), p);
         }))
-      deadlines_.push_back(Deadline{entry->value.deadline, w, entry_index(cells, entry)});
+      deadlines_.push(Deadline{entry->value.deadline, w, entry_index(cells, entry)});
   }
 
   // The watermark rose to wm: on-time panes for windows it completes; final
@@ -157,8 +156,8 @@ class TriggeredWindows : WindowPanes<CF> {
   void on_processing_time(Timestamp now, Emit&& emit) {
     if (merging_) {
       // Sessions change shape as they merge: scan them once when any is due.
-      if (deadlines_.empty() || deadlines_.front().at > now) return;
-      while (!deadlines_.empty() && deadlines_.front().at <= now) deadlines_.pop_front();
+      if (deadlines_.empty() || deadlines_.top().at > now) return;
+      while (!deadlines_.empty() && deadlines_.top().at <= now) deadlines_.pop();
       sessions_fire_due(now, emit);
       return;
     }
@@ -166,11 +165,11 @@ class TriggeredWindows : WindowPanes<CF> {
     // (those that changed), not every key of the window. Scanning the window
     // cost O(all keys) a second for upserts over millions of keys (Nexmark
     // q18 slowed as its state grew).
-    if (deadlines_.empty() || deadlines_.front().at > now) return;
+    if (deadlines_.empty() || deadlines_.top().at > now) return;
     std::vector<Deadline> due;
-    while (!deadlines_.empty() && deadlines_.front().at <= now) {
-      due.push_back(deadlines_.front());
-      deadlines_.pop_front();
+    while (!deadlines_.empty() && deadlines_.top().at <= now) {
+      due.push_back(deadlines_.top());
+      deadlines_.pop();
     }
     WindowCells* cells = nullptr;
     for (const Deadline& d : due) {
@@ -206,7 +205,7 @@ class TriggeredWindows : WindowPanes<CF> {
     if (this->after_add(s.on_time_done, s.cell, now, [&](const PaneInfo& p, Acc&& acc) {
           emit(s.window, key, std::move(acc), p);
         }))
-      deadlines_.push_back(Deadline{s.cell.deadline, s.window, 0});
+      deadlines_.push(Deadline{s.cell.deadline, s.window, 0});
   }
 
   template <class Emit>
@@ -253,19 +252,22 @@ class TriggeredWindows : WindowPanes<CF> {
     Window window;
     std::uint32_t entry;
   };
-  std::deque<Deadline> deadlines_;  // in order of `at`
+  struct LaterDeadlineFirst {
+    bool operator()(const Deadline& a, const Deadline& b) const { return a.at > b.at; }
+  };
+  // A min-heap on `at`: deadlines are armed out of order when early and late
+  // firings have different delays (or the clock steps back), so the front of
+  // a queue in arrival order need not be the earliest.
+  std::priority_queue<Deadline, std::vector<Deadline>, LaterDeadlineFirst> deadlines_;
   Window last_due_window_;
 
   static std::uint32_t entry_index(WindowCells& cells,
                                    const typename FlatTable<K, Cell>::Entry* e) {
     return static_cast<std::uint32_t>(e - cells.table.entries().data());
   }
-  // A restored cell's deadline, kept in order among the others.
+  // A restored cell's deadline.
   void arm_restored(Timestamp deadline, const Window& w, std::uint32_t entry) {
-    if (deadline == 0) return;
-    auto at = std::upper_bound(deadlines_.begin(), deadlines_.end(), deadline,
-                               [](Timestamp t, const Deadline& d) { return t < d.at; });
-    deadlines_.insert(at, Deadline{deadline, w, entry});
+    if (deadline != 0) deadlines_.push(Deadline{deadline, w, entry});
   }
 };
 
