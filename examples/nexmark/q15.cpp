@@ -10,13 +10,11 @@ PCollection<Q15Row> q15(const PCollection<Event>& events, const QueryContext& ct
       .window_into(windows::global(), upserts(ctx))
       .map([](Bid&& b) { return std::pair(day_of(b.dateTime), std::move(b)); })
       .combine_per_key(RankCountsFn{})
-      .map([](const std::pair<std::string, RankCountsFn::Accumulator>& d) {
-        const auto& a = d.second;
-        auto bidders = RankCountsFn::distinct(a.bidders);
-        auto auctions = RankCountsFn::distinct(a.auctions);
-        return Q15Row{d.first,     a.bids[0],   a.bids[1],  a.bids[2],  a.bids[3],
-                      bidders[0],  bidders[1],  bidders[2], bidders[3], auctions[0],
-                      auctions[1], auctions[2], auctions[3]};
+      .map([](std::pair<std::string, RankCounts>&& d) {
+        const auto& c = d.second;
+        return Q15Row{std::move(d.first), c.bids[0],     c.bids[1],    c.bids[2],    c.bids[3],
+                      c.bidders[0],       c.bidders[1],  c.bidders[2], c.bidders[3], c.auctions[0],
+                      c.auctions[1],      c.auctions[2], c.auctions[3]};
       });
 }
 

@@ -98,8 +98,10 @@ inline Windowing upserts(const QueryContext& ctx) {
 
 // "yyyy-MM-dd" and "HH:mm" of an epoch-millisecond time, in UTC.
 std::string day_of(Timestamp t);
-std::string hour_minute_of(Timestamp t);
+std::string hour_minute_of(Timestamp t);  // HH:mm
 int hour_of(Timestamp t);
+int minute_of_day(Timestamp t);              // 0..1439
+std::string hour_minute(int minute_of_day);  // HH:mm
 
 // f(element, its window, emitter): results of a windowed grouping with their window.
 template <class In, class Out, class F>

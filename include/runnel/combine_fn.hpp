@@ -9,6 +9,8 @@
 //     void add_input(Accumulator& acc, const V& value) const;
 //     void merge_accumulators(Accumulator& acc, Accumulator&& other) const;
 //     Out extract_output(Accumulator&& acc) const;
+//     Out extract_output(const Accumulator& acc) const; // optional: accumulating
+//         // panes read the accumulator they keep through it instead of a copy
 //     static constexpr bool kLiftable = false;        // optional: never pre-aggregate
 //     static constexpr bool kAccumulatesInputs = true; // optional: acc grows per input
 //   };
@@ -51,5 +53,20 @@ constexpr bool combine_fn_accumulates_inputs() {
 template <class CF>
 using combine_output_t = std::decay_t<decltype(std::declval<const CF&>().extract_output(
     std::declval<typename CF::Accumulator&&>()))>;
+
+// The output of an accumulator the caller keeps (an accumulating pane): read
+// in place when the CombineFn can, else extracted from a copy.
+template <class CF>
+combine_output_t<CF> extract_output_of(const CF& cf, const typename CF::Accumulator& acc) {
+  if constexpr (requires { cf.extract_output(acc); }) {
+    return cf.extract_output(acc);
+  } else {
+    return cf.extract_output(typename CF::Accumulator(acc));
+  }
+}
+template <class CF>
+combine_output_t<CF> extract_output_of(const CF& cf, typename CF::Accumulator&& acc) {
+  return cf.extract_output(std::move(acc));
+}
 
 }  // namespace runnel

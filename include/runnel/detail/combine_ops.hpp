@@ -320,9 +320,9 @@ class FinalCombineOp final : public Operator {
 
    private:
     auto emit_fn() {
-      return [this](const Window& w, const K& key, Acc&& acc, const PaneInfo& pane) {
+      return [this](const Window& w, const K& key, auto&& acc, const PaneInfo& pane) {
         out_.at(w.max_timestamp(), w, pane);
-        out_.emplace(key, op_.cf_.extract_output(std::move(acc)));
+        out_.emplace(key, extract_output_of(op_.cf_, std::forward<decltype(acc)>(acc)));
       };
     }
 
@@ -494,9 +494,9 @@ class FinalCombineOp final : public Operator {
 
    private:
     auto emit_fn() {
-      return [this](const Window& w, const K& key, Acc&& acc, const PaneInfo& pane) {
+      return [this](const Window& w, const K& key, auto&& acc, const PaneInfo& pane) {
         out_.at(w.max_timestamp(), w, pane);
-        out_.emplace(key, op_.cf_.extract_output(std::move(acc)));
+        out_.emplace(key, extract_output_of(op_.cf_, std::forward<decltype(acc)>(acc)));
       };
     }
     void emit(const Window& w, K&& key, Acc&& acc) {

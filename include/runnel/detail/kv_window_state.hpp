@@ -13,10 +13,8 @@
 // per window (which windows hold rows), except for sessions, whose due times
 // are kept per key in memory (as the stateful DoFn's timers).
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <queue>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,10 +71,10 @@ class KvWindowState : WindowPanes<CF> {
       Session& s = this->merge_session(e.value.list, w, add_fn, watermark_);
       e.value.dirty = e.value.present = true;
       due_.emplace(s.window.max_timestamp(), e.key);
-      if (this->after_add(s.on_time_done, s.cell, now, [&](const PaneInfo& p, Acc&& acc) {
-            emit(s.window, e.key, std::move(acc), p);
+      if (this->after_add(s.on_time_done, s.cell, now, [&](const PaneInfo& p, auto&& acc) {
+            emit(s.window, e.key, std::forward<decltype(acc)>(acc), p);
           }))
-        deadlines_.emplace_back(s.cell.deadline, s.window);
+        deadlines_.push(Deadline{s.cell.deadline, s.window, e.key});
       return;
     }
     if (last_cells_ == nullptr || !(w == last_window_)) {
@@ -91,9 +89,10 @@ class KvWindowState : WindowPanes<CF> {
     if (!c.present) c.on_time_done = w.max_timestamp() <= watermark_;
     add_fn(c.cell.acc);
     c.dirty = c.present = true;
-    if (this->after_add(c.on_time_done, c.cell, now,
-                        [&](const PaneInfo& p, Acc&& acc) { emit(w, e.key, std::move(acc), p); }))
-      deadlines_.emplace_back(c.cell.deadline, w);
+    if (this->after_add(c.on_time_done, c.cell, now, [&](const PaneInfo& p, auto&& acc) {
+          emit(w, e.key, std::forward<decltype(acc)>(acc), p);
+        }))
+      deadlines_.push(Deadline{c.cell.deadline, w, e.key});
   }
 
   // As TriggeredWindows::on_watermark.
@@ -115,8 +114,8 @@ class KvWindowState : WindowPanes<CF> {
                 [&](const Window& w, const K& key, Cell& c, bool& on_time_done) {
                   const bool expired = this->expired_at(w, wm);
                   if (on_time_done && !expired) return true;
-                  this->close_cell(on_time_done, c, expired, [&](const PaneInfo& p, Acc&& acc) {
-                    emit(w, key, std::move(acc), p);
+                  this->close_cell(on_time_done, c, expired, [&](const PaneInfo& p, auto&& acc) {
+                    emit(w, key, std::forward<decltype(acc)>(acc), p);
                   });
                   on_time_done = true;
                   return !expired;
@@ -128,31 +127,37 @@ class KvWindowState : WindowPanes<CF> {
     last_cells_ = nullptr;
   }
 
-  // As TriggeredWindows::on_processing_time: due firings read the rows once.
+  // As TriggeredWindows::on_processing_time: only the cells whose deadline
+  // is due are read (from the cache, else their row), not every row.
   template <class Emit>
   void on_processing_time(Timestamp now, Emit&& emit) {
-    if (deadlines_.empty() || deadlines_.front().first > now) return;
-    std::set<Window, WindowByEnd> due;
-    while (!deadlines_.empty() && deadlines_.front().first <= now) {
-      due.insert(deadlines_.front().second);
-      deadlines_.pop_front();
-    }
-    auto fire = [&](const Window& w, const K& key, Cell& c, bool on_time_done) {
-      this->fire_if_due(c, on_time_done, now,
-                        [&](const PaneInfo& p, Acc&& acc) { emit(w, key, std::move(acc), p); });
-    };
+    if (deadlines_.empty() || deadlines_.top().at > now) return;
     if (merging_) {
+      while (!deadlines_.empty() && deadlines_.top().at <= now) deadlines_.pop();
       visit_sessions([&](const K& key, std::vector<Session>& list) {
-        for (auto& s : list) fire(s.window, key, s.cell, s.on_time_done);
+        for (auto& s : list)
+          this->fire_if_due(s.cell, s.on_time_done, now, [&](const PaneInfo& p, auto&& acc) {
+            emit(s.window, key, std::forward<decltype(acc)>(acc), p);
+          });
         return true;
       });
       return;
     }
-    visit_cells([&](const Window& w) { return due.count(w) > 0; },
-                [&](const Window& w, const K& key, Cell& c, bool& on_time_done) {
-                  fire(w, key, c, on_time_done);
-                  return true;
-                });
+    while (!deadlines_.empty() && deadlines_.top().at <= now) {
+      const Deadline d = deadlines_.top();
+      deadlines_.pop();
+      auto w = windows_.find(d.window);
+      if (w == windows_.end()) continue;  // expired: its rows are gone
+      const std::uint64_t h = Hash<K>{}(d.key);
+      auto& e = lookup(w->second.cache, kCell, d.window, d.key, h, [&] { return d.key; });
+      Cached& c = e.value;
+      if (!c.present) continue;
+      const std::uint32_t panes = c.cell.panes;
+      this->fire_if_due(c.cell, c.on_time_done, now, [&](const PaneInfo& p, auto&& acc) {
+        emit(d.window, e.key, std::forward<decltype(acc)>(acc), p);
+      });
+      if (c.cell.panes != panes) c.dirty = true;
+    }
   }
 
   // Bounded input ended: every untimed accumulator, through emit(key, acc).
@@ -229,8 +234,7 @@ class KvWindowState : WindowPanes<CF> {
     evict();
     windows_.clear();
     last_cells_ = nullptr;
-    deadlines_.clear();
-    std::vector<std::pair<Timestamp, Window>> deadlines;
+    deadlines_ = {};
     for (KvCursor c = store_.cursor(first_group_, last_group_); c.valid(); c.next()) {
       ByteReader r(c.key().substr(kKvPrefixBytes));
       const auto kind = r.get_varint();
@@ -242,20 +246,17 @@ class KvWindowState : WindowPanes<CF> {
         Cell cell = Base::decode_cell(v, on_time_done);
         auto [it, fresh] = windows_.emplace(w, WindowRows{{}, on_time_done});
         if (!fresh) it->second.on_time_done = it->second.on_time_done && on_time_done;
-        if (cell.deadline != 0) deadlines.emplace_back(cell.deadline, w);
+        if (cell.deadline != 0) deadlines_.push(Deadline{cell.deadline, w, Coder<K>::decode(r)});
       } else {
         K key = Coder<K>::decode(r);
         for (const auto& s : decode_sessions(v)) {
           due_.emplace(
               s.on_time_done ? s.window.max_timestamp() + lateness_ : s.window.max_timestamp(),
               key);
-          if (s.cell.deadline != 0) deadlines.emplace_back(s.cell.deadline, s.window);
+          if (s.cell.deadline != 0) deadlines_.push(Deadline{s.cell.deadline, s.window, key});
         }
       }
     }
-    std::sort(deadlines.begin(), deadlines.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    deadlines_.assign(deadlines.begin(), deadlines.end());
   }
 
   // A row of a native snapshot, decoded for the memory backend: untimed(key,
@@ -477,7 +478,17 @@ class KvWindowState : WindowPanes<CF> {
   };
   std::priority_queue<std::pair<Timestamp, K>, std::vector<std::pair<Timestamp, K>>, LaterFirst>
       due_;
-  std::deque<std::pair<Timestamp, Window>> deadlines_;
+  // Armed processing-time firings, earliest first (a min-heap: with different
+  // early and late delays they are armed out of order).
+  struct Deadline {
+    Timestamp at;
+    Window window;
+    K key;
+  };
+  struct LaterDeadlineFirst {
+    bool operator()(const Deadline& a, const Deadline& b) const { return a.at > b.at; }
+  };
+  std::priority_queue<Deadline, std::vector<Deadline>, LaterDeadlineFirst> deadlines_;
   std::string key_bytes_, value_;
 };
 

@@ -88,8 +88,9 @@ class WindowPanes {
     c.pending = 0;
     c.deadline = 0;
     if (accumulating_) {
-      Acc copy = c.acc;
-      out(pane, std::move(copy));
+      // The cell keeps its accumulator: the pane reads it (extract_output of
+      // a const Accumulator& when the CombineFn has one, else of a copy).
+      out(pane, std::as_const(c.acc));
     } else {
       out(pane, std::move(c.acc));
       c.acc = cf_.create_accumulator();
@@ -173,8 +174,9 @@ class WindowPanes {
       }
       const bool expired = expired_at(s->window, watermark);
       if (!s->on_time_done || expired) {
-        close_cell(s->on_time_done, s->cell, expired,
-                   [&](const PaneInfo& p, Acc&& acc) { emit(s->window, key, std::move(acc), p); });
+        close_cell(s->on_time_done, s->cell, expired, [&](const PaneInfo& p, auto&& acc) {
+          emit(s->window, key, std::forward<decltype(acc)>(acc), p);
+        });
         s->on_time_done = true;
       }
       if (expired) {
