@@ -277,6 +277,45 @@ struct Coder<T, std::enable_if_t<has_fields_v<T>>> {
   }
 };
 
+// Whether Coder<T> is defined, asked without tripping the undefined coder's
+// error: true for the built-in coders and for structs whose fields all have
+// one. An operator that can checkpoint only codable elements asks this. A
+// type with its own Coder specialisation says so by specialising
+// CoderDefined<T> too (as Window and Unit do).
+template <class T, class = void>
+struct CoderDefined : std::bool_constant<std::is_arithmetic_v<T> || std::is_enum_v<T>> {};
+template <class T>
+inline constexpr bool coder_defined_v = CoderDefined<T>::value;
+template <>
+struct CoderDefined<std::string> : std::true_type {};
+template <class A, class B>
+struct CoderDefined<std::pair<A, B>>
+    : std::bool_constant<coder_defined_v<A> && coder_defined_v<B>> {};
+template <class... Ts>
+struct CoderDefined<std::tuple<Ts...>> : std::bool_constant<(coder_defined_v<Ts> && ...)> {};
+template <class... Ts>
+struct CoderDefined<std::variant<Ts...>> : std::bool_constant<(coder_defined_v<Ts> && ...)> {};
+template <class T>
+struct CoderDefined<std::vector<T>> : CoderDefined<T> {};
+template <class T>
+struct CoderDefined<std::optional<T>> : CoderDefined<T> {};
+template <class K, class V, class C, class A>
+struct CoderDefined<std::map<K, V, C, A>>
+    : std::bool_constant<coder_defined_v<K> && coder_defined_v<V>> {};
+template <class K, class V, class H, class E, class A>
+struct CoderDefined<std::unordered_map<K, V, H, E, A>>
+    : std::bool_constant<coder_defined_v<K> && coder_defined_v<V>> {};
+namespace detail {
+template <class Tuple>
+struct AllFieldsCodable;
+template <class... Fs>
+struct AllFieldsCodable<std::tuple<Fs...>>
+    : std::bool_constant<(coder_defined_v<std::decay_t<Fs>> && ...)> {};
+}  // namespace detail
+template <class T>
+struct CoderDefined<T, std::enable_if_t<has_fields_v<T>>>
+    : detail::AllFieldsCodable<decltype(fields_of(std::declval<T&>()))> {};
+
 // Convenience: encode one value to a fresh string, decode one from bytes.
 template <class T>
 std::string encode_to_string(const T& v) {

@@ -215,9 +215,8 @@ class PCollection {
   auto stateless_par_do(Fn fn) const {
     using E = detail::do_fn_emitters_t<Fn>;
     static_assert(
-        std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, E&> ||
-            std::is_invocable_v<decltype(&Fn::process), Fn&, T&&, E&> ||
-            std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, const ElementContext&, E&>,
+        requires(Fn & f, T && x, E & e) { f.process(std::move(x), e); } ||
+            requires(Fn & f, const T& x, const ElementContext& c, E& e) { f.process(x, c, e); },
         "par_do(fn): the DoFn needs process(const In&, Emitter<Out>&) (one output) or "
         "process(const In&, Emitters<Out...>&) (several), optionally with a "
         "const ElementContext& before the emitter, or process(In&&, ...) to move from x");

@@ -19,5 +19,7 @@ struct Coder<Unit> {
   static void encode(const Unit&, ByteWriter&) {}
   static Unit decode(ByteReader&) { return {}; }
 };
+template <>
+struct CoderDefined<Unit> : std::true_type {};
 
 }  // namespace runnel

@@ -66,5 +66,7 @@ struct Coder<Window> {
     return w;
   }
 };
+template <>
+struct CoderDefined<Window> : std::true_type {};
 
 }  // namespace runnel

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "runnel/batch.hpp"
+#include "runnel/coder.hpp"
+#include "runnel/detail/batch_coder.hpp"
 #include "runnel/do_fn.hpp"
 #include "runnel/element_context.hpp"
 #include "runnel/emitter.hpp"
@@ -229,15 +231,9 @@ class ParDoOp final : public Operator {
     void process(int, BatchBase& batch) override {
       DoFnHooks<Fn>::start_bundle(fn_);
       auto& values = batch_cast<In>(batch).values;
-      if constexpr (
-          requires(Fn & f, In && x, E & e) { f.process(std::move(x), e); } &&
-          !requires(Fn & f, const In& x, E& e) { f.process(x, e); }) {
-        // process(In&&, ...): the batch is the operator's to consume.
-        for_each_element(batch, *out_,
-                         [&](std::size_t i) { fn_.process(std::move(values[i]), *out_); });
-      } else if constexpr (requires(Fn & f, const In& x, const ElementContext& c, E& e) {
-                             f.process(x, c, e);
-                           }) {
+      if constexpr (requires(Fn & f, const In& x, const ElementContext& c, E& e) {
+                      f.process(x, c, e);
+                    }) {
         ElementContext c;
         const bool timed = batch.timed();
         const bool panes = !batch.panes.empty();
@@ -250,8 +246,10 @@ class ParDoOp final : public Operator {
           fn_.process(std::as_const(values[i]), std::as_const(c), *out_);
         });
       } else {
+        // The batch is the operator's to consume: process(In&&, ...) may move
+        // from it; process(const In&, ...) binds as well.
         for_each_element(batch, *out_,
-                         [&](std::size_t i) { fn_.process(std::as_const(values[i]), *out_); });
+                         [&](std::size_t i) { fn_.process(std::move(values[i]), *out_); });
       }
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
@@ -269,21 +267,31 @@ class ParDoOp final : public Operator {
 
 // A DoFn with a side input: input 1 (broadcast) is collected whole before any
 // element of input 0 is processed; main batches that come first wait in memory.
+// Checkpoints hold the side input collected so far and the waiting batches,
+// when both element types have a Coder.
 template <class Fn, class S>
 class SideInputParDoOp final : public Operator {
  public:
   using In = typename Fn::InputType;
   using E = do_fn_emitters_t<Fn>;
+  static constexpr bool kCheckpointable = coder_defined_v<S> && coder_defined_v<In>;
   explicit SideInputParDoOp(Fn fn) : fn_(std::move(fn)) {}
+  CheckpointSupport checkpoint_support() const override {
+    return kCheckpointable ? CheckpointSupport::kStateful : CheckpointSupport::kUnsupported;
+  }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
-    return std::make_unique<Instance>(fn_, make_do_fn_emitters<Fn>(outputs, ctx.batch_size));
+    return std::make_unique<Instance>(fn_, make_do_fn_emitters<Fn>(outputs, ctx.batch_size), ctx);
   }
 
  private:
   class Instance final : public OperatorInstance {
    public:
-    Instance(Fn fn, std::unique_ptr<E> out) : fn_(std::move(fn)), out_(std::move(out)) {}
+    Instance(Fn fn, std::unique_ptr<E> out, const InstanceContext& ctx)
+        : fn_(std::move(fn)),
+          out_(std::move(out)),
+          instance_(ctx.instance),
+          parallelism_(ctx.parallelism) {}
     void open() override { DoFnHooks<Fn>::setup(fn_); }
     void process(int input, BatchBase& batch) override {
       if (input == 1) {
@@ -305,6 +313,37 @@ class SideInputParDoOp final : public Operator {
     }
     void close() override { DoFnHooks<Fn>::teardown(fn_); }
 
+    // Every instance received the same side input (broadcast); the main
+    // batches waiting for it are this instance's own.
+    void snapshot(std::int64_t, OperatorSnapshot& out) override {
+      if constexpr (kCheckpointable) {
+        ByteWriter w(out.operator_state);
+        w.put_varint(side_ready_ ? 1 : 0);
+        Coder<std::vector<S>>::encode(side_, w);
+        w.put_varint(waiting_.size());
+        for (const auto& b : waiting_) encode_batch(batch_cast<In>(*b), w);
+      }
+    }
+    // The side input from any old instance; old instance i's waiting batches
+    // go to instance i mod parallelism.
+    void restore(const RestoredState& in) override {
+      if constexpr (kCheckpointable) {
+        for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
+          if (in.operator_states[i].empty()) continue;
+          ByteReader r(in.operator_states[i]);
+          const bool ready = r.get_varint() != 0;
+          auto side = Coder<std::vector<S>>::decode(r);
+          if (i == 0) {
+            side_ready_ = ready;
+            side_ = std::move(side);
+          }
+          auto waiting = r.get_varint();
+          if (static_cast<int>(i % static_cast<std::size_t>(parallelism_)) != instance_) continue;
+          for (; waiting > 0; --waiting) waiting_.push_back(decode_batch<In>(r));
+        }
+      }
+    }
+
    private:
     void run(BatchBase& batch) {
       DoFnHooks<Fn>::start_bundle(fn_);
@@ -318,6 +357,7 @@ class SideInputParDoOp final : public Operator {
     }
     Fn fn_;
     std::unique_ptr<E> out_;
+    int instance_, parallelism_;
     std::vector<S> side_;
     bool side_ready_ = false;
     std::vector<BatchPtr> waiting_;

@@ -172,12 +172,13 @@ class TriggeredWindows : WindowPanes<CF> {
       due.push_back(deadlines_.top());
       deadlines_.pop();
     }
-    WindowCells* cells = nullptr;
+    WindowCells* cells = nullptr;  // of cells_window: runs of deadlines share a window
+    Window cells_window;
     for (const Deadline& d : due) {
-      if (cells == nullptr || !(d.window == last_due_window_)) {
+      if (cells == nullptr || !(d.window == cells_window)) {
         auto it = windows_.find(d.window);
         cells = it == windows_.end() ? nullptr : &it->second;
-        last_due_window_ = d.window;
+        cells_window = d.window;
         if (cells == nullptr) continue;
       }
       auto& entries = cells->table.entries();
@@ -260,7 +261,6 @@ class TriggeredWindows : WindowPanes<CF> {
   // firings have different delays (or the clock steps back), so the front of
   // a queue in arrival order need not be the earliest.
   std::priority_queue<Deadline, std::vector<Deadline>, LaterDeadlineFirst> deadlines_;
-  Window last_due_window_;
 
   static std::uint32_t entry_index(WindowCells& cells,
                                    const typename FlatTable<K, Cell>::Entry* e) {

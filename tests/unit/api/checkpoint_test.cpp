@@ -61,6 +61,19 @@ struct WindowLine : DoFn<std::pair<std::string, std::uint64_t>, std::string> {
   }
 };
 
+// Each element's key with the weight the side input gives it (the side
+// input's values for that key, each plus one).
+using KeyCount = std::pair<std::string, int>;
+struct SideWeight : DoFn<KeyCount, std::pair<std::string, std::int64_t>> {
+  void process(const KeyCount& kv, const std::vector<KeyCount>& side,
+               Emitter<std::pair<std::string, std::int64_t>>& out) {
+    std::int64_t w = 0;
+    for (const auto& [k, v] : side)
+      if (k == kv.first) w += v + 1;
+    out.emit({kv.first, w});
+  }
+};
+
 PipelineOptions options(int parallelism, const std::string& ck, const std::string& restore = "",
                         StateBackend backend = StateBackend::kMemory) {
   PipelineOptions o;
@@ -76,7 +89,8 @@ PipelineOptions options(int parallelism, const std::string& ck, const std::strin
 
 // 30,000 events over 0.6 s: windowed counts (fixed windows, and sessions of
 // sparser keys) and totals per key (with and without event time), and keyed
-// state, to file sinks.
+// state, and a side input that arrives slowly (main batches wait for it
+// across checkpoints), to file sinks.
 void build(Pipeline& p, const std::string& out, double rate = 50'000) {
   io::GeneratorOptions g;
   g.events = 30'000;
@@ -108,11 +122,23 @@ void build(Pipeline& p, const std::string& out, double rate = 50'000) {
       .map([](const Tick& t) { return std::make_pair(t.key, 1); })
       .par_do(WindowCountAtTimer{})
       .write(io::text(out + "/window_state"));
+  io::GeneratorOptions gs;
+  gs.events = 20;
+  gs.rate = 100;  // 0.2 s: the first checkpoints hold main batches waiting for it
+  gs.shards = 1;
+  gs.seed = 7;
+  auto side = p.read(io::generator<KeyCount>(gs, [](const io::GeneratedEvent& e) {
+    return KeyCount("k" + std::to_string(e.random % 17), static_cast<int>(e.index));
+  }));
+  ticks.map([](const Tick& t) { return KeyCount(t.key, 1); })
+      .par_do(SideWeight{}, side)
+      .sum_per_key()
+      .write(io::csv(out + "/side"));
 }
 
 // The outputs of one uninterrupted run without checkpoints, under `dir`/plain.
 struct PlainOutputs {
-  std::vector<std::string> windows, totals, running, window_state, untimed, sessions;
+  std::vector<std::string> windows, totals, running, window_state, untimed, sessions, side;
 };
 PlainOutputs plain_run(const runnel::testing::ScratchDir& dir) {
   {
@@ -127,18 +153,20 @@ PlainOutputs plain_run(const runnel::testing::ScratchDir& dir) {
   o.window_state = runnel::testing::read_part_lines(dir / "plain/window_state");
   o.untimed = runnel::testing::read_part_lines(dir / "plain/untimed");
   o.sessions = runnel::testing::read_part_lines(dir / "plain/sessions");
+  o.side = runnel::testing::read_part_lines(dir / "plain/side");
   return o;
 }
 
 TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
   runnel::testing::ScratchDir dir;
-  const auto [windows, totals, running, window_state, untimed, sessions] = plain_run(dir);
+  const auto [windows, totals, running, window_state, untimed, sessions, side] = plain_run(dir);
   EXPECT_EQ(window_state, windows);
   ASSERT_GT(running.size(), 250u);
   ASSERT_GT(windows.size(), 17u * 50);
   ASSERT_EQ(totals.size(), 17u);
   EXPECT_EQ(untimed, totals);
   ASSERT_GT(sessions.size(), 3000u);  // keys come back after gaps
+  ASSERT_EQ(side.size(), 17u);
 
   // A checkpointed run, then a restore of its first, middle or last
   // checkpoint at another parallelism into the same output directory: the
@@ -160,6 +188,7 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
 
     auto all = state::list_checkpoints(run.path() / "ck", true);
     ASSERT_GE(all.size(), 3u);
@@ -178,6 +207,7 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/untimed"), untimed);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
   }
 }
 
@@ -186,7 +216,7 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
 // read by key group), and either backend restores the other's checkpoints.
 TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
   runnel::testing::ScratchDir dir;
-  const auto [windows, totals, running, window_state, untimed, sessions] = plain_run(dir);
+  const auto [windows, totals, running, window_state, untimed, sessions, side] = plain_run(dir);
   EXPECT_EQ(window_state, windows);
   ASSERT_GT(running.size(), 250u);
   using B = StateBackend;
@@ -211,20 +241,21 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
     auto all = state::list_checkpoints(run.path() / "ck", true);
     ASSERT_GE(all.size(), 1u);
     const auto& chosen = all[all.size() / 2];
     ASSERT_TRUE(chosen.valid) << chosen.problem;
     // Every keyed operator keeps its state in RocksDB: the two stateful
-    // DoFns and the four keyed combines (fixed windows, sessions, the totals
-    // with and without event time).
+    // DoFns and the five keyed combines (fixed windows, sessions, the totals
+    // with and without event time, the side-weighted sums).
     int native_ops = 0;
     for (const auto& op : chosen.operators) {
       bool native = false;
       for (const auto& inst : op.instances) native |= !inst.native_dir.empty();
       native_ops += native ? 1 : 0;
     }
-    EXPECT_EQ(native_ops, first_backend == B::kRocksDB ? 6 : 0);
+    EXPECT_EQ(native_ops, first_backend == B::kRocksDB ? 7 : 0);
     SCOPED_TRACE("restore " + chosen.path.string() + " at parallelism " +
                  std::to_string(parallelism));
     Pipeline p(options(parallelism, run / "ck", chosen.path.string(), then_backend));
@@ -237,6 +268,7 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/untimed"), untimed);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
+    EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
   }
 }
 
@@ -335,7 +367,7 @@ TEST(Checkpoints, RestoreLatestWithNothingToRestoreStartsFromTheBeginning) {
   build(p, dir / "out");
   RunResult r = p.run();
   EXPECT_EQ(r.restored_checkpoint, 0);
-  EXPECT_EQ(r.records_in, 30'000u);
+  EXPECT_EQ(r.records_in, 30'000u + 20u);  // the ticks and the side input
 }
 
 TEST(Checkpoints, OperatorWithoutCheckpointSupportIsAClearError) {

@@ -1,0 +1,50 @@
+#pragma once
+// A whole batch as bytes (values, event times, windows, panes, split
+// markers), for operators that hold batches across a checkpoint (the
+// side-input par_do's main input, waiting for its side input).
+#include <memory>
+
+#include "runnel/batch.hpp"
+#include "runnel/coder.hpp"
+#include "runnel/pane.hpp"
+#include "runnel/window.hpp"
+
+namespace runnel::detail {
+
+template <class T>
+void encode_batch(const Batch<T>& b, ByteWriter& w) {
+  w.put_varint(static_cast<std::uint64_t>(b.split + 1));  // -1: no split
+  w.put_varint((b.split_started ? 1u : 0u) | (b.split_ended ? 2u : 0u));
+  Coder<std::vector<T>>::encode(b.values, w);
+  Coder<std::vector<Timestamp>>::encode(b.timestamps, w);
+  Coder<std::vector<Window>>::encode(b.windows, w);
+  w.put_varint(b.panes.size());
+  for (const PaneInfo& p : b.panes) {
+    w.put_varint(static_cast<std::uint64_t>(p.timing) | (p.is_first ? 4u : 0u) |
+                 (p.is_last ? 8u : 0u));
+    w.put_varint(p.index);
+  }
+}
+
+template <class T>
+std::unique_ptr<Batch<T>> decode_batch(ByteReader& r) {
+  auto b = std::make_unique<Batch<T>>();
+  b->split = static_cast<std::int32_t>(r.get_varint()) - 1;
+  const auto flags = r.get_varint();
+  b->split_started = (flags & 1) != 0;
+  b->split_ended = (flags & 2) != 0;
+  b->values = Coder<std::vector<T>>::decode(r);
+  b->timestamps = Coder<std::vector<Timestamp>>::decode(r);
+  b->windows = Coder<std::vector<Window>>::decode(r);
+  b->panes.resize(r.get_varint());
+  for (PaneInfo& p : b->panes) {
+    const auto bits = r.get_varint();
+    p.timing = static_cast<PaneInfo::Timing>(bits & 3);
+    p.is_first = (bits & 4) != 0;
+    p.is_last = (bits & 8) != 0;
+    p.index = static_cast<std::uint32_t>(r.get_varint());
+  }
+  return b;
+}
+
+}  // namespace runnel::detail
