@@ -14,27 +14,30 @@ namespace runnel::nexmark {
 // as ids arrive, so that an upsert reads them without walking the set.
 // An open-addressing table (linear probing, Fibonacci hashing, power-of-two
 // size): std::unordered_map's node per id and modulo per lookup were half of
-// q16's time. Ids are non-negative (slot value 0 is empty, a slot holds id + 1).
+// q16's time. Any id may occur (ids read from a file need not be positive):
+// a slot is taken when its ranks byte has kTaken set.
 struct DistinctByRank {
-  std::vector<std::int64_t> slots;       // id + 1, or 0
-  std::vector<std::uint8_t> ranks;       // of the id in the same slot
+  static constexpr std::uint8_t kTaken = 0x80;
+  std::vector<std::int64_t> slots;       // the ids
+  std::vector<std::uint8_t> ranks;       // kTaken | the ranks of the id in the same slot
   std::int64_t count[4] = {0, 0, 0, 0};  // all, rank 1, rank 2, rank 3
 
   void add(std::int64_t id, std::uint8_t r) {
     if (static_cast<std::size_t>(count[0] + 1) * 4 > slots.size() * 3) grow();
     const std::size_t i = find(id);
-    if (slots[i] == 0) {
-      slots[i] = id + 1;
+    if (ranks[i] == 0) {
+      slots[i] = id;
+      ranks[i] = kTaken;
       ++count[0];
     }
-    const auto added = static_cast<std::uint8_t>(r & ~ranks[i]);
+    const auto added = static_cast<std::uint8_t>(r & ~ranks[i] & ~kTaken);
     if (added == 0) return;
     ranks[i] |= added;
     for (int k = 0; k < 3; ++k) count[k + 1] += (added >> k) & 1;
   }
   void merge(const DistinctByRank& o) {
     for (std::size_t i = 0; i < o.slots.size(); ++i)
-      if (o.slots[i] != 0) add(o.slots[i] - 1, o.ranks[i]);
+      if (o.ranks[i] != 0) add(o.slots[i], static_cast<std::uint8_t>(o.ranks[i] & ~kTaken));
   }
   auto fields() { return std::tie(slots, ranks, count[0], count[1], count[2], count[3]); }
   auto fields() const { return std::tie(slots, ranks, count[0], count[1], count[2], count[3]); }
@@ -46,7 +49,7 @@ struct DistinctByRank {
     std::size_t i =
         static_cast<std::size_t>((static_cast<std::uint64_t>(id) * 0x9E3779B97F4A7C15ull) >>
                                  (64 - std::countr_zero(slots.size())));
-    while (slots[i] != 0 && slots[i] != id + 1) i = (i + 1) & mask;
+    while (ranks[i] != 0 && slots[i] != id) i = (i + 1) & mask;
     return i;
   }
   void grow() {
@@ -55,8 +58,8 @@ struct DistinctByRank {
     old_slots.swap(slots);
     old_ranks.swap(ranks);
     for (std::size_t i = 0; i < old_slots.size(); ++i) {
-      if (old_slots[i] == 0) continue;
-      const std::size_t j = find(old_slots[i] - 1);
+      if (old_ranks[i] == 0) continue;
+      const std::size_t j = find(old_slots[i]);
       slots[j] = old_slots[i];
       ranks[j] = old_ranks[i];
     }

@@ -281,7 +281,9 @@ struct Coder<T, std::enable_if_t<has_fields_v<T>>> {
 // error: true for the built-in coders and for structs whose fields all have
 // one. An operator that can checkpoint only codable elements asks this. A
 // type with its own Coder specialisation says so by specialising
-// CoderDefined<T> too (as Window and Unit do).
+// CoderDefined<T> too (as Window and Unit do). So does a type that contains
+// itself (a tree node with a std::vector<Node> field): the check cannot see
+// through the recursion and stops with an incomplete-type error.
 template <class T, class = void>
 struct CoderDefined : std::bool_constant<std::is_arithmetic_v<T> || std::is_enum_v<T>> {};
 template <class T>

@@ -180,6 +180,8 @@ class Operator {
   virtual bool bounded() const { return true; }
   // Whether and how instances take part in checkpoints (see snapshot.hpp).
   virtual CheckpointSupport checkpoint_support() const { return CheckpointSupport::kUnsupported; }
+  // Why an operator of a kind that could take part cannot (kUnsupported), and what to do.
+  virtual std::string checkpoint_unsupported_reason() const { return {}; }
   // Sinks, the second phase of their commit: checkpoint `id` is durable, so
   // publish what its instances' operator states (`states`) hold back. Called
   // on the checkpoint coordinator's thread, once per completed checkpoint.

@@ -219,9 +219,10 @@ ExecutionStats Executor::run() {
     for (const auto& task : tasks) {
       for (const auto& op : task.ops) {
         if (op.op->checkpoint_support() == CheckpointSupport::kUnsupported) {
-          throw UserError("'" + op.name +
-                          "' cannot take part in checkpoints yet; run this job without "
-                          "--checkpoint-dir");
+          const std::string why = op.op->checkpoint_unsupported_reason();
+          throw UserError("'" + op.name + "' cannot take part in checkpoints" +
+                          (why.empty() ? std::string(" yet") : ": " + why) +
+                          "; run this job without --checkpoint-dir");
         }
       }
     }

@@ -74,11 +74,13 @@ rocksdb::Options store_options() {
   // background work small (two cores serve the whole job).
   options.max_background_jobs = 1;
   options.OptimizeLevelStyleCompaction(64 << 20);
-  // Every access is a point lookup: a small memtable (its skip list is
-  // searched on every read), bloom filters on the key's prefix (key group and
-  // hash) in the memtable and the tables, and a block cache shared by the
-  // process's databases; no compression above the last level.
-  options.write_buffer_size = 4 << 20;
+  // Every access is a point lookup: bloom filters on the key's prefix (key
+  // group and hash) in the memtable and the tables, and a block cache shared
+  // by the process's databases; no compression above the last level. A
+  // 32 MiB memtable rather than 4: with many keys (Nexmark q18, 3M events)
+  // flushes and compactions of small memtables cost more than the deeper
+  // skip list (31.2 -> 24.8 CPU s).
+  options.write_buffer_size = 32 << 20;
   options.max_write_buffer_number = 3;
   options.compression_per_level.clear();  // set by OptimizeLevelStyleCompaction
   options.compression = rocksdb::kNoCompression;

@@ -193,6 +193,14 @@ class FinalCombineOp final : public Operator {
  private:
   using State = KvWindowState<K, CF>;
 
+  // What a window state's panes go to: (key, output) at the window's end.
+  auto pane_emitter(Emitter<Out>& out) const {
+    return [this, &out](const Window& w, const K& key, auto&& acc, const PaneInfo& pane) {
+      out.at(w.max_timestamp(), w, pane);
+      out.emplace(key, extract_output_of(cf_, std::forward<decltype(acc)>(acc)));
+    };
+  }
+
   // Adds one input to a window state (TriggeredWindows or KvWindowState),
   // or untimed(key, make_key, add) for one without event time.
   template <class WindowState, class Untimed, class Emit>
@@ -230,7 +238,7 @@ class FinalCombineOp final : public Operator {
           parallelism_(ctx.parallelism),
           max_parallelism_(ctx.max_parallelism),
           state_(op.cf_, op.ws_, ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)),
-                 ctx.instance, ctx.parallelism, ctx.max_parallelism),
+                 ctx.instance, ctx.parallelism, ctx.max_parallelism, ctx.memory_budget),
           snapshots_(ctx),
           out_(out, ctx.batch_size) {}
 
@@ -319,12 +327,7 @@ class FinalCombineOp final : public Operator {
     }
 
    private:
-    auto emit_fn() {
-      return [this](const Window& w, const K& key, auto&& acc, const PaneInfo& pane) {
-        out_.at(w.max_timestamp(), w, pane);
-        out_.emplace(key, extract_output_of(op_.cf_, std::forward<decltype(acc)>(acc)));
-      };
-    }
+    auto emit_fn() { return op_.pane_emitter(out_); }
 
     const FinalCombineOp& op_;
     int instance_, parallelism_, max_parallelism_;
@@ -493,12 +496,7 @@ class FinalCombineOp final : public Operator {
     }
 
    private:
-    auto emit_fn() {
-      return [this](const Window& w, const K& key, auto&& acc, const PaneInfo& pane) {
-        out_.at(w.max_timestamp(), w, pane);
-        out_.emplace(key, extract_output_of(op_.cf_, std::forward<decltype(acc)>(acc)));
-      };
-    }
+    auto emit_fn() { return op_.pane_emitter(out_); }
     void emit(const Window& w, K&& key, Acc&& acc) {
       out_.at(w.max_timestamp(), w);
       out_.emplace(std::move(key), op_.cf_.extract_output(std::move(acc)));

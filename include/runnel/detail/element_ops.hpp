@@ -279,6 +279,10 @@ class SideInputParDoOp final : public Operator {
   CheckpointSupport checkpoint_support() const override {
     return kCheckpointable ? CheckpointSupport::kStateful : CheckpointSupport::kUnsupported;
   }
+  std::string checkpoint_unsupported_reason() const override {
+    return "its side input's or main input's element type has no Coder (a type with its own "
+           "Coder<T> specialisation also specialises CoderDefined<T>, see runnel/coder.hpp)";
+  }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
     return std::make_unique<Instance>(fn_, make_do_fn_emitters<Fn>(outputs, ctx.batch_size), ctx);
@@ -324,16 +328,19 @@ class SideInputParDoOp final : public Operator {
         for (const auto& b : waiting_) encode_batch(batch_cast<In>(*b), w);
       }
     }
-    // The side input from any old instance; old instance i's waiting batches
-    // go to instance i mod parallelism.
+    // The side input from the first old instance that wrote one (each holds
+    // all of it); old instance i's waiting batches go to instance i mod
+    // parallelism.
     void restore(const RestoredState& in) override {
       if constexpr (kCheckpointable) {
+        bool have_side = false;
         for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
           if (in.operator_states[i].empty()) continue;
           ByteReader r(in.operator_states[i]);
           const bool ready = r.get_varint() != 0;
           auto side = Coder<std::vector<S>>::decode(r);
-          if (i == 0) {
+          if (!have_side) {
+            have_side = true;
             side_ready_ = ready;
             side_ = std::move(side);
           }

@@ -2,7 +2,10 @@
 // The RocksDB backend's state for a keyed combine in streaming mode: every
 // accumulator (untimed per key; per window and key; a key's sessions) is a
 // row of the instance's KvStore, behind a write-back cache of decoded rows
-// (as the stateful DoFn's RocksRows), so a hot key costs a hash lookup. The
+// (as the stateful DoFn's RocksRows), so a hot key costs a hash lookup, and
+// a row that fires within the cache's lifetime is not read back. The cache
+// holds up to the instance's memory budget (estimated as rows enter it), is
+// written back in one batch when full and emptied. The
 // same panes fire as with TriggeredWindows (the memory backend): both follow
 // WindowPanes.
 //
@@ -26,6 +29,7 @@
 #include "runnel/detail/window_panes.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/key_groups.hpp"
+#include "runnel/memory_size.hpp"
 
 namespace runnel::detail {
 
@@ -41,15 +45,16 @@ class KvWindowState : WindowPanes<CF> {
  public:
   using Acc = typename CF::Accumulator;
   enum Kind : std::uint8_t { kUntimed = 0, kCell = 1, kSessions = 2 };
-  static constexpr std::size_t kCacheRows = std::size_t{1} << 16;
 
+  // cache_bytes: what the cache of decoded rows may hold (0: no limit).
   KvWindowState(const CF& cf, const WindowingStrategy& ws, const std::filesystem::path& dir,
-                int instance, int parallelism, int max_parallelism)
+                int instance, int parallelism, int max_parallelism, std::size_t cache_bytes)
       : Base(cf, ws),
         store_(dir),
         max_parallelism_(max_parallelism),
         first_group_(first_key_group(instance, parallelism, max_parallelism)),
-        last_group_(last_key_group(instance, parallelism, max_parallelism)) {}
+        last_group_(last_key_group(instance, parallelism, max_parallelism)),
+        cache_limit_(cache_bytes) {}
 
   KvStore& kv() { return store_; }
 
@@ -57,8 +62,10 @@ class KvWindowState : WindowPanes<CF> {
   // emitted by finish_untimed.
   template <class Q, class MakeKey, class AddFn>
   void add_untimed(const Q& key, std::uint64_t hash, MakeKey&& make_key, AddFn&& add_fn) {
-    auto& e = lookup(untimed_, kUntimed, kGlobalWindow, key, hash, make_key);
+    bool created = false;
+    auto& e = lookup(untimed_, kUntimed, kGlobalWindow, key, hash, make_key, &created);
     add_fn(e.value.cell.acc);
+    if (created) count_new_row(kUntimed, e.value);
     e.value.dirty = e.value.present = true;
   }
 
@@ -67,13 +74,13 @@ class KvWindowState : WindowPanes<CF> {
   void add(const Window& w, const Q& key, std::uint64_t hash, MakeKey&& make_key, AddFn&& add_fn,
            Timestamp now, Emit&& emit) {
     if (merging_) {
-      auto& e = lookup(sessions_, kSessions, kGlobalWindow, key, hash, make_key);
+      bool created = false;
+      auto& e = lookup(sessions_, kSessions, kGlobalWindow, key, hash, make_key, &created);
       Session& s = this->merge_session(e.value.list, w, add_fn, watermark_);
+      if (created) count_new_row(kSessions, e.value);
       e.value.dirty = e.value.present = true;
       due_.emplace(s.window.max_timestamp(), e.key);
-      if (this->after_add(s.on_time_done, s.cell, now, [&](const PaneInfo& p, auto&& acc) {
-            emit(s.window, e.key, std::forward<decltype(acc)>(acc), p);
-          }))
+      if (this->after_add(s.on_time_done, s.cell, now, this->pane_to(emit, s.window, e.key)))
         deadlines_.push(Deadline{s.cell.deadline, s.window, e.key});
       return;
     }
@@ -84,14 +91,14 @@ class KvWindowState : WindowPanes<CF> {
       last_cells_ = &it->second;
       last_window_ = w;
     }
-    auto& e = lookup(last_cells_->cache, kCell, w, key, hash, make_key);
+    bool created = false;
+    auto& e = lookup(last_cells_->cache, kCell, w, key, hash, make_key, &created);
     Cached& c = e.value;
     if (!c.present) c.on_time_done = w.max_timestamp() <= watermark_;
     add_fn(c.cell.acc);
+    if (created) count_new_row(kCell, c);
     c.dirty = c.present = true;
-    if (this->after_add(c.on_time_done, c.cell, now, [&](const PaneInfo& p, auto&& acc) {
-          emit(w, e.key, std::forward<decltype(acc)>(acc), p);
-        }))
+    if (this->after_add(c.on_time_done, c.cell, now, this->pane_to(emit, w, e.key)))
       deadlines_.push(Deadline{c.cell.deadline, w, e.key});
   }
 
@@ -114,9 +121,7 @@ class KvWindowState : WindowPanes<CF> {
                 [&](const Window& w, const K& key, Cell& c, bool& on_time_done) {
                   const bool expired = this->expired_at(w, wm);
                   if (on_time_done && !expired) return true;
-                  this->close_cell(on_time_done, c, expired, [&](const PaneInfo& p, auto&& acc) {
-                    emit(w, key, std::forward<decltype(acc)>(acc), p);
-                  });
+                  this->close_cell(on_time_done, c, expired, this->pane_to(emit, w, key));
                   on_time_done = true;
                   return !expired;
                 });
@@ -127,25 +132,23 @@ class KvWindowState : WindowPanes<CF> {
     last_cells_ = nullptr;
   }
 
-  // As TriggeredWindows::on_processing_time: only the cells whose deadline
-  // is due are read (from the cache, else their row), not every row.
+  // As TriggeredWindows::on_processing_time: only the cells (or a key's
+  // sessions) whose deadline is due are read (from the cache, else their
+  // row), not every row.
   template <class Emit>
   void on_processing_time(Timestamp now, Emit&& emit) {
-    if (deadlines_.empty() || deadlines_.top().at > now) return;
-    if (merging_) {
-      while (!deadlines_.empty() && deadlines_.top().at <= now) deadlines_.pop();
-      visit_sessions([&](const K& key, std::vector<Session>& list) {
-        for (auto& s : list)
-          this->fire_if_due(s.cell, s.on_time_done, now, [&](const PaneInfo& p, auto&& acc) {
-            emit(s.window, key, std::forward<decltype(acc)>(acc), p);
-          });
-        return true;
-      });
-      return;
-    }
     while (!deadlines_.empty() && deadlines_.top().at <= now) {
       const Deadline d = deadlines_.top();
       deadlines_.pop();
+      if (merging_) {
+        const std::uint64_t h = Hash<K>{}(d.key);
+        auto& e = lookup(sessions_, kSessions, kGlobalWindow, d.key, h, [&] { return d.key; });
+        if (!e.value.present) continue;
+        for (auto& s : e.value.list)
+          this->fire_if_due(s.cell, s.on_time_done, now, this->pane_to(emit, s.window, e.key));
+        e.value.dirty = true;
+        continue;
+      }
       auto w = windows_.find(d.window);
       if (w == windows_.end()) continue;  // expired: its rows are gone
       const std::uint64_t h = Hash<K>{}(d.key);
@@ -153,9 +156,7 @@ class KvWindowState : WindowPanes<CF> {
       Cached& c = e.value;
       if (!c.present) continue;
       const std::uint32_t panes = c.cell.panes;
-      this->fire_if_due(c.cell, c.on_time_done, now, [&](const PaneInfo& p, auto&& acc) {
-        emit(d.window, e.key, std::forward<decltype(acc)>(acc), p);
-      });
+      this->fire_if_due(c.cell, c.on_time_done, now, this->pane_to(emit, d.window, e.key));
       if (c.cell.panes != panes) c.dirty = true;
     }
   }
@@ -319,22 +320,39 @@ class KvWindowState : WindowPanes<CF> {
 
   // The cached row of (kind, w, key), read from the store if not cached.
   // (Eviction empties the caches but keeps windows_'s entries: `cache` stays valid.)
+  // *created: the row is new (not in the store): the caller counts it after
+  // its first input (count_new_row).
   template <class Q, class MakeKey>
   typename Cache::Entry& lookup(Cache& cache, Kind kind, const Window& w, const Q& key,
-                                std::uint64_t hash, MakeKey&& make_key) {
-    if (cached_ >= kCacheRows) evict();
+                                std::uint64_t hash, MakeKey&& make_key, bool* created = nullptr) {
+    if (cache_limit_ != 0 && cached_bytes_ >= cache_limit_) evict();
     auto [e, inserted] = cache.find_or_insert_entry(key, hash, make_key, [] { return Cached{}; });
     if (inserted) {
-      ++cached_;
+      // The entry, its slot in the index, and what the key holds.
+      cached_bytes_ += sizeof(typename Cache::Entry) + 16 + heap_bytes(e->key);
       encode_key(kind, w, e->key, key_bytes_);
       if (store_.get(key_bytes_, value_)) {
         decode_value(kind, value_, e->value);
         e->value.present = e->value.stored = true;
-      } else if (kind != kSessions) {
-        e->value.cell.acc = cf_.create_accumulator();
+        cached_bytes_ += value_.size();
+      } else {
+        if (kind != kSessions) e->value.cell.acc = cf_.create_accumulator();
+        if (created != nullptr) *created = true;
       }
     }
     return *e;
+  }
+
+  // A new row's bytes beyond its entry: its encoded size stands for what it
+  // holds on the heap (a type's Coder knows its strings and containers, a
+  // generic size estimate does not), measured on one new row in 64 and
+  // averaged, as encoding every new row would cost more than it tells.
+  void count_new_row(Kind kind, const Cached& c) {
+    if ((new_rows_++ & 63) == 0) {
+      encode_value(kind, c, sample_);
+      row_bytes_ = new_rows_ == 1 ? sample_.size() : (row_bytes_ * 7 + sample_.size()) / 8;
+    }
+    cached_bytes_ += row_bytes_;
   }
 
   // The cache is full: its changes go to the store, and it starts empty.
@@ -343,7 +361,7 @@ class KvWindowState : WindowPanes<CF> {
     untimed_.clear_and_release();
     sessions_.clear_and_release();
     for (auto& [w, rows] : windows_) rows.cache.clear_and_release();
-    cached_ = 0;
+    cached_bytes_ = 0;
   }
 
   // Visits the stored cells of windows that pass `select`, after writing the
@@ -368,29 +386,6 @@ class KvWindowState : WindowPanes<CF> {
       value_.clear();
       ByteWriter out(value_);
       Base::encode_cell(cell, on_time_done, out);
-      store_.batch_put(c.key(), value_);
-    }
-    store_.write_batch();
-  }
-
-  // Visits every key's stored sessions the same way; fn(key, list).
-  template <class Fn>
-  void visit_sessions(Fn&& fn) {
-    evict();
-    for (KvCursor c = store_.cursor(first_group_, last_group_); c.valid(); c.next()) {
-      ByteReader r(c.key().substr(kKvPrefixBytes));
-      if (r.get_varint() != kSessions) continue;
-      const K key = Coder<K>::decode(r);
-      ByteReader v(c.value());
-      std::vector<Session> list = decode_sessions(v);
-      fn(key, list);
-      if (list.empty()) {
-        store_.batch_remove(c.key());
-        continue;
-      }
-      value_.clear();
-      ByteWriter out(value_);
-      encode_sessions(list, out);
       store_.batch_put(c.key(), value_);
     }
     store_.write_batch();
@@ -470,7 +465,11 @@ class KvWindowState : WindowPanes<CF> {
   std::map<Window, WindowRows, WindowByEnd> windows_;
   WindowRows* last_cells_ = nullptr;  // windows_[last_window_]
   Window last_window_;
-  std::size_t cached_ = 0;
+  // What the cache holds, estimated as rows enter it (growth after a row's
+  // first input is not counted); new rows' estimated encoded size.
+  std::size_t cache_limit_, cached_bytes_ = 0;
+  std::size_t new_rows_ = 0, row_bytes_ = 0;
+  std::string sample_;
   struct LaterFirst {
     bool operator()(const std::pair<Timestamp, K>& a, const std::pair<Timestamp, K>& b) const {
       return a.first > b.first;

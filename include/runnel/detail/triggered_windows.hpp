@@ -62,9 +62,7 @@ class TriggeredWindows : WindowPanes<CF> {
                                             [&] { return Cell{cf_.create_accumulator()}; })
                       .first;
     add_fn(entry->value.acc);
-    if (this->after_add(cells.on_time_done, entry->value, now, [&](const PaneInfo& p, auto&& acc) {
-          emit(w, entry->key, std::forward<decltype(acc)>(acc), p);
-        }))
+    if (this->after_add(cells.on_time_done, entry->value, now, this->pane_to(emit, w, entry->key)))
       deadlines_.push(Deadline{entry->value.deadline, w, entry_index(cells, entry)});
   }
 
@@ -84,10 +82,7 @@ class TriggeredWindows : WindowPanes<CF> {
       const bool expired = this->expired_at(w, wm);
       if (!cells.on_time_done || expired) {
         for (auto& e : cells.table.entries()) {
-          this->close_cell(cells.on_time_done, e.value, expired,
-                           [&](const PaneInfo& p, auto&& acc) {
-                             emit(w, e.key, std::forward<decltype(acc)>(acc), p);
-                           });
+          this->close_cell(cells.on_time_done, e.value, expired, this->pane_to(emit, w, e.key));
         }
         cells.on_time_done = true;
       }
@@ -186,9 +181,7 @@ class TriggeredWindows : WindowPanes<CF> {
       // (a cell's own deadline says whether it is due, so a stale index is harmless).
       if (d.entry >= entries.size()) continue;
       auto& e = entries[d.entry];
-      this->fire_if_due(e.value, cells->on_time_done, now, [&](const PaneInfo& p, auto&& acc) {
-        emit(d.window, e.key, std::forward<decltype(acc)>(acc), p);
-      });
+      this->fire_if_due(e.value, cells->on_time_done, now, this->pane_to(emit, d.window, e.key));
     }
   }
 
@@ -204,9 +197,7 @@ class TriggeredWindows : WindowPanes<CF> {
   void add_session(const Window& w, KK&& key, AddFn& add_fn, Timestamp now, Emit& emit) {
     Session& s = this->merge_session(sessions_[key], w, add_fn, watermark_);
     due_.emplace(s.window.max_timestamp(), key);
-    if (this->after_add(s.on_time_done, s.cell, now, [&](const PaneInfo& p, auto&& acc) {
-          emit(s.window, key, std::forward<decltype(acc)>(acc), p);
-        }))
+    if (this->after_add(s.on_time_done, s.cell, now, this->pane_to(emit, s.window, key)))
       deadlines_.push(Deadline{s.cell.deadline, s.window, 0});
   }
 
@@ -227,9 +218,7 @@ class TriggeredWindows : WindowPanes<CF> {
   void sessions_fire_due(Timestamp now, Emit& emit) {
     for (auto& [key, list] : sessions_) {
       for (auto& s : list) {
-        this->fire_if_due(s.cell, s.on_time_done, now, [&](const PaneInfo& p, auto&& acc) {
-          emit(s.window, key, std::forward<decltype(acc)>(acc), p);
-        });
+        this->fire_if_due(s.cell, s.on_time_done, now, this->pane_to(emit, s.window, key));
       }
     }
   }

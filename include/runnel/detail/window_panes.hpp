@@ -65,6 +65,16 @@ class WindowPanes {
   }
 
  protected:
+  // The pane callback of a cell: emit(window, key, accumulator, pane). The
+  // accumulator is forwarded as given (const& when accumulating, moved out
+  // when discarding). Called only while the firing runs: it holds references.
+  template <class Emit, class Q>
+  static auto pane_to(Emit& emit, const Window& w, const Q& key) {
+    return [&emit, &w, &key](const PaneInfo& p, auto&& acc) {
+      emit(w, key, std::forward<decltype(acc)>(acc), p);
+    };
+  }
+
   // Past end + allowed lateness: no element of the window is accepted any more.
   bool expired_at(const Window& w, Timestamp wm) const {
     return wm >= kMaxTimestamp || wm >= w.max_timestamp() + lateness_;
@@ -151,6 +161,12 @@ class WindowPanes {
         cf_.merge_accumulators(merged.cell.acc, std::move(it->cell.acc));
         merged.cell.pending += it->cell.pending;
         merged.cell.panes = std::max(merged.cell.panes, it->cell.panes);
+        // The earliest armed processing-time firing stays armed (as Beam
+        // merges the trigger state of merged windows); re-arming from now
+        // would put off a due early pane for as long as the session grows.
+        if (it->cell.deadline != 0 &&
+            (merged.cell.deadline == 0 || it->cell.deadline < merged.cell.deadline))
+          merged.cell.deadline = it->cell.deadline;
         any_on_time = any_on_time || it->on_time_done;
         it = list.erase(it);
       } else {
@@ -174,9 +190,7 @@ class WindowPanes {
       }
       const bool expired = expired_at(s->window, watermark);
       if (!s->on_time_done || expired) {
-        close_cell(s->on_time_done, s->cell, expired, [&](const PaneInfo& p, auto&& acc) {
-          emit(s->window, key, std::forward<decltype(acc)>(acc), p);
-        });
+        close_cell(s->on_time_done, s->cell, expired, pane_to(emit, s->window, key));
         s->on_time_done = true;
       }
       if (expired) {

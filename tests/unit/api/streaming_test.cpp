@@ -325,9 +325,10 @@ TEST_P(Streaming, GeneratorShardsOutOfOrderGiveBatchResultsInStreamingMode) {
   }
 }
 
-// More keys than the RocksDB backend caches (65,536 rows): rows are written
-// back and read again, and windows fire from the database; sessions too.
-// Streaming results equal batch mode's on either backend.
+// More keys than the RocksDB backend caches (its share of a 4 MiB budget in
+// streaming mode): rows are written back and read again, and windows fire
+// from the database; sessions too. Streaming results equal batch mode's on
+// either backend.
 TEST_P(Streaming, MoreKeysThanTheStateCacheHolds) {
   io::GeneratorOptions g{.events = 400000, .shards = 2, .seed = 3, .step_us = 5};
   auto keyed = [](const io::GeneratedEvent& e) {
@@ -338,6 +339,7 @@ TEST_P(Streaming, MoreKeysThanTheStateCacheHolds) {
     PipelineOptions o = backend_options();
     o.parallelism = 2;
     o.mode = mode;
+    if (mode == ExecutionMode::kStreaming) o.memory_budget = std::size_t{4} << 20;
     Pipeline p(o);
     auto timed = p.read(io::generator<Event>(g, keyed))
                      .with_timestamps(&Event::time, watermarks::bounded_out_of_orderness(0ms));

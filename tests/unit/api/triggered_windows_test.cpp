@@ -1,7 +1,9 @@
 // Processing-time firings of both window states (TriggeredWindows in memory,
 // KvWindowState on RocksDB): every cell whose deadline is due fires, whatever
 // order the deadlines were armed in; accumulating panes read the kept
-// accumulator.
+// accumulator. The RocksDB state runs with its usual cache and with one that
+// writes every row back and forgets it at once (each row is then read from
+// the store whenever it is touched).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include <runnel/detail/triggered_windows.hpp>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -31,25 +34,29 @@ struct InMemory {
     return std::make_unique<TriggeredWindows<std::string, CF>>(cf, ws);
   }
 };
+std::filesystem::path state_dir(const std::string& name = "a") {
+  return std::filesystem::path(testing::TempDir()) /
+         ("kv_window_state_test_" + std::to_string(::getpid())) / name;
+}
+template <std::size_t kCacheBytes>
 struct OnRocksDb {
-  static std::filesystem::path dir() {
-    return std::filesystem::path(testing::TempDir()) /
-           ("kv_window_state_test_" + std::to_string(::getpid()));
-  }
   template <class CF>
-  static auto make(const CF& cf, const WindowingStrategy& ws) {
-    std::filesystem::remove_all(dir());
-    return std::make_unique<KvWindowState<std::string, CF>>(cf, ws, dir(), 0, 1, 128);
+  static auto make(const CF& cf, const WindowingStrategy& ws, const std::string& name = "a") {
+    std::filesystem::remove_all(state_dir(name));
+    return std::make_unique<KvWindowState<std::string, CF>>(cf, ws, state_dir(name), 0, 1, 128,
+                                                            kCacheBytes);
   }
 };
+using OnRocksDbCached = OnRocksDb<std::size_t{64} << 20>;
+using OnRocksDbUncached = OnRocksDb<1>;  // every lookup evicts the cache first
 
 template <class Backend>
 class WindowStates : public testing::Test {
  protected:
   // Each test's state is gone by now: its database may go too.
-  void TearDown() override { std::filesystem::remove_all(OnRocksDb::dir()); }
+  void TearDown() override { std::filesystem::remove_all(state_dir().parent_path()); }
 };
-using Backends = testing::Types<InMemory, OnRocksDb>;
+using Backends = testing::Types<InMemory, OnRocksDbCached, OnRocksDbUncached>;
 TYPED_TEST_SUITE(WindowStates, Backends);
 
 // Adds 1 for `key` in window w at processing time `now`.
@@ -68,7 +75,8 @@ TYPED_TEST(WindowStates, DueCellsFireEvenWhenArmedBehindALaterDeadline) {
                              .with_early(triggers::after_processing_time(10s))
                              .with_late(triggers::after_processing_time(1s));
   ws.windowing.allowed_lateness = 1h;
-  auto state = TypeParam::make(Sum{}, ws);
+  const Sum sum;  // outlives the state, which refers to it
+  auto state = TypeParam::make(sum, ws);
   const Window closed{0, 1000};   // the watermark has passed it: late data
   const Window open{1000, 2000};  // still open: early firings
   state->on_watermark(1500, [](const Window&, const std::string&, long, const PaneInfo&) {});
@@ -92,6 +100,43 @@ TYPED_TEST(WindowStates, DueCellsFireEvenWhenArmedBehindALaterDeadline) {
                               fired.emplace(key, n);
                             });
   EXPECT_EQ(fired, (std::set<std::pair<std::string, long>>{{"y", 1}}));
+}
+
+TYPED_TEST(WindowStates, SessionsFireTheEarlyPanesOfDueKeys) {
+  // Early panes 1 s after a session's first element; merged sessions keep
+  // one deadline; a key whose deadline is later does not fire with them.
+  WindowingStrategy ws;
+  ws.merging = true;
+  ws.windowing.trigger =
+      triggers::after_watermark().with_early(triggers::after_processing_time(1s));
+  ws.windowing.accumulation = Accumulation::kAccumulating;
+  const Sum sum;
+  auto state = TypeParam::make(sum, ws);
+  add(*state, Window{0, 100}, "a", 0);    // due at 1,000
+  add(*state, Window{50, 150}, "a", 10);  // merges: [0, 150)
+  add(*state, Window{0, 100}, "b", 600);  // due at 1,600
+  std::vector<std::tuple<std::string, Window, long>> fired;
+  auto emit = [&](const Window& w, const std::string& key, long n, const PaneInfo& p) {
+    EXPECT_EQ(p.timing, PaneInfo::Timing::kEarly);
+    fired.emplace_back(key, w, n);
+  };
+  state->on_processing_time(1000, emit);
+  ASSERT_EQ(fired.size(), 1u);
+  EXPECT_EQ(fired[0], std::make_tuple(std::string("a"), Window{0, 150}, 2L));
+  state->on_processing_time(1600, emit);
+  ASSERT_EQ(fired.size(), 2u);
+  EXPECT_EQ(fired[1], std::make_tuple(std::string("b"), Window{0, 100}, 1L));
+  state->on_processing_time(5000, emit);  // nothing new since: no pane
+  EXPECT_EQ(fired.size(), 2u);
+  // The watermark closes both: on-time panes, each the key's second (the
+  // early firings were kept, also by a state that wrote the row back).
+  std::set<std::tuple<std::string, long, std::uint32_t>> closed;
+  state->on_watermark(1000, [&](const Window&, const std::string& key, long n, const PaneInfo& p) {
+    EXPECT_EQ(p.timing, PaneInfo::Timing::kOnTime);
+    closed.emplace(key, n, p.index);
+  });
+  EXPECT_EQ(closed,
+            (std::set<std::tuple<std::string, long, std::uint32_t>>{{"a", 2, 1}, {"b", 1, 1}}));
 }
 
 // A count whose accumulator counts its copies, and whose extract_output
@@ -127,7 +172,8 @@ TYPED_TEST(WindowStates, AccumulatingUpsertsOfTheGlobalWindowCarryTheRunningTota
   WindowingStrategy ws;
   ws.windowing.trigger = triggers::repeatedly(triggers::after_processing_time(1s));
   ws.windowing.accumulation = Accumulation::kAccumulating;
-  auto state = TypeParam::make(CountReadInPlace{}, ws);
+  const CountReadInPlace count;
+  auto state = TypeParam::make(count, ws);
   std::vector<std::pair<std::string, long>> fired;
   auto emit = [&](const Window&, const std::string& key, auto&& acc, const PaneInfo&) {
     fired.emplace_back(key, CountReadInPlace{}.extract_output(acc));
@@ -145,6 +191,39 @@ TYPED_TEST(WindowStates, AccumulatingUpsertsOfTheGlobalWindowCarryTheRunningTota
   if constexpr (std::is_same_v<TypeParam, InMemory>) {
     EXPECT_EQ(Copies::copies, 0);
   }
+}
+
+// A restore onto another instance's database: rows copied as a native
+// snapshot does, then the in-memory indexes rebuilt from them. The armed
+// processing-time firings (deadline, window, key) come back from the rows.
+TEST(KvWindowStateRestore, ArmedFiringsAndFiredPanesComeBackFromTheRows) {
+  struct RemoveDirs {
+    ~RemoveDirs() { std::filesystem::remove_all(state_dir().parent_path()); }
+  } remove_dirs;
+  WindowingStrategy ws;
+  ws.windowing.trigger = triggers::repeatedly(triggers::after_processing_time(1s));
+  ws.windowing.accumulation = Accumulation::kAccumulating;
+  const Sum sum;
+  auto before = OnRocksDbUncached::make(sum, ws, "before");
+  std::vector<std::pair<std::string, long>> fired;
+  auto emit = [&](const Window&, const std::string& key, long n, const PaneInfo& p) {
+    fired.emplace_back(key + "#" + std::to_string(p.index), n);
+  };
+  add(*before, kGlobalWindow, "a", 0);  // due at 1,000
+  add(*before, kGlobalWindow, "b", 0);
+  before->on_processing_time(1000, emit);  // both fire their first pane
+  add(*before, kGlobalWindow, "a", 1100);  // due at 2,100
+  add(*before, kGlobalWindow, "a", 1200);
+  before->flush();
+
+  auto after = OnRocksDbCached::make(sum, ws, "after");
+  for (KvCursor c = before->kv().cursor(0, 127); c.valid(); c.next())
+    after->restore_row(c.key(), c.value());
+  after->kv().write_batch();
+  after->rebuild_indexes();
+  after->on_processing_time(2100, emit);
+  std::sort(fired.begin(), fired.begin() + 2);
+  EXPECT_EQ(fired, (std::vector<std::pair<std::string, long>>{{"a#0", 1}, {"b#0", 1}, {"a#1", 3}}));
 }
 
 }  // namespace
