@@ -3,7 +3,7 @@
 # the generator inside the job, a blackhole sink, one core (-p 1), every query,
 # in streaming mode with checkpoints every 10 s (memory state, and RocksDB
 # state for the stateful queries) and in batch mode. Prints a markdown table
-# beside Flink 1.13's published per-core figures and, as the baseline
+# beside Flink 1.13's and RisingWave's published per-core figures and, as the baseline
 # measured in the same run, a plain loop that only generates the events
 # (bench/nexmark/baseline.cpp): no query can be faster than its generator.
 #   bash bench/nexmark/run.sh [--events N] [--build DIR] [--queries "q0 q1"] [--no-rocksdb]
@@ -30,6 +30,12 @@ done
 declare -A flink=([q0]=155 [q1]=158 [q2]=175 [q3]=152 [q4]=34 [q5]=22 [q7]=12 [q8]=146 [q9]=14
   [q10]=58 [q11]=40 [q12]=76 [q13]=131 [q14]=161 [q15]=72 [q16]=19 [q17]=117 [q18]=54 [q19]=44
   [q20]=19 [q21]=98 [q22]=130)
+# RisingWave nightly-20230309, "Throughput/core (kr/s)" of its docs' Nexmark page
+# (docs.risingwave.com/get-started/rw-benchmarks-stream-processing; 8 vCPU, Kafka
+# source, blackhole sink); it lists none for q6, q11, q12, q13, q19.
+declare -A risingwave=([q0]=118.41 [q1]=119.37 [q2]=127.36 [q3]=97.358 [q4]=13.923
+  [q5]=5.2249 [q7]=20.348 [q8]=60.732 [q9]=8.2208 [q10]=106.15 [q14]=45.371 [q15]=78.525
+  [q16]=8.0565 [q17]=17.314 [q18]=9.8455 [q20]=12.726 [q21]=89.377 [q22]=110.5)
 # Queries that keep no keyed state (maps, filters, a side-input lookup): no RocksDB run.
 stateless=" q0 q1 q2 q10 q13 q14 q21 q22 "
 # Queries with an operator that cannot be checkpointed yet: streaming without
@@ -59,8 +65,8 @@ echo "baseline (plain loop, one thread, same run): generator alone $gen K events
 echo
 echo "K events/s per core: events / CPU seconds of the whole process (cores used: CPU / wall time)."
 echo
-echo "| query | streaming | cores used | streaming, RocksDB | batch | Flink | streaming / Flink | streaming / generator alone |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| query | streaming | cores used | streaming, RocksDB | batch | Flink | streaming / Flink | RisingWave | streaming / RisingWave | streaming / generator alone |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for q in $queries; do
   note=
   if [[ $no_checkpoints == *" $q "* ]]; then
@@ -80,6 +86,9 @@ for q in $queries; do
   f=${flink[$q]:-}
   ratio=-
   [[ -n $f ]] && ratio=$(awk -v s="$s" -v f="$f" 'BEGIN { printf "%.1fx", s / f }')
+  rw=${risingwave[$q]:-}
+  rw_ratio=-
+  [[ -n $rw ]] && rw_ratio=$(awk -v s="$s" -v f="$rw" 'BEGIN { printf "%.1fx", s / f }')
   vs_gen=$(awk -v s="$s" -v g="$gen" 'BEGIN { printf "%.2f", s / g }')
-  echo "| $q | $s$note | $cores | $r | $b | ${f:--} | $ratio | $vs_gen |"
+  echo "| $q | $s$note | $cores | $r | $b | ${f:--} | $ratio | ${rw:--} | $rw_ratio | $vs_gen |"
 done
