@@ -62,10 +62,10 @@ class KvWindowState : WindowPanes<CF> {
   // emitted by finish_untimed.
   template <class Q, class MakeKey, class AddFn>
   void add_untimed(const Q& key, std::uint64_t hash, MakeKey&& make_key, AddFn&& add_fn) {
-    bool created = false;
-    auto& e = lookup(untimed_, kUntimed, kGlobalWindow, key, hash, make_key, &created);
+    auto& e = lookup(untimed_, kUntimed, kGlobalWindow, key, hash, make_key);
+    const bool fresh = !e.value.present;
     add_fn(e.value.cell.acc);
-    if (created) count_new_row(kUntimed, e.value);
+    if (fresh) count_new_row(kUntimed, e.value);
     e.value.dirty = e.value.present = true;
   }
 
@@ -74,10 +74,10 @@ class KvWindowState : WindowPanes<CF> {
   void add(const Window& w, const Q& key, std::uint64_t hash, MakeKey&& make_key, AddFn&& add_fn,
            Timestamp now, Emit&& emit) {
     if (merging_) {
-      bool created = false;
-      auto& e = lookup(sessions_, kSessions, kGlobalWindow, key, hash, make_key, &created);
+      auto& e = lookup(sessions_, kSessions, kGlobalWindow, key, hash, make_key);
+      const bool fresh = !e.value.present;
       Session& s = this->merge_session(e.value.list, w, add_fn, watermark_);
-      if (created) count_new_row(kSessions, e.value);
+      if (fresh) count_new_row(kSessions, e.value);
       e.value.dirty = e.value.present = true;
       due_.emplace(s.window.max_timestamp(), e.key);
       if (this->after_add(s.on_time_done, s.cell, now, this->pane_to(emit, s.window, e.key)))
@@ -91,12 +91,12 @@ class KvWindowState : WindowPanes<CF> {
       last_cells_ = &it->second;
       last_window_ = w;
     }
-    bool created = false;
-    auto& e = lookup(last_cells_->cache, kCell, w, key, hash, make_key, &created);
+    auto& e = lookup(last_cells_->cache, kCell, w, key, hash, make_key);
     Cached& c = e.value;
-    if (!c.present) c.on_time_done = w.max_timestamp() <= watermark_;
+    const bool fresh = !c.present;
+    if (fresh) c.on_time_done = w.max_timestamp() <= watermark_;
     add_fn(c.cell.acc);
-    if (created) count_new_row(kCell, c);
+    if (fresh) count_new_row(kCell, c);
     c.dirty = c.present = true;
     if (this->after_add(c.on_time_done, c.cell, now, this->pane_to(emit, w, e.key)))
       deadlines_.push(Deadline{c.cell.deadline, w, e.key});
@@ -206,7 +206,9 @@ class KvWindowState : WindowPanes<CF> {
   void restore_untimed(K key, Acc acc) {
     const std::uint64_t h = Hash<K>{}(key);
     auto& e = lookup(untimed_, kUntimed, kGlobalWindow, key, h, [&] { return key; });
+    const bool fresh = !e.value.present;
     cf_.merge_accumulators(e.value.cell.acc, std::move(acc));
+    if (fresh) count_new_row(kUntimed, e.value);
     e.value.dirty = e.value.present = true;
   }
   void restore_record(ByteReader& r) {
@@ -219,11 +221,13 @@ class KvWindowState : WindowPanes<CF> {
     if (merging_) {
       auto& e = lookup(sessions_, kSessions, kGlobalWindow, key, h, make);
       e.value.list.push_back(Session{w, std::move(cell), on_time_done});
+      count_new_row(kSessions, e.value);
       e.value.dirty = e.value.present = true;
     } else {
       auto& e = lookup(cache_of(w), kCell, w, key, h, make);
       e.value.cell = std::move(cell);
       e.value.on_time_done = on_time_done;
+      count_new_row(kCell, e.value);
       e.value.dirty = e.value.present = true;
     }
   }
@@ -320,11 +324,11 @@ class KvWindowState : WindowPanes<CF> {
 
   // The cached row of (kind, w, key), read from the store if not cached.
   // (Eviction empties the caches but keeps windows_'s entries: `cache` stays valid.)
-  // *created: the row is new (not in the store): the caller counts it after
-  // its first input (count_new_row).
+  // A row the store does not hold comes back not present: whoever fills it
+  // counts its bytes then (count_new_row).
   template <class Q, class MakeKey>
   typename Cache::Entry& lookup(Cache& cache, Kind kind, const Window& w, const Q& key,
-                                std::uint64_t hash, MakeKey&& make_key, bool* created = nullptr) {
+                                std::uint64_t hash, MakeKey&& make_key) {
     if (cache_limit_ != 0 && cached_bytes_ >= cache_limit_) evict();
     auto [e, inserted] = cache.find_or_insert_entry(key, hash, make_key, [] { return Cached{}; });
     if (inserted) {
@@ -335,18 +339,18 @@ class KvWindowState : WindowPanes<CF> {
         decode_value(kind, value_, e->value);
         e->value.present = e->value.stored = true;
         cached_bytes_ += value_.size();
-      } else {
-        if (kind != kSessions) e->value.cell.acc = cf_.create_accumulator();
-        if (created != nullptr) *created = true;
+      } else if (kind != kSessions) {
+        e->value.cell.acc = cf_.create_accumulator();
       }
     }
     return *e;
   }
 
-  // A new row's bytes beyond its entry: its encoded size stands for what it
-  // holds on the heap (a type's Coder knows its strings and containers, a
-  // generic size estimate does not), measured on one new row in 64 and
-  // averaged, as encoding every new row would cost more than it tells.
+  // A row's bytes beyond its entry, counted once it holds something: its
+  // encoded size stands for what it holds on the heap (a type's Coder knows
+  // its strings and containers, a generic size estimate does not), measured
+  // on one new row in 64 and averaged, as encoding every new row would cost
+  // more than it tells.
   void count_new_row(Kind kind, const Cached& c) {
     if ((new_rows_++ & 63) == 0) {
       encode_value(kind, c, sample_);
