@@ -162,16 +162,24 @@ class KvWindowState : WindowPanes<CF> {
   }
 
   // Bounded input ended: every untimed accumulator, through emit(key, acc).
+  // The rows go as they are emitted: a finished instance's last snapshot
+  // stands for it in the checkpoints taken after it ended, and a restore of
+  // one of those must not emit them again.
   template <class Emit>
   void finish_untimed(Emit&& emit) {
-    flush();
+    evict();
+    std::size_t removed = 0;
     for (KvCursor c = store_.cursor(first_group_, last_group_); c.valid(); c.next()) {
       ByteReader r(c.key().substr(kKvPrefixBytes));
       if (r.get_varint() != kUntimed) continue;
       K key = Coder<K>::decode(r);
       ByteReader v(c.value());
       emit(std::move(key), Coder<Acc>::decode(v));
+      store_.batch_remove(c.key());
+      // The cursor reads a snapshot of the database: writing as it goes is safe.
+      if (++removed % 65536 == 0) store_.write_batch();
     }
+    store_.write_batch();
   }
 
   // Writes every changed row to the store (before a checkpoint).

@@ -226,5 +226,34 @@ TEST(KvWindowStateRestore, ArmedFiringsAndFiredPanesComeBackFromTheRows) {
   EXPECT_EQ(fired, (std::vector<std::pair<std::string, long>>{{"a#0", 1}, {"b#0", 1}, {"a#1", 3}}));
 }
 
+// A finished instance's last snapshot stands for it in later checkpoints:
+// the untimed accumulators it emitted at the end must not be in it.
+TEST(KvWindowStateFinish, UntimedRowsGoAsTheyAreEmitted) {
+  struct RemoveDirs {
+    ~RemoveDirs() { std::filesystem::remove_all(state_dir().parent_path()); }
+  } remove_dirs;
+  const Sum sum;
+  auto state = OnRocksDbCached::make(sum, WindowingStrategy{}, "finish");
+  for (std::string key : {"a", "b", "a", "c"})
+    state->add_untimed(
+        key, Hash<std::string>{}(key), [&] { return key; }, [](long& acc) { acc += 1; });
+  state->flush();  // some rows in the store, one changed in the cache
+  state->add_untimed(
+      std::string("b"), Hash<std::string>{}(std::string("b")), [] { return std::string("b"); },
+      [](long& acc) { acc += 10; });
+  std::vector<std::pair<std::string, long>> emitted;
+  auto emit = [&](std::string&& key, long&& n) { emitted.emplace_back(key, n); };
+  state->finish_untimed(emit);
+  std::sort(emitted.begin(), emitted.end());
+  EXPECT_EQ(emitted, (std::vector<std::pair<std::string, long>>{{"a", 2}, {"b", 11}, {"c", 1}}));
+  state->flush();
+  int rows = 0;
+  for (KvCursor c = state->kv().cursor(0, 127); c.valid(); c.next()) ++rows;
+  EXPECT_EQ(rows, 0);
+  emitted.clear();
+  state->finish_untimed(emit);
+  EXPECT_TRUE(emitted.empty());
+}
+
 }  // namespace
 }  // namespace runnel::detail
