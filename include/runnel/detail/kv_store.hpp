@@ -76,8 +76,8 @@ void scan_kv_snapshot(const std::filesystem::path& snapshot, int first, int last
 
 // Every key starts with a fixed-length prefix: its key group (two bytes,
 // big-endian, so a key group is one range) and the 64-bit hash of what
-// follows. RocksDB hashes the prefix into its memtable (a skip list per hash
-// bucket, not one for all keys) and its bloom filters.
+// follows. RocksDB's prefix bloom filters (memtable and tables) use it; the
+// memtable is one skip list, so writers that can order their keys do.
 constexpr std::size_t kKvPrefixBytes = 10;
 inline void append_kv_prefix(std::string& key, int key_group, std::uint64_t hash) {
   key.push_back(static_cast<char>((key_group >> 8) & 0xff));

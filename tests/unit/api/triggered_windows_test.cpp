@@ -1,9 +1,10 @@
 // Processing-time firings of both window states (TriggeredWindows in memory,
 // KvWindowState on RocksDB): every cell whose deadline is due fires, whatever
 // order the deadlines were armed in; accumulating panes read the kept
-// accumulator. The RocksDB state runs with its usual cache and with one that
+// accumulator. The RocksDB state runs with its usual cache, with one that
 // writes every row back and forgets it at once (each row is then read from
-// the store whenever it is touched).
+// the store whenever it is touched), and with one that writes changed rows
+// back at every lookup and keeps them.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <runnel/combiners.hpp>
 #include <runnel/detail/kv_window_state.hpp>
@@ -38,17 +40,19 @@ std::filesystem::path state_dir(const std::string& name = "a") {
   return std::filesystem::path(testing::TempDir()) /
          ("kv_window_state_test_" + std::to_string(::getpid())) / name;
 }
-template <std::size_t kCacheBytes>
+template <std::size_t kCacheBytes, std::size_t kWriteBackBytes = std::size_t{32} << 20>
 struct OnRocksDb {
   template <class CF>
   static auto make(const CF& cf, const WindowingStrategy& ws, const std::string& name = "a") {
     std::filesystem::remove_all(state_dir(name));
     return std::make_unique<KvWindowState<std::string, CF>>(cf, ws, state_dir(name), 0, 1, 128,
-                                                            kCacheBytes);
+                                                            kCacheBytes, kWriteBackBytes);
   }
 };
 using OnRocksDbCached = OnRocksDb<std::size_t{64} << 20>;
 using OnRocksDbUncached = OnRocksDb<1>;  // every lookup evicts the cache first
+// Every lookup writes the changed rows back first, and keeps them cached.
+using OnRocksDbWritingBack = OnRocksDb<std::size_t{64} << 20, 1>;
 
 template <class Backend>
 class WindowStates : public testing::Test {
@@ -56,7 +60,7 @@ class WindowStates : public testing::Test {
   // Each test's state is gone by now: its database may go too.
   void TearDown() override { std::filesystem::remove_all(state_dir().parent_path()); }
 };
-using Backends = testing::Types<InMemory, OnRocksDbCached, OnRocksDbUncached>;
+using Backends = testing::Types<InMemory, OnRocksDbCached, OnRocksDbUncached, OnRocksDbWritingBack>;
 TYPED_TEST_SUITE(WindowStates, Backends);
 
 // Adds 1 for `key` in window w at processing time `now`.
@@ -253,6 +257,53 @@ TEST(KvWindowStateFinish, UntimedRowsGoAsTheyAreEmitted) {
   emitted.clear();
   state->finish_untimed(emit);
   EXPECT_TRUE(emitted.empty());
+}
+
+// Rows written back as they change (here before every lookup) and kept in
+// the cache: after a flush the store holds every change, untimed and per
+// window, as when the whole cache was written back.
+TEST(KvWindowStateWriteBack, TheStoreHoldsEveryChange) {
+  struct RemoveDirs {
+    ~RemoveDirs() { std::filesystem::remove_all(state_dir().parent_path()); }
+  } remove_dirs;
+  const Sum sum;
+  auto state = OnRocksDbWritingBack::make(sum, WindowingStrategy{}, "writeback");
+  std::map<std::string, long> untimed;
+  std::map<std::pair<Timestamp, std::string>, long> cells;
+  std::uint64_t x = 12345;
+  for (int i = 0; i < 5000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const std::string key = "k" + std::to_string((x >> 33) % 97);
+    const long n = static_cast<long>((x >> 20) % 5) + 1;
+    auto add_n = [&](long& acc) { acc += n; };
+    if (i % 2 == 0) {
+      state->add_untimed(
+          key, Hash<std::string>{}(key), [&] { return key; }, add_n);
+      untimed[key] += n;
+    } else {
+      const Timestamp start = static_cast<Timestamp>((x >> 40) % 4) * 1000;
+      state->add(
+          Window{start, start + 1000}, key, Hash<std::string>{}(key), [&] { return key; }, add_n, 0,
+          [](const Window&, const std::string&, auto&&, const PaneInfo&) {});
+      cells[{start, key}] += n;
+    }
+  }
+  state->flush();
+
+  auto copy = OnRocksDbCached::make(sum, WindowingStrategy{}, "writeback-copy");
+  for (KvCursor c = state->kv().cursor(0, 127); c.valid(); c.next())
+    copy->restore_row(c.key(), c.value());
+  copy->kv().write_batch();
+  copy->rebuild_indexes();
+  std::map<std::pair<Timestamp, std::string>, long> fired;
+  copy->on_watermark(1'000'000,
+                     [&](const Window& w, const std::string& key, long n, const PaneInfo&) {
+                       fired[{w.start, key}] = n;
+                     });
+  EXPECT_EQ(fired, cells);
+  std::map<std::string, long> finished;
+  copy->finish_untimed([&](std::string&& key, long&& n) { finished[key] = n; });
+  EXPECT_EQ(finished, untimed);
 }
 
 }  // namespace
