@@ -5,7 +5,7 @@
 #include <ctime>
 #include <filesystem>
 
-#include "ops/progress.hpp"
+#include "observe/progress.hpp"
 #include "state/checkpoint_store.hpp"
 
 namespace runnel::tools {
@@ -21,7 +21,7 @@ std::string utc(std::int64_t ms) {
   return buf;
 }
 
-std::string size(std::uint64_t bytes) { return ops::human_bytes(static_cast<double>(bytes)); }
+std::string size(std::uint64_t bytes) { return observe::human_bytes(static_cast<double>(bytes)); }
 
 // "0-63" or "3, 9, 12-15": key groups as ranges.
 std::string ranges(const std::vector<int>& kgs) {

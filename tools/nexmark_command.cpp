@@ -74,16 +74,8 @@ struct RunFlags {
   std::string update_interval = "1s";
 };
 
-int run_query(RunFlags& f) {
-  const nexmark::Query* q = nexmark::find_query(f.query);
-  if (q == nullptr) {
-    std::string names;
-    for (const auto& x : nexmark::queries())
-      names += (names.empty() ? "" : ", ") + std::string(x.name);
-    std::fprintf(stderr, "runnel: error: --query '%s' is not a Nexmark query; they are %s\n",
-                 f.query.c_str(), names.c_str());
-    return 2;
-  }
+// Flags that do not fit each other: prints why and returns 2; 0 if they fit.
+int check_run_flags(const RunFlags& f) {
   if (f.source != "generator" && f.job.options.input.empty()) {
     std::fprintf(stderr,
                  "runnel: error: --source %s needs --input (a directory, glob or kafka:// url)\n",
@@ -99,6 +91,59 @@ int run_query(RunFlags& f) {
     std::fprintf(stderr, "runnel: error: --mode batch needs a bounded source: give --events N\n");
     return 2;
   }
+  return 0;
+}
+
+// The events: generated, or parsed from files (rejected lines to _rejected
+// beside a file output, else to stderr).
+PCollection<nexmark::Event> read_events(Pipeline& p, const Options& o, const RunFlags& f) {
+  nexmark::GeneratorConfig config = f.generator.config();
+  if (f.source == "generator") return p.read(io::nexmark(config));
+  ParseEventsFn parse;
+  parse.source = o.input;
+  parse.csv = f.format == "csv";
+  auto [parsed, rejected] = p.read(o.text_input()).par_do(parse);
+  if (!o.output.empty() && !io::is_kafka_url(o.output)) {
+    rejected.write(
+        io::csv((std::filesystem::path(o.output) / "_rejected").string()).without_success_marker());
+  } else {
+    rejected
+        .map([](const DeadLetter& d) {
+          std::fprintf(stderr, "runnel: warning: rejected event (%s): %s\n", d.reason.c_str(),
+                       d.record.c_str());
+          return 0;
+        })
+        .discard();
+  }
+  return parsed;
+}
+
+nexmark::Sink sink_of(const Options& o, const RunFlags& f) {
+  nexmark::Sink sink;
+  if (f.sink == "file") {
+    sink.kind = nexmark::Sink::Kind::kFile;
+    sink.path = o.output;
+  } else if (f.sink == "kafka") {
+    if (!io::is_kafka_url(o.output))
+      throw UserError("--sink kafka needs a kafka://HOST:PORT/TOPIC --output, not '" + o.output +
+                      "'");
+    sink.kind = nexmark::Sink::Kind::kKafka;
+    sink.path = o.output;
+  }
+  return sink;
+}
+
+int run_query(RunFlags& f) {
+  const nexmark::Query* q = nexmark::find_query(f.query);
+  if (q == nullptr) {
+    std::string names;
+    for (const auto& x : nexmark::queries())
+      names += (names.empty() ? "" : ", ") + std::string(x.name);
+    std::fprintf(stderr, "runnel: error: --query '%s' is not a Nexmark query; they are %s\n",
+                 f.query.c_str(), names.c_str());
+    return 2;
+  }
+  if (int rc = check_run_flags(f); rc != 0) return rc;
   // Latency needs a schedule to measure against: the paced generator's.
   const nexmark::GeneratorConfig generated = f.generator.config();
   const bool streaming =
@@ -115,42 +160,11 @@ int run_query(RunFlags& f) {
   auto build = [&f, q, latency](Pipeline& p, const Options& o) {
     nexmark::QueryContext ctx;
     ctx.update_interval = api::parse_duration(f.update_interval, "--update-interval");
-    nexmark::GeneratorConfig config = f.generator.config();
-    const auto delay = std::chrono::milliseconds(config.max_delay_ms);
-    PCollection<nexmark::Event> events = [&] {
-      if (f.source == "generator") return p.read(io::nexmark(config));
-      ParseEventsFn parse;
-      parse.source = o.input;
-      parse.csv = f.format == "csv";
-      auto [parsed, rejected] = p.read(o.text_input()).par_do(parse);
-      if (!o.output.empty() && !io::is_kafka_url(o.output)) {
-        rejected.write(io::csv((std::filesystem::path(o.output) / "_rejected").string())
-                           .without_success_marker());
-      } else {
-        rejected
-            .map([](const DeadLetter& d) {
-              std::fprintf(stderr, "runnel: warning: rejected event (%s): %s\n", d.reason.c_str(),
-                           d.record.c_str());
-              return 0;
-            })
-            .discard();
-      }
-      return parsed;
-    }();
-    auto timed = events.with_timestamps(
+    const auto delay = std::chrono::milliseconds(f.generator.config().max_delay_ms);
+    auto timed = read_events(p, o, f).with_timestamps(
         nexmark::event_time,
         delay.count() > 0 ? watermarks::bounded_out_of_orderness(delay) : watermarks::ascending());
-    nexmark::Sink sink;
-    if (f.sink == "file") {
-      sink.kind = nexmark::Sink::Kind::kFile;
-      sink.path = o.output;
-    } else if (f.sink == "kafka") {
-      if (!io::is_kafka_url(o.output))
-        throw UserError("--sink kafka needs a kafka://HOST:PORT/TOPIC --output, not '" + o.output +
-                        "'");
-      sink.kind = nexmark::Sink::Kind::kKafka;
-      sink.path = o.output;
-    }
+    nexmark::Sink sink = sink_of(o, f);
     sink.latency = latency;
     if (latency) latency->start();
     q->build(timed, ctx, sink);

@@ -5,9 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
+#include "runnel/check.hpp"
 #include "runnel/pane.hpp"
 #include "runnel/window.hpp"
 
@@ -27,12 +30,8 @@ class BatchBase {
 
   // Set by sources in streaming mode: which source split (file split, Kafka
   // partition, generator shard) the values come from, so that watermarks
-  // are tracked per split; that the split has begun, before its first
-  // record, so it holds the watermark back from the start; and that the
-  // split has ended (both are empty batches).
+  // are tracked per split (its beginning and end are SplitEvents, operator.hpp).
   std::int32_t split = -1;
-  bool split_started = false;
-  bool split_ended = false;
 
   bool timed() const { return !timestamps.empty(); }
 
@@ -76,18 +75,19 @@ class Batch final : public BatchBase {
     out->windows.swap(windows);
     out->panes.swap(panes);
     out->split = split;
-    out->split_started = split_started;
-    out->split_ended = split_ended;
     return out;
   }
 };
 
 // The one checked-by-construction downcast: the planner wires edges by type, so
-// the dynamic type always matches; debug builds verify it.
+// the dynamic type always matches; debug builds verify it and name both types.
 template <class T>
 Batch<T>& batch_cast(BatchBase& b) {
 #ifndef NDEBUG
-  if (dynamic_cast<Batch<T>*>(&b) == nullptr) std::abort();
+  if (dynamic_cast<Batch<T>*>(&b) == nullptr)
+    detail::check_failed(
+        __FILE__, __LINE__, "batch_cast: the batch's element type",
+        std::string(typeid(b).name()) + " where " + typeid(Batch<T>).name() + " was expected");
 #endif
   return static_cast<Batch<T>&>(b);
 }

@@ -89,18 +89,18 @@ class Emitter {
     flush();
     batch_.split = id;
   }
-  // Sources, streaming mode: split `id` begins (see push_split_start).
+  // Sources, streaming mode: split `id` begins (a SplitEvent, operator.hpp).
   // Element-wise operators: pass an input's announcement on.
   void start_split(std::int32_t id) {
     flush();
-    push_split_start(*out_, batch_, id);
+    out_->split_event({SplitEvent::Kind::kStart, id});
     batch_.split = id;
   }
   // Sources, streaming mode: the current split has no more records; its
   // watermark no longer holds the others back.
   void end_split() {
     flush();
-    push_split_end(*out_, batch_, batch_.split);
+    out_->split_event({SplitEvent::Kind::kEnd, batch_.split});
   }
 
  private:

@@ -40,6 +40,9 @@ struct NodeSpec {
   std::shared_ptr<const Operator> partial;
   std::shared_ptr<const Partitioner> partial_partitioner;
   std::shared_ptr<const Operator> merge;
+  // The node must see every raw element (its trigger counts them): the
+  // planner keeps the raw path even when it could lift.
+  bool needs_raw_input = false;
   int parallelism = 0;  // 0: the pipeline's
 };
 

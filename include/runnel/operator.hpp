@@ -14,9 +14,23 @@
 
 #include "runnel/batch.hpp"
 #include "runnel/counter.hpp"
+#include "runnel/shared_state.hpp"
 #include "runnel/snapshot.hpp"
 
 namespace runnel {
+
+// Streaming mode: a source split (a file split, a Kafka partition, a
+// generator shard) begins, before its first record, so that its watermark
+// holds the others back from the start; or ends, so that it no longer does.
+// Control, not data: it travels down a task's fused operators in order with
+// the batches the source pushed before it, and is consumed where event time
+// is assigned (with_timestamps). Exchanges do not carry it: downstream of
+// with_timestamps, the watermark speaks for the splits.
+struct SplitEvent {
+  enum class Kind : std::uint8_t { kStart, kEnd };
+  Kind kind = Kind::kStart;
+  std::int32_t split = -1;
+};
 
 // Where an operator instance sends a batch: the next fused operator, a fan-out
 // to several, or an exchange to another task. The callee may move values out
@@ -25,40 +39,28 @@ class Output {
  public:
   virtual ~Output() = default;
   virtual void push(BatchBase& batch) = 0;
+  // A split event after the batches pushed so far; dropped where no fused
+  // operator follows (an exchange, an unused output).
+  virtual void split_event(const SplitEvent& /*event*/) {}
 };
 
 class OperatorInstance;
 
 // Feeds an operator instance of the same thread, as its input 0: a direct
 // call, no queue (the executor's fused operators; a composite operator's parts).
+// Split events go to the instance, and on to `next_outputs` (its output
+// ports) unless it consumes them.
 class InstanceInput final : public Output {
  public:
-  explicit InstanceInput(OperatorInstance* next) : next_(next) {}
+  InstanceInput(OperatorInstance* next, std::vector<Output*> next_outputs)
+      : next_(next), next_outputs_(std::move(next_outputs)) {}
   void push(BatchBase& batch) override;
+  void split_event(const SplitEvent& event) override;
 
  private:
   OperatorInstance* next_;
+  std::vector<Output*> next_outputs_;
 };
-
-// Sources, streaming mode: tells the operators downstream that `split` has
-// ended, with an empty batch so marked (`batch` is cleared and reused).
-inline void push_split_end(Output& out, BatchBase& batch, std::int32_t split) {
-  batch.clear();
-  batch.split = split;
-  batch.split_ended = true;
-  out.push(batch);
-  batch.split_ended = false;
-}
-
-// Sources, streaming mode: announces `split` before its first record, so its
-// watermark holds the others back from the start.
-inline void push_split_start(Output& out, BatchBase& batch, std::int32_t split) {
-  batch.clear();
-  batch.split = split;
-  batch.split_started = true;
-  out.push(batch);
-  batch.split_started = false;
-}
 
 // What the executor tells an instance about where it runs.
 struct InstanceContext {
@@ -71,7 +73,7 @@ struct InstanceContext {
   InstanceCounters* counters = nullptr;
   FigureReporter* figures = nullptr;                     // may be null
   std::atomic<std::uint64_t>* progress_bytes = nullptr;  // sources add bytes read, per batch
-  void* shared = nullptr;  // per-task state shared by all instances of one operator
+  SharedState* shared = nullptr;  // what the operator's make_shared_state made, or null
   // Streaming mode: watermarks travel with the data and results are emitted
   // as windows complete. Batch mode: nothing before the end of the input.
   bool streaming = false;
@@ -127,6 +129,13 @@ class OperatorInstance {
   // Streaming mode only: called about every timer tick with the processing
   // time in milliseconds since the epoch (early firings, idleness).
   virtual void on_processing_time(Timestamp /*now*/) {}
+  // Streaming mode only: a source split began or ended upstream in this task
+  // (after every batch the source pushed before it). True if the operator
+  // consumes it; false (the default) passes it on to each of its outputs,
+  // which the caller does: an operator only overrides this to use it. An
+  // operator between a source and with_timestamps must therefore not hold
+  // output back across process() calls (element-wise operators flush each batch).
+  virtual bool on_split_event(const SplitEvent& /*event*/) { return false; }
 
   // Checkpoints (streaming mode; stateless operators too, with nothing
   // kept of what they write). Called when
@@ -140,6 +149,10 @@ class OperatorInstance {
 };
 
 inline void InstanceInput::push(BatchBase& batch) { next_->process(0, batch); }
+inline void InstanceInput::split_event(const SplitEvent& event) {
+  if (next_->on_split_event(event)) return;
+  for (auto* out : next_outputs_) out->split_event(event);
+}
 
 // A source instance produces until it is exhausted; the executor calls
 // `produce` in a loop. It never receives input batches.
@@ -166,13 +179,13 @@ class Operator {
                                                         std::vector<Output*> outputs) const = 0;
   // State shared by all parallel instances of this operator in one run (e.g.
   // the list of file splits sources take from). Null if none.
-  virtual std::shared_ptr<void> make_shared_state(const SharedStateContext& /*ctx*/) const {
+  virtual std::shared_ptr<SharedState> make_shared_state(const SharedStateContext& /*ctx*/) const {
     return nullptr;
   }
   // Called once after every instance finished successfully (e.g. write _SUCCESS).
-  virtual void on_job_success(void* /*shared*/) const {}
+  virtual void on_job_success(SharedState* /*shared*/) const {}
   // Called once if the job failed (e.g. remove temporary files).
-  virtual void on_job_failure(void* /*shared*/) const {}
+  virtual void on_job_failure(SharedState* /*shared*/) const {}
   // True if instances hold hash tables that count against the memory budget.
   virtual bool uses_memory_budget() const { return false; }
   // False for a source that never ends by itself (a live topic, a
@@ -185,23 +198,23 @@ class Operator {
   // Sinks, the second phase of their commit: checkpoint `id` is durable, so
   // publish what its instances' operator states (`states`) hold back. Called
   // on the checkpoint coordinator's thread, once per completed checkpoint.
-  virtual void commit_checkpoint(void* /*shared*/, std::int64_t /*id*/,
+  virtual void commit_checkpoint(SharedState* /*shared*/, std::int64_t /*id*/,
                                  const std::vector<std::string>& /*states*/) const {}
   // A restore of checkpoint `id` (0: none complete, start from the
   // beginning), before any instance starts: publish what `states` hold back
   // and discard what was written after checkpoint `id`.
-  virtual void recover(void* /*shared*/, std::int64_t /*id*/,
+  virtual void recover(SharedState* /*shared*/, std::int64_t /*id*/,
                        const std::vector<std::string>& /*states*/) const {}
   // Before a restore: why checkpoint `id` (its instances' operator states)
   // cannot be restored by this operator, or "" if it can. `--restore latest`
   // then tries the checkpoint before (a sink that cannot finish the commit of
   // that checkpoint's output asks for the one before it).
-  virtual std::string restore_problem(void* /*shared*/, std::int64_t /*id*/,
+  virtual std::string restore_problem(SharedState* /*shared*/, std::int64_t /*id*/,
                                       const std::vector<std::string>& /*states*/) const {
     return {};
   }
   // Total bytes a bounded source will read, for progress; 0 if unknown.
-  virtual std::uint64_t expected_bytes(void* /*shared*/) const { return 0; }
+  virtual std::uint64_t expected_bytes(SharedState* /*shared*/) const { return 0; }
 };
 
 }  // namespace runnel

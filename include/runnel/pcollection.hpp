@@ -23,6 +23,7 @@
 #include "runnel/combiners.hpp"
 #include "runnel/detail/callable_traits.hpp"
 #include "runnel/detail/combine_ops.hpp"
+#include "runnel/detail/descriptor_nodes.hpp"
 #include "runnel/detail/element_ops.hpp"
 #include "runnel/detail/file_io_ops.hpp"
 #include "runnel/detail/kafka_ops.hpp"
@@ -31,7 +32,7 @@
 #include "runnel/detail/time_ops.hpp"
 #include "runnel/io.hpp"
 #include "runnel/kafka.hpp"
-#include "runnel/node_spec.hpp"
+#include "runnel/node_builder.hpp"
 #include "runnel/trigger.hpp"
 #include "runnel/unit.hpp"
 #include "runnel/watermarks.hpp"
@@ -199,16 +200,13 @@ class PCollection {
     static_assert(std::is_invocable_v<decltype(&Fn::process), Fn&, const T&, KeyedContext<K>&, E&>,
                   "par_do(fn) with state: the DoFn needs process(const std::pair<K, V>&, "
                   "KeyedContext<K>&, Emitter<Out>&)");
-    NodeSpec spec;
-    spec.name = "par_do (stateful)";
-    spec.kind = OperatorKind::kKeyed;
-    spec.op = std::make_shared<detail::StatefulParDoOp<Fn, K, V>>(
-        std::move(fn), ws_.windowing.allowed_lateness.count());
     auto key_of = [](const T& kv) -> const K& { return kv.first; };
-    spec.partitioner = std::make_shared<KeyPartitioner<T, decltype(key_of)>>(key_of);
-    spec.num_outputs = static_cast<int>(std::tuple_size_v<typename Fn::OutputTypes>);
-    spec.inputs = {ref_};
-    return outputs_of<typename Fn::OutputTypes>(detail::add_node(*p_, std::move(spec)));
+    return outputs_of<typename Fn::OutputTypes>(
+        add(NodeBuilder("par_do (stateful)", OperatorKind::kKeyed,
+                        std::make_shared<detail::StatefulParDoOp<Fn, K, V>>(
+                            std::move(fn), ws_.windowing.allowed_lateness.count()))
+                .partitioned_by(std::make_shared<KeyPartitioner<T, decltype(key_of)>>(key_of))
+                .outputs(static_cast<int>(std::tuple_size_v<typename Fn::OutputTypes>))));
   }
 
   template <class Fn>
@@ -220,13 +218,10 @@ class PCollection {
         "par_do(fn): the DoFn needs process(const In&, Emitter<Out>&) (one output) or "
         "process(const In&, Emitters<Out...>&) (several), optionally with a "
         "const ElementContext& before the emitter, or process(In&&, ...) to move from x");
-    NodeSpec spec;
-    spec.name = "par_do";
-    spec.kind = OperatorKind::kElementWise;
-    spec.op = std::make_shared<detail::ParDoOp<Fn>>(std::move(fn));
-    spec.num_outputs = static_cast<int>(std::tuple_size_v<typename Fn::OutputTypes>);
-    spec.inputs = {ref_};
-    return outputs_of<typename Fn::OutputTypes>(detail::add_node(*p_, std::move(spec)));
+    return outputs_of<typename Fn::OutputTypes>(
+        add(NodeBuilder("par_do", OperatorKind::kElementWise,
+                        std::make_shared<detail::ParDoOp<Fn>>(std::move(fn)))
+                .outputs(static_cast<int>(std::tuple_size_v<typename Fn::OutputTypes>))));
   }
 
  public:
@@ -243,14 +238,13 @@ class PCollection {
         "Emitter<Out>&)");
     if (&side.pipeline() != p_)
       throw std::invalid_argument("par_do(fn, side): the side input is from another pipeline");
-    NodeSpec spec;
-    spec.name = "par_do (side input)";
-    spec.kind = OperatorKind::kMultiInput;
-    spec.op = std::make_shared<detail::SideInputParDoOp<Fn, S>>(std::move(fn));
-    spec.num_outputs = static_cast<int>(std::tuple_size_v<typename Fn::OutputTypes>);
-    spec.inputs = {ref_, side.ref()};
-    spec.input_exchanges = {ExchangeKind::kForward, ExchangeKind::kBroadcast};
-    return outputs_of<typename Fn::OutputTypes>(detail::add_node(*p_, std::move(spec)));
+    return outputs_of<typename Fn::OutputTypes>(detail::add_node(
+        *p_, NodeBuilder("par_do (side input)", OperatorKind::kMultiInput,
+                         std::make_shared<detail::SideInputParDoOp<Fn, S>>(std::move(fn)))
+                 .outputs(static_cast<int>(std::tuple_size_v<typename Fn::OutputTypes>))
+                 .input(ref_, ExchangeKind::kForward)
+                 .input(side.ref(), ExchangeKind::kBroadcast)
+                 .build()));
   }
 
   // --- event time ------------------------------------------------------------
@@ -282,14 +276,10 @@ class PCollection {
     if (windowing.allowed_lateness.count() < 0) {
       throw std::invalid_argument("window_into: allowed_lateness must be >= 0");
     }
-    NodeSpec spec;
-    spec.name = "window_into";
-    spec.kind = OperatorKind::kElementWise;
-    spec.op = std::make_shared<detail::WindowIntoOp<T, WindowFn>>(
-        std::move(fn), windowing.allowed_lateness.count());
-    spec.num_outputs = 2;
-    spec.inputs = {ref_};
-    int node = detail::add_node(*p_, std::move(spec));
+    const int node = add(NodeBuilder("window_into", OperatorKind::kElementWise,
+                                     std::make_shared<detail::WindowIntoOp<T, WindowFn>>(
+                                         std::move(fn), windowing.allowed_lateness.count()))
+                             .outputs(2));
     WindowingStrategy ws{windowing, windows::is_merging<WindowFn>()};
     return PCollection<T>(p_, PortRef{node, 0}, ws, node);
   }
@@ -380,17 +370,14 @@ class PCollection {
 
   // --- sinks -----------------------------------------------------------------
 
+  // To files (one line per element) or, for a kafka:// path, to a topic.
   void write(const io::TextIO& out) const {
-    if (io::is_kafka_url(out.path))
-      return write_kafka(out.path, out.kafka_properties, out.kafka_exactly_once, true);
-    write_files(out.path, "txt", out.overwrite_output, out.success_marker, true);
+    add_sink(detail::sink_for<T>(out, detail::overwrite_default(*p_)));
   }
   template <class U>
   void write(const io::CsvIO<U>& out) const {
     static_assert(std::is_void_v<U>, "write(io::csv(dir)): name no type when writing");
-    if (io::is_kafka_url(out.path))
-      return write_kafka(out.path, out.kafka_properties, out.kafka_exactly_once, false);
-    write_files(out.path, "csv", out.overwrite_output, out.success_marker, false);
+    add_sink(detail::sink_for<T>(out, detail::overwrite_default(*p_)));
   }
   // To a Kafka topic, at least once: std::string elements are record values,
   // std::pair<std::string, std::string> elements are (key, value).
@@ -410,38 +397,29 @@ class PCollection {
 
   // Consumes the elements and keeps none (counted as written: RunResult::records_out).
   void discard() const {
-    NodeSpec spec;
-    spec.name = "discard";
-    spec.kind = OperatorKind::kSink;
-    spec.op = std::make_shared<detail::DiscardSink>();
-    spec.num_outputs = 0;
-    spec.inputs = {ref_};
-    detail::add_node(*p_, std::move(spec));
+    add(NodeBuilder("discard", OperatorKind::kSink, std::make_shared<detail::DiscardSink>()));
   }
 
   // Every element, in memory, once the pipeline has run (for tests and small results).
   Collected<T> collect() const {
     auto store = std::make_shared<detail::CollectStore<T>>();
-    NodeSpec spec;
-    spec.name = "collect";
-    spec.kind = OperatorKind::kSink;
-    spec.op = std::make_shared<detail::CollectSink<T>>(store);
-    spec.num_outputs = 0;
-    spec.inputs = {ref_};
-    detail::add_node(*p_, std::move(spec));
+    add(NodeBuilder("collect", OperatorKind::kSink,
+                    std::make_shared<detail::CollectSink<T>>(store)));
     return Collected<T>(store);
   }
 
  private:
   template <class U>
   PCollection<U> element_wise(const char* name, std::shared_ptr<const Operator> op) const {
-    NodeSpec spec;
-    spec.name = name;
-    spec.kind = OperatorKind::kElementWise;
-    spec.op = std::move(op);
-    spec.inputs = {ref_};
-    return PCollection<U>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0}, ws_);
+    return PCollection<U>(p_, PortRef{add(NodeBuilder(name, OperatorKind::kElementWise, op)), 0},
+                          ws_);
   }
+
+  // Adds a node this collection feeds (its input 0); returns the node's id.
+  int add(NodeBuilder& node) const {
+    return detail::add_node(*p_, node.input(ref_).build());
+  }
+  int add(NodeBuilder&& node) const { return add(node); }
 
   template <class Tuple>
   auto outputs_of(int node) const {
@@ -469,63 +447,36 @@ class PCollection {
   auto combine(const char* name, CF fn, KeyOf key_of, ValueOf value_of) const {
     using Acc = typename CF::Accumulator;
     using Out = std::pair<K, combine_output_t<CF>>;
-    NodeSpec spec;
-    spec.name = name;
-    spec.kind = OperatorKind::kKeyed;
-    spec.op = std::make_shared<detail::FinalCombineOp<T, K, CF, KeyOf, ValueOf, false>>(
-        fn, key_of, value_of, ws_);
-    spec.partitioner = std::make_shared<KeyPartitioner<T, KeyOf>>(key_of);
-    // A trigger that counts elements must see them, not partial aggregates.
-    const bool lift = !ws_.windowing.trigger.counts_elements();
+    NodeBuilder node(name, OperatorKind::kKeyed,
+                     std::make_shared<detail::FinalCombineOp<T, K, CF, KeyOf, ValueOf, false>>(
+                         fn, key_of, value_of, ws_));
+    node.partitioned_by(std::make_shared<KeyPartitioner<T, KeyOf>>(key_of));
     if constexpr (combine_fn_liftable<CF>()) {
-      if (lift) {
-        // Streaming: partials wait for the watermark, unless the trigger fires
-        // on processing time or a window may merge with one the watermark
-        // completes (sessions).
-        const auto& t = ws_.windowing.trigger;
-        const bool flush_every_tick =
-            ws_.merging || t.early.delay_ms > 0 || t.late.delay_ms > 0 || t.repeat.delay_ms > 0;
-        spec.partial = std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(
-            fn, key_of, value_of, flush_every_tick);
-        spec.partial_partitioner =
-            std::make_shared<KeyPartitioner<std::pair<K, Acc>, detail::FirstOf>>(detail::FirstOf{});
-        spec.merge =
-            std::make_shared<detail::FinalCombineOp<std::pair<K, Acc>, K, CF, detail::FirstOf,
-                                                    detail::SecondOf, true>>(
-                fn, detail::FirstOf{}, detail::SecondOf{}, ws_);
-      }
+      // Streaming: partials wait for the watermark, unless the trigger fires
+      // on processing time or a window may merge with one the watermark
+      // completes (sessions).
+      const auto& t = ws_.windowing.trigger;
+      const bool flush_every_tick =
+          ws_.merging || t.early.delay_ms > 0 || t.late.delay_ms > 0 || t.repeat.delay_ms > 0;
+      node.liftable(
+          std::make_shared<detail::PartialCombineOp<T, K, CF, KeyOf, ValueOf>>(fn, key_of, value_of,
+                                                                               flush_every_tick),
+          std::make_shared<KeyPartitioner<std::pair<K, Acc>, detail::FirstOf>>(detail::FirstOf{}),
+          std::make_shared<detail::FinalCombineOp<std::pair<K, Acc>, K, CF, detail::FirstOf,
+                                                  detail::SecondOf, true>>(
+              fn, detail::FirstOf{}, detail::SecondOf{}, ws_));
     }
-    spec.inputs = {ref_};
-    return PCollection<Out>(p_, PortRef{detail::add_node(*p_, std::move(spec)), 0});
+    // A trigger that counts elements must see them, not partial aggregates:
+    // the planner then keeps the raw path.
+    node.needs_raw_input(ws_.windowing.trigger.counts_elements());
+    return PCollection<Out>(p_, PortRef{add(node), 0});
   }
 
-  // Each element as a line (a string as it is, else CSV) into a record value.
-  void write_kafka(const std::string& url, const std::map<std::string, std::string>& props,
-                   bool exactly_once, bool raw) const {
-    io::KafkaIO io = io::parse_kafka_url(url);
-    io.properties = props;
-    io.exactly_once_write = exactly_once;
-    add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, false>>(io, raw), io);
+  void add_sink(detail::NamedOperator sink) const {
+    add(NodeBuilder(std::move(sink.name), OperatorKind::kSink, std::move(sink.op)));
   }
   void add_kafka_sink(std::shared_ptr<Operator> op, const io::KafkaIO& io) const {
-    NodeSpec spec;
-    spec.name = "write kafka '" + io.topic + "'";
-    spec.kind = OperatorKind::kSink;
-    spec.op = std::move(op);
-    spec.num_outputs = 0;
-    spec.inputs = {ref_};
-    detail::add_node(*p_, std::move(spec));
-  }
-  void write_files(const std::string& dir, const char* ext, bool overwrite, bool marker,
-                   bool raw) const {
-    detail::OutputSpec out{dir, ext, overwrite || detail::overwrite_default(*p_), marker};
-    NodeSpec spec;
-    spec.name = std::string("write ") + (raw ? "text" : "csv") + " '" + dir + "'";
-    spec.kind = OperatorKind::kSink;
-    spec.op = std::make_shared<detail::FileSinkOp<T>>(out, raw);
-    spec.num_outputs = 0;
-    spec.inputs = {ref_};
-    detail::add_node(*p_, std::move(spec));
+    add(NodeBuilder("write kafka '" + io.topic + "'", OperatorKind::kSink, std::move(op)));
   }
 
   Pipeline* p_;
@@ -538,20 +489,17 @@ class PCollection {
 template <class T>
 PCollection<T> flatten(const std::vector<PCollection<T>>& inputs) {
   if (inputs.empty()) throw std::invalid_argument("flatten: needs at least one collection");
-  NodeSpec spec;
-  spec.name = "flatten";
-  spec.kind = OperatorKind::kMultiInput;
-  spec.op = std::make_shared<detail::FlattenOp>();
+  NodeBuilder node("flatten", OperatorKind::kMultiInput, std::make_shared<detail::FlattenOp>());
   for (const auto& c : inputs) {
     if (&c.pipeline() != &inputs[0].pipeline())
       throw std::invalid_argument("flatten: the collections are from different pipelines");
-    spec.inputs.push_back(c.ref());
-    spec.input_exchanges.push_back(ExchangeKind::kForward);
+    node.input(c.ref(), ExchangeKind::kForward);
   }
   WindowingStrategy ws = inputs.empty() ? WindowingStrategy{} : inputs[0].windowing();
   for (const auto& c : inputs) ws.merging = ws.merging || c.merging_windows();
   return PCollection<T>(&inputs[0].pipeline(),
-                        PortRef{detail::add_node(inputs[0].pipeline(), std::move(spec)), 0}, ws);
+                        PortRef{detail::add_node(inputs[0].pipeline(), node.build()), 0},
+                        ws);
 }
 
 template <class T, class... More>

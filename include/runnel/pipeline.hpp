@@ -22,7 +22,7 @@
 #include "runnel/generator.hpp"
 #include "runnel/hybrid.hpp"
 #include "runnel/io.hpp"
-#include "runnel/node_spec.hpp"
+#include "runnel/node_builder.hpp"
 #include "runnel/pcollection.hpp"
 
 namespace runnel {
@@ -117,11 +117,8 @@ class Pipeline {
   // Elements from memory, split over the instances.
   template <class T>
   PCollection<T> create(std::vector<T> values) {
-    NodeSpec spec;
-    spec.name = "create";
-    spec.kind = OperatorKind::kSource;
-    spec.op = std::make_shared<detail::CreateSource<T>>(std::move(values));
-    return PCollection<T>(this, PortRef{add_node(std::move(spec)), 0});
+    return source<T>(NodeBuilder("create", OperatorKind::kSource,
+                                 std::make_shared<detail::CreateSource<T>>(std::move(values))));
   }
 
   // Synthetic events (see generator.hpp); unbounded if options.events is 0.
@@ -131,11 +128,8 @@ class Pipeline {
         std::is_convertible_v<std::invoke_result_t<const F&, const io::GeneratedEvent&>, T>,
         "io::generator<T>(options, f): f must be callable as f(const io::GeneratedEvent&) "
         "and return a T");
-    NodeSpec spec;
-    spec.name = "generator";
-    spec.kind = OperatorKind::kSource;
-    spec.op = std::make_shared<detail::GeneratorSource<T, F>>(in);
-    return PCollection<T>(this, PortRef{add_node(std::move(spec)), 0});
+    return source<T>(NodeBuilder("generator", OperatorKind::kSource,
+                                 std::make_shared<detail::GeneratorSource<T, F>>(in)));
   }
 
   // Every line of the files the path or glob names.
@@ -147,18 +141,13 @@ class Pipeline {
   template <class T, io::KafkaFormat F>
   PCollection<T> read(const io::KafkaValuesIO<T, F>& in) {
     PCollection<io::KafkaRecord> records = read(in.io);
-    NodeSpec spec;
-    spec.name = std::string("decode ") +
-                (F == io::KafkaFormat::kJson  ? "json"
-                 : F == io::KafkaFormat::kCsv ? "csv"
-                                              : "coded") +
-                " '" + in.io.topic + "'";
-    spec.op = std::make_shared<detail::KafkaDecodeOp<T, F>>();
-    spec.num_outputs = 2;
-    spec.inputs = {records.ref()};
-    int node = add_node(std::move(spec));
-    dead_letter_ports_.push_back(PortRef{node, 1});
-    return PCollection<T>(this, PortRef{node, 0});
+    const char* format = F == io::KafkaFormat::kJson  ? "json"
+                         : F == io::KafkaFormat::kCsv ? "csv"
+                                                      : "coded";
+    return source_with_dead_letters<T>(
+        NodeBuilder(std::string("decode ") + format + " '" + in.io.topic + "'",
+                    OperatorKind::kElementWise, std::make_shared<detail::KafkaDecodeOp<T, F>>())
+            .input(records.ref()));
   }
 
   // A history, then a live topic (see runnel/hybrid.hpp); records that do not
@@ -169,29 +158,19 @@ class Pipeline {
     live.start_time = in.switch_time;
     auto live_values = in.live;
     live_values.io = live;
-    NodeSpec spec;
-    spec.name = "read history then kafka '" + live.topic + "'";
-    spec.kind = OperatorKind::kSource;
-    spec.op = std::make_shared<detail::HybridSourceOp<T, TimeFn>>(
-        typed_source(in.history), typed_source(live_values), in.time_of, in.switch_time);
-    spec.num_outputs = 2;
-    int node = add_node(std::move(spec));
-    dead_letter_ports_.push_back(PortRef{node, 1});
-    return PCollection<T>(this, PortRef{node, 0});
+    return source_with_dead_letters<T>(NodeBuilder(
+        "read history then kafka '" + live.topic + "'", OperatorKind::kSource,
+        std::make_shared<detail::HybridSourceOp<T, TimeFn>>(
+            typed_source(in.history), typed_source(live_values), in.time_of, in.switch_time)));
   }
 
   // Every line parsed as a T; lines that do not parse go to dead_letters().
   template <class T>
   PCollection<T> read(const io::CsvIO<T>& in) {
     static_assert(!std::is_void_v<T>, "read(io::csv<T>(glob)): name the record type T");
-    NodeSpec spec;
-    spec.name = "read csv '" + in.path + "'";
-    spec.kind = OperatorKind::kSource;
-    spec.op = std::make_shared<detail::CsvSourceOp<T>>(in.path, in.header);
-    spec.num_outputs = 2;
-    int node = add_node(std::move(spec));
-    dead_letter_ports_.push_back(PortRef{node, 1});
-    return PCollection<T>(this, PortRef{node, 0});
+    return source_with_dead_letters<T>(
+        NodeBuilder("read csv '" + in.path + "'", OperatorKind::kSource,
+                    std::make_shared<detail::CsvSourceOp<T>>(in.path, in.header)));
   }
 
   // Every record any source read so far rejected, with where and why. Call
@@ -211,9 +190,21 @@ class Pipeline {
   const PipelineOptions& options() const { return options_; }
   // The mode run() uses: options().mode, or for kAuto what the sources imply.
   bool streaming() const;
-  int add_node(NodeSpec spec);
 
  private:
+  friend int detail::add_node(Pipeline& p, NodeSpec spec);
+  int add_node(NodeSpec spec);
+  template <class T>
+  PCollection<T> source(NodeBuilder node) {
+    return PCollection<T>(this, PortRef{add_node(node.build()), 0});
+  }
+  // A node whose output 1 is its rejected records: they go to dead_letters().
+  template <class T>
+  PCollection<T> source_with_dead_letters(NodeBuilder node) {
+    const int id = add_node(node.outputs(2).build());
+    dead_letter_ports_.push_back(PortRef{id, 1});
+    return PCollection<T>(this, PortRef{id, 0});
+  }
   template <class T>
   static detail::TypedSource typed_source(const io::CsvIO<T>& in) {
     return {std::make_shared<detail::CsvSourceOp<T>>(in.path, in.header), nullptr};

@@ -13,8 +13,8 @@
 #include <limits>
 #include <thread>
 
-#include "ops/log.hpp"
-#include "ops/progress.hpp"
+#include "core/log.hpp"
+#include "observe/progress.hpp"
 #include "runnel/error.hpp"
 #include "runnel/kafka.hpp"
 
@@ -169,48 +169,95 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
     cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
 }
 
+namespace {
+
+// The job's flags into its options; a flag that does not fit the others is a UserError.
+void apply_flags(JobFlags& f, const std::string& name) {
+  auto& po = f.options.pipeline;
+  po.job_name = name;
+  po.metrics_port = f.metrics_port;
+  if (!f.metrics_linger.empty()) {
+    if (f.metrics_port < 0)
+      throw UserError("--metrics-linger is for a metrics server: add --metrics-port");
+    po.metrics_linger = parse_duration(f.metrics_linger, "--metrics-linger");
+  }
+  if (!f.status_interval.empty())
+    po.status_interval = parse_duration(f.status_interval, "--status-interval");
+  for (const auto& kv : f.kafka_properties) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UserError("--kafka-property '" + kv + "': write key=value, e.g. acks=all");
+    f.options.kafka_properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (f.options.exactly_once && !io::is_kafka_url(f.options.output))
+    throw UserError("--kafka-exactly-once is for a kafka:// --output; '" + f.options.output +
+                    "' is not one (file outputs are exactly once with checkpoints already)");
+  if (f.options.bounded && !io::is_kafka_url(f.options.input))
+    throw UserError("--bounded is for a kafka:// --input; '" + f.options.input +
+                    "' is not one (files are bounded already)");
+  po.memory_budget = parse_byte_size(f.memory_budget, "--memory-budget");
+  po.parallelism = f.parallelism;
+  po.checkpoint_interval = parse_duration(f.checkpoint_interval, "--checkpoint-interval");
+  po.progress = !f.no_progress;
+  po.state_backend = f.state_backend == "rocksdb" ? StateBackend::kRocksDB : StateBackend::kMemory;
+  if (!po.state_dir.empty() && po.state_backend != StateBackend::kRocksDB)
+    throw UserError(
+        "--state-dir is for --state-backend rocksdb; add that flag or drop --state-dir");
+  po.mode = f.mode == "batch"       ? ExecutionMode::kBatch
+            : f.mode == "streaming" ? ExecutionMode::kStreaming
+                                    : ExecutionMode::kAuto;
+  if (f.restart_attempts > 0 && po.checkpoint_dir.empty())
+    throw UserError(fmt::format(
+        "--restart-attempts {} needs --checkpoint-dir: a restart resumes from a checkpoint",
+        f.restart_attempts));
+}
+
+// What a run did, in one line (and why it stopped, if it was asked to).
+void log_summary(const std::string& name, RunResult r, const PipelineOptions& po,
+                 bool rejected_to_dir, const std::filesystem::path& rejected_dir) {
+  // The _rejected sink takes exactly the dead letters; they are not results.
+  if (rejected_to_dir) r.records_out -= std::min(r.records_out, r.dead_letters);
+  double rate = r.seconds > 0 ? static_cast<double>(r.records_in) / r.seconds : 0;
+  std::string rejected = r.dead_letters == 0 ? ""
+                         : rejected_to_dir   ? fmt::format(", {} rejected (see {})", r.dead_letters,
+                                                           rejected_dir.string())
+                                             : fmt::format(", {} rejected", r.dead_letters);
+  std::string spilled =
+      r.spilled_bytes == 0
+          ? ""
+          : fmt::format(", spilled {}", observe::human_bytes(static_cast<double>(r.spilled_bytes)));
+  std::string late =
+      r.late_records == 0 ? "" : fmt::format(", {} late (see the late output)", r.late_records);
+  std::string checkpoints =
+      r.checkpoints == 0 && r.restored_checkpoint < 0
+          ? ""
+          : fmt::format(", {} checkpoints (last {:.0f} ms, {})", r.checkpoints,
+                        r.checkpoint_seconds * 1000,
+                        observe::human_bytes(static_cast<double>(r.checkpoint_bytes)));
+  if (r.restored_checkpoint > 0)
+    checkpoints += fmt::format(", restored checkpoint {} in {:.2f} s", r.restored_checkpoint,
+                               r.restore_seconds);
+  if (r.stopped)
+    log_info(
+        fmt::format("{} stopped on request: {}", name,
+                    po.checkpoint_dir.empty()
+                        ? "its sources ended early and all its output is committed"
+                        : "its output is committed up to the final checkpoint; --restore latest "
+                          "continues from there"));
+  log_info(fmt::format(
+      "{} {} ({} mode): {} records in, {} out{}{}{}{}, {:.2f} s, {:.0f} "
+      "records/s",
+      name, r.stopped ? "stopped" : "done", r.streaming ? "streaming" : "batch", r.records_in,
+      r.records_out, rejected, late, spilled, checkpoints, r.seconds, rate));
+}
+
+}  // namespace
+
 int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool explain_only) {
   try {
-    ops::configure_logging(f.log_format == "json" ? ops::LogFormat::kJson : ops::LogFormat::kText,
-                           f.log_level);
+    configure_logging(f.log_format == "json" ? LogFormat::kJson : LogFormat::kText, f.log_level);
+    apply_flags(f, name);
     auto& po = f.options.pipeline;
-    po.job_name = name;
-    po.metrics_port = f.metrics_port;
-    if (!f.metrics_linger.empty()) {
-      if (f.metrics_port < 0)
-        throw UserError("--metrics-linger is for a metrics server: add --metrics-port");
-      po.metrics_linger = parse_duration(f.metrics_linger, "--metrics-linger");
-    }
-    if (!f.status_interval.empty())
-      po.status_interval = parse_duration(f.status_interval, "--status-interval");
-    for (const auto& kv : f.kafka_properties) {
-      const auto eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0)
-        throw UserError("--kafka-property '" + kv + "': write key=value, e.g. acks=all");
-      f.options.kafka_properties[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-    if (f.options.exactly_once && !io::is_kafka_url(f.options.output))
-      throw UserError("--kafka-exactly-once is for a kafka:// --output; '" + f.options.output +
-                      "' is not one (file outputs are exactly once with checkpoints already)");
-    if (f.options.bounded && !io::is_kafka_url(f.options.input))
-      throw UserError("--bounded is for a kafka:// --input; '" + f.options.input +
-                      "' is not one (files are bounded already)");
-    po.memory_budget = parse_byte_size(f.memory_budget, "--memory-budget");
-    po.parallelism = f.parallelism;
-    po.checkpoint_interval = parse_duration(f.checkpoint_interval, "--checkpoint-interval");
-    po.progress = !f.no_progress;
-    po.state_backend =
-        f.state_backend == "rocksdb" ? StateBackend::kRocksDB : StateBackend::kMemory;
-    if (!po.state_dir.empty() && po.state_backend != StateBackend::kRocksDB)
-      throw UserError(
-          "--state-dir is for --state-backend rocksdb; add that flag or drop --state-dir");
-    po.mode = f.mode == "batch"       ? ExecutionMode::kBatch
-              : f.mode == "streaming" ? ExecutionMode::kStreaming
-                                      : ExecutionMode::kAuto;
-    if (f.restart_attempts > 0 && po.checkpoint_dir.empty())
-      throw UserError(fmt::format(
-          "--restart-attempts {} needs --checkpoint-dir: a restart resumes from a checkpoint",
-          f.restart_attempts));
     std::filesystem::path rejected_dir = std::filesystem::path(f.options.output) / "_rejected";
     bool rejected_to_dir = false;
     RunResult r;
@@ -237,53 +284,20 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
         throw;
       } catch (const std::exception& e) {
         if (attempt >= f.restart_attempts) throw;
-        ops::log_warn(fmt::format(
+        log_warn(fmt::format(
             "{} failed: {}; restarting from the latest checkpoint in {} (restart {} of {})", name,
             e.what(), po.checkpoint_dir, attempt + 1, f.restart_attempts));
         po.restore = "latest";
         std::this_thread::sleep_for(std::chrono::seconds(1));
       }
     }
-    // The _rejected sink takes exactly the dead letters; they are not results.
-    if (rejected_to_dir) r.records_out -= std::min(r.records_out, r.dead_letters);
-    double rate = r.seconds > 0 ? static_cast<double>(r.records_in) / r.seconds : 0;
-    std::string rejected = r.dead_letters == 0 ? ""
-                           : rejected_to_dir ? fmt::format(", {} rejected (see {})", r.dead_letters,
-                                                           rejected_dir.string())
-                                             : fmt::format(", {} rejected", r.dead_letters);
-    std::string spilled =
-        r.spilled_bytes == 0
-            ? ""
-            : fmt::format(", spilled {}", ops::human_bytes(static_cast<double>(r.spilled_bytes)));
-    std::string late =
-        r.late_records == 0 ? "" : fmt::format(", {} late (see the late output)", r.late_records);
-    std::string checkpoints =
-        r.checkpoints == 0 && r.restored_checkpoint < 0
-            ? ""
-            : fmt::format(", {} checkpoints (last {:.0f} ms, {})", r.checkpoints,
-                          r.checkpoint_seconds * 1000,
-                          ops::human_bytes(static_cast<double>(r.checkpoint_bytes)));
-    if (r.restored_checkpoint > 0)
-      checkpoints += fmt::format(", restored checkpoint {} in {:.2f} s", r.restored_checkpoint,
-                                 r.restore_seconds);
-    if (r.stopped)
-      ops::log_info(
-          fmt::format("{} stopped on request: {}", name,
-                      po.checkpoint_dir.empty()
-                          ? "its sources ended early and all its output is committed"
-                          : "its output is committed up to the final checkpoint; --restore latest "
-                            "continues from there"));
-    ops::log_info(fmt::format(
-        "{} {} ({} mode): {} records in, {} out{}{}{}{}, {:.2f} s, {:.0f} "
-        "records/s",
-        name, r.stopped ? "stopped" : "done", r.streaming ? "streaming" : "batch", r.records_in,
-        r.records_out, rejected, late, spilled, checkpoints, r.seconds, rate));
+    log_summary(name, r, po, rejected_to_dir, rejected_dir);
     return 0;
   } catch (const UserError& e) {
-    ops::log_error(e.what());
+    log_error(e.what());
     return 2;
   } catch (const std::exception& e) {
-    ops::log_error(fmt::format("internal failure: {}", e.what()));
+    log_error(fmt::format("internal failure: {}", e.what()));
     return 1;
   }
 }

@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <thread>
 
-#include "ops/log.hpp"
-#include "ops/metrics_server.hpp"
-#include "ops/progress.hpp"
-#include "ops/status_line.hpp"
+#include "core/log.hpp"
+#include "observe/metrics_server.hpp"
+#include "observe/progress.hpp"
+#include "observe/status_line.hpp"
 #include "plan/planner.hpp"
 #include "runnel/error.hpp"
 #include "runnel/key_groups.hpp"
@@ -42,7 +42,7 @@ class LogDeadLettersOp final : public Operator {
     void process(int, BatchBase& batch) override {
       for (const auto& d : batch_cast<DeadLetter>(batch).values) {
         if (shown_++ < 10) {
-          ops::log_warn(fmt::format("rejected {}:{}: {}", d.source, d.line, d.reason));
+          log_warn(fmt::format("rejected {}:{}: {}", d.source, d.line, d.reason));
         }
       }
     }
@@ -106,30 +106,13 @@ int Pipeline::add_node(NodeSpec spec) {
 }
 
 PCollection<std::string> Pipeline::read(const io::TextIO& in) {
-  NodeSpec spec;
-  spec.kind = OperatorKind::kSource;
-  if (io::is_kafka_url(in.path)) {
-    io::KafkaIO k = io::parse_kafka_url(in.path);
-    k.bounded_read = in.kafka_bounded;
-    k.properties = in.kafka_properties;
-    spec.name = "read kafka '" + k.topic + "'";
-    spec.op = detail::make_kafka_source(k, true);
-  } else if (in.watching) {
-    spec.name = "watch text '" + in.path + "'";
-    spec.op = std::make_shared<detail::WatchTextSourceOp>(in.path, in.poll_interval, in.idle_stop);
-  } else {
-    spec.name = "read text '" + in.path + "'";
-    spec.op = std::make_shared<detail::TextSourceOp>(in.path);
-  }
-  return PCollection<std::string>(this, PortRef{add_node(std::move(spec)), 0});
+  auto [name, op] = detail::text_source(in);
+  return source<std::string>(NodeBuilder(std::move(name), OperatorKind::kSource, std::move(op)));
 }
 
 PCollection<io::KafkaRecord> Pipeline::read(const io::KafkaIO& in) {
-  NodeSpec spec;
-  spec.kind = OperatorKind::kSource;
-  spec.name = "read kafka '" + in.topic + "'";
-  spec.op = detail::make_kafka_source(in, false);
-  return PCollection<io::KafkaRecord>(this, PortRef{add_node(std::move(spec)), 0});
+  return source<io::KafkaRecord>(NodeBuilder("read kafka '" + in.topic + "'", OperatorKind::kSource,
+                                             detail::make_kafka_source(in, false)));
 }
 
 PCollection<DeadLetter> Pipeline::dead_letters() {
@@ -188,83 +171,56 @@ bool Pipeline::streaming() const {
   return unbounded;
 }
 
-RunResult Pipeline::run() {
-  const bool streaming_mode = streaming();
-  runtime::PhysicalPlan physical = physical_plan();
+namespace {
 
+// The executor's options from the pipeline's; checkpoints only in streaming mode.
+runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool streaming_mode) {
   runtime::ExecutionOptions eo;
-  eo.max_parallelism = options_.max_parallelism;
-  eo.batch_size = options_.batch_size;
-  eo.memory_budget = options_.memory_budget;
-  eo.temp_dir = detail::make_temp_dir(options_.temp_dir);
-  eo.state_backend = options_.state_backend;
-  if (options_.state_backend == StateBackend::kRocksDB) {
-    eo.state_dir = options_.state_dir.empty() ? eo.temp_dir / "state"
-                                              : detail::make_state_dir(options_.state_dir);
+  eo.max_parallelism = options.max_parallelism;
+  eo.batch_size = options.batch_size;
+  eo.memory_budget = options.memory_budget;
+  eo.temp_dir = detail::make_temp_dir(options.temp_dir);
+  eo.state_backend = options.state_backend;
+  if (options.state_backend == StateBackend::kRocksDB) {
+    eo.state_dir = options.state_dir.empty() ? eo.temp_dir / "state"
+                                             : detail::make_state_dir(options.state_dir);
   }
   eo.streaming = streaming_mode;
-  eo.tick = options_.watermark_interval;
-  if (!options_.restore.empty() && options_.checkpoint_dir.empty()) {
-    if (options_.restore == "latest")
+  eo.tick = options.watermark_interval;
+  if (!options.restore.empty() && options.checkpoint_dir.empty()) {
+    if (options.restore == "latest")
       throw UserError("--restore latest needs --checkpoint-dir: where are the checkpoints?");
   }
-  if (!options_.checkpoint_dir.empty() || !options_.restore.empty()) {
+  if (!options.checkpoint_dir.empty() || !options.restore.empty()) {
     if (!streaming_mode) {
-      ops::log_warn(
+      log_warn(
           "batch mode takes no checkpoints (a failed batch run is rerun); "
           "--checkpoint-dir and --restore are ignored");
     } else {
-      eo.checkpoints.dir = options_.checkpoint_dir.empty()
-                               ? std::filesystem::path(options_.restore).parent_path()
-                               : std::filesystem::path(options_.checkpoint_dir);
-      eo.checkpoints.interval = options_.checkpoint_interval;
-      eo.checkpoints.keep = std::max(1, options_.checkpoints_kept);
-      eo.checkpoints.restore = options_.restore;
+      eo.checkpoints.dir = options.checkpoint_dir.empty()
+                               ? std::filesystem::path(options.restore).parent_path()
+                               : std::filesystem::path(options.checkpoint_dir);
+      eo.checkpoints.interval = options.checkpoint_interval;
+      eo.checkpoints.keep = std::max(1, options.checkpoints_kept);
+      eo.checkpoints.restore = options.restore;
     }
   }
 
-  auto metrics = std::make_shared<ops::JobMetrics>(options_.job_name);
-  eo.metrics = metrics;
-  runtime::Executor executor(physical, eo);
-  executor.prepare();
-  metrics->expected_bytes = executor.expected_bytes();
-  metrics->bytes_read = &executor.bytes_read();
-  // Destroyed before the executor: the metrics point at its byte count.
-  std::unique_ptr<ops::MetricsServer> server;
-  if (options_.metrics_port >= 0) {
-    try {
-      server = std::make_unique<ops::MetricsServer>(metrics, options_.metrics_port);
-    } catch (const std::runtime_error& e) {
-      throw UserError(e.what());
-    }
-    ops::log_info(fmt::format(
-        "metrics: http://127.0.0.1:{}/ (Prometheus: /metrics, JSON: /api/job)", server->port()));
-    if (options_.on_metrics_port) options_.on_metrics_port(server->port());
-  }
-  std::optional<ops::StatusLine> status;
-  if (options_.status_interval.count() > 0) status.emplace(metrics, options_.status_interval);
-  runtime::ExecutionStats stats;
-  {
-    ops::ProgressBar progress(executor.expected_bytes(), executor.bytes_read(), options_.progress);
-    struct RemoveTemp {
-      std::filesystem::path dir;
-      ~RemoveTemp() {
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
-      }
-    } cleanup{eo.temp_dir}, cleanup_state{eo.state_dir};
-    stats = executor.run();
-  }
-  if (server && options_.metrics_linger.count() > 0) {
-    status.reset();  // nothing moves any more
-    ops::log_info(fmt::format("metrics: serving the final figures for {} ms more",
-                              options_.metrics_linger.count()));
-    // A stop request (SIGINT/SIGTERM in the CLI) ends the wait.
-    const auto until = std::chrono::steady_clock::now() + options_.metrics_linger;
-    const auto requests = runtime::stop_requests().load();
-    while (std::chrono::steady_clock::now() < until && runtime::stop_requests().load() == requests)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  return eo;
+}
+
+// After the run, the metrics server keeps serving the final figures a while
+// (--metrics-linger); a stop request (SIGINT/SIGTERM in the CLI) ends the wait.
+void linger(const PipelineOptions& options) {
+  log_info(fmt::format("metrics: serving the final figures for {} ms more",
+                       options.metrics_linger.count()));
+  const auto until = std::chrono::steady_clock::now() + options.metrics_linger;
+  const auto requests = runtime::stop_requests().load();
+  while (std::chrono::steady_clock::now() < until && runtime::stop_requests().load() == requests)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+RunResult result_of(const runtime::ExecutionStats& stats, bool streaming_mode) {
   RunResult result;
   result.records_in = stats.records_in;
   result.records_out = stats.records_out;
@@ -280,6 +236,52 @@ RunResult Pipeline::run() {
   result.stopped = stats.stopped;
   result.restore_seconds = stats.restore_seconds;
   return result;
+}
+
+}  // namespace
+
+RunResult Pipeline::run() {
+  const bool streaming_mode = streaming();
+  runtime::PhysicalPlan physical = physical_plan();
+  runtime::ExecutionOptions eo = execution_options(options_, streaming_mode);
+  auto metrics = std::make_shared<JobMetrics>(options_.job_name);
+  eo.metrics = metrics;
+  runtime::Executor executor(physical, eo);
+  executor.prepare();
+  metrics->expected_bytes = executor.expected_bytes();
+  metrics->bytes_read = &executor.bytes_read();
+  // Destroyed before the executor: the metrics point at its byte count.
+  std::unique_ptr<observe::MetricsServer> server;
+  if (options_.metrics_port >= 0) {
+    try {
+      server = std::make_unique<observe::MetricsServer>(metrics, options_.metrics_port);
+    } catch (const std::runtime_error& e) {
+      throw UserError(e.what());
+    }
+    log_info(fmt::format("metrics: http://127.0.0.1:{}/ (Prometheus: /metrics, JSON: /api/job)",
+                         server->port()));
+    if (options_.on_metrics_port) options_.on_metrics_port(server->port());
+  }
+  std::optional<observe::StatusLine> status;
+  if (options_.status_interval.count() > 0) status.emplace(metrics, options_.status_interval);
+  runtime::ExecutionStats stats;
+  {
+    observe::ProgressBar progress(executor.expected_bytes(), executor.bytes_read(),
+                                  options_.progress);
+    struct RemoveTemp {
+      std::filesystem::path dir;
+      ~RemoveTemp() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+      }
+    } cleanup{eo.temp_dir}, cleanup_state{eo.state_dir};
+    stats = executor.run();
+  }
+  if (server && options_.metrics_linger.count() > 0) {
+    status.reset();  // nothing moves any more
+    linger(options_);
+  }
+  return result_of(stats, streaming_mode);
 }
 
 void request_stop() { runtime::stop_requests().fetch_add(1); }

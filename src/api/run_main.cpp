@@ -3,7 +3,7 @@
 #include <string>
 
 #include "api/job_cli.hpp"
-#include "ops/log.hpp"
+#include "core/log.hpp"
 
 namespace runnel {
 
@@ -16,7 +16,7 @@ int run_main(int argc, char** argv, const JobBuilder& build, const std::string& 
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    ops::log_error(std::string(e.what()) + " (see --help)");
+    log_error(std::string(e.what()) + " (see --help)");
     return 2;
   }
   std::string name = argc > 0 ? argv[0] : "job";

@@ -9,7 +9,7 @@ class TextSourceInstance final : public LineSourceInstance {
       : LineSourceInstance(ctx), out_(out), batch_size_(ctx.batch_size) {}
 
  protected:
-  void end_split() override { push_split_end(*out_, batch_, split_id_); }
+  void end_split() override { out_->split_event({SplitEvent::Kind::kEnd, split_id_}); }
   void on_lines(const std::vector<std::string_view>& lines, LineReader&) override {
     // Lines are assigned into strings kept from the previous batch when the
     // consumer left them in place, so steady state allocates little.

@@ -87,7 +87,7 @@ class WatchSourceInstance final : public SourceInstance {
 
   void end_file() {
     reader_.reset();
-    push_split_end(*out_, batch_, split_id_);
+    out_->split_event({SplitEvent::Kind::kEnd, split_id_});
   }
 
   InstanceContext ctx_;
@@ -110,7 +110,7 @@ class WatchSourceInstance final : public SourceInstance {
 
 }  // namespace
 
-std::shared_ptr<void> WatchTextSourceOp::make_shared_state(const SharedStateContext&) const {
+std::shared_ptr<SharedState> WatchTextSourceOp::make_shared_state(const SharedStateContext&) const {
   std::error_code ec;
   if (!fs::is_directory(dir_, ec)) {
     throw UserError("watched input '" + dir_ + "' is not a directory (create it first)");

@@ -114,7 +114,7 @@ class Planner {
         Placement from = producer(node.inputs[0]);
         int port = node.inputs[0].port;
         int t = new_task(par, 1);
-        if (options_.lift_combiners && node.partial) {
+        if (options_.lift_combiners && node.partial && !node.needs_raw_input) {
           // The partial aggregation runs in the producer's task: it shares its
           // parallelism when fused, else it gets a task of its own.
           Placement partial =

@@ -16,7 +16,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <vector>
+
+#include "runnel/check.hpp"
 
 namespace runnel::runtime {
 
@@ -30,8 +33,9 @@ class BarrierAligner {
         ended_(static_cast<std::size_t>(channels), 0) {}
 
   Action on_barrier(int channel, std::int64_t id) {
+    RUNNEL_CHECK_LT(static_cast<std::size_t>(channel), arrived_.size());
     auto c = static_cast<std::size_t>(channel);
-    if (ended_.at(c)) throw std::logic_error("checkpoint barrier after the end of a channel");
+    if (ended_[c]) fail("checkpoint barrier after the end of its channel", channel, id);
     if (state_ == State::kIdle) {
       if (id <= last_) return Action::kNone;
       state_ = State::kAligning;
@@ -39,16 +43,17 @@ class BarrierAligner {
       std::fill(arrived_.begin(), arrived_.end(), 0);
     } else if (id != aligning_) {
       if (id < aligning_) return Action::kNone;
-      throw std::logic_error("checkpoint barrier overtook an earlier one on its channel");
+      fail("checkpoint barrier overtook the one being aligned on its channel", channel, id);
     } else if (arrived_[c]) {
-      throw std::logic_error("checkpoint barrier arrived twice on one channel");
+      fail("checkpoint barrier arrived twice on its channel", channel, id);
     }
     arrived_[c] = 1;
     return complete_if_aligned();
   }
 
   Action on_channel_end(int channel) {
-    ended_.at(static_cast<std::size_t>(channel)) = 1;
+    RUNNEL_CHECK_LT(static_cast<std::size_t>(channel), ended_.size());
+    ended_[static_cast<std::size_t>(channel)] = 1;
     return state_ == State::kAligning ? complete_if_aligned() : Action::kNone;
   }
 
@@ -61,6 +66,15 @@ class BarrierAligner {
   std::int64_t checkpoint() const { return state_ == State::kAligning ? aligning_ : last_; }
 
  private:
+  // Channels are FIFO and every source sends every barrier: what breaks that
+  // is a logic error, reported with the channel and both checkpoints.
+  [[noreturn]] void fail(const char* what, int channel, std::int64_t id) const {
+    throw std::logic_error(std::string(what) + ": channel " + std::to_string(channel) +
+                           ", checkpoint " + std::to_string(id) + " (aligning " +
+                           (state_ == State::kAligning ? std::to_string(aligning_) : "none") +
+                           ", last aligned " + std::to_string(last_) + ")");
+  }
+
   Action complete_if_aligned() {
     for (std::size_t c = 0; c < arrived_.size(); ++c) {
       if (!arrived_[c] && !ended_[c]) return Action::kNone;

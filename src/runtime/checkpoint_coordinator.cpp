@@ -8,7 +8,7 @@
 namespace runnel::runtime {
 
 CheckpointCoordinator::CheckpointCoordinator(
-    const PhysicalPlan& plan, const std::vector<std::vector<std::shared_ptr<void>>>& shared,
+    const PhysicalPlan& plan, const std::vector<std::vector<std::shared_ptr<SharedState>>>& shared,
     CheckpointConfig config, std::int64_t first_id, int max_parallelism, Log log, Fail fail,
     Stopped stopped)
     : plan_(plan),

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "ops/job_metrics.hpp"
+#include "core/job_metrics.hpp"
 #include "runtime/physical_plan.hpp"
 
 namespace runnel::runtime {
@@ -52,7 +52,7 @@ class CheckpointCoordinator {
 
   // shared[task][op]: the operators' shared state (for the sinks' commits).
   CheckpointCoordinator(const PhysicalPlan& plan,
-                        const std::vector<std::vector<std::shared_ptr<void>>>& shared,
+                        const std::vector<std::vector<std::shared_ptr<SharedState>>>& shared,
                         CheckpointConfig config, std::int64_t first_id, int max_parallelism,
                         Log log, Fail fail, Stopped stopped);
   ~CheckpointCoordinator();
@@ -61,7 +61,7 @@ class CheckpointCoordinator {
   // checkpoint the last. Before start().
   void set_stop_base(std::uint64_t requests) { stop_base_ = requests; }
   // Completed and aborted checkpoints are recorded there too. Before start().
-  void set_metrics(ops::JobMetrics* metrics) { metrics_ = metrics; }
+  void set_metrics(JobMetrics* metrics) { metrics_ = metrics; }
   void start();
   void stop();  // abandons a checkpoint in flight; joins the thread
 
@@ -88,14 +88,14 @@ class CheckpointCoordinator {
   void complete(std::int64_t id, std::chrono::steady_clock::time_point started);
 
   const PhysicalPlan& plan_;
-  const std::vector<std::vector<std::shared_ptr<void>>>& shared_;
+  const std::vector<std::vector<std::shared_ptr<SharedState>>>& shared_;
   CheckpointConfig config_;
   int max_parallelism_;
   Log log_;
   Fail fail_;
   Stopped stopped_;
   std::uint64_t stop_base_ = 0;
-  ops::JobMetrics* metrics_ = nullptr;
+  JobMetrics* metrics_ = nullptr;
   std::int64_t next_id_;
   std::atomic<std::int64_t> requested_{0};
   std::atomic<std::int64_t> completed_{0};

@@ -12,12 +12,17 @@
 #include <string>
 #include <vector>
 
-#include "ops/job_metrics.hpp"
+#include "core/job_metrics.hpp"
 #include "runtime/checkpoint_coordinator.hpp"
 #include "runtime/physical_plan.hpp"
 #include "state/checkpoint_store.hpp"
 
 namespace runnel::runtime {
+
+struct InstanceRun;
+
+// The plan's shape, for the metrics (task_graph.cpp).
+void describe_plan(const PhysicalPlan& plan, std::size_t queue_capacity, JobMetrics& m);
 
 struct ExecutionOptions {
   int max_parallelism = 128;
@@ -39,7 +44,7 @@ struct ExecutionOptions {
   std::function<void(const std::string&)> log;
   // Where the run keeps its live figures (for a metrics server); the
   // executor makes its own when unset.
-  std::shared_ptr<ops::JobMetrics> metrics;
+  std::shared_ptr<JobMetrics> metrics;
 };
 
 struct ExecutionStats {
@@ -71,10 +76,44 @@ class Executor {
   ExecutionStats run();
 
  private:
-  struct InstanceRun;
+  // The task graph of a run (task_graph.cpp): every instance built, wired to
+  // its exchanges, before any thread starts.
+  struct TaskGraph {
+    std::vector<std::unique_ptr<InstanceRun>> runs;
+    std::vector<int> channel_base;  // per edge: its first channel at the consumer
+    std::vector<int> num_channels;  // per task: channels feeding each instance
+    std::int64_t first_id = 1;      // the first checkpoint id of this run
+    std::size_t budget = 0;         // memory budget per budget-holding instance
+  };
+  std::size_t memory_budget_per_instance() const;
+  void make_queues();
+  TaskGraph build_task_graph(std::int64_t first_id);
+  std::unique_ptr<InstanceRun> build_instance(const TaskGraph& g, int task, int instance);
+  Output* wire_port(const TaskGraph& g, InstanceRun& r, int op, int port);
+  InstanceContext instance_context(const TaskGraph& g, InstanceRun& r, int op);
+
+  // Planning a restore (restore_plan.cpp). start_checkpointing checks every
+  // operator can take part, plans the restore and makes the coordinator; it
+  // returns the first id for new checkpoints.
+  std::int64_t start_checkpointing();
+  // Finds the checkpoint to restore, lets operators recover (sinks publish
+  // or discard), and returns the first id for new checkpoints.
+  std::int64_t prepare_restore();
+  // Why an operator cannot restore checkpoint `c`, or "".
+  std::string restore_problem(const state::LoadedCheckpoint& c) const;
+  void check_same_pipeline(const state::LoadedCheckpoint& c) const;
+  void recover_sinks();
+  // The restored state of this instance's operators: operator state whole,
+  // keyed state for the key groups it now owns.
+  void assign_restored_state(InstanceRun& r) const;
+
+  // Running (executor.cpp).
+  void run_threads(std::vector<std::unique_ptr<InstanceRun>>& runs);
   void run_instance(InstanceRun& r);
   void run_source(InstanceRun& r);
   void run_consumer(InstanceRun& r);
+  // The end of an instance's input: final watermark, finish, last snapshot.
+  void finish_instance(InstanceRun& r);
   bool produce_timed(InstanceRun& r, SourceInstance& source);
   // Streaming: passes the input watermark down the task's operators and on
   // through its exchanges.
@@ -83,9 +122,10 @@ class Executor {
   // Checkpoints: snapshots the task's operators, sends the barrier on, and
   // acknowledges to the coordinator.
   void take_checkpoint(InstanceRun& r, std::int64_t id);
-  // Finds the checkpoint to restore, lets operators recover (sinks publish
-  // or discard), and returns the first id for new checkpoints.
-  std::int64_t prepare_restore();
+  // The job's commit step: every sink publishes its output, or all abort.
+  void commit_job();
+  ExecutionStats stats(const std::vector<std::unique_ptr<InstanceRun>>& runs,
+                       std::chrono::steady_clock::time_point start) const;
   void log(const std::string& line) const;
   void fail(std::exception_ptr error);
   // After the final checkpoint of a stop request: every task stops where it
@@ -97,10 +137,10 @@ class Executor {
   const PhysicalPlan& plan_;
   ExecutionOptions options_;
   // shared_[task][op]
-  std::vector<std::vector<std::shared_ptr<void>>> shared_;
+  std::vector<std::vector<std::shared_ptr<SharedState>>> shared_;
   bool prepared_ = false;
   std::atomic<std::uint64_t> bytes_read_{0};
-  std::shared_ptr<ops::JobMetrics> metrics_;
+  std::shared_ptr<JobMetrics> metrics_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};   // failed_ was set by a stop request, not an error
   std::atomic<bool> draining_{false};  // streaming without checkpoints: sources end on a stop

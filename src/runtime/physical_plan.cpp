@@ -2,23 +2,7 @@
 
 #include <fmt/format.h>
 
-namespace runnel {
-
-const char* to_string(ExchangeKind kind) {
-  switch (kind) {
-    case ExchangeKind::kForward:
-      return "forward";
-    case ExchangeKind::kHash:
-      return "hash(key group)";
-    case ExchangeKind::kRebalance:
-      return "rebalance";
-    case ExchangeKind::kBroadcast:
-      return "broadcast";
-  }
-  return "?";
-}
-
-namespace runtime {
+namespace runnel::runtime {
 
 std::string PhysicalPlan::explain() const {
   std::string out;
@@ -39,5 +23,4 @@ std::string PhysicalPlan::explain() const {
   return out;
 }
 
-}  // namespace runtime
-}  // namespace runnel
+}  // namespace runnel::runtime

@@ -234,39 +234,44 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
   return total + manifest.size();
 }
 
-CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
-  CheckpointInfo info;
-  info.path = path;
-  bool in_progress = false;
-  info.id = parse_dir_name(path.filename().string(), in_progress);
-  if (in_progress) {
-    info.problem = "incomplete (still being written, or its writer died)";
-    return info;
-  }
+namespace {
+
+// The manifest's text without its checksum line, in `body`; or why it cannot be used.
+std::string read_manifest(const fs::path& path, std::string& body) {
   std::error_code ec;
-  if (!fs::exists(path / kManifest, ec)) {
-    info.problem = "incomplete: no _manifest";
-    return info;
-  }
+  if (!fs::exists(path / kManifest, ec)) return "incomplete: no _manifest";
   std::string text;
   try {
     text = read_file(path / kManifest);
   } catch (const std::exception& e) {
-    info.problem = e.what();
-    return info;
+    return e.what();
   }
   // The last line checks every line before it.
   auto pos = text.rfind("checksum ");
-  if (pos == std::string::npos || text.compare(0, std::strlen(kMagic), kMagic) != 0) {
-    info.problem = "damaged _manifest (no header or checksum line)";
-    return info;
-  }
+  if (pos == std::string::npos || text.compare(0, std::strlen(kMagic), kMagic) != 0)
+    return "damaged _manifest (no header or checksum line)";
   std::uint64_t want = std::strtoull(text.c_str() + pos + 9, nullptr, 16);
-  if (checksum(std::string_view(text).substr(0, pos)) != want) {
-    info.problem = "damaged _manifest (checksum mismatch)";
-    return info;
+  if (checksum(std::string_view(text).substr(0, pos)) != want)
+    return "damaged _manifest (checksum mismatch)";
+  body = text.substr(0, pos);
+  return {};
+}
+
+InstanceInfo parse_instance_line(std::istringstream& f) {
+  InstanceInfo inst;
+  f >> inst.instance >> inst.file >> inst.bytes;
+  std::string name;
+  while (f >> name) {
+    SectionInfo s;
+    s.key_group = name == "os" ? -1 : std::stoi(name.substr(2));
+    f >> s.offset >> s.length >> std::hex >> s.checksum >> std::dec;
+    inst.sections.push_back(s);
   }
-  std::istringstream lines(text.substr(0, pos));
+  return inst;
+}
+
+void parse_manifest(const std::string& body, CheckpointInfo& info) {
+  std::istringstream lines(body);
   std::string line;
   std::getline(lines, line);  // magic
   while (std::getline(lines, line)) {
@@ -285,15 +290,7 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
       std::getline(f >> std::ws, op.name);
       info.operators.push_back(std::move(op));
     } else if (tag == "inst" && !info.operators.empty()) {
-      InstanceInfo inst;
-      f >> inst.instance >> inst.file >> inst.bytes;
-      std::string name;
-      while (f >> name) {
-        SectionInfo s;
-        s.key_group = name == "os" ? -1 : std::stoi(name.substr(2));
-        f >> s.offset >> s.length >> std::hex >> s.checksum >> std::dec;
-        inst.sections.push_back(s);
-      }
+      InstanceInfo inst = parse_instance_line(f);
       info.bytes += inst.bytes;
       info.operators.back().instances.push_back(std::move(inst));
     } else if (tag == "native" && !info.operators.empty() &&
@@ -309,42 +306,56 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
       }
     }
   }
-  info.valid = true;
-  if (!verify) return info;
+}
+
+// Every file the manifest names is there, whole, with its checksums; or what is wrong.
+std::string verify_files(const fs::path& path, const CheckpointInfo& info) {
   for (const auto& op : info.operators) {
     for (const auto& inst : op.instances) {
-      if (std::string problem = check_native_files(path, inst); !problem.empty()) {
-        info.valid = false;
-        info.problem = problem;
-        return info;
-      }
+      if (std::string problem = check_native_files(path, inst); !problem.empty()) return problem;
       if (inst.bytes == 0) continue;
       std::string bytes;
       try {
         bytes = read_file(path / inst.file);
       } catch (const std::exception&) {
-        info.valid = false;
-        info.problem = "missing state file " + inst.file;
-        return info;
+        return "missing state file " + inst.file;
       }
       if (bytes.size() != inst.bytes) {
-        info.valid = false;
-        info.problem = fmt::format("state file {} has {} bytes, the manifest says {}", inst.file,
-                                   bytes.size(), inst.bytes);
-        return info;
+        return fmt::format("state file {} has {} bytes, the manifest says {}", inst.file,
+                           bytes.size(), inst.bytes);
       }
       for (const auto& s : inst.sections) {
         if (s.offset + s.length > bytes.size() ||
             checksum(std::string_view(bytes).substr(s.offset, s.length)) != s.checksum) {
-          info.valid = false;
-          info.problem = fmt::format("checksum mismatch in {} ({})", inst.file,
-                                     s.key_group < 0 ? std::string("operator state")
-                                                     : fmt::format("key group {}", s.key_group));
-          return info;
+          return fmt::format("checksum mismatch in {} ({})", inst.file,
+                             s.key_group < 0 ? std::string("operator state")
+                                             : fmt::format("key group {}", s.key_group));
         }
       }
     }
   }
+  return {};
+}
+
+}  // namespace
+
+CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
+  CheckpointInfo info;
+  info.path = path;
+  bool in_progress = false;
+  info.id = parse_dir_name(path.filename().string(), in_progress);
+  if (in_progress) {
+    info.problem = "incomplete (still being written, or its writer died)";
+    return info;
+  }
+  std::string body;
+  info.problem = read_manifest(path, body);
+  if (!info.problem.empty()) return info;
+  parse_manifest(body, info);
+  info.valid = true;
+  if (!verify) return info;
+  info.problem = verify_files(path, info);
+  info.valid = info.problem.empty();
   return info;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// A whole batch as bytes (values, event times, windows, panes, split
-// markers), for operators that hold batches across a checkpoint (the
+// A whole batch as bytes (values, event times, windows, panes, source
+// split), for operators that hold batches across a checkpoint (the
 // side-input par_do's main input, waiting for its side input).
 #include <memory>
 
@@ -14,7 +14,9 @@ namespace runnel::detail {
 template <class T>
 void encode_batch(const Batch<T>& b, ByteWriter& w) {
   w.put_varint(static_cast<std::uint64_t>(b.split + 1));  // -1: no split
-  w.put_varint((b.split_started ? 1u : 0u) | (b.split_ended ? 2u : 0u));
+  // Once the split markers' flags (bits 1 and 2); they are SplitEvents now,
+  // never in a batch. Kept as 0 so checkpoints keep their format.
+  w.put_varint(0);
   Coder<std::vector<T>>::encode(b.values, w);
   Coder<std::vector<Timestamp>>::encode(b.timestamps, w);
   Coder<std::vector<Window>>::encode(b.windows, w);
@@ -30,9 +32,7 @@ template <class T>
 std::unique_ptr<Batch<T>> decode_batch(ByteReader& r) {
   auto b = std::make_unique<Batch<T>>();
   b->split = static_cast<std::int32_t>(r.get_varint()) - 1;
-  const auto flags = r.get_varint();
-  b->split_started = (flags & 1) != 0;
-  b->split_ended = (flags & 2) != 0;
+  r.get_varint();  // the old split markers' flags (see encode_batch)
   b->values = Coder<std::vector<T>>::decode(r);
   b->timestamps = Coder<std::vector<Timestamp>>::decode(r);
   b->windows = Coder<std::vector<Window>>::decode(r);

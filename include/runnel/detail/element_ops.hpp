@@ -76,8 +76,6 @@ class MapOp final : public Operator {
       for_each_element(batch, out_,
                        [&](std::size_t i) { out_.emit(invoke_element(f_, values[i])); });
       out_.flush();
-      if (batch.split_ended) out_.end_split();
-      if (batch.split_started) out_.start_split(batch.split);
     }
 
    private:
@@ -125,7 +123,7 @@ class FilterOp final : public Operator {
         batch.windows.resize(kept);
         if (!batch.panes.empty()) batch.panes.resize(kept);
       }
-      if (!values.empty() || batch.split_ended || batch.split_started) out_->push(batch);
+      if (!values.empty()) out_->push(batch);
     }
 
    private:
@@ -163,8 +161,6 @@ class FlatMapOp final : public Operator {
         }
       });
       out_.flush();
-      if (batch.split_ended) out_.end_split();
-      if (batch.split_started) out_.start_split(batch.split);
     }
 
    private:
@@ -253,8 +249,6 @@ class ParDoOp final : public Operator {
       }
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
-      if (batch.split_ended) out_->end_split();
-      if (batch.split_started) out_->start_split(batch.split);
     }
     void close() override { DoFnHooks<Fn>::teardown(fn_); }
 
@@ -359,8 +353,6 @@ class SideInputParDoOp final : public Operator {
                        [&](std::size_t i) { fn_.process(values[i], std::as_const(side_), *out_); });
       DoFnHooks<Fn>::finish_bundle(fn_, *out_);
       out_->flush();
-      if (batch.split_ended) out_->end_split();
-      if (batch.split_started) out_->start_split(batch.split);
     }
     Fn fn_;
     std::unique_ptr<E> out_;

@@ -23,17 +23,17 @@ namespace runnel::detail {
 class FileSourceBase : public Operator {
  public:
   explicit FileSourceBase(std::string pattern) : pattern_(std::move(pattern)) {}
-  std::shared_ptr<void> make_shared_state(const SharedStateContext& ctx) const override {
+  std::shared_ptr<SharedState> make_shared_state(const SharedStateContext& ctx) const override {
     return std::make_shared<FileSplitSet>(pattern_, ctx.parallelism);
   }
-  std::uint64_t expected_bytes(void* shared) const override {
-    return static_cast<FileSplitSet*>(shared)->total_bytes();
+  std::uint64_t expected_bytes(SharedState* shared) const override {
+    return shared->as<FileSplitSet>().total_bytes();
   }
   // Readers checkpoint the splits they read; a restore reads only the rest.
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
-  void recover(void* shared, std::int64_t id,
+  void recover(SharedState* shared, std::int64_t id,
                const std::vector<std::string>& states) const override {
-    if (id > 0) static_cast<FileSplitSet*>(shared)->keep_unread(states);
+    if (id > 0) shared->as<FileSplitSet>().keep_unread(states);
   }
 
  protected:
@@ -45,7 +45,7 @@ class FileSourceBase : public Operator {
 class LineSourceInstance : public SourceInstance {
  public:
   explicit LineSourceInstance(const InstanceContext& ctx)
-      : splits_(static_cast<FileSplitSet*>(ctx.shared)), ctx_(ctx) {}
+      : splits_(&ctx.shared->as<FileSplitSet>()), ctx_(ctx) {}
 
   // Operator state: the splits read to the end, and where the current one is
   // at. Instance 0 also lists what earlier runs read (a restore hands every
@@ -106,7 +106,7 @@ class WatchTextSourceOp final : public Operator {
   WatchTextSourceOp(std::string dir, std::chrono::milliseconds poll, std::chrono::milliseconds idle)
       : dir_(std::move(dir)), poll_(poll), idle_stop_(idle) {}
   bool bounded() const override { return false; }
-  std::shared_ptr<void> make_shared_state(
+  std::shared_ptr<SharedState> make_shared_state(
       const SharedStateContext&) const override;  // checks the directory
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override;
@@ -196,29 +196,27 @@ class FileSinkOp final : public Operator {
  public:
   FileSinkOp(OutputSpec spec, bool raw_text) : spec_(std::move(spec)), raw_text_(raw_text) {}
 
-  std::shared_ptr<void> make_shared_state(const SharedStateContext& ctx) const override {
+  std::shared_ptr<SharedState> make_shared_state(const SharedStateContext& ctx) const override {
     return std::make_shared<OutputDirectory>(spec_, ctx.restoring);
   }
-  void on_job_success(void* shared) const override {
-    static_cast<OutputDirectory*>(shared)->commit();
+  void on_job_success(SharedState* shared) const override {
+    shared->as<OutputDirectory>().commit();
   }
-  void on_job_failure(void* shared) const override {
-    static_cast<OutputDirectory*>(shared)->abort();
-  }
+  void on_job_failure(SharedState* shared) const override { shared->as<OutputDirectory>().abort(); }
   // Two-phase commit: parts are published when the checkpoint closing them completes.
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
-  void commit_checkpoint(void* shared, std::int64_t,
+  void commit_checkpoint(SharedState* shared, std::int64_t,
                          const std::vector<std::string>& states) const override {
-    static_cast<OutputDirectory*>(shared)->commit_epochs(decode_pending_parts(states));
+    shared->as<OutputDirectory>().commit_epochs(decode_pending_parts(states));
   }
-  void recover(void* shared, std::int64_t id,
+  void recover(SharedState* shared, std::int64_t id,
                const std::vector<std::string>& states) const override {
-    static_cast<OutputDirectory*>(shared)->recover(id, decode_pending_parts(states));
+    shared->as<OutputDirectory>().recover(id, decode_pending_parts(states));
   }
 
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*>) const override {
-    return std::make_unique<Instance>(*static_cast<OutputDirectory*>(ctx.shared), ctx, raw_text_);
+    return std::make_unique<Instance>(ctx.shared->as<OutputDirectory>(), ctx, raw_text_);
   }
 
  private:

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runnel/shared_state.hpp"
+
 namespace runnel::detail {
 
 struct FileSplit {
@@ -23,7 +25,7 @@ struct FileSplit {
 // UserError when nothing matches or a file cannot be opened.
 std::vector<std::string> expand_input(const std::string& pattern);
 
-class FileSplitSet {
+class FileSplitSet final : public SharedState {
  public:
   // Splits are sized so each of `parallelism` instances gets several.
   FileSplitSet(const std::string& pattern, int parallelism);

@@ -28,15 +28,15 @@ struct TypedSource {
 // wired to `out` and `rejected`, with counters of their own.
 class TypedReader {
  public:
-  TypedReader(const TypedSource& s, const InstanceContext& ctx, void* shared, const Operator* cut,
-              Output* out, Output* rejected) {
+  TypedReader(const TypedSource& s, const InstanceContext& ctx, SharedState* shared,
+              const Operator* cut, Output* out, Output* rejected) {
     InstanceContext c = ctx;
     c.shared = shared;
     c.counters = &source_counters_;
     Output* into = out;
     if (cut) {
       cut_ = cut->instantiate(c, {out});
-      cut_input_ = std::make_unique<InstanceInput>(cut_.get());
+      cut_input_ = std::make_unique<InstanceInput>(cut_.get(), std::vector<Output*>{out});
       into = cut_input_.get();
     }
     if (s.decode) {
@@ -44,7 +44,8 @@ class TypedReader {
       d.shared = nullptr;
       d.counters = &decode_counters_;
       decode_ = s.decode->instantiate(d, {into, rejected});
-      decode_input_ = std::make_unique<InstanceInput>(decode_.get());
+      decode_input_ =
+          std::make_unique<InstanceInput>(decode_.get(), std::vector<Output*>{into, rejected});
       source_ = s.source->instantiate(c, {decode_input_.get()});
     } else {
       source_ = s.source->instantiate(c, {into, rejected});
@@ -133,18 +134,18 @@ class HybridSourceOp final : public Operator {
   bool bounded() const override { return live_.source->bounded(); }
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
 
-  std::shared_ptr<void> make_shared_state(const SharedStateContext& ctx) const override {
+  std::shared_ptr<SharedState> make_shared_state(const SharedStateContext& ctx) const override {
     auto s = std::make_shared<Shared>();
     s->history = history_.source->make_shared_state(ctx);
     s->live = live_.source->make_shared_state(ctx);
     return s;
   }
-  std::uint64_t expected_bytes(void* shared) const override {
-    return history_.source->expected_bytes(static_cast<Shared*>(shared)->history.get());
+  std::uint64_t expected_bytes(SharedState* shared) const override {
+    return history_.source->expected_bytes(shared->as<Shared>().history.get());
   }
-  void recover(void* shared, std::int64_t id,
+  void recover(SharedState* shared, std::int64_t id,
                const std::vector<std::string>& states) const override {
-    auto* s = static_cast<Shared*>(shared);
+    auto* s = &shared->as<Shared>();
     std::vector<std::string> history, live;
     for (const auto& bytes : states) {
       HybridState h = HybridState::decode(bytes);
@@ -161,18 +162,18 @@ class HybridSourceOp final : public Operator {
   }
 
  private:
-  struct Shared {
-    std::shared_ptr<void> history, live;
+  struct Shared final : SharedState {
+    std::shared_ptr<SharedState> history, live;
   };
 
   class Instance final : public SourceInstance {
    public:
     Instance(const HybridSourceOp& op, const InstanceContext& ctx, Output* out, Output* rejected)
         : counters_(ctx.counters),
-          history_(op.history_, ctx, static_cast<Shared*>(ctx.shared)->history.get(), op.cut_.get(),
-                   out, rejected),
-          live_(op.live_, ctx, static_cast<Shared*>(ctx.shared)->live.get(), op.live_cut_.get(),
-                out, rejected) {}
+          history_(op.history_, ctx, ctx.shared->as<Shared>().history.get(), op.cut_.get(), out,
+                   rejected),
+          live_(op.live_, ctx, ctx.shared->as<Shared>().live.get(), op.live_cut_.get(), out,
+                rejected) {}
 
     void open() override {
       history_.open();

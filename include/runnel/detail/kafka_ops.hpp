@@ -53,7 +53,7 @@ class KafkaProducer {
 // it in CHECKPOINT_DIR/_kafka_transactions.log and begins the next. An
 // instance that sends while its prepared transaction waits for the commit
 // waits too (librdkafka has one open transaction per producer).
-class KafkaTransactions {
+class KafkaTransactions final : public SharedState {
  public:
   KafkaTransactions(const io::KafkaIO& io, const SharedStateContext& ctx);
   ~KafkaTransactions();
@@ -95,27 +95,27 @@ class KafkaSinkOp final : public Operator {
   CheckpointSupport checkpoint_support() const override {
     return io_.exactly_once_write ? CheckpointSupport::kStateful : CheckpointSupport::kStateless;
   }
-  std::shared_ptr<void> make_shared_state(const SharedStateContext& ctx) const override {
+  std::shared_ptr<SharedState> make_shared_state(const SharedStateContext& ctx) const override {
     if (!io_.exactly_once_write) return nullptr;
     return std::make_shared<KafkaTransactions>(io_, ctx);
   }
-  void commit_checkpoint(void* shared, std::int64_t id,
+  void commit_checkpoint(SharedState* shared, std::int64_t id,
                          const std::vector<std::string>&) const override {
-    if (shared) static_cast<KafkaTransactions*>(shared)->commit(id);
+    if (shared) shared->as<KafkaTransactions>().commit(id);
   }
-  void on_job_success(void* shared) const override {
-    if (shared) static_cast<KafkaTransactions*>(shared)->commit_all();
+  void on_job_success(SharedState* shared) const override {
+    if (shared) shared->as<KafkaTransactions>().commit_all();
   }
-  void on_job_failure(void* shared) const override {
-    if (shared) static_cast<KafkaTransactions*>(shared)->abort_all();
+  void on_job_failure(SharedState* shared) const override {
+    if (shared) shared->as<KafkaTransactions>().abort_all();
   }
-  std::string restore_problem(void* shared, std::int64_t id,
+  std::string restore_problem(SharedState* shared, std::int64_t id,
                               const std::vector<std::string>& states) const override {
-    return shared ? static_cast<KafkaTransactions*>(shared)->restore_problem(id, states) : "";
+    return shared ? shared->as<KafkaTransactions>().restore_problem(id, states) : "";
   }
-  void recover(void* shared, std::int64_t id,
+  void recover(SharedState* shared, std::int64_t id,
                const std::vector<std::string>& states) const override {
-    if (shared) static_cast<KafkaTransactions*>(shared)->recover(id, states);
+    if (shared) shared->as<KafkaTransactions>().recover(id, states);
   }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*>) const override {
@@ -127,7 +127,7 @@ class KafkaSinkOp final : public Operator {
    public:
     Instance(const KafkaSinkOp& op, const InstanceContext& ctx)
         : op_(op),
-          tx_(static_cast<KafkaTransactions*>(ctx.shared)),
+          tx_(ctx.shared ? &ctx.shared->as<KafkaTransactions>() : nullptr),
           instance_(ctx.instance),
           counters_(ctx.counters) {
       if (tx_) {
@@ -241,8 +241,6 @@ class KafkaDecodeOp final : public Operator {
       });
       out_.flush();
       rejected_.flush();
-      if (batch.split_ended) out_.end_split();
-      if (batch.split_started) out_.start_split(batch.split);
       if (counters_) counters_->dead_letters = rejected_.emitted();
     }
 

@@ -134,7 +134,7 @@ class CollectSink final : public Operator {
  public:
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateless; }
   explicit CollectSink(std::shared_ptr<CollectStore<T>> store) : store_(std::move(store)) {}
-  std::shared_ptr<void> make_shared_state(const SharedStateContext&) const override {
+  std::shared_ptr<SharedState> make_shared_state(const SharedStateContext&) const override {
     std::lock_guard lock(store_->mu);
     store_->values.clear();  // a pipeline run again collects afresh
     store_->timestamps.clear();

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "runnel/shared_state.hpp"
+
 namespace runnel::detail {
 
 struct OutputSpec {
@@ -22,7 +24,7 @@ struct OutputSpec {
   bool success_marker = true;  // write _SUCCESS at the end
 };
 
-class OutputDirectory {
+class OutputDirectory final : public SharedState {
  public:
   // Checks the directory. Throws UserError if it exists with files in it
   // (unless overwrite: an earlier run's parts are then replaced at commit), or
@@ -60,7 +62,7 @@ class OutputDirectory {
   std::mutex mu_;
   std::vector<int> parts_;
   std::vector<std::pair<int, std::int64_t>> epoch_parts_;  // registered by this run
-  std::set<std::string> published_;  // epoch parts published before the end
+  std::set<std::string> published_;                        // epoch parts published before the end
 };
 
 // A buffered writer for one part file.

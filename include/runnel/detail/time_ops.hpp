@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "runnel/coder.hpp"
 #include "runnel/batch.hpp"
+#include "runnel/coder.hpp"
 #include "runnel/detail/split_watermarks.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/error.hpp"
@@ -35,15 +35,16 @@ class WithTimestampsOp final : public Operator {
    public:
     Instance(F f, WatermarkStrategy strategy, const InstanceContext& ctx, Output* out)
         : f_(std::move(f)), streaming_(ctx.streaming), watermarks_(strategy), out_(out) {}
+    bool on_split_event(const SplitEvent& e) override {
+      if (!streaming_) return true;
+      if (e.kind == SplitEvent::Kind::kStart) {
+        watermarks_.begin(e.split, now_);
+      } else {
+        watermarks_.end(e.split);
+      }
+      return true;  // from here on the watermark speaks for the splits
+    }
     void process(int, BatchBase& batch) override {
-      if (batch.split_ended) {
-        if (streaming_) watermarks_.end(batch.split);
-        return;
-      }
-      if (batch.split_started) {
-        if (streaming_) watermarks_.begin(batch.split, now_);
-        return;
-      }
       const auto& values = batch_cast<T>(batch).values;
       // Elements keep the windows they have; without any they are in the global window.
       if (!batch.timed()) batch.windows.assign(values.size(), kGlobalWindow);

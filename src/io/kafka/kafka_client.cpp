@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "ops/log.hpp"
+#include "core/log.hpp"
 #include "runnel/error.hpp"
 
 namespace runnel::io {
@@ -32,7 +32,7 @@ namespace runnel::io::kafka_client {
 void route_logs(rd_kafka_conf_t* conf) {
   rd_kafka_conf_set_log_cb(
       conf, [](const rd_kafka_t* rk, int level, const char* facility, const char* message) {
-        ops::log_syslog_level(
+        log_syslog_level(
             level, fmt::format("Kafka client {} ({}): {}", rd_kafka_name(rk), facility, message));
       });
 }

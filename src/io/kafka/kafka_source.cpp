@@ -12,8 +12,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/log.hpp"
 #include "io/kafka/kafka_client.hpp"
-#include "ops/log.hpp"
 #include "runnel/coder.hpp"
 #include "runnel/detail/kafka_ops.hpp"
 #include "runnel/emitter.hpp"
@@ -448,9 +448,9 @@ class KafkaSourceOp final : public Operator {
                                       io::kafka_client::where(io_), m->partition,
                                       rd_kafka_message_errstr(m)));
         // Transient (a broker down, a leader moving): librdkafka retries.
-        ops::log_warn(fmt::format("Kafka source, {} partition {}: {} (retrying)",
-                                  io::kafka_client::where(io_), m->partition,
-                                  rd_kafka_message_errstr(m)));
+        log_warn(fmt::format("Kafka source, {} partition {}: {} (retrying)",
+                             io::kafka_client::where(io_), m->partition,
+                             rd_kafka_message_errstr(m)));
         return;
       }
       auto it = index_.find(m->partition);

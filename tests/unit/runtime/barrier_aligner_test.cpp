@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace runnel::runtime {
 namespace {
 
@@ -93,6 +95,28 @@ TEST(BarrierAligner, BarrierAfterChannelEndIsALogicError) {
   b.on_barrier(1, 1);
   b.on_channel_end(0);
   EXPECT_THROW(b.on_barrier(0, 1), std::logic_error);
+}
+
+TEST(BarrierAligner, ErrorsNameTheChannelAndTheCheckpoints) {
+  BarrierAligner a(2);
+  a.on_barrier(0, 4);
+  try {
+    a.on_barrier(1, 5);
+    FAIL() << "no error";
+  } catch (const std::logic_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "checkpoint barrier overtook the one being aligned on its channel: channel 1, "
+                 "checkpoint 5 (aligning 4, last aligned 0)");
+  }
+  try {
+    a.on_barrier(7, 4);
+    FAIL() << "no error";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("check failed: static_cast<std::size_t>(channel) < "
+                                         "arrived_.size() (7 vs 2)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(BarrierAligner, ConsecutiveCheckpointsStartClean) {

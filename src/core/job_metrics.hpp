@@ -19,7 +19,7 @@
 
 #include "runnel/counter.hpp"
 
-namespace runnel::ops {
+namespace runnel {
 
 // Whether a watermark is a time: not the one before the first, nor the end of
 // input or the idle marker (runnel's kMinTimestamp, kMaxTimestamp and above).
@@ -137,4 +137,4 @@ struct JobTotals {
 };
 JobTotals totals(const JobMetrics& m);
 
-}  // namespace runnel::ops
+}  // namespace runnel

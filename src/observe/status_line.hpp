@@ -9,9 +9,9 @@
 #include <string>
 #include <thread>
 
-#include "ops/job_metrics.hpp"
+#include "core/job_metrics.hpp"
 
-namespace runnel::ops {
+namespace runnel::observe {
 
 class StatusLine {
  public:
@@ -33,4 +33,4 @@ class StatusLine {
 // The line for `now` given the totals at the previous line (`seconds` ago).
 std::string status_text(const JobMetrics& m, const JobTotals& before, double seconds);
 
-}  // namespace runnel::ops
+}  // namespace runnel::observe

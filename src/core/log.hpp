@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace runnel::ops {
+namespace runnel {
 
 enum class LogFormat { kText, kJson };
 
@@ -21,4 +21,4 @@ void log_error(std::string_view message);
 // librdkafka's syslog levels (0 emergency .. 7 debug) mapped onto ours.
 void log_syslog_level(int level, std::string_view message);
 
-}  // namespace runnel::ops
+}  // namespace runnel

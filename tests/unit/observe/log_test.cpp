@@ -6,24 +6,24 @@
 #include <stdexcept>
 #include <string>
 
-#include "ops/log.hpp"
+#include "core/log.hpp"
 
 namespace {
-using runnel::ops::LogFormat;
+using runnel::LogFormat;
 
 // Restores the default (text, info) whatever a test did.
 struct DefaultLogging {
-  ~DefaultLogging() { runnel::ops::configure_logging(LogFormat::kText, "info"); }
+  ~DefaultLogging() { runnel::configure_logging(LogFormat::kText, "info"); }
 };
 
 TEST(Logging, JsonLinesParseAndKeepTheMessage) {
   DefaultLogging restore;
-  runnel::ops::configure_logging(LogFormat::kJson, "debug");
+  runnel::configure_logging(LogFormat::kJson, "debug");
   const std::string tricky = "rejected a.csv:3: \"bad\"\tvalue\\ \x01 end\nsecond line";
   testing::internal::CaptureStderr();
-  runnel::ops::log_warn(tricky);
-  runnel::ops::log_debug("details");
-  runnel::ops::log_info("\xff ok \xc3\xa9 \xe2\x82");  // not UTF-8, UTF-8, cut short
+  runnel::log_warn(tricky);
+  runnel::log_debug("details");
+  runnel::log_info("\xff ok \xc3\xa9 \xe2\x82");  // not UTF-8, UTF-8, cut short
   const std::string out = testing::internal::GetCapturedStderr();
   std::istringstream lines(out);
   std::string line;
@@ -40,14 +40,14 @@ TEST(Logging, JsonLinesParseAndKeepTheMessage) {
 
 TEST(Logging, TextLinesAndLevels) {
   DefaultLogging restore;
-  runnel::ops::configure_logging(LogFormat::kText, "warn");
+  runnel::configure_logging(LogFormat::kText, "warn");
   testing::internal::CaptureStderr();
-  runnel::ops::log_info("not shown");
-  runnel::ops::log_warn("shown");
-  runnel::ops::log_error("broken");
+  runnel::log_info("not shown");
+  runnel::log_warn("shown");
+  runnel::log_error("broken");
   EXPECT_EQ(testing::internal::GetCapturedStderr(),
             "runnel: warning: shown\nrunnel: error: broken\n");
-  EXPECT_THROW(runnel::ops::configure_logging(LogFormat::kText, "loud"), std::invalid_argument);
+  EXPECT_THROW(runnel::configure_logging(LogFormat::kText, "loud"), std::invalid_argument);
 }
 
 }  // namespace

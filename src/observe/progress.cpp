@@ -1,4 +1,4 @@
-#include "ops/progress.hpp"
+#include "observe/progress.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-namespace runnel::ops {
+namespace runnel::observe {
 
 std::string human_bytes(double bytes) {
   const char* units[] = {"B", "KB", "MB", "GB", "TB"};
@@ -69,4 +69,4 @@ void ProgressBar::loop() {
   } while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; }));
 }
 
-}  // namespace runnel::ops
+}  // namespace runnel::observe

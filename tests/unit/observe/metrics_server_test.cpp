@@ -10,15 +10,15 @@
 #include <set>
 #include <thread>
 
-#include "ops/job_metrics.hpp"
-#include "ops/metrics_server.hpp"
+#include "core/job_metrics.hpp"
+#include "observe/metrics_server.hpp"
 
 namespace {
 using namespace runnel;
 using namespace std::chrono_literals;
 
-std::shared_ptr<ops::JobMetrics> two_task_job() {
-  auto m = std::make_shared<ops::JobMetrics>("test");
+std::shared_ptr<JobMetrics> two_task_job() {
+  auto m = std::make_shared<JobMetrics>("test");
   m->set_plan({{2, {{"generator", "source"}, {"map", "element-wise"}}},
                {1, {{"sum", "keyed"}, {"write text 'out/\"x\"'", "sink"}}, 16}},
               {{0, 1, 1, "hash(key group)"}});
@@ -35,7 +35,7 @@ std::shared_ptr<ops::JobMetrics> two_task_job() {
 
 TEST(MetricsServer, ExpositionHasEachFamilyOnceAndTheFigures) {
   auto m = two_task_job();
-  const std::string text = ops::prometheus_text(*m);
+  const std::string text = observe::prometheus_text(*m);
   EXPECT_NE(text.find("runnel_job_records_in_total 15\n"), std::string::npos) << text;
   EXPECT_NE(text.find("runnel_job_records_out_total 3\n"), std::string::npos);
   EXPECT_NE(text.find("runnel_operator_records_out_total{instance=\"1\",kind=\"source\",op=\"0\","
@@ -73,7 +73,7 @@ TEST(MetricsServer, ExpositionHasEachFamilyOnceAndTheFigures) {
 
 TEST(MetricsServer, ServesTheThreeEndpoints) {
   auto m = two_task_job();
-  ops::MetricsServer server(m, 0);
+  observe::MetricsServer server(m, 0);
   ASSERT_GT(server.port(), 0);
   httplib::Client client("127.0.0.1", server.port());
   auto metrics = client.Get("/metrics");
@@ -92,7 +92,7 @@ TEST(MetricsServer, ServesTheThreeEndpoints) {
 }
 
 TEST(MetricsServer, PortInUseIsAClearError) {
-  ops::MetricsServer first(two_task_job(), 0);
+  observe::MetricsServer first(two_task_job(), 0);
   PipelineOptions o;
   o.parallelism = 1;
   o.progress = false;

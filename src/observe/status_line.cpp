@@ -1,13 +1,13 @@
-#include "ops/status_line.hpp"
+#include "observe/status_line.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
 
-#include "ops/log.hpp"
+#include "core/log.hpp"
 
-namespace runnel::ops {
+namespace runnel::observe {
 
 std::string status_text(const JobMetrics& m, const JobTotals& before, double seconds) {
   const JobTotals now = totals(m);
@@ -81,4 +81,4 @@ void StatusLine::loop() {
   }
 }
 
-}  // namespace runnel::ops
+}  // namespace runnel::observe

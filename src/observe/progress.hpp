@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-namespace runnel::ops {
+namespace runnel::observe {
 
 class ProgressBar {
  public:
@@ -38,4 +38,4 @@ class ProgressBar {
 // "1.5 GB", "12.0 MB": bytes for people.
 std::string human_bytes(double bytes);
 
-}  // namespace runnel::ops
+}  // namespace runnel::observe

@@ -1,6 +1,6 @@
-#include "ops/job_metrics.hpp"
+#include "core/job_metrics.hpp"
 
-namespace runnel::ops {
+namespace runnel {
 
 namespace {
 constexpr std::size_t kCheckpointHistory = 50;
@@ -94,4 +94,4 @@ JobTotals totals(const JobMetrics& m) {
   return t;
 }
 
-}  // namespace runnel::ops
+}  // namespace runnel

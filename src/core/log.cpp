@@ -1,4 +1,4 @@
-#include "ops/log.hpp"
+#include "core/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string_view>
 
-namespace runnel::ops {
+namespace runnel {
 
 namespace {
 
@@ -172,4 +172,4 @@ void log_syslog_level(int level, std::string_view m) {
   }
 }
 
-}  // namespace runnel::ops
+}  // namespace runnel

@@ -1,4 +1,4 @@
-#include "ops/metrics_server.hpp"
+#include "observe/metrics_server.hpp"
 
 #include <httplib.h>
 #include <sys/socket.h>
@@ -9,10 +9,84 @@
 #include <stdexcept>
 #include <thread>
 
-namespace runnel::ops {
+namespace runnel::observe {
+
+namespace {
+
+using nlohmann::json;
+
+// One operator over its instances: counts summed, the watermark its slowest instance's.
+json operator_json(const JobMetrics& m, std::size_t t, std::size_t o) {
+  const auto& task = m.tasks()[t];
+  json op;
+  op["name"] = task.ops[o].name;
+  op["kind"] = task.ops[o].kind;
+  std::uint64_t in = 0, out = 0, dead = 0, late = 0, state = 0, bytes_in = 0, bytes_out = 0;
+  std::int64_t wm = std::numeric_limits<std::int64_t>::max();
+  bool any_wm = false;
+  for (int i = 0; i < task.parallelism; ++i) {
+    const auto& f = m.instance(static_cast<int>(t), i).ops[o];
+    in += f.counters.records_in;
+    out += f.counters.records_out;
+    dead += f.counters.dead_letters;
+    late += f.counters.late_records;
+    state += f.counters.state_bytes;
+    bytes_in += f.counters.bytes_in;
+    bytes_out += f.counters.bytes_out;
+    std::int64_t w = f.watermark.load(std::memory_order_relaxed);
+    if (is_watermark_time(w)) {
+      wm = std::min(wm, w);  // the operator's watermark is its slowest instance's
+      any_wm = true;
+    }
+  }
+  op["records_in"] = in;
+  op["records_out"] = out;
+  op["dead_letters"] = dead;
+  op["late_records"] = late;
+  op["state_bytes"] = state;
+  op["bytes_in"] = bytes_in;
+  op["bytes_out"] = bytes_out;
+  op["watermark_ms"] = any_wm ? json(wm) : json(nullptr);
+  return op;
+}
+
+json task_json(const JobMetrics& m, std::size_t t) {
+  const auto& task = m.tasks()[t];
+  json jt;
+  jt["id"] = t;
+  jt["parallelism"] = task.parallelism;
+  json instances = json::array();
+  for (int i = 0; i < task.parallelism; ++i) {
+    const auto& inst = m.instance(static_cast<int>(t), i);
+    instances.push_back({{"instance", i},
+                         {"busy_seconds", static_cast<double>(inst.busy_ns.get()) / 1e9},
+                         {"queue_fill", inst.queue_fill.load(std::memory_order_relaxed)},
+                         {"queue_capacity", inst.queue_capacity}});
+  }
+  jt["instances"] = std::move(instances);
+  json ops = json::array();
+  for (std::size_t o = 0; o < task.ops.size(); ++o) ops.push_back(operator_json(m, t, o));
+  jt["operators"] = std::move(ops);
+  return jt;
+}
+
+json checkpoints_json(const JobMetrics& m) {
+  const auto ck = m.checkpoints();
+  json history = json::array();
+  for (const auto& c : ck.history)
+    history.push_back({{"id", c.id},
+                       {"seconds", c.seconds},
+                       {"bytes", c.bytes},
+                       {"completed_ms", c.completed_unix_ms}});
+  return {{"completed", ck.completed},
+          {"restores", ck.restores},
+          {"restored_id", ck.restored_id},
+          {"history", std::move(history)}};
+}
+
+}  // namespace
 
 std::string job_json(const JobMetrics& m) {
-  using nlohmann::json;
   json j;
   j["job"] = m.job_name();
   j["state"] = to_string(m.state());
@@ -28,79 +102,18 @@ std::string job_json(const JobMetrics& m) {
   j["bytes_read"] = m.bytes_read ? m.bytes_read->load() : 0;
   j["expected_bytes"] = m.expected_bytes.load();
   json tasks = json::array();
-  if (m.has_plan()) {
-    for (std::size_t t = 0; t < m.tasks().size(); ++t) {
-      const auto& task = m.tasks()[t];
-      json jt;
-      jt["id"] = t;
-      jt["parallelism"] = task.parallelism;
-      json instances = json::array();
-      for (int i = 0; i < task.parallelism; ++i) {
-        const auto& inst = m.instance(static_cast<int>(t), i);
-        instances.push_back({{"instance", i},
-                             {"busy_seconds", static_cast<double>(inst.busy_ns.get()) / 1e9},
-                             {"queue_fill", inst.queue_fill.load(std::memory_order_relaxed)},
-                             {"queue_capacity", inst.queue_capacity}});
-      }
-      jt["instances"] = std::move(instances);
-      json ops = json::array();
-      for (std::size_t o = 0; o < task.ops.size(); ++o) {
-        json op;
-        op["name"] = task.ops[o].name;
-        op["kind"] = task.ops[o].kind;
-        std::uint64_t in = 0, out = 0, dead = 0, late = 0, state = 0, bytes_in = 0, bytes_out = 0;
-        std::int64_t wm = std::numeric_limits<std::int64_t>::max();
-        bool any_wm = false;
-        for (int i = 0; i < task.parallelism; ++i) {
-          const auto& f = m.instance(static_cast<int>(t), i).ops[o];
-          in += f.counters.records_in;
-          out += f.counters.records_out;
-          dead += f.counters.dead_letters;
-          late += f.counters.late_records;
-          state += f.counters.state_bytes;
-          bytes_in += f.counters.bytes_in;
-          bytes_out += f.counters.bytes_out;
-          std::int64_t w = f.watermark.load(std::memory_order_relaxed);
-          if (is_watermark_time(w)) {
-            wm = std::min(wm, w);  // the operator's watermark is its slowest instance's
-            any_wm = true;
-          }
-        }
-        op["records_in"] = in;
-        op["records_out"] = out;
-        op["dead_letters"] = dead;
-        op["late_records"] = late;
-        op["state_bytes"] = state;
-        op["bytes_in"] = bytes_in;
-        op["bytes_out"] = bytes_out;
-        op["watermark_ms"] = any_wm ? json(wm) : json(nullptr);
-        ops.push_back(std::move(op));
-      }
-      jt["operators"] = std::move(ops);
-      tasks.push_back(std::move(jt));
-    }
-  }
-  j["tasks"] = std::move(tasks);
   json edges = json::array();
   if (m.has_plan()) {
+    for (std::size_t t = 0; t < m.tasks().size(); ++t) tasks.push_back(task_json(m, t));
     for (const auto& e : m.edges())
       edges.push_back({{"from_task", e.from_task},
                        {"from_op", e.from_op},
                        {"to_task", e.to_task},
                        {"kind", e.kind}});
   }
+  j["tasks"] = std::move(tasks);
   j["edges"] = std::move(edges);
-  const auto ck = m.checkpoints();
-  json history = json::array();
-  for (const auto& c : ck.history)
-    history.push_back({{"id", c.id},
-                       {"seconds", c.seconds},
-                       {"bytes", c.bytes},
-                       {"completed_ms", c.completed_unix_ms}});
-  j["checkpoints"] = {{"completed", ck.completed},
-                      {"restores", ck.restores},
-                      {"restored_id", ck.restored_id},
-                      {"history", std::move(history)}};
+  j["checkpoints"] = checkpoints_json(m);
   json lag = json::array();
   for (const auto& [tp, n] : m.consumer_lag())
     lag.push_back({{"topic", tp.first}, {"partition", tp.second}, {"lag", n}});
@@ -154,4 +167,4 @@ MetricsServer::~MetricsServer() {
   if (thread_.joinable()) thread_.join();
 }
 
-}  // namespace runnel::ops
+}  // namespace runnel::observe

@@ -9,13 +9,13 @@
 #include <string>
 #include <thread>
 
-#include "ops/job_metrics.hpp"
+#include "core/job_metrics.hpp"
 
 namespace httplib {
 class Server;
 }
 
-namespace runnel::ops {
+namespace runnel::observe {
 
 class MetricsServer {
  public:
@@ -43,4 +43,4 @@ std::string job_json(const JobMetrics& m);
 // The page served on /.
 const std::string& web_page();
 
-}  // namespace runnel::ops
+}  // namespace runnel::observe

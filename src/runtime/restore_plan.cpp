@@ -1,0 +1,154 @@
+// Planning a restore: which checkpoint (the one asked for, or the newest one
+// every operator can restore), whether it fits this pipeline, what sinks
+// publish or discard, and which key groups each new instance receives.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "runnel/error.hpp"
+#include "runnel/key_groups.hpp"
+#include "runtime/executor.hpp"
+#include "runtime/instance_run.hpp"
+
+namespace runnel::runtime {
+namespace {
+
+std::string uid_of(std::size_t task, std::size_t op) { return fmt::format("{}.{}", task, op); }
+
+}  // namespace
+
+std::int64_t Executor::start_checkpointing() {
+  for (const auto& task : plan_.tasks) {
+    for (const auto& op : task.ops) {
+      if (op.op->checkpoint_support() == CheckpointSupport::kUnsupported) {
+        const std::string why = op.op->checkpoint_unsupported_reason();
+        throw UserError("'" + op.name + "' cannot take part in checkpoints" +
+                        (why.empty() ? std::string(" yet") : ": " + why) +
+                        "; run this job without --checkpoint-dir");
+      }
+    }
+  }
+  const auto load_start = std::chrono::steady_clock::now();
+  const std::int64_t first_id = prepare_restore();
+  load_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  coordinator_ = std::make_unique<CheckpointCoordinator>(
+      plan_, shared_, options_.checkpoints, first_id, options_.max_parallelism,
+      [this](const std::string& line) { log(line); },
+      [this](std::exception_ptr e) { fail(std::move(e)); },
+      [this](std::int64_t) { stop_after_checkpoint(); });
+  return first_id;
+}
+
+std::string Executor::restore_problem(const state::LoadedCheckpoint& c) const {
+  const auto& tasks = plan_.tasks;
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
+      const auto* saved = c.find(uid_of(t, o));
+      if (saved == nullptr) continue;
+      std::string why =
+          tasks[t].ops[o].op->restore_problem(shared_[t][o].get(), c.id, saved->operator_states);
+      if (!why.empty()) return tasks[t].ops[o].name + ": " + why;
+    }
+  }
+  return {};
+}
+
+std::int64_t Executor::prepare_restore() {
+  const auto& cfg = options_.checkpoints;
+  std::int64_t first_id = state::highest_checkpoint_id(cfg.dir) + 1;
+  if (cfg.restore.empty()) return first_id;
+  if (cfg.restore == "latest") {
+    std::vector<std::string> lines;
+    restored_ = state::load_latest(
+        cfg.dir, lines, [this](const state::LoadedCheckpoint& c) { return restore_problem(c); });
+    for (const auto& l : lines) log(l);
+    if (!restored_) {
+      log("no complete checkpoint in '" + cfg.dir.string() + "': starting from the beginning");
+    }
+  } else {
+    try {
+      restored_ = state::load_checkpoint(cfg.restore);
+    } catch (const std::exception& e) {
+      throw UserError("cannot restore checkpoint '" + cfg.restore + "': " + e.what() +
+                      "; pass --restore latest to use the newest usable one");
+    }
+    if (std::string why = restore_problem(*restored_); !why.empty())
+      throw UserError("cannot restore checkpoint '" + cfg.restore + "': " + why +
+                      "; restore the one before it, or pass --restore latest");
+    first_id = std::max(
+        first_id,
+        state::highest_checkpoint_id(std::filesystem::path(cfg.restore).parent_path()) + 1);
+  }
+  restored_id_ = restored_ ? restored_->id : 0;
+  if (restored_) {
+    check_same_pipeline(*restored_);
+    log(fmt::format("restoring checkpoint {} ({})", restored_->id, restored_->path.string()));
+  }
+  recover_sinks();
+  return first_id;
+}
+
+void Executor::check_same_pipeline(const state::LoadedCheckpoint& c) const {
+  if (c.max_parallelism != options_.max_parallelism) {
+    throw UserError(fmt::format(
+        "checkpoint '{}' has {} key groups but the job runs with {}; the max parallelism "
+        "(key groups) must stay the same across restores",
+        c.path.string(), c.max_parallelism, options_.max_parallelism));
+  }
+  // Every stateful operator must be where it was.
+  const auto& tasks = plan_.tasks;
+  std::size_t matched = 0;
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
+      if (tasks[t].ops[o].op->checkpoint_support() != CheckpointSupport::kStateful) continue;
+      const auto* saved = c.find(uid_of(t, o));
+      if (saved == nullptr || saved->name != tasks[t].ops[o].name) {
+        throw UserError(fmt::format(
+            "checkpoint '{}' was taken by a different pipeline: it has no state for '{}'",
+            c.path.string(), tasks[t].ops[o].name));
+      }
+      ++matched;
+    }
+  }
+  if (matched != c.operators.size()) {
+    throw UserError(
+        fmt::format("checkpoint '{}' was taken by a different pipeline", c.path.string()));
+  }
+}
+
+void Executor::recover_sinks() {
+  // Sinks publish what the checkpoint covers and drop what came after it.
+  static const std::vector<std::string> none;
+  const auto& tasks = plan_.tasks;
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
+      const auto* saved = restored_ ? restored_->find(uid_of(t, o)) : nullptr;
+      tasks[t].ops[o].op->recover(shared_[t][o].get(), restored_id_,
+                                  saved ? saved->operator_states : none);
+    }
+  }
+}
+
+void Executor::assign_restored_state(InstanceRun& r) const {
+  const auto& task = plan_.tasks[r.task];
+  r.restore.resize(task.ops.size());
+  for (std::size_t o = 0; o < task.ops.size(); ++o) {
+    if (task.ops[o].op->checkpoint_support() != CheckpointSupport::kStateful) continue;
+    const auto* saved = restored_->find(uid_of(static_cast<std::size_t>(r.task), o));
+    if (saved == nullptr) continue;
+    RestoredState in;
+    in.checkpoint_id = restored_->id;
+    in.operator_states = saved->operator_states;
+    in.native_dirs = saved->native_dirs;
+    for (std::size_t kg = 0; kg < saved->key_groups.size(); ++kg) {
+      if (saved->key_groups[kg].empty()) continue;
+      if (instance_of_key_group(static_cast<int>(kg), task.parallelism, options_.max_parallelism) ==
+          r.instance)
+        in.key_groups.emplace_back(static_cast<int>(kg), saved->key_groups[kg]);
+    }
+    r.restore[o] = std::move(in);
+  }
+}
+
+}  // namespace runnel::runtime
