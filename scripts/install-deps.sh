@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build ccache make pkg-config git ca-certificates
+  g++ cmake ninja-build ccache make pkg-config git ca-certificates clang-format
   # libraries the engine links
   libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev librocksdb-dev librdkafka-dev nlohmann-json3-dev
   prometheus-cpp-dev libcpp-httplib-dev

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, step 2: build and run every test. This is what CI runs.
-#   1. the release build and its test suites (unit, integration, property)
+#   0. formatting (clang-format, the repository's .clang-format)
+#   1. the release build, every public header compiled alone against its layer
+#      (cmake/layers.cmake), and the test suites (unit, integration, property)
 #   2. the unit and property suites again under AddressSanitizer + UBSan
 #   3. the unit suite (the executor's threads, queues and exchanges) under ThreadSanitizer
 #   4. an install, and the examples built against it with find_package(runnel)
@@ -9,8 +11,11 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --browser
 jobs=$(nproc)
 
+echo "== formatting"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+
 echo "== build and test (RelWithDebInfo)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRUNNEL_CHECK_HEADERS=ON
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 

@@ -23,6 +23,7 @@
 // watermark carries across the switch (it never goes back). Checkpoints
 // record which side each instance is on and the position there, so a
 // restore resumes in the history or in the live topic, at any parallelism.
+#include <functional>
 #include <type_traits>
 #include <utility>
 
