@@ -57,7 +57,7 @@ for ((i = 0; i < runs; i++)); do
   for side in old new; do
     dir=${!side}
     rm -rf "$tmp/wc"
-    cpu "$dir/runnel" wordcount --input "$tmp/corpus.txt" --output "$tmp/wc" -p 2 --no-progress >> "$tmp/$side"
+    cpu "$dir/runnel" run wordcount --input "$tmp/corpus.txt" --output "$tmp/wc" -p 2 --no-progress >> "$tmp/$side"
   done
 done
 o=$(median < "$tmp/old") n=$(median < "$tmp/new")

@@ -23,7 +23,7 @@ set(RUNNEL_HEADERS_runtime)
 set(RUNNEL_HEADERS_operators
   combine_fn.hpp combiners.hpp do_fn.hpp element_context.hpp state.hpp trigger.hpp
   watermarks.hpp windows.hpp
-  detail/batch_coder.hpp detail/callable_traits.hpp detail/combine_ops.hpp
+  detail/batch_coder.hpp detail/callable_traits.hpp detail/combine_ops.hpp detail/distinct_op.hpp
   detail/element_ops.hpp detail/kv_window_state.hpp detail/spilling_aggregator.hpp
   detail/split_watermarks.hpp detail/stateful_par_do.hpp detail/time_ops.hpp
   detail/triggered_windows.hpp detail/window_panes.hpp detail/windowed_key.hpp)

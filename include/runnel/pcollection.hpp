@@ -24,6 +24,7 @@
 #include "runnel/detail/callable_traits.hpp"
 #include "runnel/detail/combine_ops.hpp"
 #include "runnel/detail/descriptor_nodes.hpp"
+#include "runnel/detail/distinct_op.hpp"
 #include "runnel/detail/element_ops.hpp"
 #include "runnel/detail/file_io_ops.hpp"
 #include "runnel/detail/kafka_ops.hpp"
@@ -329,6 +330,22 @@ class PCollection {
     return keyed_combine("combine_per_key", std::move(fn));
   }
 
+  // Each element once per window (Beam's Distinct): the first copy, at its
+  // window's end time; in streaming mode as soon as it arrives. Needs Hash<T>
+  // and ==; checkpoints need a Coder<T>. Not for merging windows (sessions).
+  PCollection<T> distinct() const {
+    if (ws_.merging)
+      throw std::invalid_argument(
+          "distinct(): not for merging windows (sessions) yet; use fixed or sliding windows, "
+          "or count_per_element() and keep the keys");
+    const int node = add(
+        NodeBuilder("distinct", OperatorKind::kKeyed,
+                    std::make_shared<detail::DistinctOp<T>>(ws_.windowing.allowed_lateness.count()))
+            .partitioned_by(
+                std::make_shared<KeyPartitioner<T, detail::Identity>>(detail::Identity{})));
+    return PCollection<T>(p_, PortRef{node, 0}, ws_);
+  }
+
   // (element, how many times it occurs).
   auto count_per_element() const {
     return combine<T>("count_per_element", combiners::Count{}, detail::Identity{},
@@ -416,9 +433,7 @@ class PCollection {
   }
 
   // Adds a node this collection feeds (its input 0); returns the node's id.
-  int add(NodeBuilder& node) const {
-    return detail::add_node(*p_, node.input(ref_).build());
-  }
+  int add(NodeBuilder& node) const { return detail::add_node(*p_, node.input(ref_).build()); }
   int add(NodeBuilder&& node) const { return add(node); }
 
   template <class Tuple>
@@ -498,8 +513,7 @@ PCollection<T> flatten(const std::vector<PCollection<T>>& inputs) {
   WindowingStrategy ws = inputs.empty() ? WindowingStrategy{} : inputs[0].windowing();
   for (const auto& c : inputs) ws.merging = ws.merging || c.merging_windows();
   return PCollection<T>(&inputs[0].pipeline(),
-                        PortRef{detail::add_node(inputs[0].pipeline(), node.build()), 0},
-                        ws);
+                        PortRef{detail::add_node(inputs[0].pipeline(), node.build()), 0}, ws);
 }
 
 template <class T, class... More>
