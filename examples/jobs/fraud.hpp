@@ -59,8 +59,8 @@ struct SmallThenLarge : DoFn<std::pair<std::string, Transaction>, FraudAlert> {
   // The minute after some charges has passed: each small charge of that
   // minute is matched with the first large charge within it, then forgotten;
   // large charges too old to follow any small charge still to come go too.
-  void on_timer(const std::string& account, Timestamp time, TimeDomain,
-                KeyedContext<std::string>&, Emitter<FraudAlert>& out) {
+  void on_timer(const std::string& account, Timestamp time, TimeDomain, KeyedContext<std::string>&,
+                Emitter<FraudAlert>& out) {
     std::vector<std::int64_t> done;
     for (const auto& [small_time, small_amount] : smalls.entries()) {
       if (small_time + kFraudWindowMs > time) break;  // its minute is not over
@@ -100,8 +100,8 @@ inline Transaction fraud_live_transaction(const io::GeneratedEvent& e) {
   std::string account = "live-" + std::to_string(e.random % 30);
   std::uint64_t kind = (e.random >> 20) % 3000;
   double amount = kind < 10   ? static_cast<double>((e.random >> 32) % 99 + 1) / 100.0  // small
-                  : kind < 15 ? 600.0 + static_cast<double>((e.random >> 32) % 1400)   // large
-                             : 5.0 + static_cast<double>((e.random >> 32) % 40000) / 100.0;
+                  : kind < 15 ? 600.0 + static_cast<double>((e.random >> 32) % 1400)    // large
+                              : 5.0 + static_cast<double>((e.random >> 32) % 40000) / 100.0;
   return Transaction{account, e.time, amount};
 }
 
@@ -110,9 +110,9 @@ inline void fraud(Pipeline& p, const Options& o) {
   const auto strategy = watermarks::bounded_out_of_orderness(5s);
   auto history = p.read(o.csv_input<Transaction>().skip_header())
                      .with_timestamps(&Transaction::time_ms, strategy);
-  auto live = p.read(io::generator<Transaction>(fraud_live_options(p.streaming()),
-                                                fraud_live_transaction))
-                  .with_timestamps(&Transaction::time_ms, strategy);
+  auto live =
+      p.read(io::generator<Transaction>(fraud_live_options(p.streaming()), fraud_live_transaction))
+          .with_timestamps(&Transaction::time_ms, strategy);
   flatten(history, live)
       .map([](const Transaction& t) { return std::make_pair(t.account, t); })
       .par_do(SmallThenLarge{})

@@ -57,7 +57,8 @@ template <class S>
 class StateHandle {
  public:
   using Storage = S;
-  StateHandle(std::string name, std::chrono::milliseconds ttl) : name_(std::move(name)), ttl_(ttl) {}
+  StateHandle(std::string name, std::chrono::milliseconds ttl)
+      : name_(std::move(name)), ttl_(ttl) {}
   const std::string& name() const { return name_; }
   std::chrono::milliseconds ttl() const { return ttl_; }
   // Called by the operator before each process or on_timer call.

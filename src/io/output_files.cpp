@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
 #include <set>
-#include <unistd.h>
 
 #include "runnel/coder.hpp"
 #include "runnel/detail/file_io_ops.hpp"

@@ -193,7 +193,8 @@ TEST(MaintenanceExample, EarlyAlertsComeBeforeTheWindowCloses) {
 // mode, and the history's 13 planted frauds are among them.
 TEST(FraudExample, AlertsMatchTheReferenceInBothModes) {
   ScratchDir dir;
-  const std::string history_path = std::string(RUNNEL_SOURCE_DIR) + "/examples/data/transactions.csv";
+  const std::string history_path =
+      std::string(RUNNEL_SOURCE_DIR) + "/examples/data/transactions.csv";
   std::map<std::string, std::vector<ex::Transaction>> by_account;
   {
     std::istringstream in(runnel::testing::read_file(history_path));

@@ -138,9 +138,9 @@ class GeneratorSource final : public Operator {
     int instance_, parallelism_;
     Emitter<T> out_;
     std::vector<std::pair<int, std::uint64_t>> all_;  // every shard of this instance, and its next
-    std::vector<int> slot_;            // per running shard: its index in all_
-    std::vector<int> ids_;             // shards this instance runs
-    std::vector<std::uint64_t> next_;  // next event number per shard
+    std::vector<int> slot_;                           // per running shard: its index in all_
+    std::vector<int> ids_;                            // shards this instance runs
+    std::vector<std::uint64_t> next_;                 // next event number per shard
     std::size_t turn_ = 0;
     bool announced_ = false;
     std::uint64_t emitted_ = 0;
