@@ -90,7 +90,6 @@ class Emitter {
     batch_.split = id;
   }
   // Sources, streaming mode: split `id` begins (a SplitEvent, operator.hpp).
-  // Element-wise operators: pass an input's announcement on.
   void start_split(std::int32_t id) {
     flush();
     out_->split_event({SplitEvent::Kind::kStart, id});

@@ -331,7 +331,7 @@ class PCollection {
   }
 
   // Each element once per window (Beam's Distinct): the first copy, at its
-  // window's end time; in streaming mode as soon as it arrives. Needs Hash<T>
+  // window's last instant (end - 1); in streaming mode as soon as it arrives. Needs Hash<T>
   // and ==; checkpoints need a Coder<T>. Not for merging windows (sessions).
   PCollection<T> distinct() const {
     if (ws_.merging)

@@ -15,6 +15,11 @@ class TextSourceInstance final : public LineSourceInstance {
     // consumer left them in place, so steady state allocates little.
     auto& values = batch_.values;
     batch_.split = split_id_;
+    // Operators downstream set times and windows on this batch in place: the
+    // values are kept for their strings' capacity, the rest goes.
+    batch_.timestamps.clear();
+    batch_.windows.clear();
+    batch_.panes.clear();
     std::size_t i = 0;
     while (i < lines.size()) {
       std::size_t n = std::min(batch_size_, lines.size() - i);

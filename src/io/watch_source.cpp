@@ -80,6 +80,11 @@ class WatchSourceInstance final : public SourceInstance {
     batch_.values.resize(lines_.size());
     for (std::size_t k = 0; k < lines_.size(); ++k) batch_.values[k].assign(lines_[k]);
     batch_.split = split_id_;
+    // Operators downstream set times and windows on this batch in place: the
+    // values are kept for their strings' capacity, the rest goes.
+    batch_.timestamps.clear();
+    batch_.windows.clear();
+    batch_.panes.clear();
     emitted_ += lines_.size();
     if (ctx_.counters) ctx_.counters->records_out = emitted_;
     out_->push(batch_);

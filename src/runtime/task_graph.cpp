@@ -37,8 +37,8 @@ class DiscardOutput final : public Output {
 };
 
 // Feeds a fused operator (its input 0) and counts what it takes. A split
-// event goes to the operator and, unless it consumes it, on to its outputs:
-// the one place where control passes down a fused chain.
+// event goes to the operator and, unless it consumes it, on to every one of
+// its outputs (as InstanceInput does inside a composite operator).
 class CountedInput final : public Output {
  public:
   CountedInput(OperatorInstance* next, const std::vector<Output*>* next_outputs,

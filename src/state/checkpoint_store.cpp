@@ -244,7 +244,7 @@ std::string read_manifest(const fs::path& path, std::string& body) {
   try {
     text = read_file(path / kManifest);
   } catch (const std::exception& e) {
-    return e.what();
+    return std::string("cannot read _manifest: ") + e.what();
   }
   // The last line checks every line before it.
   auto pos = text.rfind("checksum ");

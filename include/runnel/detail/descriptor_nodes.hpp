@@ -2,6 +2,7 @@
 // The source or sink operator an IO descriptor names, with the node's name.
 // Text and CSV descriptors take a path or a kafka:// url (so `--input` and
 // `--output` may be either): the connector decides which, not the API.
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>

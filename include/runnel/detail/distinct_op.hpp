@@ -2,7 +2,7 @@
 // distinct(): each element once per window (Beam's Distinct; Flink's
 // deduplication that keeps the first row). Keyed by the element itself, so
 // every copy of it meets in one instance. The first copy is emitted at once, in
-// its window, with the window's end as its time (the same in batch and
+// its window, with the window's last instant (end - 1) as its time (the same in batch and
 // streaming mode, whatever order the copies arrive in); later copies are
 // dropped. A window's set is dropped once the watermark passes its end plus
 // the allowed lateness: a copy later than that is late data, which
@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>

@@ -45,7 +45,7 @@ class FileSourceBase : public Operator {
 class LineSourceInstance : public SourceInstance {
  public:
   explicit LineSourceInstance(const InstanceContext& ctx)
-      : splits_(&ctx.shared->as<FileSplitSet>()), ctx_(ctx) {}
+      : splits_(ctx.shared ? &ctx.shared->as<FileSplitSet>() : nullptr), ctx_(ctx) {}
 
   // Operator state: the splits read to the end, and where the current one is
   // at. Instance 0 also lists what earlier runs read (a restore hands every
