@@ -11,8 +11,14 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --browser
 jobs=$(nproc)
 
-echo "== formatting"
+echo "== formatting, and no include that climbs out of its folder"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+# A layer sees other layers only through its include view (cmake/layers.cmake);
+# a relative "../" include would walk around it.
+if git grep -n '#include *"\.\./' -- src include tools; then
+  echo 'test.sh: an #include with "../" bypasses the layers; include by layer path' >&2
+  exit 1
+fi
 
 echo "== build and test (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRUNNEL_CHECK_HEADERS=ON

@@ -134,14 +134,17 @@ TEST(DistinctOp, RestoresItsSeenSetByKeyGroupAtAnotherParallelism) {
     inst.process(0, b);
   };
   const std::vector<std::string> before = {"a", "b", "c", "d", "e", "f", "a", "c"};
+  auto context = [](int instance, int parallelism) {
+    InstanceContext ctx;
+    ctx.instance = instance;
+    ctx.parallelism = parallelism;
+    ctx.max_parallelism = kGroups;
+    return ctx;
+  };
   std::vector<OperatorSnapshot> snaps(2);
   for (int i = 0; i < 2; ++i) {
-    InstanceContext ctx;
-    ctx.instance = i;
-    ctx.parallelism = 2;
-    ctx.max_parallelism = kGroups;
     Sink sink;
-    auto inst = op.instantiate(ctx, {&sink});
+    auto inst = op.instantiate(context(i, 2), {&sink});
     std::vector<std::string> mine;
     for (const auto& v : before)
       if (instance_of(v, 2) == i) mine.push_back(v);
@@ -152,12 +155,8 @@ TEST(DistinctOp, RestoresItsSeenSetByKeyGroupAtAnotherParallelism) {
   }
   std::vector<std::string> emitted_after;
   for (int i = 0; i < 3; ++i) {
-    InstanceContext ctx;
-    ctx.instance = i;
-    ctx.parallelism = 3;
-    ctx.max_parallelism = kGroups;
     Sink sink;
-    auto inst = op.instantiate(ctx, {&sink});
+    auto inst = op.instantiate(context(i, 3), {&sink});
     RestoredState in;
     for (const auto& s : snaps) {
       for (std::size_t kg = 0; kg < s.key_groups.size(); ++kg) {
