@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "runnel/coder.hpp"
 #include "runnel/combine_fn.hpp"
 #include "runnel/detail/flat_table.hpp"
+#include "runnel/detail/keyed_restore.hpp"
 #include "runnel/detail/kv_window_state.hpp"
 #include "runnel/detail/native_snapshots.hpp"
 #include "runnel/detail/spilling_aggregator.hpp"
@@ -286,31 +288,13 @@ class FinalCombineOp final : public Operator {
     // of this instance's key groups copied; a memory checkpoint's records
     // are decoded into rows.
     void restore(const RestoredState& in) override {
-      const bool same = in.operator_states.size() == static_cast<std::size_t>(parallelism_);
-      Timestamp wm = kMaxTimestamp;
-      for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
-        ByteReader r(in.operator_states[i]);
-        if (r.empty()) continue;
-        auto t = static_cast<Timestamp>(r.get_varint());
-        if (!same || i == static_cast<std::size_t>(instance_)) wm = std::min(wm, t);
-      }
-      if (wm != kMaxTimestamp) state_.restore_watermark(wm);
-      const int n = static_cast<int>(in.native_dirs.size());
-      const int first = first_key_group(instance_, parallelism_, max_parallelism_);
-      const int last = last_key_group(instance_, parallelism_, max_parallelism_);
-      if (n == parallelism_ && !in.native_dirs[static_cast<std::size_t>(instance_)].empty()) {
-        state_.kv().adopt(in.native_dirs[static_cast<std::size_t>(instance_)]);
+      if (auto wm = restored_watermark(in, instance_, parallelism_)) state_.restore_watermark(*wm);
+      if (const std::string* dir = adoptable_native_dir(in, instance_, parallelism_)) {
+        state_.kv().adopt(*dir);
       } else {
-        for (int j = 0; j < n; ++j) {
-          if (in.native_dirs[static_cast<std::size_t>(j)].empty()) continue;
-          const int from = std::max(first, first_key_group(j, n, max_parallelism_));
-          const int to = std::min(last, last_key_group(j, n, max_parallelism_));
-          if (from > to) continue;
-          scan_kv_snapshot(in.native_dirs[static_cast<std::size_t>(j)], from, to,
-                           [&](std::string_view key, std::string_view value) {
-                             state_.restore_row(key, value);
-                           });
-        }
+        scan_native_rows(
+            in, instance_, parallelism_, max_parallelism_,
+            [&](std::string_view key, std::string_view value) { state_.restore_row(key, value); });
       }
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
@@ -377,33 +361,16 @@ class FinalCombineOp final : public Operator {
     void restore(const RestoredState& in) override {
       // This instance's own watermark if the parallelism is unchanged, else
       // the lowest (a window fired by any old instance stays fired by state).
-      Timestamp wm = kMaxTimestamp;
-      for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
-        ByteReader r(in.operator_states[i]);
-        if (r.empty()) continue;
-        auto t = static_cast<Timestamp>(r.get_varint());
-        if (i == static_cast<std::size_t>(instance_) ||
-            in.operator_states.size() != static_cast<std::size_t>(parallelism_))
-          wm = std::min(wm, t);
-      }
-      if (wm != kMaxTimestamp) triggered_.restore_watermark(wm);
+      if (auto wm = restored_watermark(in, instance_, parallelism_))
+        triggered_.restore_watermark(*wm);
       // A checkpoint of the RocksDB backend: its rows of this instance's key groups.
-      const int n = static_cast<int>(in.native_dirs.size());
-      const int first = first_key_group(instance_, parallelism_, max_parallelism_);
-      const int last = last_key_group(instance_, parallelism_, max_parallelism_);
-      for (int j = 0; j < n; ++j) {
-        if (in.native_dirs[static_cast<std::size_t>(j)].empty()) continue;
-        const int from = std::max(first, first_key_group(j, n, max_parallelism_));
-        const int to = std::min(last, last_key_group(j, n, max_parallelism_));
-        if (from > to) continue;
-        scan_kv_snapshot(in.native_dirs[static_cast<std::size_t>(j)], from, to,
-                         [&](std::string_view key, std::string_view value) {
-                           State::decode_row(
-                               key, value,
-                               [&](K&& k, Acc&& acc) { agg_.merge(std::move(k), std::move(acc)); },
-                               [&](ByteReader& record) { triggered_.restore_record(record); });
-                         });
-      }
+      scan_native_rows(in, instance_, parallelism_, max_parallelism_,
+                       [&](std::string_view key, std::string_view value) {
+                         State::decode_row(
+                             key, value,
+                             [&](K&& k, Acc&& acc) { agg_.merge(std::move(k), std::move(acc)); },
+                             [&](ByteReader& record) { triggered_.restore_record(record); });
+                       });
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
         while (!r.empty()) {

@@ -65,6 +65,19 @@ class FlatTable {
     return {&entries_.back(), true};
   }
 
+  // The entry for `key` (hash h), or nullptr.
+  template <class Q>
+  Entry* find(const Q& key, std::uint64_t h) {
+    const auto tag = tag_of(h);
+    for (std::size_t i = static_cast<std::size_t>(h) & mask_; slots_[i].index != 0;
+         i = (i + 1) & mask_) {
+      if (slots_[i].tag != tag) continue;
+      Entry& e = entries_[slots_[i].index - 1];
+      if (e.key == key) return &e;
+    }
+    return nullptr;
+  }
+
   // Drops every entry and returns the memory to the allocator.
   void clear_and_release() {
     std::vector<Entry>().swap(entries_);

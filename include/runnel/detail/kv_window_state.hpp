@@ -28,6 +28,7 @@
 #include "runnel/coder.hpp"
 #include "runnel/detail/flat_table.hpp"
 #include "runnel/detail/kv_store.hpp"
+#include "runnel/detail/sorted_writes.hpp"
 #include "runnel/detail/window_panes.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/key_groups.hpp"
@@ -198,44 +199,24 @@ class KvWindowState : WindowPanes<CF> {
 
   // Writes every changed row to the store (before a checkpoint, and as
   // changed rows reach kWriteBackBytes): the rows listed as dirty, not a
-  // scan of the cache. In key order: RocksDB's memtable (a skip list)
-  // inserts a key next to the last one without searching from the top.
+  // scan of the cache, in key order (SortedWrites).
   void flush() {
-    pending_.clear();
-    rows_.clear();
     for (const Dirty& d : dirty_) {
       auto& e = d.cache->entries()[d.index];
       Cached& c = e.value;
       c.dirty = false;
       if (!c.present && !c.stored) continue;  // made and dropped between two flushes
-      const std::size_t at = rows_.size();
       encode_key(d.kind, d.window, e.key, key_bytes_);
-      rows_ += key_bytes_;
-      std::size_t value_size = 0;
       if (c.present) {
         encode_value(d.kind, c, value_);
-        rows_ += value_;
-        value_size = value_.size();
+        writes_.put(key_bytes_, value_);
+      } else {
+        writes_.remove(key_bytes_);
       }
-      pending_.push_back(PendingRow{at, key_bytes_.size(), value_size, c.present});
       c.stored = c.present;
     }
     dirty_.clear();
-    auto key_of = [&](const PendingRow& p) {
-      return std::string_view(rows_).substr(p.at, p.key_size);
-    };
-    std::sort(pending_.begin(), pending_.end(),
-              [&](const PendingRow& a, const PendingRow& b) { return key_of(a) < key_of(b); });
-    for (const PendingRow& p : pending_) {
-      if (p.put) {
-        store_.batch_put(key_of(p),
-                         std::string_view(rows_).substr(p.at + p.key_size, p.value_size));
-      } else {
-        store_.batch_remove(key_of(p));
-      }
-    }
-    store_.write_batch();
-    if (rows_.capacity() > 2 * write_back_bytes_) std::string().swap(rows_);
+    writes_.write_to(store_, 2 * write_back_bytes_);
   }
 
   Timestamp watermark() const { return watermark_; }
@@ -539,13 +520,7 @@ class KvWindowState : WindowPanes<CF> {
     Kind kind;
   };
   std::vector<Dirty> dirty_;
-  // flush's rows, encoded one after the other into rows_ (key, then value).
-  struct PendingRow {
-    std::size_t at, key_size, value_size;
-    bool put;  // else a delete
-  };
-  std::vector<PendingRow> pending_;
-  std::string rows_;
+  SortedWrites writes_;  // flush's rows
   struct LaterFirst {
     bool operator()(const std::pair<Timestamp, K>& a, const std::pair<Timestamp, K>& b) const {
       return a.first > b.first;

@@ -11,14 +11,14 @@
 #include <set>
 #include <tuple>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "runnel/coder.hpp"
 #include "runnel/detail/element_ops.hpp"
+#include "runnel/detail/keyed_restore.hpp"
+#include "runnel/detail/keyed_rows.hpp"
 #include "runnel/detail/kv_store.hpp"
-#include "runnel/detail/native_snapshots.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/key_groups.hpp"
 #include "runnel/operator.hpp"
@@ -48,9 +48,7 @@ class StatefulParDoOp final : public Operator {
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
     auto out = make_do_fn_emitters<Fn>(outputs, ctx.batch_size);
-    if (ctx.state_backend == StateBackend::kRocksDB)
-      return std::make_unique<Instance<RocksRows>>(*this, ctx, std::move(out));
-    return std::make_unique<Instance<MemoryRows>>(*this, ctx, std::move(out));
+    return std::make_unique<Instance>(*this, ctx, std::move(out));
   }
 
  private:
@@ -116,131 +114,27 @@ class StatefulParDoOp final : public Operator {
     return RowKey{w, Coder<K>::decode(r)};
   }
 
-  // The memory backend: rows in a hash map. acquire/find make a row
-  // current; then store() keeps what the DoFn did to it, or drop() removes it.
-  class MemoryRows {
-   public:
-    explicit MemoryRows(const InstanceContext&) {}
-    Row& acquire(const RowKey& rk, bool& created) {
-      auto [it, inserted] = map_.try_emplace(rk);
-      created = inserted;
-      current_ = it;
-      return it->second;
+  // How rows are hashed and stored (KeyedRows' codec).
+  struct RowCodec {
+    static std::uint64_t hash(const RowKey& rk) { return RowHash{}(rk); }
+    static void encode_key(const RowKey& rk, int max_parallelism, std::string& out) {
+      StatefulParDoOp::encode_key(rk, max_parallelism, out);
     }
-    Row* find(const RowKey& rk) {
-      auto it = map_.find(rk);
-      if (it == map_.end()) return nullptr;
-      current_ = it;
-      return &it->second;
+    static RowKey decode_key(std::string_view bytes) { return StatefulParDoOp::decode_key(bytes); }
+    static void encode_row(const Row& row, std::string& out) {
+      StatefulParDoOp::encode_row(row, out);
     }
-    const RowKey& key() const { return current_->first; }
-    void store() {}
-    void drop() { map_.erase(current_); }
-    void flush() {}
-    template <class F>
-    void for_each(F&& f) {
-      for (auto& [rk, row] : map_) f(rk, row);
+    static void decode_row(std::string_view bytes, Row& row) {
+      StatefulParDoOp::decode_row(bytes, row);
     }
-    static constexpr bool kNative = false;
-
-   private:
-    std::unordered_map<RowKey, Row, RowHash> map_;
-    typename std::unordered_map<RowKey, Row, RowHash>::iterator current_{};
   };
+  using Rows = KeyedRows<RowKey, Row, RowCodec>;
 
-  // The RocksDB backend: rows as bytes in a database of this instance,
-  // behind a write-back cache of decoded rows (as Kafka Streams' record
-  // cache): a hot key costs a hash lookup, not a RocksDB read and write. The
-  // cache is written to RocksDB in one batch when it is full (then emptied)
-  // and before a checkpoint.
-  class RocksRows {
-   public:
-    static constexpr std::size_t kCacheRows = std::size_t{1} << 16;
-    explicit RocksRows(const InstanceContext& ctx)
-        : store_(ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance))),
-          max_parallelism_(ctx.max_parallelism) {
-      cache_.reserve(kCacheRows);
-    }
-    Row& acquire(const RowKey& rk, bool& created) {
-      current_ = lookup(rk);
-      Cached& c = current_->second;
-      created = !c.present;
-      return c.row;
-    }
-    Row* find(const RowKey& rk) {
-      current_ = lookup(rk);
-      return current_->second.present ? &current_->second.row : nullptr;
-    }
-    const RowKey& key() const { return current_->first; }
-    void store() {
-      current_->second.present = true;
-      current_->second.dirty = true;
-    }
-    void drop() {
-      Cached& c = current_->second;
-      c.row = Row{};
-      c.present = false;
-      c.dirty = true;
-    }
-    // Writes every changed row to RocksDB.
-    void flush() {
-      for (auto& [rk, c] : cache_) {
-        if (!c.dirty) continue;
-        c.dirty = false;
-        if (!c.present && !c.stored) continue;  // made and dropped between two flushes
-        encode_key(rk, max_parallelism_, key_bytes_);
-        if (c.present) {
-          encode_row(c.row, value_);
-          store_.batch_put(key_bytes_, value_);
-        } else {
-          store_.batch_remove(key_bytes_);
-        }
-        c.stored = c.present;
-      }
-      store_.write_batch();
-    }
-    KvStore& kv() { return store_; }
-    static constexpr bool kNative = true;
-
-   private:
-    struct Cached {
-      Row row;
-      bool present = false;  // false: no row (never was, or dropped)
-      bool dirty = false;    // differs from RocksDB
-      bool stored = false;   // RocksDB holds a row for it
-    };
-    using Cache = std::unordered_map<RowKey, Cached, RowHash>;
-
-    typename Cache::iterator lookup(const RowKey& rk) {
-      auto it = cache_.find(rk);
-      if (it != cache_.end()) return it;
-      if (cache_.size() >= kCacheRows) {
-        flush();
-        cache_.clear();
-      }
-      encode_key(rk, max_parallelism_, key_bytes_);
-      Cached c;
-      if (store_.get(key_bytes_, value_)) {
-        decode_row(value_, c.row);
-        c.present = c.stored = true;
-      }
-      return cache_.emplace(rk, std::move(c)).first;
-    }
-
-    KvStore store_;
-    int max_parallelism_;
-    Cache cache_;
-    typename Cache::iterator current_{};
-    std::string key_bytes_, value_;
-  };
-
-  template <class Rows>
   class Instance final : public OperatorInstance {
    public:
     Instance(const StatefulParDoOp& op, const InstanceContext& ctx, std::unique_ptr<E> out)
         : op_(op),
           rows_(ctx),
-          snapshots_(ctx),
           fn_(op.fn_),
           out_(std::move(out)),
           streaming_(ctx.streaming),
@@ -313,9 +207,8 @@ class StatefulParDoOp final : public Operator {
       auto group = [&](const K& key) -> std::string& {
         return out.key_group(key_group_of(Hash<K>{}(key), max_parallelism_), max_parallelism_);
       };
-      if constexpr (Rows::kNative) {
-        rows_.flush();
-        snapshots_.take(rows_.kv(), id, out);
+      if (rows_.native()) {
+        rows_.snapshot_native(id, out);
       } else {
         rows_.for_each([&](const RowKey& rk, Row& row) {
           expire(row);
@@ -346,57 +239,19 @@ class StatefulParDoOp final : public Operator {
     // bytes or from the native snapshots of the old instances whose key
     // groups overlap this one's.
     void restore(const RestoredState& in) override {
-      const bool same = in.operator_states.size() == static_cast<std::size_t>(parallelism_);
-      Timestamp wm = kMaxTimestamp;
+      if (auto wm = restored_watermark(in, instance_, parallelism_)) watermark_ = *wm;
       bool windowed = false;
-      for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
-        ByteReader r(in.operator_states[i]);
+      for (const std::string& state : in.operator_states) {
+        ByteReader r(state);
         if (r.empty()) continue;
-        const auto old_wm = static_cast<Timestamp>(r.get_varint());
+        r.get_varint();  // the watermark
         windowed = windowed || r.empty() || r.get_varint() != 0;
         if (!r.empty()) timed_ = timed_ || r.get_varint() != 0;
-        if (!same || i == static_cast<std::size_t>(instance_)) wm = std::min(wm, old_wm);
       }
-      if (wm != kMaxTimestamp) watermark_ = wm;
       // Native rows carry their timer counts; rows from bytes count their timers below.
-      bool native = false, adopted = false;
-      const int n = static_cast<int>(in.native_dirs.size());
-      const int first = first_key_group(instance_, parallelism_, max_parallelism_);
-      const int last = last_key_group(instance_, parallelism_, max_parallelism_);
-      if constexpr (Rows::kNative) {
-        // Same parallelism: this instance's key groups are exactly old
-        // instance `instance_`'s, so its snapshot becomes the database (only
-        // window rows are read, for their cleanup index).
-        if (n == parallelism_ && !in.native_dirs[static_cast<std::size_t>(instance_)].empty()) {
-          const std::string& dir = in.native_dirs[static_cast<std::size_t>(instance_)];
-          rows_.kv().adopt(dir);
-          native = adopted = true;
-          if (windowed) {
-            scan_kv_snapshot(dir, first, last, [&](std::string_view key, std::string_view) {
-              RowKey rk = decode_key(key);
-              if (!rk.first.is_global())
-                gc_.emplace(rk.first.max_timestamp() + op_.lateness_, std::move(rk));
-            });
-          }
-        }
-      }
-      for (int j = 0; j < n && !adopted; ++j) {
-        if (in.native_dirs[static_cast<std::size_t>(j)].empty()) continue;
-        native = true;
-        const int from = std::max(first, first_key_group(j, n, max_parallelism_));
-        const int to = std::min(last, last_key_group(j, n, max_parallelism_));
-        if (from > to) continue;
-        scan_kv_snapshot(in.native_dirs[static_cast<std::size_t>(j)], from, to,
-                         [&](std::string_view key, std::string_view value) {
-                           bool created = false;
-                           Row& row = rows_.acquire(decode_key(key), created);
-                           decode_row(value, row);
-                           rows_.store();
-                           const Window& w = rows_.key().first;
-                           if (created && !w.is_global())
-                             gc_.emplace(w.max_timestamp() + op_.lateness_, rows_.key());
-                         });
-      }
+      const bool native = rows_.restore_native(in, windowed, [&](const RowKey& rk) {
+        if (!rk.first.is_global()) gc_.emplace(rk.first.max_timestamp() + op_.lateness_, rk);
+      });
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
         while (!r.empty()) {
@@ -515,7 +370,6 @@ class StatefulParDoOp final : public Operator {
 
     const StatefulParDoOp& op_;
     Rows rows_;
-    NativeSnapshots snapshots_;
     Fn fn_;
     std::unique_ptr<E> out_;
     bool streaming_;

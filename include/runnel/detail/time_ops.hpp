@@ -9,6 +9,7 @@
 
 #include "runnel/batch.hpp"
 #include "runnel/coder.hpp"
+#include "runnel/detail/keyed_restore.hpp"
 #include "runnel/detail/split_watermarks.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/error.hpp"
@@ -109,14 +110,8 @@ class WindowIntoOp final : public Operator {
     }
     // Its own watermark at the same parallelism; else the lowest of all.
     void restore(const RestoredState& in) override {
-      Timestamp wm = kMaxTimestamp;
-      const bool same = in.operator_states.size() == static_cast<std::size_t>(parallelism_);
-      for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
-        ByteReader r(in.operator_states[i]);
-        if (r.empty() || (same && i != static_cast<std::size_t>(instance_))) continue;
-        wm = std::min(wm, static_cast<Timestamp>(r.get_varint()));
-      }
-      if (wm != kMaxTimestamp) watermark_ = std::max(watermark_, wm);
+      if (auto wm = restored_watermark(in, instance_, parallelism_))
+        watermark_ = std::max(watermark_, *wm);
     }
 
     Timestamp on_watermark(Timestamp input) override {

@@ -1,0 +1,41 @@
+#pragma once
+// Rows to write to a KvStore, gathered in any order and written in key
+// order: RocksDB's memtable is a skip list, which inserts a key next to the
+// last one without searching from the top. The bytes are copied into one
+// buffer as they come (no allocation per row).
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace runnel::detail {
+
+class KvStore;
+
+class SortedWrites {
+ public:
+  void put(std::string_view key, std::string_view value) { add(key, value, true); }
+  void remove(std::string_view key) { add(key, {}, false); }
+  bool empty() const { return rows_.empty(); }
+  // The bytes gathered (keys and values).
+  std::size_t bytes() const { return bytes_.size(); }
+
+  // Writes what was gathered in one batch, then starts empty. The buffer
+  // keeps its memory unless it grew past `keep_bytes`.
+  void write_to(KvStore& store, std::size_t keep_bytes);
+
+ private:
+  struct Row {
+    std::size_t at, key_size, value_size;
+    bool put;  // else a delete
+  };
+  void add(std::string_view key, std::string_view value, bool put) {
+    rows_.push_back(Row{bytes_.size(), key.size(), value.size(), put});
+    bytes_ += key;
+    bytes_ += value;
+  }
+  std::vector<Row> rows_;
+  std::string bytes_;
+};
+
+}  // namespace runnel::detail

@@ -1,0 +1,48 @@
+#include "runnel/detail/keyed_restore.hpp"
+
+#include <algorithm>
+
+#include "runnel/coder.hpp"
+#include "runnel/detail/kv_store.hpp"
+#include "runnel/key_groups.hpp"
+
+namespace runnel::detail {
+
+std::optional<Timestamp> restored_watermark(const RestoredState& in, int instance,
+                                            int parallelism) {
+  const bool same = in.operator_states.size() == static_cast<std::size_t>(parallelism);
+  std::optional<Timestamp> wm;
+  for (std::size_t i = 0; i < in.operator_states.size(); ++i) {
+    if (same && i != static_cast<std::size_t>(instance)) continue;
+    ByteReader r(in.operator_states[i]);
+    if (r.empty()) continue;
+    const auto t = static_cast<Timestamp>(r.get_varint());
+    wm = wm ? std::min(*wm, t) : t;
+  }
+  return wm;
+}
+
+const std::string* adoptable_native_dir(const RestoredState& in, int instance, int parallelism) {
+  if (in.native_dirs.size() != static_cast<std::size_t>(parallelism)) return nullptr;
+  const std::string& dir = in.native_dirs[static_cast<std::size_t>(instance)];
+  return dir.empty() ? nullptr : &dir;
+}
+
+bool scan_native_rows(const RestoredState& in, int instance, int parallelism, int max_parallelism,
+                      const std::function<void(std::string_view, std::string_view)>& fn) {
+  const int n = static_cast<int>(in.native_dirs.size());
+  const int first = first_key_group(instance, parallelism, max_parallelism);
+  const int last = last_key_group(instance, parallelism, max_parallelism);
+  bool any = false;
+  for (int j = 0; j < n; ++j) {
+    const std::string& dir = in.native_dirs[static_cast<std::size_t>(j)];
+    if (dir.empty()) continue;
+    any = true;
+    const int from = std::max(first, first_key_group(j, n, max_parallelism));
+    const int to = std::min(last, last_key_group(j, n, max_parallelism));
+    if (from <= to) scan_kv_snapshot(dir, from, to, fn);
+  }
+  return any;
+}
+
+}  // namespace runnel::detail

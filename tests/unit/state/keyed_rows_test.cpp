@@ -1,0 +1,250 @@
+// KeyedRows on both backends: the same rows whatever the cache does
+// (evictions, write-backs), and checkpoints restored at the same and at
+// another parallelism, on either backend.
+#include "runnel/detail/keyed_rows.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runnel/coder.hpp"
+#include "runnel/hash.hpp"
+#include "runnel/key_groups.hpp"
+#include "test_util.hpp"
+
+namespace runnel::detail {
+namespace {
+
+constexpr int kMaxParallelism = 16;
+
+struct Row {
+  std::int64_t value = 0;
+  std::string payload;  // gives rows a size of their own
+};
+
+struct Codec {
+  static std::uint64_t hash(std::int64_t k) { return Hash<std::int64_t>{}(k); }
+  static void encode_key(std::int64_t k, int max_parallelism, std::string& out) {
+    out.clear();
+    append_kv_prefix(out, key_group_of(hash(k), max_parallelism), hash(k));
+    ByteWriter w(out);
+    Coder<std::int64_t>::encode(k, w);
+  }
+  static std::int64_t decode_key(std::string_view bytes) {
+    ByteReader r(bytes.substr(kKvPrefixBytes));
+    return Coder<std::int64_t>::decode(r);
+  }
+  static void encode_row(const Row& row, std::string& out) {
+    out.clear();
+    ByteWriter w(out);
+    Coder<std::int64_t>::encode(row.value, w);
+    Coder<std::string>::encode(row.payload, w);
+  }
+  static void decode_row(std::string_view bytes, Row& row) {
+    ByteReader r(bytes);
+    row.value = Coder<std::int64_t>::decode(r);
+    row.payload = Coder<std::string>::decode(r);
+  }
+};
+
+using Rows = KeyedRows<std::int64_t, Row, Codec>;
+
+InstanceContext context(StateBackend backend, const std::filesystem::path& dir, int instance = 0,
+                        int parallelism = 1, std::size_t cache_bytes = 0) {
+  InstanceContext ctx;
+  ctx.instance = instance;
+  ctx.parallelism = parallelism;
+  ctx.max_parallelism = kMaxParallelism;
+  ctx.memory_budget = cache_bytes;
+  ctx.state_backend = backend;
+  ctx.state_dir = dir;
+  ctx.uid = "op";
+  return ctx;
+}
+
+void put(Rows& rows, std::int64_t key, std::int64_t value) {
+  bool created = false;
+  Row& row = rows.acquire(key, created);
+  row.value = value;
+  row.payload.assign(static_cast<std::size_t>(key % 50), 'x');
+  rows.store();
+}
+
+std::map<std::int64_t, std::int64_t> read_all(Rows& rows, std::int64_t max_key) {
+  std::map<std::int64_t, std::int64_t> seen;
+  for (std::int64_t k = 0; k <= max_key; ++k) {
+    if (Row* row = rows.find(k)) {
+      EXPECT_EQ(row->payload.size(), static_cast<std::size_t>(k % 50)) << "key " << k;
+      seen[k] = row->value;
+    }
+  }
+  return seen;
+}
+
+const StateBackend kBackends[] = {StateBackend::kMemory, StateBackend::kRocksDB};
+
+// Puts, drops and reads in any order keep the rows a map would keep, on a
+// RocksDB cache small enough to be emptied many times.
+RC_GTEST_PROP(KeyedRowsProperty, RowsAreWhatAMapHolds, ()) {
+  const auto ops = *rc::gen::container<std::vector<std::pair<int, int>>>(
+      rc::gen::pair(rc::gen::inRange(0, 3), rc::gen::inRange(0, 400)));
+  for (StateBackend backend : kBackends) {
+    testing::ScratchDir dir;
+    Rows rows(context(backend, dir.path(), 0, 1, /*cache_bytes=*/4096));
+    std::map<std::int64_t, std::int64_t> model;
+    std::int64_t n = 0;
+    for (const auto& [op, key] : ops) {
+      if (op == 0) {
+        put(rows, key, ++n);
+        model[key] = n;
+      } else if (op == 1) {
+        if (rows.find(key) != nullptr) rows.drop();
+        model.erase(key);
+      } else {
+        Row* row = rows.find(key);
+        RC_ASSERT((row != nullptr) == (model.count(key) == 1));
+        if (row != nullptr) RC_ASSERT(row->value == model[key]);
+      }
+    }
+    rows.flush();
+    RC_ASSERT(read_all(rows, 400) == model);
+  }
+}
+
+TEST(KeyedRows, AcquireSaysWhetherTheRowIsNew) {
+  for (StateBackend backend : kBackends) {
+    testing::ScratchDir dir;
+    Rows rows(context(backend, dir.path()));
+    bool created = false;
+    rows.acquire(7, created);
+    EXPECT_TRUE(created);
+    rows.store();
+    rows.acquire(7, created);
+    EXPECT_FALSE(created);
+    EXPECT_EQ(rows.key(), 7);
+    rows.drop();
+    rows.acquire(7, created);
+    EXPECT_TRUE(created) << "a dropped row is new again";
+  }
+}
+
+TEST(KeyedRows, RocksDBCacheStaysWithinItsBudget) {
+  testing::ScratchDir dir;
+  Rows rows(context(StateBackend::kRocksDB, dir.path(), 0, 1, /*cache_bytes=*/64 << 10));
+  for (std::int64_t k = 0; k < 20000; ++k) put(rows, k, k * 3);
+  EXPECT_LT(rows.rows_in_memory(), 2000u) << "the cache was never emptied";
+  auto seen = read_all(rows, 20000);
+  ASSERT_EQ(seen.size(), 20000u);
+  for (const auto& [k, v] : seen) ASSERT_EQ(v, k * 3);
+}
+
+// What a checkpoint of `parallelism` instances on `backend` holds: rows
+// 0..keys-1 spread over the instances by key group.
+struct Checkpoint {
+  std::vector<std::unique_ptr<testing::ScratchDir>> dirs;
+  std::vector<std::unique_ptr<Rows>> instances;  // alive: their snapshots stay
+  RestoredState restored;
+};
+
+Checkpoint checkpoint(StateBackend backend, int parallelism, std::int64_t keys) {
+  Checkpoint c;
+  for (int i = 0; i < parallelism; ++i) {
+    c.dirs.push_back(std::make_unique<testing::ScratchDir>());
+    c.instances.push_back(
+        std::make_unique<Rows>(context(backend, c.dirs.back()->path(), i, parallelism, 8 << 10)));
+  }
+  for (std::int64_t k = 0; k < keys; ++k) {
+    const int kg = key_group_of(Codec::hash(k), kMaxParallelism);
+    put(*c.instances[static_cast<std::size_t>(
+            instance_of_key_group(kg, parallelism, kMaxParallelism))],
+        k, k + 1000);
+  }
+  for (auto& rows : c.instances) {
+    OperatorSnapshot out;
+    if (rows->native()) rows->snapshot_native(1, out);
+    c.restored.operator_states.emplace_back();
+    c.restored.native_dirs.push_back(out.native_dir);
+  }
+  return c;
+}
+
+TEST(KeyedRows, NativeCheckpointRestoresAtAnyParallelismOnEitherBackend) {
+  constexpr std::int64_t kKeys = 3000;
+  for (int before : {1, 2, 3}) {
+    Checkpoint c = checkpoint(StateBackend::kRocksDB, before, kKeys);
+    for (StateBackend backend : kBackends) {
+      for (int after : {1, 2, 3}) {
+        std::map<std::int64_t, std::int64_t> all;
+        for (int i = 0; i < after; ++i) {
+          testing::ScratchDir dir;
+          Rows rows(context(backend, dir.path(), i, after));
+          std::size_t visited = 0;
+          EXPECT_TRUE(rows.restore_native(c.restored, true, [&](std::int64_t k) {
+            ++visited;
+            EXPECT_EQ(instance_of_key_group(key_group_of(Codec::hash(k), kMaxParallelism), after,
+                                            kMaxParallelism),
+                      i);
+          }));
+          auto seen = read_all(rows, kKeys);
+          EXPECT_EQ(visited, seen.size());
+          all.insert(seen.begin(), seen.end());
+        }
+        ASSERT_EQ(all.size(), static_cast<std::size_t>(kKeys))
+            << before << " -> " << after << " instances, backend " << static_cast<int>(backend);
+        for (const auto& [k, v] : all) ASSERT_EQ(v, k + 1000);
+      }
+    }
+  }
+}
+
+TEST(KeyedRows, NoNativeSnapshotRestoresNothing) {
+  Checkpoint c = checkpoint(StateBackend::kMemory, 2, 100);
+  testing::ScratchDir dir;
+  Rows rows(context(StateBackend::kRocksDB, dir.path()));
+  EXPECT_FALSE(rows.restore_native(c.restored, true, [](std::int64_t) { FAIL(); }));
+}
+
+TEST(RestoredWatermark, OwnAtTheSameParallelismElseTheLowest) {
+  auto state = [](Timestamp t) {
+    std::string s;
+    ByteWriter w(s);
+    w.put_varint(static_cast<std::uint64_t>(t));
+    return s;
+  };
+  RestoredState in;
+  in.operator_states = {state(300), state(100), state(200)};
+  EXPECT_EQ(restored_watermark(in, 0, 3), 300);
+  EXPECT_EQ(restored_watermark(in, 2, 3), 200);
+  EXPECT_EQ(restored_watermark(in, 0, 2), 100);
+  in.operator_states[1].clear();  // an instance that saved none
+  EXPECT_EQ(restored_watermark(in, 1, 3), std::nullopt);
+  EXPECT_EQ(restored_watermark(in, 0, 1), 200);
+  EXPECT_EQ(restored_watermark(RestoredState{}, 0, 1), std::nullopt);
+}
+
+TEST(SortedWrites, RowsGatheredInAnyOrderAreWrittenAndRemoved) {
+  testing::ScratchDir dir;
+  KvStore store(dir.path() / "db");
+  SortedWrites writes;
+  std::string key;
+  for (std::int64_t k : {5, 1, 9, 3}) {
+    Codec::encode_key(k, kMaxParallelism, key);
+    writes.put(key, "v" + std::to_string(k));
+  }
+  writes.write_to(store, 0);
+  EXPECT_TRUE(writes.empty());
+  Codec::encode_key(9, kMaxParallelism, key);
+  writes.remove(key);
+  writes.write_to(store, 0);
+  std::map<std::int64_t, std::string> seen;
+  for (KvCursor c = store.cursor(0, kMaxParallelism - 1); c.valid(); c.next())
+    seen[Codec::decode_key(c.key())] = std::string(c.value());
+  EXPECT_EQ(seen, (std::map<std::int64_t, std::string>{{1, "v1"}, {3, "v3"}, {5, "v5"}}));
+}
+
+}  // namespace
+}  // namespace runnel::detail
