@@ -81,7 +81,8 @@ int inspect_checkpoint_command(const std::string& path) {
   fmt::print("created {} UTC, {} key groups, {} in all\n", utc(c.created_ms), c.max_parallelism,
              size(c.bytes));
   for (const auto& op : c.operators) {
-    fmt::print("operator {} '{}': {} instance(s)\n", op.uid, op.name, op.parallelism);
+    fmt::print("operator {} '{}': {} instance(s), state format {}\n", op.uid, op.name,
+               op.parallelism, op.format);
     for (const auto& inst : op.instances) {
       std::uint64_t op_state = 0, keyed = 0;
       std::vector<int> kgs;

@@ -193,6 +193,13 @@ class Operator {
   virtual bool bounded() const { return true; }
   // Whether and how instances take part in checkpoints (see snapshot.hpp).
   virtual CheckpointSupport checkpoint_support() const { return CheckpointSupport::kUnsupported; }
+  // The version of what this operator's instances' snapshot() writes (keyed
+  // and operator state). Every checkpoint records it per operator and a
+  // restore hands it back (RestoredState::format), so a later version can
+  // read what an earlier one wrote; a checkpoint written in a format above
+  // this one is refused at restore, naming the operator. Raise it when the
+  // bytes change.
+  virtual std::uint32_t state_format() const { return 1; }
   // Why an operator of a kind that could take part cannot (kUnsupported), and what to do.
   virtual std::string checkpoint_unsupported_reason() const { return {}; }
   // Sinks, the second phase of their commit: checkpoint `id` is durable, so

@@ -147,6 +147,7 @@ void CheckpointCoordinator::complete(std::int64_t id,
       state::OperatorCheckpoint op;
       op.uid = fmt::format("{}.{}", t, o);
       op.name = task.ops[o].name;
+      op.format = task.ops[o].op->state_format();
       for (auto& s : slots_[t]) {
         // A finished instance's final state serves again later: copy it.
         op.instances.push_back(s.pending ? std::move(s.pending->at(o)) : s.final->at(o));

@@ -108,6 +108,12 @@ void Executor::check_same_pipeline(const state::LoadedCheckpoint& c) const {
             "checkpoint '{}' was taken by a different pipeline: it has no state for '{}'",
             c.path.string(), tasks[t].ops[o].name));
       }
+      if (const std::uint32_t reads = tasks[t].ops[o].op->state_format(); saved->format > reads) {
+        throw UserError(fmt::format(
+            "checkpoint '{}': the state of '{}' was written in format {}, by a later version of "
+            "this job or of runnel; this one reads formats up to {}. Restore with that version",
+            c.path.string(), tasks[t].ops[o].name, saved->format, reads));
+      }
       ++matched;
     }
   }
@@ -139,6 +145,7 @@ void Executor::assign_restored_state(InstanceRun& r) const {
     if (saved == nullptr) continue;
     RestoredState in;
     in.checkpoint_id = restored_->id;
+    in.format = saved->format;
     in.operator_states = saved->operator_states;
     in.native_dirs = saved->native_dirs;
     for (std::size_t kg = 0; kg < saved->key_groups.size(); ++kg) {

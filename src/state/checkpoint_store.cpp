@@ -190,7 +190,8 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
                                      content.id, now_ms, content.max_parallelism);
   std::uint64_t total = 0;
   for (const auto& op : content.operators) {
-    manifest += fmt::format("op {} {} {}\n", op.uid, op.instances.size(), op.name);
+    manifest +=
+        fmt::format("op {} {} {}\nformat {}\n", op.uid, op.instances.size(), op.name, op.format);
     for (std::size_t i = 0; i < op.instances.size(); ++i) {
       const auto& snap = op.instances[i];
       const std::string state_file = fmt::format("{}-{}.state", op.uid, i);
@@ -289,6 +290,8 @@ void parse_manifest(const std::string& body, CheckpointInfo& info) {
       f >> op.uid >> op.parallelism;
       std::getline(f >> std::ws, op.name);
       info.operators.push_back(std::move(op));
+    } else if (tag == "format" && !info.operators.empty()) {
+      f >> info.operators.back().format;
     } else if (tag == "inst" && !info.operators.empty()) {
       InstanceInfo inst = parse_instance_line(f);
       info.bytes += inst.bytes;
@@ -403,6 +406,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
     LoadedOperator lo;
     lo.name = op.name;
     lo.parallelism = op.parallelism;
+    lo.format = op.format;
     lo.operator_states.resize(static_cast<std::size_t>(op.parallelism));
     lo.native_dirs.resize(static_cast<std::size_t>(op.parallelism));
     for (const auto& inst : op.instances) {

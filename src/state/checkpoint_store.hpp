@@ -21,6 +21,7 @@ namespace runnel::state {
 struct OperatorCheckpoint {
   std::string uid;   // stable position in the plan ("task.op")
   std::string name;  // for people, and to check a restore is the same pipeline
+  std::uint32_t format = 1;  // Operator::state_format() of what the instances wrote
   std::vector<OperatorSnapshot> instances;
 };
 
@@ -55,6 +56,7 @@ struct InstanceInfo {
 struct OperatorInfo {
   std::string uid, name;
   int parallelism = 0;
+  std::uint32_t format = 1;  // 1 when the manifest names none (checkpoints written before it)
   std::vector<InstanceInfo> instances;
 };
 struct CheckpointInfo {
@@ -81,6 +83,7 @@ std::int64_t highest_checkpoint_id(const std::filesystem::path& dir);
 struct LoadedOperator {
   std::string name;
   int parallelism = 0;
+  std::uint32_t format = 1;
   std::vector<std::string> operator_states;  // per old instance
   std::vector<std::string> key_groups;       // per key group, from whichever instance held it
   std::vector<std::string> native_dirs;      // per old instance: absolute path, or empty

@@ -397,6 +397,62 @@ TEST(Checkpoints, RestoreOfADamagedPathNamesIt) {
   }
 }
 
+// A checkpoint records each operator's state format; one written in a
+// format newer than this build reads is refused, naming the operator, and a
+// checkpoint in the formats it reads restores.
+TEST(Checkpoints, StateFormatNewerThanTheOperatorReadsIsRefused) {
+  runnel::testing::ScratchDir dir;
+  {
+    Pipeline p(options(2, dir / "ck"));
+    build(p, dir / "out");
+    ASSERT_GE(p.run().checkpoints, 1u);
+  }
+  auto all = state::list_checkpoints(dir.path() / "ck", true);
+  ASSERT_FALSE(all.empty());
+  for (const auto& op : all.back().operators) EXPECT_EQ(op.format, 1u) << op.name;
+  // The same state again, as if a later version (format 2) had written it.
+  const state::LoadedCheckpoint loaded = state::load_checkpoint(all.back().path);
+  auto rewrite = [&](const fs::path& to, std::uint32_t format) {
+    state::CheckpointContent c;
+    c.id = loaded.id;
+    c.max_parallelism = loaded.max_parallelism;
+    for (const auto& [uid, lo] : loaded.operators) {
+      state::OperatorCheckpoint op;
+      op.uid = uid;
+      op.name = lo.name;
+      op.format = format;
+      op.instances.resize(static_cast<std::size_t>(lo.parallelism));
+      for (int i = 0; i < lo.parallelism; ++i)
+        op.instances[static_cast<std::size_t>(i)].operator_state =
+            lo.operator_states[static_cast<std::size_t>(i)];
+      for (std::size_t kg = 0; kg < lo.key_groups.size(); ++kg) {
+        if (lo.key_groups[kg].empty()) continue;
+        const int i =
+            instance_of_key_group(static_cast<int>(kg), lo.parallelism, loaded.max_parallelism);
+        op.instances[static_cast<std::size_t>(i)].key_group(
+            static_cast<int>(kg), loaded.max_parallelism) = lo.key_groups[kg];
+      }
+      c.operators.push_back(std::move(op));
+    }
+    state::write_checkpoint(to, c);
+    return state::list_checkpoints(to, true).at(0).path.string();
+  };
+  {
+    Pipeline p(options(2, dir / "ck2", rewrite(dir.path() / "newer", 2)));
+    build(p, dir / "out");
+    try {
+      p.run();
+      FAIL() << "a checkpoint in format 2 was restored by operators that read format 1";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("format 2"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("reads formats up to 1"), std::string::npos) << e.what();
+    }
+  }
+  Pipeline p(options(2, dir / "ck3", rewrite(dir.path() / "same", 1)));
+  build(p, dir / "out");
+  EXPECT_EQ(p.run().restored_checkpoint, loaded.id);
+}
+
 TEST(Checkpoints, KeyGroupsAreBounded) {
   PipelineOptions o;
   o.max_parallelism = kMaxKeyGroups + 1;

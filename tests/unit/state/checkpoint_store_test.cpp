@@ -61,6 +61,16 @@ TEST(CheckpointStore, WritesAndLoadsBack) {
   EXPECT_EQ(loaded.find("9.9"), nullptr);
 }
 
+TEST(CheckpointStore, EachOperatorsStateFormatIsKept) {
+  runnel::testing::ScratchDir dir;
+  auto c = sample(4);
+  EXPECT_EQ(c.operators[0].format, 1u);
+  c.operators[0].format = 7;
+  write_checkpoint(dir.path(), c);
+  EXPECT_EQ(inspect_checkpoint(dir.path() / "chk-000000004", true).operators.at(0).format, 7u);
+  EXPECT_EQ(load_checkpoint(dir.path() / "chk-000000004").find("1.0")->format, 7u);
+}
+
 TEST(CheckpointStore, InspectListsSectionsAndVerifies) {
   runnel::testing::ScratchDir dir;
   write_checkpoint(dir.path(), sample(1));
