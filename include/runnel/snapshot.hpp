@@ -51,8 +51,8 @@ struct OperatorSnapshot {
 
 struct RestoredState {
   std::int64_t checkpoint_id = 0;
-  std::uint32_t format = 1;  // the Operator::state_format() that wrote it
-  std::vector<std::string> operator_states;             // every old instance's
+  std::uint32_t format = 1;                  // the Operator::state_format() that wrote it
+  std::vector<std::string> operator_states;  // every old instance's
   std::vector<std::pair<int, std::string>> key_groups;  // the ones this instance owns
   // Every old instance's native directory (empty where it had none); old
   // instance i of n held key groups first_key_group(i, n, kg) ..

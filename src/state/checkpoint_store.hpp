@@ -19,8 +19,8 @@ namespace runnel::state {
 
 // One operator of the job, with each instance's snapshot.
 struct OperatorCheckpoint {
-  std::string uid;   // stable position in the plan ("task.op")
-  std::string name;  // for people, and to check a restore is the same pipeline
+  std::string uid;           // stable position in the plan ("task.op")
+  std::string name;          // for people, and to check a restore is the same pipeline
   std::uint32_t format = 1;  // Operator::state_format() of what the instances wrote
   std::vector<OperatorSnapshot> instances;
 };
