@@ -15,7 +15,7 @@
 # The layer a public header belongs to (relative to include/runnel).
 set(RUNNEL_HEADERS_core
   batch.hpp check.hpp coder.hpp counter.hpp dead_letter.hpp emitter.hpp error.hpp fields.hpp hash.hpp
-  key_groups.hpp memory_size.hpp node_builder.hpp node_spec.hpp operator.hpp pane.hpp partitioner.hpp
+  execution_mode.hpp key_groups.hpp memory_size.hpp node_builder.hpp node_spec.hpp operator.hpp pane.hpp partitioner.hpp
   shared_state.hpp snapshot.hpp unit.hpp window.hpp)
 set(RUNNEL_HEADERS_state
   detail/flat_table.hpp detail/keyed_restore.hpp detail/keyed_rows.hpp detail/kv_store.hpp

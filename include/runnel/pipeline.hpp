@@ -19,6 +19,7 @@
 #include "runnel/dead_letter.hpp"
 #include "runnel/detail/generator_source.hpp"
 #include "runnel/detail/hybrid_source.hpp"
+#include "runnel/execution_mode.hpp"
 #include "runnel/generator.hpp"
 #include "runnel/hybrid.hpp"
 #include "runnel/io.hpp"
@@ -29,12 +30,6 @@ namespace runnel {
 namespace runtime {
 struct PhysicalPlan;
 }
-
-// Batch mode runs each stage over all of its input and emits results at the
-// end; streaming mode pipelines the stages, with watermarks in band, and emits
-// a window's results when the watermark passes it. Both give the same final
-// results. kAuto: streaming if any source is unbounded, else batch.
-enum class ExecutionMode { kAuto, kBatch, kStreaming };
 
 struct PipelineOptions {
   int parallelism = 0;                               // instances per task; 0 = the machine's cores

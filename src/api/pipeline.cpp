@@ -146,30 +146,7 @@ runtime::PhysicalPlan Pipeline::physical_plan() const {
 
 std::string Pipeline::explain() const { return physical_plan().explain(); }
 
-bool Pipeline::streaming() const {
-  bool unbounded = false;
-  std::string unbounded_name;
-  for (const auto& n : nodes_) {
-    if (n.kind == OperatorKind::kSource && !n.op->bounded()) {
-      unbounded = true;
-      unbounded_name = n.name;
-    }
-  }
-  switch (options_.mode) {
-    case ExecutionMode::kStreaming:
-      return true;
-    case ExecutionMode::kBatch:
-      if (unbounded) {
-        throw UserError("batch mode needs bounded input, but '" + unbounded_name +
-                        "' never ends: run in streaming mode (--mode streaming), or bound the "
-                        "source");
-      }
-      return false;
-    case ExecutionMode::kAuto:
-      break;
-  }
-  return unbounded;
-}
+bool Pipeline::streaming() const { return plan::streaming_mode(nodes_, options_.mode); }
 
 namespace {
 

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "runnel/error.hpp"
+
 namespace runnel {
 namespace plan {
 namespace {
@@ -159,6 +161,27 @@ class Planner {
 runtime::PhysicalPlan make_physical_plan(const std::vector<NodeSpec>& nodes,
                                          const PlanOptions& options) {
   return Planner(nodes, options).run();
+}
+
+bool streaming_mode(const std::vector<NodeSpec>& nodes, ExecutionMode mode) {
+  const NodeSpec* unbounded = nullptr;
+  for (const auto& n : nodes) {
+    if (n.kind == OperatorKind::kSource && !n.op->bounded()) unbounded = &n;
+  }
+  switch (mode) {
+    case ExecutionMode::kStreaming:
+      return true;
+    case ExecutionMode::kBatch:
+      if (unbounded != nullptr) {
+        throw UserError("batch mode needs bounded input, but '" + unbounded->name +
+                        "' never ends: run in streaming mode (--mode streaming), or bound the "
+                        "source");
+      }
+      return false;
+    case ExecutionMode::kAuto:
+      break;
+  }
+  return unbounded != nullptr;
 }
 
 }  // namespace plan

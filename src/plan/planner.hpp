@@ -4,6 +4,7 @@
 // exchange kind of every edge.
 #include <vector>
 
+#include "runnel/execution_mode.hpp"
 #include "runnel/node_spec.hpp"
 #include "runtime/physical_plan.hpp"
 
@@ -14,6 +15,11 @@ struct PlanOptions {
   bool lift_combiners = true;  // off only to compare plans in tests
   bool fuse = true;            // off: every operator its own task (tests)
 };
+
+// Whether the graph runs in streaming mode: kStreaming and kBatch as asked
+// (batch over a source that never ends is a UserError naming it), kAuto
+// when any source is unbounded.
+bool streaming_mode(const std::vector<NodeSpec>& nodes, ExecutionMode mode);
 
 runtime::PhysicalPlan make_physical_plan(const std::vector<NodeSpec>& nodes,
                                          const PlanOptions& options);

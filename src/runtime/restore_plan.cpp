@@ -45,7 +45,8 @@ std::string Executor::restore_problem(const state::LoadedCheckpoint& c) const {
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
       const auto* saved = c.find(uid_of(t, o));
-      if (saved == nullptr) continue;
+      // A newer format is refused by check_same_pipeline, with its own message.
+      if (saved == nullptr || saved->format > tasks[t].ops[o].op->state_format()) continue;
       std::string why =
           tasks[t].ops[o].op->restore_problem(shared_[t][o].get(), c.id, saved->operator_states);
       if (!why.empty()) return tasks[t].ops[o].name + ": " + why;

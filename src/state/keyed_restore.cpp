@@ -17,6 +17,9 @@ std::optional<Timestamp> restored_watermark(const RestoredState& in, int instanc
     ByteReader r(in.operator_states[i]);
     if (r.empty()) continue;
     const auto t = static_cast<Timestamp>(r.get_varint());
+    // An instance that had ended saved the end of time: that says nothing of
+    // the input a restored instance may still read (splits left by others).
+    if (t >= kMaxTimestamp) continue;
     wm = wm ? std::min(*wm, t) : t;
   }
   return wm;

@@ -9,8 +9,9 @@ namespace runnel::detail {
 void SortedWrites::write_to(KvStore& store, std::size_t keep_bytes) {
   const std::string_view bytes(bytes_);
   auto key_of = [&](const Row& r) { return bytes.substr(r.at, r.key_size); };
-  std::sort(rows_.begin(), rows_.end(),
-            [&](const Row& a, const Row& b) { return key_of(a) < key_of(b); });
+  // Stable: of two writes of one key, the later wins.
+  std::stable_sort(rows_.begin(), rows_.end(),
+                   [&](const Row& a, const Row& b) { return key_of(a) < key_of(b); });
   for (const Row& r : rows_) {
     if (r.put) {
       store.batch_put(key_of(r), bytes.substr(r.at + r.key_size, r.value_size));

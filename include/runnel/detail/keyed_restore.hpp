@@ -15,7 +15,8 @@ namespace runnel::detail {
 // The watermark to restore from operator states that begin with one (a
 // varint): the instance's own at unchanged parallelism, else the lowest of
 // all old instances' (a window any of them fired stays fired, through its
-// state). nullopt when none was saved.
+// state). nullopt when none was saved; an ended instance's end of time
+// (kMaxTimestamp) counts as none.
 std::optional<Timestamp> restored_watermark(const RestoredState& in, int instance, int parallelism);
 
 // The native snapshot this instance can take over as its database: its own

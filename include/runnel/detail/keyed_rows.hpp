@@ -167,6 +167,7 @@ class KeyedRows {
   // RocksDB backend: writes every changed row back (before a checkpoint).
   void flush() {
     if (!kv_) return;
+    std::size_t encoded = 0, rows = 0;
     for (const std::size_t index : dirty_) {
       auto& e = cache_.entries()[index];
       Cached& c = e.value;
@@ -176,6 +177,8 @@ class KeyedRows {
       if (c.present) {
         Codec::encode_row(c.row, value_);
         writes_.put(key_bytes_, value_);
+        encoded += key_bytes_.size() + value_.size();
+        ++rows;
       } else {
         writes_.remove(key_bytes_);
       }
@@ -183,6 +186,12 @@ class KeyedRows {
     }
     dirty_.clear();
     writes_.write_to(*kv_, 2 * kWriteBackBytes);
+    // New rows enter the cache empty; what rows grew to shows here, and the
+    // estimate of every cached row follows it.
+    if (rows != 0) {
+      row_bytes_ = std::max<std::size_t>(encoded / rows, 16);
+      cached_bytes_ = cache_.size() * (kEntryBytes + row_bytes_);
+    }
   }
 
   // Rows held in memory: all of them (memory), the cached ones (RocksDB).
@@ -196,6 +205,9 @@ class KeyedRows {
     bool stored = false;   // the store holds a row for it
   };
   using Cache = FlatTable<RowKey, Cached>;
+  // A cached row's entry, hash and slots.
+  static constexpr std::size_t kEntryBytes =
+      sizeof(typename Cache::Entry) + 2 * sizeof(std::uint64_t);
 
   // The cached row of rk (hash h), read from the store if not cached, made current.
   Cached& lookup(const RowKey& rk, std::uint64_t h) {
@@ -212,11 +224,16 @@ class KeyedRows {
         rk, h, [&] { return rk; }, [] { return Cached{}; });
     cached_ = e;
     Codec::encode_key(rk, max_parallelism_, key_bytes_);
+    // What the row holds: a stored row's size is known; a new one is
+    // counted at the average size of the rows the last flush wrote (it is
+    // usually filled after it enters).
+    std::size_t bytes = row_bytes_;
     if (kv_->get(key_bytes_, value_)) {
       Codec::decode_row(value_, e->value.row);
       e->value.present = e->value.stored = true;
+      bytes = key_bytes_.size() + value_.size();
     }
-    count_new_row(e->value);
+    cached_bytes_ += kEntryBytes + bytes;
     return e->value;
   }
 
@@ -226,19 +243,6 @@ class KeyedRows {
     if (c.dirty) return;
     c.dirty = true;
     dirty_.push_back(static_cast<std::size_t>(cached_ - cache_.entries().data()));
-  }
-
-  // A cached row's bytes: its entry and slots, and its encoded size standing
-  // for what it holds on the heap, measured on one new row in 64 (encoding
-  // every one would cost more than it tells).
-  void count_new_row(const Cached& c) {
-    if ((new_rows_++ & 63) == 0) {
-      Codec::encode_row(c.row, value_);
-      const std::size_t sample = value_.size() + key_bytes_.size();
-      row_bytes_ = new_rows_ == 1 ? sample : (row_bytes_ * 7 + sample) / 8;
-      row_bytes_ = std::max<std::size_t>(row_bytes_, 16);
-    }
-    cached_bytes_ += sizeof(typename Cache::Entry) + 2 * sizeof(std::uint64_t) + row_bytes_;
   }
 
   // The cache is full: its changes go to the store, and it starts empty.
@@ -263,7 +267,9 @@ class KeyedRows {
   Cache cache_;
   typename Cache::Entry* cached_ = nullptr;
   std::vector<std::size_t> dirty_;  // cache entries changed since the last flush
-  std::size_t cache_limit_, cached_bytes_ = 0, new_rows_ = 0, row_bytes_ = 16;
+  std::size_t cache_limit_, cached_bytes_ = 0;
+  std::size_t row_bytes_ =
+      16;  // a row's encoded size (key and value), as the last flush wrote them
   SortedWrites writes_;
   std::string key_bytes_, value_;
 };

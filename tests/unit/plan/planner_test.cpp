@@ -53,6 +53,36 @@ NodeSpec keyed(const std::string& name, int input, bool liftable) {
   return s;
 }
 
+// A source that never ends (as a live topic): only its boundedness matters here.
+class EndlessSource final : public Operator {
+ public:
+  bool bounded() const override { return false; }
+  std::unique_ptr<OperatorInstance> instantiate(const InstanceContext&,
+                                                std::vector<Output*>) const override {
+    return nullptr;
+  }
+};
+
+TEST(Planner, DecidesTheExecutionMode) {
+  Graph bounded;
+  bounded.add(element_wise("map", bounded.add(source("read"))));
+  EXPECT_FALSE(plan::streaming_mode(bounded.nodes, ExecutionMode::kAuto));
+  EXPECT_FALSE(plan::streaming_mode(bounded.nodes, ExecutionMode::kBatch));
+  EXPECT_TRUE(plan::streaming_mode(bounded.nodes, ExecutionMode::kStreaming));
+  Graph live = bounded;
+  NodeSpec topic = source("live topic");
+  topic.op = std::make_shared<EndlessSource>();
+  live.add(std::move(topic));
+  EXPECT_TRUE(plan::streaming_mode(live.nodes, ExecutionMode::kAuto));
+  EXPECT_TRUE(plan::streaming_mode(live.nodes, ExecutionMode::kStreaming));
+  try {
+    plan::streaming_mode(live.nodes, ExecutionMode::kBatch);
+    FAIL() << "batch mode over an endless source";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("'live topic' never ends"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Planner, FusesElementWiseChainsIntoTheSourceTask) {
   Graph g;
   int src = g.add(source("read"));

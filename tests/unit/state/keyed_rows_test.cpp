@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -66,11 +67,11 @@ InstanceContext context(StateBackend backend, const std::filesystem::path& dir, 
   return ctx;
 }
 
-void put(Rows& rows, std::int64_t key, std::int64_t value) {
+void put(Rows& rows, std::int64_t key, std::int64_t value, std::size_t payload = 0) {
   bool created = false;
   Row& row = rows.acquire(key, created);
   row.value = value;
-  row.payload.assign(static_cast<std::size_t>(key % 50), 'x');
+  row.payload.assign(payload != 0 ? payload : static_cast<std::size_t>(key % 50), 'x');
   rows.store();
 }
 
@@ -140,6 +141,27 @@ TEST(KeyedRows, RocksDBCacheStaysWithinItsBudget) {
   auto seen = read_all(rows, 20000);
   ASSERT_EQ(seen.size(), 20000u);
   for (const auto& [k, v] : seen) ASSERT_EQ(v, k * 3);
+}
+
+// Rows fill up after they enter the cache (as a DoFn writes its state): the
+// budget counts what they grew to, not what they held when they entered.
+TEST(KeyedRows, RocksDBCacheCountsWhatRowsGrewTo) {
+  testing::ScratchDir dir;
+  constexpr std::size_t kBudget = 64 << 10, kPayload = 4000;
+  Rows rows(context(StateBackend::kRocksDB, dir.path(), 0, 1, kBudget));
+  std::size_t most = 0;
+  for (std::int64_t k = 0; k < 2000; ++k) {
+    put(rows, k, k, kPayload);
+    if (k >= 1000) most = std::max(most, rows.rows_in_memory());
+  }
+  // 64 KiB holds 16 rows of 4 KB. The first fill holds more (about 700:
+  // no row was measured yet); once rows were written back, it must not.
+  EXPECT_LE(most, 2 * kBudget / kPayload);
+  for (std::int64_t k = 0; k < 2000; k += 97) {
+    Row* row = rows.find(k);
+    ASSERT_NE(row, nullptr);
+    EXPECT_EQ(row->payload.size(), kPayload);
+  }
 }
 
 // What a checkpoint of `parallelism` instances on `backend` holds: rows
@@ -224,6 +246,9 @@ TEST(RestoredWatermark, OwnAtTheSameParallelismElseTheLowest) {
   EXPECT_EQ(restored_watermark(in, 1, 3), std::nullopt);
   EXPECT_EQ(restored_watermark(in, 0, 1), 200);
   EXPECT_EQ(restored_watermark(RestoredState{}, 0, 1), std::nullopt);
+  in.operator_states = {state(kMaxTimestamp), state(100)};  // instance 0 had ended
+  EXPECT_EQ(restored_watermark(in, 0, 2), std::nullopt);
+  EXPECT_EQ(restored_watermark(in, 0, 1), 100);
 }
 
 TEST(SortedWrites, RowsGatheredInAnyOrderAreWrittenAndRemoved) {
