@@ -78,6 +78,32 @@ class FlatTable {
     return nullptr;
   }
 
+  // Removes entries()[index]: the last entry moves into its place (indexes
+  // of other entries stay), and the slots after it shift back so that no
+  // probe sequence has a hole (no tombstones: a table that churns keys does
+  // not fill up with them).
+  void erase(std::size_t index) {
+    std::size_t i = slot_of(index);
+    for (std::size_t j = (i + 1) & mask_; slots_[j].index != 0; j = (j + 1) & mask_) {
+      // An entry may fill the hole at i if its home slot is not in (i, j]
+      // (cyclically): it was pushed past i when it was inserted.
+      const std::size_t home = static_cast<std::size_t>(hashes_[slots_[j].index - 1]) & mask_;
+      const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+      if (stays) continue;
+      slots_[i] = slots_[j];
+      i = j;
+    }
+    slots_[i] = Slot{};
+    const std::size_t last = entries_.size() - 1;
+    if (index != last) {
+      slots_[slot_of(last)].index = static_cast<std::uint32_t>(index + 1);
+      entries_[index] = std::move(entries_[last]);
+      hashes_[index] = hashes_[last];
+    }
+    entries_.pop_back();
+    hashes_.pop_back();
+  }
+
   // Drops every entry and returns the memory to the allocator.
   void clear_and_release() {
     std::vector<Entry>().swap(entries_);
@@ -95,6 +121,13 @@ class FlatTable {
   // the tag mixes all bits: keys that share either still get distinct tags.
   static std::uint32_t tag_of(std::uint64_t h) {
     return static_cast<std::uint32_t>((h * 0x9e3779b97f4a7c15ULL) >> 32);
+  }
+
+  // The slot that holds entries()[index].
+  std::size_t slot_of(std::size_t index) const {
+    std::size_t i = static_cast<std::size_t>(hashes_[index]) & mask_;
+    while (slots_[i].index != index + 1) i = (i + 1) & mask_;
+    return i;
   }
 
   void reset_slots(std::size_t n) {

@@ -1,10 +1,13 @@
 #pragma once
-// The keyed state of one operator instance as rows (one per key, or per key
-// and window), on the backend the job chose, written once for the operators
-// that keep a row per key (stateful DoFns today; see docs/architecture.md):
+// The keyed state of one operator instance as rows, one per namespace and
+// key (as Flink's: the namespace is the window, or one value for state that
+// is not per window), on the backend the job chose, written once for the
+// operators that keep rows per key (stateful DoFns today; see
+// docs/architecture.md):
 //
-// - memory: decoded rows in a hash map (a node per row, for now: the
-//   compact table is the keyed-state issue's first item, made here once);
+// - memory: decoded rows in one open-addressing table per namespace
+//   (FlatTable: entries stored densely, no node per row; the namespace is
+//   stored once per table, not once per row);
 // - RocksDB: rows encoded in the instance's KvStore, behind a write-back
 //   cache of decoded rows (as Kafka Streams' record cache): a hot key costs a
 //   hash lookup, not a read and a write. The rows that changed are listed, so
@@ -17,12 +20,14 @@
 // current row may be held: acquiring another may move rows.
 //
 // Codec says how a row is hashed and stored:
-//   static std::uint64_t hash(const RowKey&);            // the row's hash
-//   static void encode_key(const RowKey&, int max_parallelism, std::string&);
+//   static std::uint64_t hash(const Key&);                // the key's hash
+//   static void encode_key(const Ns&, const Key&, int max_parallelism, std::string&);
 //                                                         // key-group prefix first
-//   static RowKey decode_key(std::string_view);
+//   static std::pair<Ns, Key> decode_key(std::string_view);
 //   static void encode_row(const Row&, std::string&);
 //   static void decode_row(std::string_view, Row&);
+// Namespaces are ordered by NsLess (windows: by end, so rows of the windows a
+// watermark completes come first).
 //
 // The per-row paths are plain member calls, no virtual call: the backend is
 // a branch on a pointer, the same way for every row of an instance.
@@ -33,7 +38,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -47,7 +52,7 @@
 
 namespace runnel::detail {
 
-template <class RowKey, class Row, class Codec>
+template <class Ns, class Key, class Row, class Codec, class NsLess = std::less<Ns>>
 class KeyedRows {
  public:
   // Changed rows are written back once they hold about this much.
@@ -71,30 +76,39 @@ class KeyedRows {
   // Whether rows live in RocksDB (checkpoints are its native snapshots).
   bool native() const { return kv_ != nullptr; }
 
-  // The row of `rk`, made current; created: it did not exist (it is empty).
-  Row& acquire(const RowKey& rk, bool& created) {
+  // The row of (ns, key), made current; created: it did not exist (it is empty).
+  Row& acquire(const Ns& ns, const Key& key, bool& created) {
+    const std::uint64_t h = Codec::hash(key);
     if (!kv_) {
-      auto [it, inserted] = rows_.try_emplace(rk);
+      Table& t = table(ns);
+      auto [e, inserted] = t.find_or_insert_entry(
+          key, h, [&] { return key; }, [] { return Row{}; });
       created = inserted;
-      current_ = it;
-      return it->second;
+      current_ = e;
+      return e->value;
     }
-    Cached& c = lookup(rk, Codec::hash(rk));
+    Cached& c = lookup(ns, key, h);
     created = !c.present;
     return c.row;
   }
-  // The row of `rk` made current, or nullptr if there is none.
-  Row* find(const RowKey& rk) {
+  // The row of (ns, key) made current, or nullptr if there is none.
+  Row* find(const Ns& ns, const Key& key) {
+    const std::uint64_t h = Codec::hash(key);
     if (!kv_) {
-      auto it = rows_.find(rk);
-      if (it == rows_.end()) return nullptr;
-      current_ = it;
-      return &it->second;
+      if (table_ == nullptr || !(table_->first == ns)) {
+        auto it = tables_.find(ns);
+        if (it == tables_.end()) return nullptr;
+        table_ = &*it;
+      }
+      current_ = table_->second.find(key, h);
+      return current_ != nullptr ? &current_->value : nullptr;
     }
-    Cached& c = lookup(rk, Codec::hash(rk));
+    Cached& c = lookup(ns, key, h);
     return c.present ? &c.row : nullptr;
   }
-  const RowKey& key() const { return kv_ ? cached_->key : current_->first; }
+  // The current row's key and namespace.
+  const Key& key() const { return kv_ ? cached_->key : current_->key; }
+  const Ns& ns() const { return kv_ ? cache_->first : table_->first; }
 
   // Keeps what the caller did to the current row.
   void store() {
@@ -103,17 +117,25 @@ class KeyedRows {
   // Removes the current row.
   void drop() {
     if (!kv_) {
-      rows_.erase(current_);
+      Table& t = table_->second;
+      t.erase(static_cast<std::size_t>(current_ - t.entries().data()));
+      if (t.empty()) {  // a window's last row: its table goes too
+        tables_.erase(tables_.find(table_->first));
+        table_ = nullptr;
+      }
+      current_ = nullptr;
       return;
     }
     cached_->value.row = Row{};
     mark_dirty(false);
   }
 
-  // Memory backend: f(key, row) for every row (a checkpoint encodes them).
+  // Memory backend: f(ns, key, row) for every row (a checkpoint encodes them).
   template <class F>
   void for_each(F&& f) {
-    for (auto& [rk, row] : rows_) f(rk, row);
+    for (auto& [ns, t] : tables_) {
+      for (auto& e : t.entries()) f(ns, e.key, e.value);
+    }
   }
 
   // RocksDB backend: writes the changed rows, then snapshots the database
@@ -126,13 +148,14 @@ class KeyedRows {
   // Restores the rows of the native snapshots in `in` (either backend): the
   // RocksDB backend takes over its own old instance's snapshot when the
   // parallelism is unchanged, and otherwise (or on the memory backend)
-  // copies the rows of its key groups. on_row(key) is called for each row
-  // restored (on a snapshot taken over, only if visit_adopted: reading its
-  // keys is then a scan). Returns whether `in` held native snapshots.
+  // copies the rows of its key groups. on_row(ns, key) is called for each
+  // row restored (on a snapshot taken over, only if visit_adopted: reading
+  // its keys is then a scan). Returns whether `in` held native snapshots.
   template <class OnRow>
   bool restore_native(const RestoredState& in, bool visit_adopted, OnRow&& on_row) {
     auto visit_key = [&](std::string_view key, std::string_view) {
-      on_row(Codec::decode_key(key));
+      auto [ns, k] = Codec::decode_key(key);
+      on_row(ns, k);
     };
     if (kv_) {
       if (const std::string* dir = adoptable_native_dir(in, instance_, parallelism_)) {
@@ -157,10 +180,10 @@ class KeyedRows {
     }
     return scan_native_rows(in, instance_, parallelism_, max_parallelism_,
                             [&](std::string_view bytes, std::string_view value) {
+                              auto [ns, k] = Codec::decode_key(bytes);
                               bool created = false;
-                              Row& row = acquire(Codec::decode_key(bytes), created);
-                              Codec::decode_row(value, row);
-                              on_row(key());
+                              Codec::decode_row(value, acquire(ns, k, created));
+                              on_row(ns, key());
                             });
   }
 
@@ -168,12 +191,12 @@ class KeyedRows {
   void flush() {
     if (!kv_) return;
     std::size_t encoded = 0, rows = 0;
-    for (const std::size_t index : dirty_) {
-      auto& e = cache_.entries()[index];
+    for (const Dirty& d : dirty_) {
+      auto& e = d.cache->second.entries()[d.index];
       Cached& c = e.value;
       c.dirty = false;
       if (!c.present && !c.stored) continue;  // made and dropped between two flushes
-      Codec::encode_key(e.key, max_parallelism_, key_bytes_);
+      Codec::encode_key(d.cache->first, e.key, max_parallelism_, key_bytes_);
       if (c.present) {
         Codec::encode_row(c.row, value_);
         writes_.put(key_bytes_, value_);
@@ -190,12 +213,24 @@ class KeyedRows {
     // estimate of every cached row follows it.
     if (rows != 0) {
       row_bytes_ = std::max<std::size_t>(encoded / rows, 16);
-      cached_bytes_ = cache_.size() * (kEntryBytes + row_bytes_);
+      cached_bytes_ = cached_rows_ * (kEntryBytes + row_bytes_);
     }
   }
 
   // Rows held in memory: all of them (memory), the cached ones (RocksDB).
-  std::size_t rows_in_memory() const { return kv_ ? cache_.size() : rows_.size(); }
+  std::size_t rows_in_memory() const {
+    if (kv_) return cached_rows_;
+    std::size_t n = 0;
+    for (const auto& [ns, t] : tables_) n += t.size();
+    return n;
+  }
+  // Memory backend: bytes of the tables' own arrays (what rows own on the
+  // heap, such as long strings, is not counted).
+  std::size_t table_bytes() const {
+    std::size_t n = 0;
+    for (const auto& [ns, t] : tables_) n += t.footprint();
+    return n;
+  }
 
  private:
   struct Cached {
@@ -204,26 +239,48 @@ class KeyedRows {
     bool dirty = false;    // differs from the store
     bool stored = false;   // the store holds a row for it
   };
-  using Cache = FlatTable<RowKey, Cached>;
+  // Memory backend: a namespace's rows. Entries move when one is erased:
+  // only the current row is held.
+  using Table = FlatTable<Key, Row>;
+  using Tables = std::map<Ns, Table, NsLess>;
+  // RocksDB backend: a namespace's cached rows (entries stay put until the
+  // cache is emptied, so the dirty list holds their indexes).
+  using Cache = FlatTable<Key, Cached>;
+  using Caches = std::map<Ns, Cache, NsLess>;
   // A cached row's entry, hash and slots.
   static constexpr std::size_t kEntryBytes =
       sizeof(typename Cache::Entry) + 2 * sizeof(std::uint64_t);
 
-  // The cached row of rk (hash h), read from the store if not cached, made current.
-  Cached& lookup(const RowKey& rk, std::uint64_t h) {
-    if (auto* e = cache_.find(rk, h)) {
-      cached_ = e;
-      return e->value;
+  // The memory table of ns, made if new. Runs of rows share a namespace
+  // (all of them, for state not per window): the last one is remembered.
+  Table& table(const Ns& ns) {
+    if (table_ == nullptr || !(table_->first == ns)) table_ = &*tables_.try_emplace(ns).first;
+    return table_->second;
+  }
+
+  // The cached row of (ns, key) (hash h), read from the store if not cached, made current.
+  Cached& lookup(const Ns& ns, const Key& key, std::uint64_t h) {
+    if (cache_ == nullptr || !(cache_->first == ns)) {
+      auto it = caches_.find(ns);
+      cache_ = it == caches_.end() ? nullptr : &*it;
+    }
+    if (cache_ != nullptr) {
+      if (auto* e = cache_->second.find(key, h)) {
+        cached_ = e;
+        return e->value;
+      }
     }
     if (cached_bytes_ >= cache_limit_) {
       evict();
     } else if (dirty_.size() * row_bytes_ >= kWriteBackBytes) {
       flush();
     }
-    auto [e, inserted] = cache_.find_or_insert_entry(
-        rk, h, [&] { return rk; }, [] { return Cached{}; });
+    if (cache_ == nullptr) cache_ = &*caches_.try_emplace(ns).first;
+    auto [e, inserted] = cache_->second.find_or_insert_entry(
+        key, h, [&] { return key; }, [] { return Cached{}; });
     cached_ = e;
-    Codec::encode_key(rk, max_parallelism_, key_bytes_);
+    ++cached_rows_;
+    Codec::encode_key(ns, key, max_parallelism_, key_bytes_);
     // What the row holds: a stored row's size is known; a new one is
     // counted at the average size of the rows the last flush wrote (it is
     // usually filled after it enters).
@@ -242,32 +299,37 @@ class KeyedRows {
     c.present = present;
     if (c.dirty) return;
     c.dirty = true;
-    dirty_.push_back(static_cast<std::size_t>(cached_ - cache_.entries().data()));
+    dirty_.push_back(
+        Dirty{cache_, static_cast<std::size_t>(cached_ - cache_->second.entries().data())});
   }
 
   // The cache is full: its changes go to the store, and it starts empty.
   void evict() {
     flush();
-    cache_.clear_and_release();
+    caches_.clear();
+    cache_ = nullptr;
     cached_ = nullptr;
+    cached_rows_ = 0;
     cached_bytes_ = 0;
   }
 
   int max_parallelism_, instance_, parallelism_;
   // Memory backend.
-  struct Hasher {
-    std::size_t operator()(const RowKey& rk) const { return Codec::hash(rk); }
-  };
-  using Map = std::unordered_map<RowKey, Row, Hasher>;
-  Map rows_;
-  typename Map::iterator current_{};
+  Tables tables_;
+  typename Tables::value_type* table_ = nullptr;  // the last namespace's (map nodes stay put)
+  typename Table::Entry* current_ = nullptr;
   // RocksDB backend.
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<NativeSnapshots> snapshots_;
-  Cache cache_;
+  Caches caches_;
+  typename Caches::value_type* cache_ = nullptr;  // the current row's namespace
   typename Cache::Entry* cached_ = nullptr;
-  std::vector<std::size_t> dirty_;  // cache entries changed since the last flush
-  std::size_t cache_limit_, cached_bytes_ = 0;
+  struct Dirty {
+    typename Caches::value_type* cache;
+    std::size_t index;
+  };
+  std::vector<Dirty> dirty_;  // cache entries changed since the last flush
+  std::size_t cache_limit_, cached_bytes_ = 0, cached_rows_ = 0;
   std::size_t row_bytes_ =
       16;  // a row's encoded size (key and value), as the last flush wrote them
   SortedWrites writes_;

@@ -54,14 +54,7 @@ class StatefulParDoOp final : public Operator {
  private:
   using Cells = typename CellsFor<state_tuple_t<Fn>>::type;
   static constexpr std::size_t kStates = std::tuple_size_v<Cells>;
-  using RowKey = std::pair<Window, K>;
-  struct RowHash {
-    std::uint64_t operator()(const RowKey& k) const {
-      return hash_combine(Hash<K>{}(k.second),
-                          hash_mix(static_cast<std::uint64_t>(k.first.start) * 31 +
-                                   static_cast<std::uint64_t>(k.first.end)));
-    }
-  };
+  using RowKey = std::pair<Window, K>;  // a row's namespace (its window) and key
   struct Row {
     Cells cells;
     std::uint32_t timers = 0;
@@ -100,13 +93,15 @@ class StatefulParDoOp final : public Operator {
         cells);
   }
   // A RocksDB key: key group and hash (append_kv_prefix), window, key.
-  static void encode_key(const RowKey& rk, int max_parallelism, std::string& out) {
+  static void encode_key(const Window& win, const K& key, int max_parallelism, std::string& out) {
     out.clear();
-    const std::uint64_t h = Hash<K>{}(rk.second);
-    append_kv_prefix(out, key_group_of(h, max_parallelism), RowHash{}(rk));
+    const std::uint64_t h = Hash<K>{}(key);
+    const std::uint64_t row_hash = hash_combine(
+        h, hash_mix(static_cast<std::uint64_t>(win.start) * 31 + static_cast<std::uint64_t>(win.end)));
+    append_kv_prefix(out, key_group_of(h, max_parallelism), row_hash);
     ByteWriter w(out);
-    Coder<Window>::encode(rk.first, w);
-    Coder<K>::encode(rk.second, w);
+    Coder<Window>::encode(win, w);
+    Coder<K>::encode(key, w);
   }
   static RowKey decode_key(std::string_view bytes) {
     ByteReader r(bytes.substr(kKvPrefixBytes));
@@ -116,9 +111,9 @@ class StatefulParDoOp final : public Operator {
 
   // How rows are hashed and stored (KeyedRows' codec).
   struct RowCodec {
-    static std::uint64_t hash(const RowKey& rk) { return RowHash{}(rk); }
-    static void encode_key(const RowKey& rk, int max_parallelism, std::string& out) {
-      StatefulParDoOp::encode_key(rk, max_parallelism, out);
+    static std::uint64_t hash(const K& key) { return Hash<K>{}(key); }
+    static void encode_key(const Window& w, const K& key, int max_parallelism, std::string& out) {
+      StatefulParDoOp::encode_key(w, key, max_parallelism, out);
     }
     static RowKey decode_key(std::string_view bytes) { return StatefulParDoOp::decode_key(bytes); }
     static void encode_row(const Row& row, std::string& out) {
@@ -128,7 +123,7 @@ class StatefulParDoOp final : public Operator {
       StatefulParDoOp::decode_row(bytes, row);
     }
   };
-  using Rows = KeyedRows<RowKey, Row, RowCodec>;
+  using Rows = KeyedRows<Window, K, Row, RowCodec>;
 
   class Instance final : public OperatorInstance {
    public:
@@ -164,8 +159,9 @@ class StatefulParDoOp final : public Operator {
           out_->untimed();
         }
         bool created = false;
-        Row& row = rows_.acquire(RowKey{w, values[i].first}, created);
-        if (created && !w.is_global()) gc_.emplace(w.max_timestamp() + op_.lateness_, rows_.key());
+        Row& row = rows_.acquire(w, values[i].first, created);
+        if (created && !w.is_global())
+          gc_.emplace(w.max_timestamp() + op_.lateness_, RowKey{w, rows_.key()});
         enter(row, ts);
         fn_.process(std::as_const(values[i]), context_, *out_);
         leave(row);
@@ -180,7 +176,8 @@ class StatefulParDoOp final : public Operator {
       fire(event_timers_, TimeDomain::kEventTime, input);
       // Windows past their lateness: their state goes.
       while (!gc_.empty() && gc_.begin()->first <= input) {
-        Row* row = rows_.find(gc_.begin()->second);
+        const auto& [w, key] = gc_.begin()->second;
+        Row* row = rows_.find(w, key);
         if (row != nullptr && row->timers == 0) rows_.drop();
         gc_.erase(gc_.begin());
       }
@@ -210,12 +207,12 @@ class StatefulParDoOp final : public Operator {
       if (rows_.native()) {
         rows_.snapshot_native(id, out);
       } else {
-        rows_.for_each([&](const RowKey& rk, Row& row) {
+        rows_.for_each([&](const Window& win, const K& key, Row& row) {
           expire(row);
-          ByteWriter w(group(rk.second));
+          ByteWriter w(group(key));
           w.put_varint(0);
-          Coder<Window>::encode(rk.first, w);
-          Coder<K>::encode(rk.second, w);
+          Coder<Window>::encode(win, w);
+          Coder<K>::encode(key, w);
           encode_cells(row.cells, w);
         });
       }
@@ -249,8 +246,8 @@ class StatefulParDoOp final : public Operator {
         if (!r.empty()) timed_ = timed_ || r.get_varint() != 0;
       }
       // Native rows carry their timer counts; rows from bytes count their timers below.
-      const bool native = rows_.restore_native(in, windowed, [&](const RowKey& rk) {
-        if (!rk.first.is_global()) gc_.emplace(rk.first.max_timestamp() + op_.lateness_, rk);
+      const bool native = rows_.restore_native(in, windowed, [&](const Window& w, const K& key) {
+        if (!w.is_global()) gc_.emplace(w.max_timestamp() + op_.lateness_, RowKey{w, key});
       });
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
@@ -265,9 +262,9 @@ class StatefulParDoOp final : public Operator {
             continue;
           }
           bool created = false;
-          Row& row = rows_.acquire(RowKey{w, key}, created);
+          Row& row = rows_.acquire(w, key, created);
           if (created && !w.is_global())
-            gc_.emplace(w.max_timestamp() + op_.lateness_, rows_.key());
+            gc_.emplace(w.max_timestamp() + op_.lateness_, RowKey{w, rows_.key()});
           if (tag == 0) {
             decode_cells(r, row.cells);
           } else if ((d == 0 ? event_timers_ : processing_timers_)
@@ -285,8 +282,7 @@ class StatefulParDoOp final : public Operator {
     void enter(Row& row, Timestamp ts) {
       current_ = &row;
       bind_states(row, std::make_index_sequence<kStates>{});
-      const RowKey& rk = rows_.key();
-      context_.bind({&rk.second, &rk.first, ts, watermark_, now_});
+      context_.bind({&rows_.key(), &rows_.ns(), ts, watermark_, now_});
     }
     template <std::size_t... I>
     void bind_states(Row& row, std::index_sequence<I...>) {
@@ -327,13 +323,11 @@ class StatefulParDoOp final : public Operator {
 
     void set_timer(TimeDomain d, Timestamp t) {
       auto& timers = d == TimeDomain::kEventTime ? event_timers_ : processing_timers_;
-      const RowKey& rk = rows_.key();
-      if (timers.emplace(t, rk.first, rk.second).second) ++current_->timers;
+      if (timers.emplace(t, rows_.ns(), rows_.key()).second) ++current_->timers;
     }
     void delete_timer(TimeDomain d, Timestamp t) {
       auto& timers = d == TimeDomain::kEventTime ? event_timers_ : processing_timers_;
-      const RowKey& rk = rows_.key();
-      if (timers.erase(Timer{t, rk.first, rk.second}) > 0) --current_->timers;
+      if (timers.erase(Timer{t, rows_.ns(), rows_.key()}) > 0) --current_->timers;
     }
 
     // Fires the timers at or before `limit`, in time order; a timer set while
@@ -342,7 +336,7 @@ class StatefulParDoOp final : public Operator {
       while (!timers.empty() && std::get<0>(*timers.begin()) <= limit) {
         auto node = timers.extract(timers.begin());
         auto& [t, w, key] = node.value();
-        Row* row = rows_.find(RowKey{w, key});
+        Row* row = rows_.find(w, key);
         if (row == nullptr) continue;
         --row->timers;
         if (timed_) {
@@ -354,11 +348,11 @@ class StatefulParDoOp final : public Operator {
         if constexpr (requires(Fn & f, const K& k, KeyedContext<K>& c, E& e) {
                         f.on_timer(k, Timestamp{}, TimeDomain::kEventTime, c, e);
                       }) {
-          fn_.on_timer(std::as_const(rows_.key().second), t, domain, context_, *out_);
+          fn_.on_timer(std::as_const(rows_.key()), t, domain, context_, *out_);
         }
         // A window whose cleanup time passed while this timer was pending:
         // its state goes with its last timer.
-        const Window& fired = rows_.key().first;
+        const Window& fired = rows_.ns();
         if (!fired.is_global() && fired.max_timestamp() + op_.lateness_ <= watermark_ &&
             row->timers == 0) {
           rows_.drop();

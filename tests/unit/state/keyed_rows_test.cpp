@@ -1,6 +1,7 @@
 // KeyedRows on both backends: the same rows whatever the cache does
-// (evictions, write-backs), and checkpoints restored at the same and at
-// another parallelism, on either backend.
+// (evictions, write-backs) and whatever rows come and go in a namespace's
+// table, and checkpoints restored at the same and at another parallelism, on
+// either backend.
 #include "runnel/detail/keyed_rows.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "runnel/coder.hpp"
@@ -27,17 +29,22 @@ struct Row {
   std::string payload;  // gives rows a size of their own
 };
 
+// Rows live in namespace ns_of(key) unless a test says otherwise.
+int ns_of(std::int64_t key) { return static_cast<int>(key % 3); }
+
 struct Codec {
   static std::uint64_t hash(std::int64_t k) { return Hash<std::int64_t>{}(k); }
-  static void encode_key(std::int64_t k, int max_parallelism, std::string& out) {
+  static void encode_key(int ns, std::int64_t k, int max_parallelism, std::string& out) {
     out.clear();
-    append_kv_prefix(out, key_group_of(hash(k), max_parallelism), hash(k));
+    append_kv_prefix(out, key_group_of(hash(k), max_parallelism), hash_combine(hash(k), ns));
     ByteWriter w(out);
+    w.put_varint(static_cast<std::uint64_t>(ns));
     Coder<std::int64_t>::encode(k, w);
   }
-  static std::int64_t decode_key(std::string_view bytes) {
+  static std::pair<int, std::int64_t> decode_key(std::string_view bytes) {
     ByteReader r(bytes.substr(kKvPrefixBytes));
-    return Coder<std::int64_t>::decode(r);
+    const int ns = static_cast<int>(r.get_varint());
+    return {ns, Coder<std::int64_t>::decode(r)};
   }
   static void encode_row(const Row& row, std::string& out) {
     out.clear();
@@ -52,7 +59,7 @@ struct Codec {
   }
 };
 
-using Rows = KeyedRows<std::int64_t, Row, Codec>;
+using Rows = KeyedRows<int, std::int64_t, Row, Codec>;
 
 InstanceContext context(StateBackend backend, const std::filesystem::path& dir, int instance = 0,
                         int parallelism = 1, std::size_t cache_bytes = 0) {
@@ -69,7 +76,7 @@ InstanceContext context(StateBackend backend, const std::filesystem::path& dir, 
 
 void put(Rows& rows, std::int64_t key, std::int64_t value, std::size_t payload = 0) {
   bool created = false;
-  Row& row = rows.acquire(key, created);
+  Row& row = rows.acquire(ns_of(key), key, created);
   row.value = value;
   row.payload.assign(payload != 0 ? payload : static_cast<std::size_t>(key % 50), 'x');
   rows.store();
@@ -78,7 +85,7 @@ void put(Rows& rows, std::int64_t key, std::int64_t value, std::size_t payload =
 std::map<std::int64_t, std::int64_t> read_all(Rows& rows, std::int64_t max_key) {
   std::map<std::int64_t, std::int64_t> seen;
   for (std::int64_t k = 0; k <= max_key; ++k) {
-    if (Row* row = rows.find(k)) {
+    if (Row* row = rows.find(ns_of(k), k)) {
       EXPECT_EQ(row->payload.size(), static_cast<std::size_t>(k % 50)) << "key " << k;
       seen[k] = row->value;
     }
@@ -88,31 +95,83 @@ std::map<std::int64_t, std::int64_t> read_all(Rows& rows, std::int64_t max_key) 
 
 const StateBackend kBackends[] = {StateBackend::kMemory, StateBackend::kRocksDB};
 
-// Puts, drops and reads in any order keep the rows a map would keep, on a
-// RocksDB cache small enough to be emptied many times.
+// Puts, drops and reads in any order, in any namespace, keep the rows a map
+// would keep: on the memory backend (rows erased from a table move others;
+// a namespace's table goes with its last row) and on a RocksDB cache small
+// enough to be emptied many times.
 RC_GTEST_PROP(KeyedRowsProperty, RowsAreWhatAMapHolds, ()) {
-  const auto ops = *rc::gen::container<std::vector<std::pair<int, int>>>(
-      rc::gen::pair(rc::gen::inRange(0, 3), rc::gen::inRange(0, 400)));
+  const auto ops = *rc::gen::container<std::vector<std::tuple<int, int, int>>>(
+      rc::gen::tuple(rc::gen::inRange(0, 3), rc::gen::inRange(0, 4), rc::gen::inRange(0, 400)));
   for (StateBackend backend : kBackends) {
     testing::ScratchDir dir;
     Rows rows(context(backend, dir.path(), 0, 1, /*cache_bytes=*/4096));
-    std::map<std::int64_t, std::int64_t> model;
+    std::map<std::pair<int, std::int64_t>, std::int64_t> model;
     std::int64_t n = 0;
-    for (const auto& [op, key] : ops) {
+    for (const auto& [op, ns, key] : ops) {
       if (op == 0) {
-        put(rows, key, ++n);
-        model[key] = n;
+        bool created = false;
+        Row& row = rows.acquire(ns, key, created);
+        RC_ASSERT(created == (model.count({ns, key}) == 0));
+        RC_ASSERT(rows.key() == key);
+        RC_ASSERT(rows.ns() == ns);
+        row.value = ++n;
+        row.payload.assign(static_cast<std::size_t>(key % 50), 'x');
+        rows.store();
+        model[{ns, key}] = n;
       } else if (op == 1) {
-        if (rows.find(key) != nullptr) rows.drop();
-        model.erase(key);
+        if (rows.find(ns, key) != nullptr) rows.drop();
+        model.erase({ns, key});
       } else {
-        Row* row = rows.find(key);
-        RC_ASSERT((row != nullptr) == (model.count(key) == 1));
-        if (row != nullptr) RC_ASSERT(row->value == model[key]);
+        Row* row = rows.find(ns, key);
+        RC_ASSERT((row != nullptr) == (model.count({ns, key}) == 1));
+        if (row != nullptr) RC_ASSERT(row->value == (model[{ns, key}]));
       }
     }
     rows.flush();
-    RC_ASSERT(read_all(rows, 400) == model);
+    std::map<std::pair<int, std::int64_t>, std::int64_t> seen;
+    for (int ns = 0; ns < 4; ++ns) {
+      for (std::int64_t k = 0; k < 400; ++k) {
+        if (Row* row = rows.find(ns, k)) seen[{ns, k}] = row->value;
+      }
+    }
+    RC_ASSERT(seen == model);
+    if (!rows.native()) {
+      std::size_t visited = 0;
+      rows.for_each([&](int ns, std::int64_t k, Row& row) {
+        ++visited;
+        RC_ASSERT(model.count({ns, k}) == 1);
+        RC_ASSERT(row.value == (model[{ns, k}]));
+      });
+      RC_ASSERT(visited == model.size());
+      RC_ASSERT(rows.rows_in_memory() == model.size());
+    }
+  }
+}
+
+// Erasing from a FlatTable keeps every other key findable, whichever slot
+// the erased one held in a run of probes (slots shift back, no tombstones).
+RC_GTEST_PROP(FlatTableProperty, EraseKeepsTheOthersFindable, ()) {
+  const auto ops = *rc::gen::container<std::vector<std::pair<bool, int>>>(
+      rc::gen::pair(rc::gen::arbitrary<bool>(), rc::gen::inRange(0, 200)));
+  FlatTable<int, int> table;
+  std::map<int, int> model;
+  // A weak hash puts many keys in one run of slots.
+  auto hash = [](int k) { return static_cast<std::uint64_t>(k % 7); };
+  for (const auto& [insert, key] : ops) {
+    if (insert) {
+      table.find_or_insert(
+          key, hash(key), [&] { return key; }, [&] { return key * 2; });
+      model[key] = key * 2;
+    } else if (auto* e = table.find(key, hash(key))) {
+      table.erase(static_cast<std::size_t>(e - table.entries().data()));
+      model.erase(key);
+    }
+    RC_ASSERT(table.size() == model.size());
+  }
+  for (int k = 0; k < 200; ++k) {
+    auto* e = table.find(k, hash(k));
+    RC_ASSERT((e != nullptr) == (model.count(k) == 1));
+    if (e != nullptr) RC_ASSERT(e->value == model[k]);
   }
 }
 
@@ -121,14 +180,19 @@ TEST(KeyedRows, AcquireSaysWhetherTheRowIsNew) {
     testing::ScratchDir dir;
     Rows rows(context(backend, dir.path()));
     bool created = false;
-    rows.acquire(7, created);
+    rows.acquire(1, 7, created);
     EXPECT_TRUE(created);
     rows.store();
-    rows.acquire(7, created);
+    rows.acquire(1, 7, created);
     EXPECT_FALSE(created);
     EXPECT_EQ(rows.key(), 7);
+    EXPECT_EQ(rows.ns(), 1);
+    rows.acquire(2, 7, created);
+    EXPECT_TRUE(created) << "another namespace's row";
+    rows.store();
+    rows.find(1, 7);
     rows.drop();
-    rows.acquire(7, created);
+    rows.acquire(1, 7, created);
     EXPECT_TRUE(created) << "a dropped row is new again";
   }
 }
@@ -158,7 +222,7 @@ TEST(KeyedRows, RocksDBCacheCountsWhatRowsGrewTo) {
   // no row was measured yet); once rows were written back, it must not.
   EXPECT_LE(most, 2 * kBudget / kPayload);
   for (std::int64_t k = 0; k < 2000; k += 97) {
-    Row* row = rows.find(k);
+    Row* row = rows.find(ns_of(k), k);
     ASSERT_NE(row, nullptr);
     EXPECT_EQ(row->payload.size(), kPayload);
   }
@@ -205,8 +269,9 @@ TEST(KeyedRows, NativeCheckpointRestoresAtAnyParallelismOnEitherBackend) {
           testing::ScratchDir dir;
           Rows rows(context(backend, dir.path(), i, after));
           std::size_t visited = 0;
-          EXPECT_TRUE(rows.restore_native(c.restored, true, [&](std::int64_t k) {
+          EXPECT_TRUE(rows.restore_native(c.restored, true, [&](int ns, std::int64_t k) {
             ++visited;
+            EXPECT_EQ(ns, ns_of(k));
             EXPECT_EQ(instance_of_key_group(key_group_of(Codec::hash(k), kMaxParallelism), after,
                                             kMaxParallelism),
                       i);
@@ -227,7 +292,7 @@ TEST(KeyedRows, NoNativeSnapshotRestoresNothing) {
   Checkpoint c = checkpoint(StateBackend::kMemory, 2, 100);
   testing::ScratchDir dir;
   Rows rows(context(StateBackend::kRocksDB, dir.path()));
-  EXPECT_FALSE(rows.restore_native(c.restored, true, [](std::int64_t) { FAIL(); }));
+  EXPECT_FALSE(rows.restore_native(c.restored, true, [](int, std::int64_t) { FAIL(); }));
 }
 
 TEST(RestoredWatermark, OwnAtTheSameParallelismElseTheLowest) {
@@ -257,17 +322,17 @@ TEST(SortedWrites, RowsGatheredInAnyOrderAreWrittenAndRemoved) {
   SortedWrites writes;
   std::string key;
   for (std::int64_t k : {5, 1, 9, 3}) {
-    Codec::encode_key(k, kMaxParallelism, key);
+    Codec::encode_key(0, k, kMaxParallelism, key);
     writes.put(key, "v" + std::to_string(k));
   }
   writes.write_to(store, 0);
   EXPECT_TRUE(writes.empty());
-  Codec::encode_key(9, kMaxParallelism, key);
+  Codec::encode_key(0, 9, kMaxParallelism, key);
   writes.remove(key);
   writes.write_to(store, 0);
   std::map<std::int64_t, std::string> seen;
   for (KvCursor c = store.cursor(0, kMaxParallelism - 1); c.valid(); c.next())
-    seen[Codec::decode_key(c.key())] = std::string(c.value());
+    seen[Codec::decode_key(c.key()).second] = std::string(c.value());
   EXPECT_EQ(seen, (std::map<std::int64_t, std::string>{{1, "v1"}, {3, "v3"}, {5, "v5"}}));
 }
 
