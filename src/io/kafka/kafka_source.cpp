@@ -11,6 +11,8 @@
 #include <deque>
 #include <map>
 #include <stdexcept>
+#include <string>
+#include <thread>
 
 #include "core/log.hpp"
 #include "io/kafka/kafka_client.hpp"
@@ -21,6 +23,30 @@
 
 namespace runnel::detail {
 namespace {
+
+// A partition's low and high offsets. A leader that moves (a broker failed
+// and another took over) answers "not leader" until the client's metadata
+// follows: such answers are asked again until `wait` has passed, as
+// librdkafka's own fetches retry them.
+rd_kafka_resp_err_t query_offsets(rd_kafka_t* rk, const std::string& topic, std::int32_t partition,
+                                  std::chrono::milliseconds wait, std::int64_t& low,
+                                  std::int64_t& high) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high,
+                                         static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+    const bool retriable = e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                           e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                           e == RD_KAFKA_RESP_ERR__TRANSPORT ||
+                           e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
+    if (!retriable || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline)
+      return e;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
 
 using io::kafka_client::Handle;
 
@@ -235,16 +261,14 @@ class KafkaSourceOp final : public Operator {
           // A logical offset makes librdkafka look it up before the first
           // fetch (about half a second on the development cluster): resolve it here.
           std::int64_t low = 0, high = 0;
-          if (rd_kafka_query_watermark_offsets(consumer_.get(), io_.topic.c_str(), id, &low, &high,
-                                               static_cast<int>(io_.metadata_wait.count())) ==
+          if (query_offsets(consumer_.get(), io_.topic, id, io_.metadata_wait, low, high) ==
               RD_KAFKA_RESP_ERR_NO_ERROR)
             p.next = low;
         }
         if (io_.bounded_read) {
           std::int64_t low = 0, high = 0;
-          rd_kafka_resp_err_t e =
-              rd_kafka_query_watermark_offsets(consumer_.get(), io_.topic.c_str(), id, &low, &high,
-                                               static_cast<int>(io_.metadata_wait.count()));
+          const rd_kafka_resp_err_t e =
+              query_offsets(consumer_.get(), io_.topic, id, io_.metadata_wait, low, high);
           if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_topic_partition_list_destroy(assignment);
             throw UserError(fmt::format("cannot read the end offset of {} partition {}: {}",
