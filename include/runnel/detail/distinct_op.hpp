@@ -9,20 +9,23 @@
 // window_into already sent to the late output. In the global window the set
 // lives as long as the job (state grows with the distinct elements).
 //
-// Checkpoints: keyed state, by key group (the element's), format version 1:
-// [version] then (window, element) pairs. Memory state only, with either
-// --state-backend: see the structure issue's keyed-state backend.
+// State: a row per (window, element) in KeyedRows, on either backend.
+// Checkpoints: memory backend, keyed state by key group (the element's),
+// format version 1: [version] then (window, element) pairs; RocksDB, its
+// native snapshot. Both: operator state lists the windows that hold rows (a
+// restore reads which windows to drop later without reading every row).
 #include <cstdint>
-#include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "runnel/batch.hpp"
 #include "runnel/coder.hpp"
-#include "runnel/detail/flat_table.hpp"
+#include "runnel/detail/keyed_rows.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/key_groups.hpp"
 #include "runnel/operator.hpp"
@@ -56,7 +59,26 @@ class DistinctOp final : public Operator {
       return a.end != b.end ? a.end < b.end : a.start < b.start;
     }
   };
-  using Seen = FlatTable<T, Unit>;
+  // A row: (window, element), nothing else. RocksDB key: key-group prefix, window, element.
+  struct Codec {
+    static std::uint64_t hash(const T& v) { return Hash<T>{}(v); }
+    static void encode_key(const Window& w, const T& v, int max_parallelism, std::string& out) {
+      out.clear();
+      const std::uint64_t h = hash(v);
+      append_kv_prefix(out, key_group_of(h, max_parallelism), h);
+      ByteWriter wr(out);
+      Coder<Window>::encode(w, wr);
+      Coder<T>::encode(v, wr);
+    }
+    static std::pair<Window, T> decode_key(std::string_view bytes) {
+      ByteReader r(bytes.substr(kKvPrefixBytes));
+      Window w = Coder<Window>::decode(r);
+      return {w, Coder<T>::decode(r)};
+    }
+    static void encode_row(const Unit&, std::string& out) { out.clear(); }
+    static void decode_row(std::string_view, Unit&) {}
+  };
+  using Rows = KeyedRows<Window, T, Unit, Codec, ByExpiry>;
 
   class Instance final : public OperatorInstance {
    public:
@@ -64,7 +86,8 @@ class DistinctOp final : public Operator {
         : out_(out),
           batch_size_(ctx.batch_size),
           max_parallelism_(ctx.max_parallelism),
-          lateness_(lateness) {}
+          lateness_(lateness),
+          rows_(backend_for(ctx)) {}
 
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<T>(batch).values;
@@ -76,28 +99,41 @@ class DistinctOp final : public Operator {
     Timestamp on_watermark(Timestamp input) override {
       // A window's copies stop coming once the watermark passes its end plus
       // the allowed lateness (the global window's never do, until the end).
-      while (!seen_.empty()) {
-        const Window& w = seen_.begin()->first;
-        if (w.is_global() || w.max_timestamp() + lateness_ > input) break;
-        seen_.erase(seen_.begin());
+      auto done = [&](const Window& w) {
+        return !w.is_global() && w.max_timestamp() + lateness_ <= input;
+      };
+      if (!windows_.empty() && done(*windows_.begin())) {
+        rows_.drop_namespaces(done);
+        while (!windows_.empty() && done(*windows_.begin())) windows_.erase(windows_.begin());
       }
       return input;
     }
-    void snapshot(std::int64_t, OperatorSnapshot& out) override {
-      for (const auto& [window, table] : seen_) {
-        const auto& hashes = table.hashes();
-        const auto& entries = table.entries();
-        for (std::size_t e = 0; e < entries.size(); ++e) {
+    void snapshot(std::int64_t id, OperatorSnapshot& out) override {
+      if (rows_.native()) {
+        rows_.snapshot_native(id, out);
+      } else {
+        rows_.for_each([&](const Window& window, const T& value, Unit&, std::uint64_t hash) {
           std::string& bytes =
-              out.key_group(key_group_of(hashes[e], max_parallelism_), max_parallelism_);
+              out.key_group(key_group_of(hash, max_parallelism_), max_parallelism_);
           ByteWriter w(bytes);
           if (bytes.empty()) w.put_varint(kFormatVersion);
           Coder<Window>::encode(window, w);
-          Coder<T>::encode(entries[e].key, w);
-        }
+          Coder<T>::encode(value, w);
+        });
       }
+      if (windows_.empty()) return;
+      ByteWriter w(out.operator_state);
+      w.put_varint(windows_.size());
+      for (const Window& win : windows_) Coder<Window>::encode(win, w);
     }
     void restore(const RestoredState& in) override {
+      // Every old instance's windows: a window without rows here is harmless.
+      for (const std::string& state : in.operator_states) {
+        ByteReader r(state);
+        if (r.empty()) continue;
+        for (auto n = r.get_varint(); n > 0; --n) windows_.insert(Coder<Window>::decode(r));
+      }
+      rows_.restore_native(in, false, [&](const Window& w, const T&) { windows_.insert(w); });
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
         const auto version = r.get_varint();
@@ -108,26 +144,29 @@ class DistinctOp final : public Operator {
         }
         while (!r.empty()) {
           const Window w = Coder<Window>::decode(r);
-          T value = Coder<T>::decode(r);
-          const std::uint64_t h = Hash<T>{}(value);
-          seen_[w].find_or_insert(
-              value, h, [&] { return std::move(value); }, [] { return Unit{}; });
+          const T value = Coder<T>::decode(r);
+          bool created = false;
+          rows_.acquire(w, value, created);
+          rows_.store();
+          windows_.insert(w);
         }
       }
     }
 
    private:
+    // Elements without a Coder stay in memory (the RocksDB backend stores
+    // rows as bytes); such a job takes no checkpoints (checkpoint_support).
+    static InstanceContext backend_for(InstanceContext ctx) {
+      if constexpr (!coder_defined_v<T>) ctx.state_backend = StateBackend::kMemory;
+      return ctx;
+    }
+
     void add(const Window& w, T&& value, bool timed) {
-      const std::uint64_t h = Hash<T>{}(value);
       bool first = false;
-      seen_[w].find_or_insert(
-          value, h,
-          [&] {
-            first = true;
-            return value;  // a copy: the original goes out
-          },
-          [] { return Unit{}; });
+      rows_.acquire(w, value, first);  // a copy of the key: the original goes out
       if (!first) return;
+      rows_.store();
+      if (!w.is_global() && (windows_.empty() || !(*windows_.rbegin() == w))) windows_.insert(w);
       out_batch_.values.push_back(std::move(value));
       if (timed) {
         out_batch_.timestamps.push_back(w.max_timestamp());
@@ -145,7 +184,8 @@ class DistinctOp final : public Operator {
     std::size_t batch_size_;
     int max_parallelism_;
     std::int64_t lateness_;
-    std::map<Window, Seen, ByExpiry> seen_;
+    Rows rows_;
+    std::set<Window, ByExpiry> windows_;  // windows (not global) that hold rows
     Batch<T> out_batch_;
   };
 

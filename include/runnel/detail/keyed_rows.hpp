@@ -35,10 +35,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -130,12 +131,44 @@ class KeyedRows {
     mark_dirty(false);
   }
 
-  // Memory backend: f(ns, key, row) for every row (a checkpoint encodes them).
+  // Memory backend: f(ns, key, row, hash) for every row (a checkpoint
+  // encodes them; hash is Codec::hash(key), kept by the table).
   template <class F>
   void for_each(F&& f) {
     for (auto& [ns, t] : tables_) {
-      for (auto& e : t.entries()) f(ns, e.key, e.value);
+      const auto& hashes = t.hashes();
+      auto& entries = t.entries();
+      for (std::size_t i = 0; i < entries.size(); ++i)
+        f(ns, entries[i].key, entries[i].value, hashes[i]);
     }
+  }
+
+  // Removes every row of the namespaces that pass select(ns) (a window's
+  // state once the watermark passed its end and lateness). Memory: their
+  // tables go. RocksDB: the rows are found by a scan of the instance's rows
+  // (they are in key-group order, not by namespace), so call it when some
+  // namespace is known to be done, not at every watermark.
+  template <class Select>
+  void drop_namespaces(Select&& select) {
+    if (!kv_) {
+      for (auto it = tables_.begin(); it != tables_.end();)
+        it = select(std::as_const(it->first)) ? tables_.erase(it) : std::next(it);
+      table_ = nullptr;
+      current_ = nullptr;
+      return;
+    }
+    evict();
+    std::size_t removed = 0;
+    for (KvCursor c = kv_->cursor(first_key_group(instance_, parallelism_, max_parallelism_),
+                                  last_key_group(instance_, parallelism_, max_parallelism_));
+         c.valid(); c.next()) {
+      const auto row_key = Codec::decode_key(c.key());
+      if (!select(row_key.first)) continue;
+      kv_->batch_remove(c.key());
+      // The cursor reads a snapshot of the database: removing as it goes is safe.
+      if (++removed % 65536 == 0) kv_->write_batch();
+    }
+    kv_->write_batch();
   }
 
   // RocksDB backend: writes the changed rows, then snapshots the database

@@ -97,7 +97,8 @@ class StatefulParDoOp final : public Operator {
     out.clear();
     const std::uint64_t h = Hash<K>{}(key);
     const std::uint64_t row_hash = hash_combine(
-        h, hash_mix(static_cast<std::uint64_t>(win.start) * 31 + static_cast<std::uint64_t>(win.end)));
+        h,
+        hash_mix(static_cast<std::uint64_t>(win.start) * 31 + static_cast<std::uint64_t>(win.end)));
     append_kv_prefix(out, key_group_of(h, max_parallelism), row_hash);
     ByteWriter w(out);
     Coder<Window>::encode(win, w);
@@ -207,9 +208,9 @@ class StatefulParDoOp final : public Operator {
       if (rows_.native()) {
         rows_.snapshot_native(id, out);
       } else {
-        rows_.for_each([&](const Window& win, const K& key, Row& row) {
+        rows_.for_each([&](const Window& win, const K& key, Row& row, std::uint64_t hash) {
           expire(row);
-          ByteWriter w(group(key));
+          ByteWriter w(out.key_group(key_group_of(hash, max_parallelism_), max_parallelism_));
           w.put_varint(0);
           Coder<Window>::encode(win, w);
           Coder<K>::encode(key, w);

@@ -137,8 +137,9 @@ RC_GTEST_PROP(KeyedRowsProperty, RowsAreWhatAMapHolds, ()) {
     RC_ASSERT(seen == model);
     if (!rows.native()) {
       std::size_t visited = 0;
-      rows.for_each([&](int ns, std::int64_t k, Row& row) {
+      rows.for_each([&](int ns, std::int64_t k, Row& row, std::uint64_t hash) {
         ++visited;
+        RC_ASSERT(hash == Codec::hash(k));
         RC_ASSERT(model.count({ns, k}) == 1);
         RC_ASSERT(row.value == (model[{ns, k}]));
       });
