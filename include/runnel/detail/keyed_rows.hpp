@@ -2,7 +2,7 @@
 // The keyed state of one operator instance as rows, one per namespace and
 // key (as Flink's: the namespace is the window, or one value for state that
 // is not per window), on the backend the job chose, written once for the
-// operators that keep rows per key (stateful DoFns today; see
+// operators that keep rows per key (stateful DoFns and distinct() today; see
 // docs/architecture.md):
 //
 // - memory: decoded rows in one open-addressing table per namespace
