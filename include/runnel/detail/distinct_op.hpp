@@ -131,9 +131,9 @@ class DistinctOp final : public Operator {
       for (const std::string& state : in.operator_states) {
         ByteReader r(state);
         if (r.empty()) continue;
-        for (auto n = r.get_varint(); n > 0; --n) windows_.insert(Coder<Window>::decode(r));
+        for (auto n = r.get_varint(); n > 0; --n) keep_window(Coder<Window>::decode(r));
       }
-      rows_.restore_native(in, false, [&](const Window& w, const T&) { windows_.insert(w); });
+      rows_.restore_native(in, false, [&](const Window& w, const T&) { keep_window(w); });
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
         const auto version = r.get_varint();
@@ -148,7 +148,7 @@ class DistinctOp final : public Operator {
           bool created = false;
           rows_.acquire(w, value, created);
           rows_.store();
-          windows_.insert(w);
+          keep_window(w);
         }
       }
     }
@@ -161,12 +161,17 @@ class DistinctOp final : public Operator {
       return ctx;
     }
 
+    // Notes that w holds rows (the global window's are never dropped).
+    void keep_window(const Window& w) {
+      if (!w.is_global() && (windows_.empty() || !(*windows_.rbegin() == w))) windows_.insert(w);
+    }
+
     void add(const Window& w, T&& value, bool timed) {
       bool first = false;
       rows_.acquire(w, value, first);  // a copy of the key: the original goes out
       if (!first) return;
       rows_.store();
-      if (!w.is_global() && (windows_.empty() || !(*windows_.rbegin() == w))) windows_.insert(w);
+      keep_window(w);
       out_batch_.values.push_back(std::move(value));
       if (timed) {
         out_batch_.timestamps.push_back(w.max_timestamp());

@@ -3,7 +3,6 @@
 // operator holding, per key and window, one cell per declared state, and the
 // key's timers in time order. Checkpointed by key group.
 #include <array>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -133,7 +132,6 @@ class StatefulParDoOp final : public Operator {
           rows_(ctx),
           fn_(op.fn_),
           out_(std::move(out)),
-          streaming_(ctx.streaming),
           max_parallelism_(ctx.max_parallelism),
           instance_(ctx.instance),
           parallelism_(ctx.parallelism),
@@ -367,7 +365,6 @@ class StatefulParDoOp final : public Operator {
     Rows rows_;
     Fn fn_;
     std::unique_ptr<E> out_;
-    bool streaming_;
     int max_parallelism_, instance_, parallelism_;
     bool timed_ = false;
     Timestamp now_ = wall_clock_ms();

@@ -26,7 +26,8 @@ namespace {
 
 // A partition's low and high offsets. A leader that moves (a broker failed
 // and another took over) answers "not leader" until the client's metadata
-// follows: such answers are asked again until `wait` has passed, as
+// follows, and a new leader "offset not available" until it has caught up
+// (KIP-207): such answers are asked again until `wait` has passed, as
 // librdkafka's own fetches retry them.
 rd_kafka_resp_err_t query_offsets(rd_kafka_t* rk, const std::string& topic, std::int32_t partition,
                                   std::chrono::milliseconds wait, std::int64_t& low,
@@ -40,6 +41,7 @@ rd_kafka_resp_err_t query_offsets(rd_kafka_t* rk, const std::string& topic, std:
                                          static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
     const bool retriable = e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
                            e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                           e == RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE ||
                            e == RD_KAFKA_RESP_ERR__TRANSPORT ||
                            e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
     if (!retriable || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline)

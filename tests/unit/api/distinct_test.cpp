@@ -206,6 +206,34 @@ TEST(DistinctOp, DropsAWindowsSetOnceTheWatermarkPassesItsEndAndLateness) {
   EXPECT_EQ(snap.bytes(), 0u);
 }
 
+// The global window's rows are never dropped, so it is not among the windows
+// a snapshot lists as holding rows, before a restore or after it.
+TEST(DistinctOp, TheGlobalWindowIsNeverListedForDropping) {
+  detail::DistinctOp<std::string> op(0);
+  struct Drop final : Output {
+    void push(BatchBase& b) override { b.clear(); }
+  } sink;
+  InstanceContext ctx;
+  auto first = op.instantiate(ctx, {&sink});
+  Batch<std::string> b;
+  b.values = {"a", "b"};
+  first->process(0, b);
+  OperatorSnapshot snap;
+  first->snapshot(1, snap);
+  EXPECT_TRUE(snap.operator_state.empty());
+  RestoredState in;
+  for (std::size_t kg = 0; kg < snap.key_groups.size(); ++kg) {
+    if (!snap.key_groups[kg].empty())
+      in.key_groups.emplace_back(static_cast<int>(kg), snap.key_groups[kg]);
+  }
+  ASSERT_FALSE(in.key_groups.empty());
+  auto second = op.instantiate(ctx, {&sink});
+  second->restore(in);
+  OperatorSnapshot again;
+  second->snapshot(2, again);
+  EXPECT_TRUE(again.operator_state.empty());
+}
+
 // The same on both backends, seen from outside: once a window's rows are
 // dropped, a copy in it is new again (window_into sends such copies to the
 // late output before they get here); the global window's rows stay.
