@@ -2,13 +2,13 @@
 # Two builds of runnel, old and new, on the same work in one run, interleaved
 # (old, new, old, new ...) so that the shared machine's noise falls on both:
 # every Nexmark query (generator inside, blackhole sink, -p 1, streaming,
-# checkpoints every 10 s, memory state) and the word count of a generated
-# corpus (-p 2). Speed is events (or MiB) over CPU seconds (user + system);
+# checkpoints every 10 s, memory state unless --backend rocksdb) and the word
+# count of a generated corpus (-p 2; --corpus-mb 0 leaves it out). Speed is events (or MiB) over CPU seconds (user + system);
 # the table shows each side's median of --runs runs and new/old.
 #   bash bench/compare_builds.sh --old DIR --new DIR [--events N] [--runs N]
-#        [--queries "q0 q1"] [--corpus-mb N]
+#        [--queries "q0 q1"] [--corpus-mb N] [--backend memory|rocksdb]
 set -euo pipefail
-old="" new="" events=5000000 runs=3 corpus_mb=256
+old="" new="" events=5000000 runs=3 corpus_mb=256 backend=memory
 queries="q0 q1 q2 q3 q4 q5 q6 q7 q8 q9 q10 q11 q12 q13 q14 q15 q16 q17 q18 q19 q20 q21 q22"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -18,6 +18,7 @@ while [[ $# -gt 0 ]]; do
     --runs) runs=$2; shift 2 ;;
     --queries) queries=$2; shift 2 ;;
     --corpus-mb) corpus_mb=$2; shift 2 ;;
+    --backend) backend=$2; shift 2 ;;
     *) echo "compare_builds.sh: unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +34,7 @@ cpu() {  # runs "$@", prints its user + system seconds
   awk '{ print $1 + $2 }' "$tmp/time"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-echo "compare_builds: old $old, new $new, $(date -u +%Y-%m-%dT%H:%MZ), $runs runs each, interleaved"
+echo "compare_builds: old $old, new $new, $(date -u +%Y-%m-%dT%H:%MZ), $runs runs each, interleaved, $backend state"
 echo
 echo "| work | old | new | new/old |"
 echo "|---|---|---|---|"
@@ -42,15 +43,17 @@ for q in $queries; do
   for ((i = 0; i < runs; i++)); do
     for side in old new; do
       dir=${!side}
-      rm -rf "$tmp/ck"
+      rm -rf "$tmp/ck" "$tmp/state"
       cpu "$dir/runnel" nexmark run --query "$q" --events "$events" -p 1 --no-progress \
-        --mode streaming --checkpoint-dir "$tmp/ck" --checkpoint-interval 10s >> "$tmp/$side"
+        --mode streaming --checkpoint-dir "$tmp/ck" --checkpoint-interval 10s \
+        --state-backend "$backend" --state-dir "$tmp/state" >> "$tmp/$side"
     done
   done
   o=$(median < "$tmp/old") n=$(median < "$tmp/new")
   awk -v q="$q" -v o="$o" -v n="$n" -v e="$events" \
     'BEGIN { printf "| nexmark %s (K events/s per core) | %d | %d | %.2f |\n", q, e/o/1000, e/n/1000, o/n }'
 done
+[[ $corpus_mb -gt 0 ]] || exit 0
 "$old/bench/wordcount_corpus" --size-mb "$corpus_mb" "$tmp/corpus.txt" > /dev/null 2>&1
 : > "$tmp/old" ; : > "$tmp/new"
 for ((i = 0; i < runs; i++)); do

@@ -25,9 +25,9 @@ set(RUNNEL_HEADERS_operators
   combine_fn.hpp combiners.hpp do_fn.hpp element_context.hpp state.hpp trigger.hpp
   watermarks.hpp windows.hpp
   detail/batch_coder.hpp detail/callable_traits.hpp detail/combine_ops.hpp detail/distinct_op.hpp
-  detail/element_ops.hpp detail/kv_window_state.hpp detail/spilling_aggregator.hpp
-  detail/split_watermarks.hpp detail/stateful_par_do.hpp detail/time_ops.hpp
-  detail/triggered_windows.hpp detail/window_panes.hpp detail/windowed_key.hpp)
+  detail/element_ops.hpp detail/spilling_aggregator.hpp detail/split_watermarks.hpp
+  detail/stateful_par_do.hpp detail/time_ops.hpp detail/window_panes.hpp
+  detail/window_state.hpp detail/windowed_key.hpp)
 set(RUNNEL_HEADERS_io
   csv.hpp generator.hpp hybrid.hpp io.hpp json.hpp kafka.hpp nexmark.hpp
   detail/descriptor_nodes.hpp detail/file_io_ops.hpp detail/file_splits.hpp detail/generator_source.hpp

@@ -67,12 +67,14 @@ struct Run {
   ExecutionMode mode;
   int parallelism;
   Timestamp max_delay_ms;
+  StateBackend backend = StateBackend::kMemory;
 };
 
 std::vector<std::string> run_query(const Query& q, const Run& r) {
   PipelineOptions o;
   o.mode = r.mode;
   o.parallelism = r.parallelism;
+  o.state_backend = r.backend;
   Pipeline p(o);
   QueryContext ctx;
   ctx.update_interval = std::chrono::milliseconds(20);
@@ -111,6 +113,10 @@ TEST_P(NexmarkQuery, MatchesTheReferenceInBatchAndStreaming) {
   const auto expected_ooo = reference::run(q->name, events_of(2000));
   auto streaming_ooo = run_query(*q, {ExecutionMode::kStreaming, 2, 2000});
   EXPECT_TRUE(streaming_ooo == expected_ooo) << "streaming out of order differs";
+  // The same on RocksDB: keyed state (windows, sessions, DoFn rows) as rows
+  // of each instance's database.
+  auto rocksdb_ooo = run_query(*q, {ExecutionMode::kStreaming, 2, 2000, StateBackend::kRocksDB});
+  EXPECT_TRUE(rocksdb_ooo == expected_ooo) << "streaming out of order on RocksDB differs";
   auto batch_ooo = run_query(*q, {ExecutionMode::kBatch, 2, 2000});
   EXPECT_TRUE(batch_ooo == expected_ooo) << "batch out of order differs";
 }

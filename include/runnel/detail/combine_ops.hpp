@@ -16,12 +16,9 @@
 #include "runnel/coder.hpp"
 #include "runnel/combine_fn.hpp"
 #include "runnel/detail/flat_table.hpp"
-#include "runnel/detail/keyed_restore.hpp"
-#include "runnel/detail/kv_window_state.hpp"
-#include "runnel/detail/native_snapshots.hpp"
 #include "runnel/detail/spilling_aggregator.hpp"
 #include "runnel/detail/split_watermarks.hpp"
-#include "runnel/detail/triggered_windows.hpp"
+#include "runnel/detail/window_state.hpp"
 #include "runnel/detail/windowed_key.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/hash.hpp"
@@ -184,78 +181,52 @@ class FinalCombineOp final : public Operator {
   bool uses_memory_budget() const override { return true; }
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
 
-  // Batch mode keeps its (spilling) tables whatever the backend: it takes no checkpoints.
+  // Streaming mode keeps its state on the job's backend (WindowState);
+  // batch mode in spilling tables whatever the backend: it takes no checkpoints.
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
-    if (ctx.streaming && ctx.state_backend == StateBackend::kRocksDB)
-      return std::make_unique<KvInstance>(*this, ctx, outputs.at(0));
-    return std::make_unique<Instance>(*this, ctx, outputs.at(0));
+    if (!ctx.streaming) return std::make_unique<BatchInstance>(*this, ctx, outputs.at(0));
+    if (ws_.merging) return std::make_unique<StreamingInstance<true>>(*this, ctx, outputs.at(0));
+    return std::make_unique<StreamingInstance<false>>(*this, ctx, outputs.at(0));
   }
 
  private:
-  using State = KvWindowState<K, CF>;
-
-  // What a window state's panes go to: (key, output) at the window's end.
-  auto pane_emitter(Emitter<Out>& out) const {
-    return [this, &out](const Window& w, const K& key, auto&& acc, const PaneInfo& pane) {
-      out.at(w.max_timestamp(), w, pane);
-      out.emplace(key, extract_output_of(cf_, std::forward<decltype(acc)>(acc)));
-    };
-  }
-
-  // Adds one input to a window state (TriggeredWindows or KvWindowState),
-  // or untimed(key, make_key, add) for one without event time.
-  template <class WindowState, class Untimed, class Emit>
-  void add_input(In& v, bool timed, const Window& w, WindowState& state, Timestamp now,
-                 Untimed&& untimed, Emit&& emit) const {
-    if constexpr (kMergePartials) {
-      const K& key = v.first;
-      auto add = [&](Acc& acc) { cf_.merge_accumulators(acc, std::move(v.second)); };
-      auto make = [&] { return std::move(v.first); };
-      if (!timed) {
-        untimed(key, make, add);
-      } else {
-        state.add(w, key, Hash<K>{}(key), make, add, now, emit);
-      }
-    } else {
-      auto&& value = value_of_(v);
-      const auto& key = key_of_(v);
-      auto add = [&](Acc& acc) { cf_.add_input(acc, std::move(value)); };
-      auto make = [&] { return K(key); };
-      if (!timed) {
-        untimed(key, make, add);
-      } else {
-        state.add(w, key, Hash<K>{}(key), make, add, now, emit);
-      }
-    }
-  }
-
-  // Streaming mode on the RocksDB backend: every accumulator is a row of
-  // the instance's database (KvWindowState); checkpoints are its snapshots.
-  class KvInstance final : public OperatorInstance {
+  // Streaming mode: panes as the trigger fires them, state by key group on
+  // the backend, checkpointed.
+  template <bool kMerging>
+  class StreamingInstance final : public OperatorInstance {
    public:
-    KvInstance(const FinalCombineOp& op, const InstanceContext& ctx, Output* out)
-        : op_(op),
-          instance_(ctx.instance),
-          parallelism_(ctx.parallelism),
-          max_parallelism_(ctx.max_parallelism),
-          state_(op.cf_, op.ws_, ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)),
-                 ctx.instance, ctx.parallelism, ctx.max_parallelism, ctx.memory_budget),
-          snapshots_(ctx),
-          out_(out, ctx.batch_size) {}
+    StreamingInstance(const FinalCombineOp& op, const InstanceContext& ctx, Output* out)
+        : op_(op), state_(op.cf_, op.ws_, ctx), out_(out, ctx.batch_size) {}
 
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<In>(batch).values;
       const bool timed = batch.timed();
+      auto emit = emit_fn();
       for (std::size_t i = 0; i < values.size(); ++i) {
-        op_.add_input(
-            values[i], timed, timed ? batch.windows[i] : kGlobalWindow, state_, now_,
-            [&](const auto& key, auto& make, auto& add) {
-              state_.add_untimed(key, Hash<K>{}(key), make, add);
-            },
-            emit_fn());
+        In& v = values[i];
+        if constexpr (kMergePartials) {
+          const K& key = v.first;
+          auto add = [&](Acc& acc) { op_.cf_.merge_accumulators(acc, std::move(v.second)); };
+          auto make = [&] { return std::move(v.first); };
+          if (timed) {
+            state_.add(batch.windows[i], key, Hash<K>{}(key), make, add, now_, emit);
+          } else {
+            state_.add_untimed(key, Hash<K>{}(key), make, add);
+          }
+        } else {
+          auto&& value = op_.value_of_(v);
+          const auto& key = op_.key_of_(v);
+          auto add = [&](Acc& acc) { op_.cf_.add_input(acc, std::move(value)); };
+          auto make = [&] { return K(key); };
+          if (timed) {
+            state_.add(batch.windows[i], key, Hash<K>{}(key), make, add, now_, emit);
+          } else {
+            state_.add_untimed(key, Hash<K>{}(key), make, add);
+          }
+        }
       }
-      out_.flush();
+      out_.flush();  // early and late panes go out now
     }
     Timestamp on_watermark(Timestamp input) override {
       if (input != kIdleWatermark) {
@@ -276,115 +247,35 @@ class FinalCombineOp final : public Operator {
       });
       out_.flush();
     }
-
-    // RocksDB's own snapshot; operator state: the watermark.
-    void snapshot(std::int64_t id, OperatorSnapshot& out) override {
-      state_.flush();
-      snapshots_.take(state_.kv(), id, out);
-      ByteWriter w(out.operator_state);
-      w.put_varint(static_cast<std::uint64_t>(state_.watermark()));
-    }
-    // Native snapshots: adopted at unchanged parallelism, else their rows
-    // of this instance's key groups copied; a memory checkpoint's records
-    // are decoded into rows.
-    void restore(const RestoredState& in) override {
-      if (auto wm = restored_watermark(in, instance_, parallelism_)) state_.restore_watermark(*wm);
-      if (const std::string* dir = adoptable_native_dir(in, instance_, parallelism_)) {
-        state_.kv().adopt(*dir);
-      } else {
-        scan_native_rows(
-            in, instance_, parallelism_, max_parallelism_,
-            [&](std::string_view key, std::string_view value) { state_.restore_row(key, value); });
-      }
-      for (const auto& [kg, bytes] : in.key_groups) {
-        ByteReader r(bytes);
-        while (!r.empty()) {
-          if (r.get_varint() == 0) {
-            K key = Coder<K>::decode(r);
-            state_.restore_untimed(std::move(key), Coder<Acc>::decode(r));
-          } else {
-            state_.restore_record(r);
-          }
-        }
-      }
-      state_.rebuild_indexes();
-    }
+    void snapshot(std::int64_t id, OperatorSnapshot& out) override { state_.snapshot(id, out); }
+    void restore(const RestoredState& in) override { state_.restore(in); }
 
    private:
-    auto emit_fn() { return op_.pane_emitter(out_); }
+    // Panes go out as (key, output) at the window's end.
+    auto emit_fn() {
+      return [this](const Window& w, const K& key, auto&& acc, const PaneInfo& pane) {
+        out_.at(w.max_timestamp(), w, pane);
+        out_.emplace(key, extract_output_of(op_.cf_, std::forward<decltype(acc)>(acc)));
+      };
+    }
 
     const FinalCombineOp& op_;
-    int instance_, parallelism_, max_parallelism_;
-    State state_;
-    NativeSnapshots snapshots_;
+    WindowState<K, CF, kMerging> state_;
     Timestamp now_ = wall_clock_ms();
     Emitter<Out> out_;
   };
 
-  class Instance final : public OperatorInstance {
+  // Batch mode: every key's (and window's) accumulator in spilling tables,
+  // emitted at the end of the input.
+  class BatchInstance final : public OperatorInstance {
    public:
-    Instance(const FinalCombineOp& op, const InstanceContext& ctx, Output* out)
+    BatchInstance(const FinalCombineOp& op, const InstanceContext& ctx, Output* out)
         : op_(op),
           agg_(op.cf_, ctx.memory_budget, ctx.temp_dir, instance_name(&op, ctx.instance), 0,
                ctx.counters),
           windowed_(op.cf_, ctx.memory_budget, ctx.temp_dir, instance_name(&op, ctx.instance) + "w",
                     0, ctx.counters),
-          streaming_(ctx.streaming),
-          max_parallelism_(ctx.max_parallelism),
-          instance_(ctx.instance),
-          parallelism_(ctx.parallelism),
-          triggered_(op.cf_, op.ws_),
           out_(out, ctx.batch_size) {}
-
-    // Keyed state by key group: untimed accumulators (tag 0), then window
-    // cells (tag 1); operator state: the window state's watermark.
-    void snapshot(std::int64_t, OperatorSnapshot& out) override {
-      auto group = [&](const K& key) -> std::string& {
-        return out.key_group(key_group_of(Hash<K>{}(key), max_parallelism_), max_parallelism_);
-      };
-      agg_.visit([&](const K& key, const Acc& acc) {
-        auto& bytes = group(key);
-        ByteWriter w(bytes);
-        w.put_varint(0);
-        Coder<K>::encode(key, w);
-        Coder<Acc>::encode(acc, w);
-      });
-      triggered_.snapshot([&](const K& key, std::string_view record) {
-        auto& bytes = group(key);
-        ByteWriter w(bytes);
-        w.put_varint(1);
-        w.put_bytes(record.data(), record.size());
-      });
-      ByteWriter w(out.operator_state);
-      w.put_varint(static_cast<std::uint64_t>(triggered_.watermark()));
-    }
-    void restore(const RestoredState& in) override {
-      // This instance's own watermark if the parallelism is unchanged, else
-      // the lowest (a window fired by any old instance stays fired by state).
-      if (auto wm = restored_watermark(in, instance_, parallelism_))
-        triggered_.restore_watermark(*wm);
-      // A checkpoint of the RocksDB backend: its rows of this instance's key groups.
-      scan_native_rows(in, instance_, parallelism_, max_parallelism_,
-                       [&](std::string_view key, std::string_view value) {
-                         State::decode_row(
-                             key, value,
-                             [&](K&& k, Acc&& acc) { agg_.merge(std::move(k), std::move(acc)); },
-                             [&](ByteReader& record) { triggered_.restore_record(record); });
-                       });
-      for (const auto& [kg, bytes] : in.key_groups) {
-        ByteReader r(bytes);
-        while (!r.empty()) {
-          auto tag = r.get_varint();
-          if (tag == 0) {
-            K key = Coder<K>::decode(r);
-            Acc acc = Coder<Acc>::decode(r);
-            agg_.merge(std::move(key), std::move(acc));
-          } else {
-            triggered_.restore_record(r);
-          }
-        }
-      }
-    }
 
     void process(int, BatchBase& batch) override {
       auto& values = batch_cast<In>(batch).values;
@@ -394,12 +285,6 @@ class FinalCombineOp final : public Operator {
         if constexpr (kMergePartials) {
           if (!timed) {
             agg_.merge(std::move(v.first), std::move(v.second));
-          } else if (streaming_) {
-            const K& key = v.first;
-            triggered_.add(
-                batch.windows[i], key, Hash<K>{}(key), [&] { return std::move(v.first); },
-                [&](Acc& acc) { op_.cf_.merge_accumulators(acc, std::move(v.second)); }, now_,
-                emit_fn());
           } else {
             windowed_.merge(std::pair<Window, K>(batch.windows[i], std::move(v.first)),
                             std::move(v.second));
@@ -416,10 +301,6 @@ class FinalCombineOp final : public Operator {
           if (!timed) {
             agg_.add(
                 key, [&] { return K(key); }, add, extra);
-          } else if (streaming_) {
-            triggered_.add(
-                batch.windows[i], key, Hash<K>{}(key), [&] { return K(key); }, add, now_,
-                emit_fn());
           } else {
             const Window& w = batch.windows[i];
             WindowedKeyRef<K> ref{w, key};
@@ -430,20 +311,6 @@ class FinalCombineOp final : public Operator {
       }
       agg_.check_budget();
       windowed_.check_budget();
-      if (streaming_) out_.flush();  // early and late panes go out now
-    }
-
-    Timestamp on_watermark(Timestamp input) override {
-      if (input != kIdleWatermark) {
-        triggered_.on_watermark(input, emit_fn());
-        out_.flush();
-      }
-      return input;
-    }
-    void on_processing_time(Timestamp now) override {
-      now_ = now;
-      triggered_.on_processing_time(now, emit_fn());
-      out_.flush();
     }
 
     // Results of a window carry the window and its last instant as event time.
@@ -463,7 +330,6 @@ class FinalCombineOp final : public Operator {
     }
 
    private:
-    auto emit_fn() { return op_.pane_emitter(out_); }
     void emit(const Window& w, K&& key, Acc&& acc) {
       out_.at(w.max_timestamp(), w);
       out_.emplace(std::move(key), op_.cf_.extract_output(std::move(acc)));
@@ -496,10 +362,6 @@ class FinalCombineOp final : public Operator {
     const FinalCombineOp& op_;
     SpillingAggregator<K, CF> agg_;
     SpillingAggregator<std::pair<Window, K>, CF> windowed_;
-    bool streaming_;
-    int max_parallelism_, instance_, parallelism_;
-    TriggeredWindows<K, CF> triggered_;  // streaming mode's windowed state
-    Timestamp now_ = wall_clock_ms();
     Emitter<Out> out_;
   };
 

@@ -75,8 +75,8 @@ class DistinctOp final : public Operator {
       Window w = Coder<Window>::decode(r);
       return {w, Coder<T>::decode(r)};
     }
-    static void encode_row(const Unit&, std::string& out) { out.clear(); }
-    static void decode_row(std::string_view, Unit&) {}
+    static void encode_row(const Window&, const Unit&, std::string& out) { out.clear(); }
+    static void decode_row(const Window&, std::string_view, Unit&) {}
   };
   using Rows = KeyedRows<Window, T, Unit, Codec, ByExpiry>;
 

@@ -24,8 +24,9 @@
 //   static void encode_key(const Ns&, const Key&, int max_parallelism, std::string&);
 //                                                         // key-group prefix first
 //   static std::pair<Ns, Key> decode_key(std::string_view);
-//   static void encode_row(const Row&, std::string&);
-//   static void decode_row(std::string_view, Row&);
+//   static void encode_row(const Ns&, const Row&, std::string&);
+//   static void decode_row(const Ns&, std::string_view, Row&);
+//   (the namespace may say what kind of row it is)
 // Namespaces are ordered by NsLess (windows: by end, so rows of the windows a
 // watermark completes come first).
 //
@@ -62,11 +63,24 @@ class KeyedRows {
   // instance has no memory budget of its own.
   static constexpr std::size_t kDefaultCacheBytes = std::size_t{16} << 20;
 
-  explicit KeyedRows(const InstanceContext& ctx)
+  // What a visit does with a namespace (update): kStop says no namespace
+  // after it in NsLess order is wanted either (the memory backend stops; the
+  // RocksDB backend's scan, in key order, skips it).
+  enum class Visit { kSkip, kVisit, kStop };
+  // What a visit did to a row.
+  enum class Change { kUnchanged, kChanged, kDropped };
+
+  // The RocksDB backend's cache holds up to cache_bytes (by default the
+  // instance's memory budget, else kDefaultCacheBytes); changed rows are
+  // written back when they reach write_back_bytes.
+  explicit KeyedRows(const InstanceContext& ctx) : KeyedRows(ctx, default_cache_bytes(ctx)) {}
+  KeyedRows(const InstanceContext& ctx, std::size_t cache_bytes,
+            std::size_t write_back_bytes = kWriteBackBytes)
       : max_parallelism_(ctx.max_parallelism),
         instance_(ctx.instance),
         parallelism_(ctx.parallelism),
-        cache_limit_(ctx.memory_budget != 0 ? ctx.memory_budget : kDefaultCacheBytes) {
+        cache_limit_(cache_bytes),
+        write_back_bytes_(write_back_bytes) {
     if (ctx.state_backend == StateBackend::kRocksDB) {
       kv_ =
           std::make_unique<KvStore>(ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)));
@@ -79,16 +93,22 @@ class KeyedRows {
 
   // The row of (ns, key), made current; created: it did not exist (it is empty).
   Row& acquire(const Ns& ns, const Key& key, bool& created) {
-    const std::uint64_t h = Codec::hash(key);
+    return acquire(
+        ns, key, Codec::hash(key), [&] { return key; }, created);
+  }
+  // The same for a key given as anything comparable with Key, with its hash
+  // h (Codec::hash of the Key it stands for); make_key() makes the Key of a
+  // new row (moving it in where the caller can).
+  template <class Q, class MakeKey>
+  Row& acquire(const Ns& ns, const Q& key, std::uint64_t h, MakeKey&& make_key, bool& created) {
     if (!kv_) {
       Table& t = table(ns);
-      auto [e, inserted] = t.find_or_insert_entry(
-          key, h, [&] { return key; }, [] { return Row{}; });
+      auto [e, inserted] = t.find_or_insert_entry(key, h, make_key, [] { return Row{}; });
       created = inserted;
       current_ = e;
       return e->value;
     }
-    Cached& c = lookup(ns, key, h);
+    Cached& c = lookup(ns, key, h, make_key);
     created = !c.present;
     return c.row;
   }
@@ -104,7 +124,7 @@ class KeyedRows {
       current_ = table_->second.find(key, h);
       return current_ != nullptr ? &current_->value : nullptr;
     }
-    Cached& c = lookup(ns, key, h);
+    Cached& c = lookup(ns, key, h, [&] { return key; });
     return c.present ? &c.row : nullptr;
   }
   // The current row's key and namespace.
@@ -131,44 +151,102 @@ class KeyedRows {
     mark_dirty(false);
   }
 
-  // Memory backend: f(ns, key, row, hash) for every row (a checkpoint
-  // encodes them; hash is Codec::hash(key), kept by the table).
+  // f(ns, key, row, hash) for every row (hash is Codec::hash(key)). Memory:
+  // the rows themselves. RocksDB: the changed rows are written back, then
+  // every stored row is read and decoded (a scan: for a restore or a
+  // checkpoint of the memory format, not per record); changes are not kept.
   template <class F>
   void for_each(F&& f) {
-    for (auto& [ns, t] : tables_) {
-      const auto& hashes = t.hashes();
-      auto& entries = t.entries();
-      for (std::size_t i = 0; i < entries.size(); ++i)
-        f(ns, entries[i].key, entries[i].value, hashes[i]);
+    if (!kv_) {
+      for (auto& [ns, t] : tables_) {
+        const auto& hashes = t.hashes();
+        auto& entries = t.entries();
+        for (std::size_t i = 0; i < entries.size(); ++i)
+          f(ns, entries[i].key, entries[i].value, hashes[i]);
+      }
+      return;
+    }
+    flush();
+    Row row;
+    for (KvCursor c = kv_->cursor(first_group(), last_group()); c.valid(); c.next()) {
+      auto [ns, key] = Codec::decode_key(c.key());
+      row = Row{};
+      Codec::decode_row(ns, c.value(), row);
+      f(std::as_const(ns), key, row, Codec::hash(key));
     }
   }
 
+  // Visits the rows of the namespaces select(ns) picks (a Visit):
+  // fn(ns, key, row) changes the row and says what it did (a Change; a row
+  // it drops may have its key moved from). Memory: the tables picked, in
+  // NsLess order. RocksDB: the cache is written back and emptied, then every
+  // stored row is read (rows are in key-group order, not by namespace), so
+  // call it when some namespace is known to be due, not at every record.
+  template <class Select, class Fn>
+  void update(Select&& select, Fn&& fn) {
+    table_ = nullptr;
+    current_ = nullptr;
+    if (!kv_) {
+      for (auto it = tables_.begin(); it != tables_.end();) {
+        const Visit v = select(std::as_const(it->first));
+        if (v == Visit::kStop) break;
+        if (v == Visit::kSkip) {
+          ++it;
+          continue;
+        }
+        Table& t = it->second;
+        auto& entries = t.entries();
+        dropped_.clear();
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+          if (fn(std::as_const(it->first), entries[i].key, entries[i].value) == Change::kDropped)
+            dropped_.push_back(i);
+        }
+        if (dropped_.size() == entries.size()) {  // a window's rows usually go together
+          it = tables_.erase(it);
+          continue;
+        }
+        // Erasing moves the last entry into the hole: from the back, no
+        // entry still to erase is moved.
+        for (auto d = dropped_.rbegin(); d != dropped_.rend(); ++d) t.erase(*d);
+        ++it;
+      }
+      return;
+    }
+    evict();
+    std::size_t written = 0;
+    Row row;
+    for (KvCursor c = kv_->cursor(first_group(), last_group()); c.valid(); c.next()) {
+      auto [ns, key] = Codec::decode_key(c.key());
+      if (select(std::as_const(ns)) != Visit::kVisit) continue;
+      row = Row{};
+      Codec::decode_row(ns, c.value(), row);
+      const Change change = fn(std::as_const(ns), key, row);
+      if (change == Change::kUnchanged) continue;
+      // The cursor reads a snapshot of the database: writing as it goes is safe.
+      if (change == Change::kDropped) {
+        kv_->batch_remove(c.key());
+      } else {
+        Codec::encode_row(ns, row, value_);
+        kv_->batch_put(c.key(), value_);
+      }
+      if (++written % 65536 == 0) kv_->write_batch();
+    }
+    kv_->write_batch();
+  }
+
   // Removes every row of the namespaces that pass select(ns) (a window's
-  // state once the watermark passed its end and lateness). Memory: their
-  // tables go. RocksDB: the rows are found by a scan of the instance's rows
-  // (they are in key-group order, not by namespace), so call it when some
-  // namespace is known to be done, not at every watermark.
+  // state once the watermark passed its end and lateness), as update does.
   template <class Select>
   void drop_namespaces(Select&& select) {
-    if (!kv_) {
+    if (!kv_) {  // whole tables go
       for (auto it = tables_.begin(); it != tables_.end();)
         it = select(std::as_const(it->first)) ? tables_.erase(it) : std::next(it);
       table_ = nullptr;
       current_ = nullptr;
       return;
     }
-    evict();
-    std::size_t removed = 0;
-    for (KvCursor c = kv_->cursor(first_key_group(instance_, parallelism_, max_parallelism_),
-                                  last_key_group(instance_, parallelism_, max_parallelism_));
-         c.valid(); c.next()) {
-      const auto row_key = Codec::decode_key(c.key());
-      if (!select(row_key.first)) continue;
-      kv_->batch_remove(c.key());
-      // The cursor reads a snapshot of the database: removing as it goes is safe.
-      if (++removed % 65536 == 0) kv_->write_batch();
-    }
-    kv_->write_batch();
+    update([&](const Ns& ns) { return select(ns) ? Visit::kVisit : Visit::kSkip; },
+           [](const Ns&, Key&, Row&) { return Change::kDropped; });
   }
 
   // RocksDB backend: writes the changed rows, then snapshots the database
@@ -194,8 +272,7 @@ class KeyedRows {
       if (const std::string* dir = adoptable_native_dir(in, instance_, parallelism_)) {
         kv_->adopt(*dir);
         if (visit_adopted) {
-          scan_kv_snapshot(*dir, first_key_group(instance_, parallelism_, max_parallelism_),
-                           last_key_group(instance_, parallelism_, max_parallelism_), visit_key);
+          scan_kv_snapshot(*dir, first_group(), last_group(), visit_key);
         }
         return true;
       }
@@ -205,17 +282,17 @@ class KeyedRows {
                                         [&](std::string_view key, std::string_view value) {
                                           writes_.put(key, value);
                                           visit_key(key, value);
-                                          if (writes_.bytes() >= kWriteBackBytes)
-                                            writes_.write_to(*kv_, 2 * kWriteBackBytes);
+                                          if (writes_.bytes() >= write_back_bytes_)
+                                            writes_.write_to(*kv_, 2 * write_back_bytes_);
                                         });
-      writes_.write_to(*kv_, 2 * kWriteBackBytes);
+      writes_.write_to(*kv_, 2 * write_back_bytes_);
       return any;
     }
     return scan_native_rows(in, instance_, parallelism_, max_parallelism_,
                             [&](std::string_view bytes, std::string_view value) {
                               auto [ns, k] = Codec::decode_key(bytes);
                               bool created = false;
-                              Codec::decode_row(value, acquire(ns, k, created));
+                              Codec::decode_row(ns, value, acquire(ns, k, created));
                               on_row(ns, key());
                             });
   }
@@ -231,7 +308,7 @@ class KeyedRows {
       if (!c.present && !c.stored) continue;  // made and dropped between two flushes
       Codec::encode_key(d.cache->first, e.key, max_parallelism_, key_bytes_);
       if (c.present) {
-        Codec::encode_row(c.row, value_);
+        Codec::encode_row(d.cache->first, c.row, value_);
         writes_.put(key_bytes_, value_);
         encoded += key_bytes_.size() + value_.size();
         ++rows;
@@ -241,7 +318,7 @@ class KeyedRows {
       c.stored = c.present;
     }
     dirty_.clear();
-    writes_.write_to(*kv_, 2 * kWriteBackBytes);
+    writes_.write_to(*kv_, 2 * write_back_bytes_);
     // New rows enter the cache empty; what rows grew to shows here, and the
     // estimate of every cached row follows it.
     if (rows != 0) {
@@ -291,8 +368,15 @@ class KeyedRows {
     return table_->second;
   }
 
+  static std::size_t default_cache_bytes(const InstanceContext& ctx) {
+    return ctx.memory_budget != 0 ? ctx.memory_budget : kDefaultCacheBytes;
+  }
+  int first_group() const { return first_key_group(instance_, parallelism_, max_parallelism_); }
+  int last_group() const { return last_key_group(instance_, parallelism_, max_parallelism_); }
+
   // The cached row of (ns, key) (hash h), read from the store if not cached, made current.
-  Cached& lookup(const Ns& ns, const Key& key, std::uint64_t h) {
+  template <class Q, class MakeKey>
+  Cached& lookup(const Ns& ns, const Q& key, std::uint64_t h, MakeKey&& make_key) {
     if (cache_ == nullptr || !(cache_->first == ns)) {
       auto it = caches_.find(ns);
       cache_ = it == caches_.end() ? nullptr : &*it;
@@ -305,21 +389,21 @@ class KeyedRows {
     }
     if (cached_bytes_ >= cache_limit_) {
       evict();
-    } else if (dirty_.size() * row_bytes_ >= kWriteBackBytes) {
+    } else if (dirty_.size() * row_bytes_ >= write_back_bytes_) {
       flush();
     }
     if (cache_ == nullptr) cache_ = &*caches_.try_emplace(ns).first;
-    auto [e, inserted] = cache_->second.find_or_insert_entry(
-        key, h, [&] { return key; }, [] { return Cached{}; });
+    auto [e, inserted] =
+        cache_->second.find_or_insert_entry(key, h, make_key, [] { return Cached{}; });
     cached_ = e;
     ++cached_rows_;
-    Codec::encode_key(ns, key, max_parallelism_, key_bytes_);
+    Codec::encode_key(ns, e->key, max_parallelism_, key_bytes_);
     // What the row holds: a stored row's size is known; a new one is
     // counted at the average size of the rows the last flush wrote (it is
     // usually filled after it enters).
     std::size_t bytes = row_bytes_;
     if (kv_->get(key_bytes_, value_)) {
-      Codec::decode_row(value_, e->value.row);
+      Codec::decode_row(ns, value_, e->value.row);
       e->value.present = e->value.stored = true;
       bytes = key_bytes_.size() + value_.size();
     }
@@ -351,6 +435,7 @@ class KeyedRows {
   Tables tables_;
   typename Tables::value_type* table_ = nullptr;  // the last namespace's (map nodes stay put)
   typename Table::Entry* current_ = nullptr;
+  std::vector<std::size_t> dropped_;  // update's, of one table
   // RocksDB backend.
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<NativeSnapshots> snapshots_;
@@ -362,7 +447,7 @@ class KeyedRows {
     std::size_t index;
   };
   std::vector<Dirty> dirty_;  // cache entries changed since the last flush
-  std::size_t cache_limit_, cached_bytes_ = 0, cached_rows_ = 0;
+  std::size_t cache_limit_, write_back_bytes_, cached_bytes_ = 0, cached_rows_ = 0;
   std::size_t row_bytes_ =
       16;  // a row's encoded size (key and value), as the last flush wrote them
   SortedWrites writes_;

@@ -116,10 +116,10 @@ class StatefulParDoOp final : public Operator {
       StatefulParDoOp::encode_key(w, key, max_parallelism, out);
     }
     static RowKey decode_key(std::string_view bytes) { return StatefulParDoOp::decode_key(bytes); }
-    static void encode_row(const Row& row, std::string& out) {
+    static void encode_row(const Window&, const Row& row, std::string& out) {
       StatefulParDoOp::encode_row(row, out);
     }
-    static void decode_row(std::string_view bytes, Row& row) {
+    static void decode_row(const Window&, std::string_view bytes, Row& row) {
       StatefulParDoOp::decode_row(bytes, row);
     }
   };

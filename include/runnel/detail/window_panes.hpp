@@ -1,9 +1,9 @@
 #pragma once
 // What the window state of a keyed combine does with one cell (a window and
-// key's accumulator and trigger progress), whichever backend holds it: when
-// the trigger fires a pane (early, on time, late), how sessions merge, and
-// how a cell is written to bytes. TriggeredWindows (memory) and
-// KvWindowState (RocksDB) keep the cells; this says what happens to them.
+// key's accumulator and trigger progress): when the trigger fires a pane
+// (early, on time, late), how sessions merge, and how a cell is written to
+// bytes. WindowState keeps the cells (on either backend); this says what
+// happens to them.
 #include <algorithm>
 #include <cstdint>
 #include <utility>
@@ -32,12 +32,12 @@ class WindowPanes {
     Acc acc;
     std::uint64_t pending = 0;  // elements since the last pane
     std::uint32_t panes = 0;    // panes fired so far
+    bool on_time_done = false;  // the watermark passed the window's end (late panes from now)
     Timestamp deadline = 0;     // processing-time firing armed for this instant; 0 = none
   };
   struct Session {
     Window window;
     Cell cell;
-    bool on_time_done = false;
   };
 
   WindowPanes(const CF& cf, const WindowingStrategy& ws)
@@ -48,20 +48,19 @@ class WindowPanes {
         merging_(ws.merging) {}
 
   // A cell as bytes: accumulator, trigger progress, whether its on-time pane is done.
-  static void encode_cell(const Cell& c, bool on_time_done, ByteWriter& w) {
+  static void encode_cell(const Cell& c, ByteWriter& w) {
     Coder<Acc>::encode(c.acc, w);
     w.put_varint(c.pending);
     w.put_varint(c.panes);
     w.put_varint(static_cast<std::uint64_t>(c.deadline));
-    w.put_varint(on_time_done ? 1 : 0);
+    w.put_varint(c.on_time_done ? 1 : 0);
   }
-  static Cell decode_cell(ByteReader& r, bool& on_time_done) {
-    Cell c{Coder<Acc>::decode(r)};
+  static void decode_cell(ByteReader& r, Cell& c) {
+    c.acc = Coder<Acc>::decode(r);
     c.pending = r.get_varint();
     c.panes = static_cast<std::uint32_t>(r.get_varint());
     c.deadline = static_cast<Timestamp>(r.get_varint());
-    on_time_done = r.get_varint() != 0;
-    return c;
+    c.on_time_done = r.get_varint() != 0;
   }
 
  protected:
@@ -111,11 +110,11 @@ class WindowPanes {
   // True when it armed a processing-time firing (c.deadline), which the
   // caller must remember.
   template <class Fire>
-  bool after_add(bool on_time_done, Cell& c, Timestamp now, Fire&& out) {
+  bool after_add(Cell& c, Timestamp now, Fire&& out) {
     ++c.pending;
-    const FiringCondition& cond = condition(on_time_done);
+    const FiringCondition& cond = condition(c.on_time_done);
     if (cond.count > 0 && c.pending >= cond.count) {
-      fire(c, between_firings(on_time_done), false, out);
+      fire(c, between_firings(c.on_time_done), false, out);
       return false;
     }
     if (cond.delay_ms > 0 && c.deadline == 0) {
@@ -126,24 +125,32 @@ class WindowPanes {
   }
 
   // A processing-time firing that is due.
+  // A processing-time firing that is due; true if it fired.
   template <class Fire>
-  void fire_if_due(Cell& c, bool on_time_done, Timestamp now, Fire&& out) {
-    if (c.deadline != 0 && c.deadline <= now && c.pending > 0)
-      fire(c, between_firings(on_time_done), false, out);
+  bool fire_if_due(Cell& c, Timestamp now, Fire&& out) {
+    if (c.deadline == 0 || c.deadline > now || c.pending == 0) return false;
+    fire(c, between_firings(c.on_time_done), false, out);
+    return true;
   }
 
-  // The watermark reached the window's end (on-time pane) or passed its
-  // lateness (final pane if anything is pending).
+  // The watermark wm reached the end of the cell's window w: its on-time
+  // pane, or past the lateness its final pane if anything is pending.
+  // Returns whether the cell changed.
   template <class Fire>
-  void close_cell(bool on_time_done, Cell& c, bool expired, Fire&& out) {
-    if (!on_time_done) {
+  bool close_cell(Cell& c, const Window& w, Timestamp wm, Fire&& out) {
+    const bool expired = expired_at(w, wm);
+    if (c.on_time_done && !expired) return false;
+    const bool was_on_time_done = c.on_time_done;
+    c.on_time_done = true;
+    if (!was_on_time_done) {
       // after_watermark fires on time even without new data (Beam's FIRE_ALWAYS).
       if (trigger_.kind == Trigger::Kind::kAfterWatermark || c.pending > 0) {
         fire(c, PaneInfo::Timing::kOnTime, expired, out);
-        return;
+        return true;
       }
     }
     if (expired && c.pending > 0) fire(c, PaneInfo::Timing::kLate, true, out);
+    return true;
   }
 
   // Adds an element (add_fn) in window w to a key's sessions, merging every
@@ -151,7 +158,7 @@ class WindowPanes {
   template <class AddFn>
   Session& merge_session(std::vector<Session>& list, const Window& w, AddFn& add_fn,
                          Timestamp watermark) {
-    Session merged{w, Cell{cf_.create_accumulator()}, false};
+    Session merged{w, Cell{cf_.create_accumulator()}};
     add_fn(merged.cell.acc);
     bool any_on_time = false;
     for (auto it = list.begin(); it != list.end();) {
@@ -167,13 +174,13 @@ class WindowPanes {
         if (it->cell.deadline != 0 &&
             (merged.cell.deadline == 0 || it->cell.deadline < merged.cell.deadline))
           merged.cell.deadline = it->cell.deadline;
-        any_on_time = any_on_time || it->on_time_done;
+        any_on_time = any_on_time || it->cell.on_time_done;
         it = list.erase(it);
       } else {
         ++it;
       }
     }
-    merged.on_time_done = any_on_time && merged.window.max_timestamp() <= watermark;
+    merged.cell.on_time_done = any_on_time && merged.window.max_timestamp() <= watermark;
     list.push_back(std::move(merged));
     return list.back();
   }
@@ -188,12 +195,8 @@ class WindowPanes {
         ++s;
         continue;
       }
-      const bool expired = expired_at(s->window, watermark);
-      if (!s->on_time_done || expired) {
-        close_cell(s->on_time_done, s->cell, expired, pane_to(emit, s->window, key));
-        s->on_time_done = true;
-      }
-      if (expired) {
+      close_cell(s->cell, s->window, watermark, pane_to(emit, s->window, key));
+      if (expired_at(s->window, watermark)) {
         s = list.erase(s);
       } else {
         again(s->window.max_timestamp() + lateness_);

@@ -46,13 +46,13 @@ struct Codec {
     const int ns = static_cast<int>(r.get_varint());
     return {ns, Coder<std::int64_t>::decode(r)};
   }
-  static void encode_row(const Row& row, std::string& out) {
+  static void encode_row(int, const Row& row, std::string& out) {
     out.clear();
     ByteWriter w(out);
     Coder<std::int64_t>::encode(row.value, w);
     Coder<std::string>::encode(row.payload, w);
   }
-  static void decode_row(std::string_view bytes, Row& row) {
+  static void decode_row(int, std::string_view bytes, Row& row) {
     ByteReader r(bytes);
     row.value = Coder<std::int64_t>::decode(r);
     row.payload = Coder<std::string>::decode(r);
@@ -135,17 +135,39 @@ RC_GTEST_PROP(KeyedRowsProperty, RowsAreWhatAMapHolds, ()) {
       }
     }
     RC_ASSERT(seen == model);
-    if (!rows.native()) {
-      std::size_t visited = 0;
-      rows.for_each([&](int ns, std::int64_t k, Row& row, std::uint64_t hash) {
-        ++visited;
-        RC_ASSERT(hash == Codec::hash(k));
-        RC_ASSERT(model.count({ns, k}) == 1);
-        RC_ASSERT(row.value == (model[{ns, k}]));
-      });
-      RC_ASSERT(visited == model.size());
-      RC_ASSERT(rows.rows_in_memory() == model.size());
+    std::size_t visited = 0;
+    rows.for_each([&](int ns, std::int64_t k, Row& row, std::uint64_t hash) {
+      ++visited;
+      RC_ASSERT(hash == Codec::hash(k));
+      RC_ASSERT(model.count({ns, k}) == 1);
+      RC_ASSERT(row.value == (model[{ns, k}]));
+    });
+    RC_ASSERT(visited == model.size());
+    if (!rows.native()) RC_ASSERT(rows.rows_in_memory() == model.size());
+    // An update of namespaces 1 and 2 (3 is after them: the visit stops):
+    // even keys go, odd ones grow by 1000, and some are left as they are.
+    rows.update(
+        [](int ns) {
+          return ns == 0 ? Rows::Visit::kSkip : ns == 3 ? Rows::Visit::kStop : Rows::Visit::kVisit;
+        },
+        [&](int ns, std::int64_t& k, Row& row) {
+          RC_ASSERT(ns == 1 || ns == 2);
+          if (k % 2 == 0) {
+            model.erase({ns, k});
+            return Rows::Change::kDropped;
+          }
+          if (k % 3 == 0) return Rows::Change::kUnchanged;
+          row.value += 1000;
+          model[{ns, k}] = row.value;
+          return Rows::Change::kChanged;
+        });
+    seen.clear();
+    for (int ns = 0; ns < 4; ++ns) {
+      for (std::int64_t k = 0; k < 400; ++k) {
+        if (Row* row = rows.find(ns, k)) seen[{ns, k}] = row->value;
+      }
     }
+    RC_ASSERT(seen == model);
   }
 }
 

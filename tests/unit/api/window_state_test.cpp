@@ -1,27 +1,26 @@
-// Processing-time firings of both window states (TriggeredWindows in memory,
-// KvWindowState on RocksDB): every cell whose deadline is due fires, whatever
-// order the deadlines were armed in; accumulating panes read the kept
-// accumulator. The RocksDB state runs with its usual cache, with one that
-// writes every row back and forgets it at once (each row is then read from
-// the store whenever it is touched), and with one that writes changed rows
-// back at every lookup and keeps them.
+// The window state of a keyed combine (WindowState), on the memory backend
+// and on RocksDB: every cell whose deadline is due fires, whatever order the
+// deadlines were armed in; accumulating panes read the kept accumulator;
+// checkpoints of either backend restore on either. The RocksDB state runs
+// with its usual cache, with one that writes every row back and forgets it
+// at once (each row is then read from the store whenever it is touched), and
+// with one that writes changed rows back at every lookup and keeps them.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
-
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <runnel/combiners.hpp>
-#include <runnel/detail/kv_window_state.hpp>
-#include <runnel/detail/triggered_windows.hpp>
+#include <runnel/detail/window_state.hpp>
 #include <set>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "test_util.hpp"
 
 namespace runnel::detail {
 namespace {
@@ -29,39 +28,53 @@ using namespace std::chrono_literals;
 
 using Sum = combiners::Sum<long>;
 
-// Makes each window state from a CombineFn and a strategy.
-struct InMemory {
-  template <class CF>
-  static auto make(const CF& cf, const WindowingStrategy& ws) {
-    return std::make_unique<TriggeredWindows<std::string, CF>>(cf, ws);
+// Makes a window state from a CombineFn and a strategy, its database (if
+// any) under dir/name.
+template <StateBackend kBackend, std::size_t kCacheBytes = std::size_t{64} << 20,
+          std::size_t kWriteBackBytes = std::size_t{32} << 20>
+struct Backend {
+  template <bool kMerging = false, class CF>
+  static auto make(const CF& cf, const WindowingStrategy& ws,
+                   const testing::ScratchDir& dir, const std::string& name = "a") {
+    InstanceContext ctx;
+    ctx.state_backend = kBackend;
+    ctx.state_dir = dir.path() / name;
+    std::filesystem::create_directories(ctx.state_dir);
+    ctx.uid = "combine";
+    ctx.memory_budget = kCacheBytes;
+    return std::make_unique<WindowState<std::string, CF, kMerging>>(cf, ws, ctx,
+                                                                    kWriteBackBytes);
   }
 };
-std::filesystem::path state_dir(const std::string& name = "a") {
-  return std::filesystem::path(testing::TempDir()) /
-         ("kv_window_state_test_" + std::to_string(::getpid())) / name;
-}
-template <std::size_t kCacheBytes, std::size_t kWriteBackBytes = std::size_t{32} << 20>
-struct OnRocksDb {
-  template <class CF>
-  static auto make(const CF& cf, const WindowingStrategy& ws, const std::string& name = "a") {
-    std::filesystem::remove_all(state_dir(name));
-    return std::make_unique<KvWindowState<std::string, CF>>(cf, ws, state_dir(name), 0, 1, 128,
-                                                            kCacheBytes, kWriteBackBytes);
-  }
-};
-using OnRocksDbCached = OnRocksDb<std::size_t{64} << 20>;
-using OnRocksDbUncached = OnRocksDb<1>;  // every lookup evicts the cache first
+using InMemory = Backend<StateBackend::kMemory>;
+using OnRocksDbCached = Backend<StateBackend::kRocksDB>;
+using OnRocksDbUncached = Backend<StateBackend::kRocksDB, 1>;  // every lookup evicts the cache
 // Every lookup writes the changed rows back first, and keeps them cached.
-using OnRocksDbWritingBack = OnRocksDb<std::size_t{64} << 20, 1>;
+using OnRocksDbWritingBack = Backend<StateBackend::kRocksDB, std::size_t{64} << 20, 1>;
 
-template <class Backend>
-class WindowStates : public testing::Test {
+template <class B>
+class WindowStates : public ::testing::Test {
  protected:
-  // Each test's state is gone by now: its database may go too.
-  void TearDown() override { std::filesystem::remove_all(state_dir().parent_path()); }
+  testing::ScratchDir dir_;
 };
-using Backends = testing::Types<InMemory, OnRocksDbCached, OnRocksDbUncached, OnRocksDbWritingBack>;
+using Backends = ::testing::Types<InMemory, OnRocksDbCached, OnRocksDbUncached, OnRocksDbWritingBack>;
 TYPED_TEST_SUITE(WindowStates, Backends);
+
+// A checkpoint of `from` (native or records by key group) restored into `to`.
+template <class From, class To>
+void checkpoint_into(From& from, To& to, std::int64_t id = 1) {
+  OperatorSnapshot snap;
+  from.snapshot(id, snap);
+  RestoredState in;
+  in.checkpoint_id = id;
+  in.operator_states = {snap.operator_state};
+  in.native_dirs = {snap.native_dir};
+  for (std::size_t kg = 0; kg < snap.key_groups.size(); ++kg) {
+    if (!snap.key_groups[kg].empty())
+      in.key_groups.emplace_back(static_cast<int>(kg), snap.key_groups[kg]);
+  }
+  to.restore(in);
+}
 
 // Adds 1 for `key` in window w at processing time `now`.
 template <class State>
@@ -80,7 +93,7 @@ TYPED_TEST(WindowStates, DueCellsFireEvenWhenArmedBehindALaterDeadline) {
                              .with_late(triggers::after_processing_time(1s));
   ws.windowing.allowed_lateness = 1h;
   const Sum sum;  // outlives the state, which refers to it
-  auto state = TypeParam::make(sum, ws);
+  auto state = TypeParam::make(sum, ws, this->dir_);
   const Window closed{0, 1000};   // the watermark has passed it: late data
   const Window open{1000, 2000};  // still open: early firings
   state->on_watermark(1500, [](const Window&, const std::string&, long, const PaneInfo&) {});
@@ -115,7 +128,7 @@ TYPED_TEST(WindowStates, SessionsFireTheEarlyPanesOfDueKeys) {
       triggers::after_watermark().with_early(triggers::after_processing_time(1s));
   ws.windowing.accumulation = Accumulation::kAccumulating;
   const Sum sum;
-  auto state = TypeParam::make(sum, ws);
+  auto state = TypeParam::template make<true>(sum, ws, this->dir_);
   add(*state, Window{0, 100}, "a", 0);    // due at 1,000
   add(*state, Window{50, 150}, "a", 10);  // merges: [0, 150)
   add(*state, Window{0, 100}, "b", 600);  // due at 1,600
@@ -177,7 +190,7 @@ TYPED_TEST(WindowStates, AccumulatingUpsertsOfTheGlobalWindowCarryTheRunningTota
   ws.windowing.trigger = triggers::repeatedly(triggers::after_processing_time(1s));
   ws.windowing.accumulation = Accumulation::kAccumulating;
   const CountReadInPlace count;
-  auto state = TypeParam::make(count, ws);
+  auto state = TypeParam::make(count, ws, this->dir_);
   std::vector<std::pair<std::string, long>> fired;
   auto emit = [&](const Window&, const std::string& key, auto&& acc, const PaneInfo&) {
     fired.emplace_back(key, CountReadInPlace{}.extract_output(acc));
@@ -197,77 +210,79 @@ TYPED_TEST(WindowStates, AccumulatingUpsertsOfTheGlobalWindowCarryTheRunningTota
   }
 }
 
-// A restore onto another instance's database: rows copied as a native
-// snapshot does, then the in-memory indexes rebuilt from them. The armed
-// processing-time firings (deadline, window, key) come back from the rows.
-TEST(KvWindowStateRestore, ArmedFiringsAndFiredPanesComeBackFromTheRows) {
-  struct RemoveDirs {
-    ~RemoveDirs() { std::filesystem::remove_all(state_dir().parent_path()); }
-  } remove_dirs;
+// A checkpoint restored on either backend: the armed processing-time
+// firings (deadline, window, key) and the panes already fired come back
+// from the rows.
+TYPED_TEST(WindowStates, ArmedFiringsAndFiredPanesComeBackFromTheRows) {
   WindowingStrategy ws;
   ws.windowing.trigger = triggers::repeatedly(triggers::after_processing_time(1s));
   ws.windowing.accumulation = Accumulation::kAccumulating;
   const Sum sum;
-  auto before = OnRocksDbUncached::make(sum, ws, "before");
-  std::vector<std::pair<std::string, long>> fired;
-  auto emit = [&](const Window&, const std::string& key, long n, const PaneInfo& p) {
-    fired.emplace_back(key + "#" + std::to_string(p.index), n);
-  };
-  add(*before, kGlobalWindow, "a", 0);  // due at 1,000
-  add(*before, kGlobalWindow, "b", 0);
-  before->on_processing_time(1000, emit);  // both fire their first pane
-  add(*before, kGlobalWindow, "a", 1100);  // due at 2,100
-  add(*before, kGlobalWindow, "a", 1200);
-  before->flush();
+  for (int from_rocksdb = 0; from_rocksdb < 2; ++from_rocksdb) {
+    SCOPED_TRACE(from_rocksdb ? "from RocksDB" : "from memory");
+    testing::ScratchDir dir;
+    auto before_memory = InMemory::make(sum, ws, dir, "before");
+    auto before_rocksdb = OnRocksDbUncached::make(sum, ws, dir, "before");
+    auto run = [&](auto& before) {
+      std::vector<std::pair<std::string, long>> fired;
+      auto emit = [&](const Window&, const std::string& key, long n, const PaneInfo& p) {
+        fired.emplace_back(key + "#" + std::to_string(p.index), n);
+      };
+      add(before, kGlobalWindow, "a", 0);  // due at 1,000
+      add(before, kGlobalWindow, "b", 0);
+      before.on_processing_time(1000, emit);  // both fire their first pane
+      add(before, kGlobalWindow, "a", 1100);  // due at 2,100
+      add(before, kGlobalWindow, "a", 1200);
 
-  auto after = OnRocksDbCached::make(sum, ws, "after");
-  for (KvCursor c = before->kv().cursor(0, 127); c.valid(); c.next())
-    after->restore_row(c.key(), c.value());
-  after->kv().write_batch();
-  after->rebuild_indexes();
-  after->on_processing_time(2100, emit);
-  std::sort(fired.begin(), fired.begin() + 2);
-  EXPECT_EQ(fired, (std::vector<std::pair<std::string, long>>{{"a#0", 1}, {"b#0", 1}, {"a#1", 3}}));
+      auto after = TypeParam::make(sum, ws, dir, "after");
+      checkpoint_into(before, *after);
+      after->on_processing_time(2100, emit);
+      std::sort(fired.begin(), fired.begin() + 2);
+      EXPECT_EQ(fired,
+                (std::vector<std::pair<std::string, long>>{{"a#0", 1}, {"b#0", 1}, {"a#1", 3}}));
+    };
+    if (from_rocksdb) {
+      run(*before_rocksdb);
+    } else {
+      run(*before_memory);
+    }
+  }
 }
 
 // A finished instance's last snapshot stands for it in later checkpoints:
 // the untimed accumulators it emitted at the end must not be in it.
-TEST(KvWindowStateFinish, UntimedRowsGoAsTheyAreEmitted) {
-  struct RemoveDirs {
-    ~RemoveDirs() { std::filesystem::remove_all(state_dir().parent_path()); }
-  } remove_dirs;
+TYPED_TEST(WindowStates, UntimedRowsGoAsTheyAreEmitted) {
   const Sum sum;
-  auto state = OnRocksDbCached::make(sum, WindowingStrategy{}, "finish");
-  for (std::string key : {"a", "b", "a", "c"})
+  auto state = TypeParam::make(sum, WindowingStrategy{}, this->dir_, "finish");
+  auto add_untimed = [&](const std::string& key, long n) {
     state->add_untimed(
-        key, Hash<std::string>{}(key), [&] { return key; }, [](long& acc) { acc += 1; });
-  state->flush();  // some rows in the store, one changed in the cache
-  state->add_untimed(
-      std::string("b"), Hash<std::string>{}(std::string("b")), [] { return std::string("b"); },
-      [](long& acc) { acc += 10; });
+        key, Hash<std::string>{}(key), [&] { return key; }, [&](long& acc) { acc += n; });
+  };
+  for (std::string key : {"a", "b", "a", "c"}) add_untimed(key, 1);
+  OperatorSnapshot taken;
+  state->snapshot(1, taken);  // RocksDB: some rows in the store, one changed in the cache
+  add_untimed("b", 10);
   std::vector<std::pair<std::string, long>> emitted;
   auto emit = [&](std::string&& key, long&& n) { emitted.emplace_back(key, n); };
   state->finish_untimed(emit);
   std::sort(emitted.begin(), emitted.end());
   EXPECT_EQ(emitted, (std::vector<std::pair<std::string, long>>{{"a", 2}, {"b", 11}, {"c", 1}}));
-  state->flush();
-  int rows = 0;
-  for (KvCursor c = state->kv().cursor(0, 127); c.valid(); c.next()) ++rows;
-  EXPECT_EQ(rows, 0);
   emitted.clear();
   state->finish_untimed(emit);
   EXPECT_TRUE(emitted.empty());
+  // What a checkpoint after the end holds: nothing to emit again.
+  auto restored = InMemory::make(sum, WindowingStrategy{}, this->dir_, "restored");
+  checkpoint_into(*state, *restored, 2);
+  restored->finish_untimed(emit);
+  EXPECT_TRUE(emitted.empty());
 }
 
-// Rows written back as they change (here before every lookup) and kept in
-// the cache: after a flush the store holds every change, untimed and per
-// window, as when the whole cache was written back.
-TEST(KvWindowStateWriteBack, TheStoreHoldsEveryChange) {
-  struct RemoveDirs {
-    ~RemoveDirs() { std::filesystem::remove_all(state_dir().parent_path()); }
-  } remove_dirs;
+// Untimed and windowed rows changed in any order (written back as they
+// change, or not, or evicted at every lookup): a checkpoint holds every
+// change, whichever backend restores it.
+TYPED_TEST(WindowStates, ACheckpointHoldsEveryChange) {
   const Sum sum;
-  auto state = OnRocksDbWritingBack::make(sum, WindowingStrategy{}, "writeback");
+  auto state = TypeParam::make(sum, WindowingStrategy{}, this->dir_, "writeback");
   std::map<std::string, long> untimed;
   std::map<std::pair<Timestamp, std::string>, long> cells;
   std::uint64_t x = 12345;
@@ -288,22 +303,24 @@ TEST(KvWindowStateWriteBack, TheStoreHoldsEveryChange) {
       cells[{start, key}] += n;
     }
   }
-  state->flush();
-
-  auto copy = OnRocksDbCached::make(sum, WindowingStrategy{}, "writeback-copy");
-  for (KvCursor c = state->kv().cursor(0, 127); c.valid(); c.next())
-    copy->restore_row(c.key(), c.value());
-  copy->kv().write_batch();
-  copy->rebuild_indexes();
-  std::map<std::pair<Timestamp, std::string>, long> fired;
-  copy->on_watermark(1'000'000,
-                     [&](const Window& w, const std::string& key, long n, const PaneInfo&) {
-                       fired[{w.start, key}] = n;
-                     });
-  EXPECT_EQ(fired, cells);
-  std::map<std::string, long> finished;
-  copy->finish_untimed([&](std::string&& key, long&& n) { finished[key] = n; });
-  EXPECT_EQ(finished, untimed);
+  auto check = [&](auto& copy) {
+    std::map<std::pair<Timestamp, std::string>, long> fired;
+    copy.on_watermark(1'000'000,
+                      [&](const Window& w, const std::string& key, long n, const PaneInfo&) {
+                        fired[{w.start, key}] = n;
+                      });
+    EXPECT_EQ(fired, cells);
+    std::map<std::string, long> finished;
+    copy.finish_untimed([&](std::string&& key, long&& n) { finished[key] = n; });
+    EXPECT_EQ(finished, untimed);
+  };
+  auto in_memory = InMemory::make(sum, WindowingStrategy{}, this->dir_, "memory-copy");
+  checkpoint_into(*state, *in_memory, 1);
+  check(*in_memory);
+  auto on_rocksdb = OnRocksDbCached::make(sum, WindowingStrategy{}, this->dir_, "rocksdb-copy");
+  checkpoint_into(*state, *on_rocksdb, 2);
+  check(*on_rocksdb);
+  check(*state);
 }
 
 }  // namespace
