@@ -46,7 +46,8 @@ for q in $queries; do
       rm -rf "$tmp/ck" "$tmp/state"
       cpu "$dir/runnel" nexmark run --query "$q" --events "$events" -p 1 --no-progress \
         --mode streaming --checkpoint-dir "$tmp/ck" --checkpoint-interval 10s \
-        --state-backend "$backend" --state-dir "$tmp/state" >> "$tmp/$side"
+        --state-backend "$backend" $([[ $backend == rocksdb ]] && echo --state-dir "$tmp/state") \
+        >> "$tmp/$side"
     done
   done
   o=$(median < "$tmp/old") n=$(median < "$tmp/new")

@@ -124,7 +124,6 @@ class WindowPanes {
     return false;
   }
 
-  // A processing-time firing that is due.
   // A processing-time firing that is due; true if it fired.
   template <class Fire>
   bool fire_if_due(Cell& c, Timestamp now, Fire&& out) {

@@ -116,6 +116,9 @@ class WindowState : WindowPanes<CF> {
         c.on_time_done = w.max_timestamp() <= watermark_;
         if (last_window_ == nullptr || !(last_window_->first == w))
           last_window_ = &*windows_.try_emplace(w, c.on_time_done).first;
+        // A cell whose on-time pane is still to come, in a window whose
+        // others' fired (restored from instances at other watermarks).
+        last_window_->second = last_window_->second && c.on_time_done;
       }
       add_fn(c.acc);
       if (this->after_add(c, now, this->pane_to(emit, w, rows_.key())))
@@ -133,16 +136,23 @@ class WindowState : WindowPanes<CF> {
     if constexpr (kMerging) {
       sessions_on_watermark(emit);
     } else {
-      bool due = false;
+      // The windows with a pane to fire or state to drop: not those whose
+      // on-time panes all fired and whose lateness still runs (their cells
+      // are not visited again at every watermark).
+      due_windows_.clear();
       for (auto it = windows_.begin(); it != windows_.end() && it->first.max_timestamp() <= wm;
            ++it) {
-        due = due || !it->second || this->expired_at(it->first, wm);
+        if (!it->second || this->expired_at(it->first, wm)) due_windows_.push_back(it->first);
       }
-      if (!due) return;
+      if (due_windows_.empty()) return;
       rows_.update(
           [&](const CombineNs& ns) {
             if (ns.kind != Kind::kCell) return Visit::kSkip;
-            return ns.window.max_timestamp() <= wm ? Visit::kVisit : Visit::kStop;
+            if (ns.window.max_timestamp() > wm) return Visit::kStop;
+            return std::binary_search(due_windows_.begin(), due_windows_.end(), ns.window,
+                                      WindowByEnd{})
+                       ? Visit::kVisit
+                       : Visit::kSkip;
           },
           [&](const CombineNs& ns, const K& key, Cell& c) {
             if (!this->close_cell(c, ns.window, wm, this->pane_to(emit, ns.window, key)))
@@ -387,6 +397,7 @@ class WindowState : WindowPanes<CF> {
   // Windows holding cells, by end: whether every cell's on-time pane fired.
   std::map<Window, bool, WindowByEnd> windows_;
   typename std::map<Window, bool, WindowByEnd>::value_type* last_window_ = nullptr;
+  std::vector<Window> due_windows_;  // on_watermark's, ordered as windows_
   // Keys whose sessions to look at when the watermark reaches a time (min-heap).
   struct LaterFirst {  // keys need not be ordered: compare times only
     bool operator()(const std::pair<Timestamp, K>& a, const std::pair<Timestamp, K>& b) const {

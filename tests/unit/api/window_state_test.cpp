@@ -34,16 +34,15 @@ template <StateBackend kBackend, std::size_t kCacheBytes = std::size_t{64} << 20
           std::size_t kWriteBackBytes = std::size_t{32} << 20>
 struct Backend {
   template <bool kMerging = false, class CF>
-  static auto make(const CF& cf, const WindowingStrategy& ws,
-                   const testing::ScratchDir& dir, const std::string& name = "a") {
+  static auto make(const CF& cf, const WindowingStrategy& ws, const testing::ScratchDir& dir,
+                   const std::string& name = "a") {
     InstanceContext ctx;
     ctx.state_backend = kBackend;
     ctx.state_dir = dir.path() / name;
     std::filesystem::create_directories(ctx.state_dir);
     ctx.uid = "combine";
     ctx.memory_budget = kCacheBytes;
-    return std::make_unique<WindowState<std::string, CF, kMerging>>(cf, ws, ctx,
-                                                                    kWriteBackBytes);
+    return std::make_unique<WindowState<std::string, CF, kMerging>>(cf, ws, ctx, kWriteBackBytes);
   }
 };
 using InMemory = Backend<StateBackend::kMemory>;
@@ -57,7 +56,8 @@ class WindowStates : public ::testing::Test {
  protected:
   testing::ScratchDir dir_;
 };
-using Backends = ::testing::Types<InMemory, OnRocksDbCached, OnRocksDbUncached, OnRocksDbWritingBack>;
+using Backends =
+    ::testing::Types<InMemory, OnRocksDbCached, OnRocksDbUncached, OnRocksDbWritingBack>;
 TYPED_TEST_SUITE(WindowStates, Backends);
 
 // A checkpoint of `from` (native or records by key group) restored into `to`.
@@ -247,6 +247,45 @@ TYPED_TEST(WindowStates, ArmedFiringsAndFiredPanesComeBackFromTheRows) {
       run(*before_memory);
     }
   }
+}
+
+// Restored from two instances at other watermarks (the lowest is kept): a
+// window whose cells all fired on time at one of them still fires the
+// on-time pane of a cell that arrives after the restore, when the watermark
+// passes the window's end.
+TYPED_TEST(WindowStates, ANewCellOfAWindowFiredElsewhereFiresOnTime) {
+  WindowingStrategy ws;
+  ws.windowing.trigger = triggers::after_watermark();
+  ws.windowing.allowed_lateness = 1h;
+  const Sum sum;
+  const Window w{0, 1000};
+  auto none = [](const Window&, const std::string&, long, const PaneInfo&) {};
+  auto ahead = InMemory::make(sum, ws, this->dir_, "ahead");
+  add(*ahead, w, "old", 0);
+  ahead->on_watermark(1500, none);  // fires "old" on time
+  auto behind = InMemory::make(sum, ws, this->dir_, "behind");
+  behind->on_watermark(500, none);
+  OperatorSnapshot a, b;
+  ahead->snapshot(1, a);
+  behind->snapshot(1, b);
+  RestoredState in;
+  in.checkpoint_id = 1;
+  in.operator_states = {a.operator_state, b.operator_state};
+  in.native_dirs = {"", ""};
+  for (std::size_t kg = 0; kg < a.key_groups.size(); ++kg) {
+    if (!a.key_groups[kg].empty())
+      in.key_groups.emplace_back(static_cast<int>(kg), a.key_groups[kg]);
+  }
+  auto restored = TypeParam::make(sum, ws, this->dir_, "restored");
+  restored->restore(in);
+  add(*restored, w, "new", 0);
+  std::vector<std::pair<std::string, PaneInfo::Timing>> fired;
+  restored->on_watermark(1500, [&](const Window&, const std::string& key, long, const PaneInfo& p) {
+    fired.emplace_back(key, p.timing);
+  });
+  EXPECT_EQ(
+      fired,
+      (std::vector<std::pair<std::string, PaneInfo::Timing>>{{"new", PaneInfo::Timing::kOnTime}}));
 }
 
 // A finished instance's last snapshot stands for it in later checkpoints:
