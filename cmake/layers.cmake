@@ -18,8 +18,8 @@ set(RUNNEL_HEADERS_core
   execution_mode.hpp key_groups.hpp memory_size.hpp node_builder.hpp node_spec.hpp operator.hpp pane.hpp partitioner.hpp
   shared_state.hpp snapshot.hpp unit.hpp window.hpp)
 set(RUNNEL_HEADERS_state
-  detail/flat_table.hpp detail/keyed_restore.hpp detail/keyed_rows.hpp detail/kv_store.hpp
-  detail/native_snapshots.hpp detail/sorted_writes.hpp detail/spill_file.hpp)
+  detail/flat_table.hpp detail/keyed_restore.hpp detail/keyed_rows.hpp detail/keyed_timers.hpp
+  detail/kv_store.hpp detail/native_snapshots.hpp detail/sorted_writes.hpp detail/spill_file.hpp)
 set(RUNNEL_HEADERS_runtime)
 set(RUNNEL_HEADERS_operators
   combine_fn.hpp combiners.hpp do_fn.hpp element_context.hpp state.hpp trigger.hpp

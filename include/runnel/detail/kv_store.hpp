@@ -15,6 +15,9 @@
 #include <string>
 #include <string_view>
 
+#include "runnel/hash.hpp"
+#include "runnel/window.hpp"
+
 namespace runnel::detail {
 
 // Reads the rows of a range of key groups in key order, from a consistent
@@ -84,6 +87,12 @@ inline void append_kv_prefix(std::string& key, int key_group, std::uint64_t hash
   key.push_back(static_cast<char>(key_group & 0xff));
   for (int shift = 56; shift >= 0; shift -= 8)
     key.push_back(static_cast<char>((hash >> shift) & 0xff));
+}
+// The prefix hash of a row of window w and a key with hash key_hash (part
+// of stored keys: changing it would strand the rows of older checkpoints).
+inline std::uint64_t window_row_hash(std::uint64_t key_hash, const Window& w) {
+  return hash_combine(key_hash, hash_mix(static_cast<std::uint64_t>(w.start) * 31 +
+                                         static_cast<std::uint64_t>(w.end)));
 }
 
 }  // namespace runnel::detail

@@ -4,10 +4,8 @@
 // key's timers in time order. Checkpointed by key group.
 #include <array>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -17,6 +15,7 @@
 #include "runnel/detail/element_ops.hpp"
 #include "runnel/detail/keyed_restore.hpp"
 #include "runnel/detail/keyed_rows.hpp"
+#include "runnel/detail/keyed_timers.hpp"
 #include "runnel/detail/kv_store.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/key_groups.hpp"
@@ -58,7 +57,7 @@ class StatefulParDoOp final : public Operator {
     Cells cells;
     std::uint32_t timers = 0;
   };
-  using Timer = std::tuple<Timestamp, Window, K>;
+  using Timers = KeyedTimers<Window, K>;
 
   // A row as bytes (the RocksDB backend's values, and rows read from its
   // snapshots): its timer count, then per state its last write time and value.
@@ -95,10 +94,7 @@ class StatefulParDoOp final : public Operator {
   static void encode_key(const Window& win, const K& key, int max_parallelism, std::string& out) {
     out.clear();
     const std::uint64_t h = Hash<K>{}(key);
-    const std::uint64_t row_hash = hash_combine(
-        h,
-        hash_mix(static_cast<std::uint64_t>(win.start) * 31 + static_cast<std::uint64_t>(win.end)));
-    append_kv_prefix(out, key_group_of(h, max_parallelism), row_hash);
+    append_kv_prefix(out, key_group_of(h, max_parallelism), window_row_hash(h, win));
     ByteWriter w(out);
     Coder<Window>::encode(win, w);
     Coder<K>::encode(key, w);
@@ -160,7 +156,7 @@ class StatefulParDoOp final : public Operator {
         bool created = false;
         Row& row = rows_.acquire(w, values[i].first, created);
         if (created && !w.is_global())
-          gc_.emplace(w.max_timestamp() + op_.lateness_, RowKey{w, rows_.key()});
+          cleanup_.set(w.max_timestamp() + op_.lateness_, w, rows_.key());
         enter(row, ts);
         fn_.process(std::as_const(values[i]), context_, *out_);
         leave(row);
@@ -174,12 +170,10 @@ class StatefulParDoOp final : public Operator {
       watermark_ = input;
       fire(event_timers_, TimeDomain::kEventTime, input);
       // Windows past their lateness: their state goes.
-      while (!gc_.empty() && gc_.begin()->first <= input) {
-        const auto& [w, key] = gc_.begin()->second;
-        Row* row = rows_.find(w, key);
+      cleanup_.fire(input, [&](const typename Timers::Timer& t) {
+        Row* row = rows_.find(t.ns, t.key);
         if (row != nullptr && row->timers == 0) rows_.drop();
-        gc_.erase(gc_.begin());
-      }
+      });
       out_->flush();
       return input;
     }
@@ -200,9 +194,6 @@ class StatefulParDoOp final : public Operator {
     // own checkpoint (native_dir), rows stay there. Both: timers (tag 1:
     // domain, time, window, key). Operator state: the watermark.
     void snapshot(std::int64_t id, OperatorSnapshot& out) override {
-      auto group = [&](const K& key) -> std::string& {
-        return out.key_group(key_group_of(Hash<K>{}(key), max_parallelism_), max_parallelism_);
-      };
       if (rows_.native()) {
         rows_.snapshot_native(id, out);
       } else {
@@ -215,20 +206,16 @@ class StatefulParDoOp final : public Operator {
           encode_cells(row.cells, w);
         });
       }
-      for (int d = 0; d < 2; ++d) {
-        for (const auto& [t, win, key] : d == 0 ? event_timers_ : processing_timers_) {
-          ByteWriter w(group(key));
+      for (std::uint64_t d = 0; d < 2; ++d) {
+        timers(d).snapshot(out, max_parallelism_, [d](ByteWriter& w) {
           w.put_varint(1);
-          w.put_varint(static_cast<std::uint64_t>(d));
-          w.put_varint(static_cast<std::uint64_t>(t));
-          Coder<Window>::encode(win, w);
-          Coder<K>::encode(key, w);
-        }
+          w.put_varint(d);
+        });
       }
       ByteWriter w(out.operator_state);
       w.put_varint(static_cast<std::uint64_t>(watermark_));
-      w.put_varint(gc_.empty() ? 0 : 1);  // whether rows of windows (not global) are held
-      w.put_varint(timed_ ? 1 : 0);       // whether outputs carry timestamps and windows
+      w.put_varint(cleanup_.empty() ? 0 : 1);  // whether rows of windows (not global) are held
+      w.put_varint(timed_ ? 1 : 0);            // whether outputs carry timestamps and windows
     }
 
     // Either backend restores either kind of checkpoint: rows from key-group
@@ -246,37 +233,43 @@ class StatefulParDoOp final : public Operator {
       }
       // Native rows carry their timer counts; rows from bytes count their timers below.
       const bool native = rows_.restore_native(in, windowed, [&](const Window& w, const K& key) {
-        if (!w.is_global()) gc_.emplace(w.max_timestamp() + op_.lateness_, RowKey{w, key});
+        if (!w.is_global()) cleanup_.set(w.max_timestamp() + op_.lateness_, w, key);
       });
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
         while (!r.empty()) {
-          auto tag = r.get_varint();
-          auto d = tag == 0 ? 0 : r.get_varint();
-          auto t = tag == 0 ? 0 : static_cast<Timestamp>(r.get_varint());
-          Window w = Coder<Window>::decode(r);
-          K key = Coder<K>::decode(r);
-          if (tag != 0 && native) {  // the row and its count came with the native snapshot
-            (d == 0 ? event_timers_ : processing_timers_).emplace(t, w, std::move(key));
+          if (r.get_varint() == 0) {  // a row
+            Window w = Coder<Window>::decode(r);
+            K key = Coder<K>::decode(r);
+            decode_cells(r, restored_row(w, key).cells);
+            rows_.store();
             continue;
           }
-          bool created = false;
-          Row& row = rows_.acquire(w, key, created);
-          if (created && !w.is_global())
-            gc_.emplace(w.max_timestamp() + op_.lateness_, RowKey{w, rows_.key()});
-          if (tag == 0) {
-            decode_cells(r, row.cells);
-          } else if ((d == 0 ? event_timers_ : processing_timers_)
-                         .emplace(t, w, std::move(key))
-                         .second) {
-            ++row.timers;
+          const std::uint64_t d = r.get_varint();
+          const typename Timers::Timer t = Timers::read(r);
+          // Native rows came with their timer counts.
+          if (native) {
+            timers(d).set(t.time, t.ns, t.key);
+            continue;
           }
+          Row& row = restored_row(t.ns, t.key);
+          if (timers(d).set(t.time, t.ns, t.key)) ++row.timers;
           rows_.store();
         }
       }
     }
 
    private:
+    Timers& timers(std::uint64_t domain) {
+      return domain == 0 ? event_timers_ : processing_timers_;
+    }
+    // A row being restored from key-group bytes, made current.
+    Row& restored_row(const Window& w, const K& key) {
+      bool created = false;
+      Row& row = rows_.acquire(w, key, created);
+      if (created && !w.is_global()) cleanup_.set(w.max_timestamp() + op_.lateness_, w, key);
+      return row;
+    }
     // Binds the states and the context to the current row before calling the DoFn.
     void enter(Row& row, Timestamp ts) {
       current_ = &row;
@@ -322,24 +315,23 @@ class StatefulParDoOp final : public Operator {
 
     void set_timer(TimeDomain d, Timestamp t) {
       auto& timers = d == TimeDomain::kEventTime ? event_timers_ : processing_timers_;
-      if (timers.emplace(t, rows_.ns(), rows_.key()).second) ++current_->timers;
+      if (timers.set(t, rows_.ns(), rows_.key())) ++current_->timers;
     }
     void delete_timer(TimeDomain d, Timestamp t) {
       auto& timers = d == TimeDomain::kEventTime ? event_timers_ : processing_timers_;
-      if (timers.erase(Timer{t, rows_.ns(), rows_.key()}) > 0) --current_->timers;
+      if (timers.erase(t, rows_.ns(), rows_.key())) --current_->timers;
     }
 
     // Fires the timers at or before `limit`, in time order; a timer set while
     // firing fires too if it is due.
-    void fire(std::set<Timer>& timers, TimeDomain domain, Timestamp limit) {
-      while (!timers.empty() && std::get<0>(*timers.begin()) <= limit) {
-        auto node = timers.extract(timers.begin());
-        auto& [t, w, key] = node.value();
-        Row* row = rows_.find(w, key);
-        if (row == nullptr) continue;
+    void fire(Timers& timers, TimeDomain domain, Timestamp limit) {
+      timers.fire(limit, [&](const typename Timers::Timer& timer) {
+        const Timestamp t = timer.time;
+        Row* row = rows_.find(timer.ns, timer.key);
+        if (row == nullptr) return;
         --row->timers;
         if (timed_) {
-          out_->at(t, w);
+          out_->at(t, timer.ns);
         } else {
           out_->untimed();
         }
@@ -358,7 +350,7 @@ class StatefulParDoOp final : public Operator {
         } else {
           leave(*row);
         }
-      }
+      });
     }
 
     const StatefulParDoOp& op_;
@@ -369,8 +361,8 @@ class StatefulParDoOp final : public Operator {
     bool timed_ = false;
     Timestamp now_ = wall_clock_ms();
     Timestamp watermark_ = kMinTimestamp;
-    std::set<Timer> event_timers_, processing_timers_;
-    std::multimap<Timestamp, RowKey> gc_;  // non-global windows, by when their state goes
+    Timers event_timers_, processing_timers_;
+    Timers cleanup_;  // rows of non-global windows, at the time their state goes
     std::array<Timestamp, kStates> ttl_{};
     KeyedContext<K> context_;
     Row* current_ = nullptr;

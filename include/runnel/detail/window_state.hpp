@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
-#include <queue>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -32,6 +31,7 @@
 #include "runnel/coder.hpp"
 #include "runnel/detail/keyed_restore.hpp"
 #include "runnel/detail/keyed_rows.hpp"
+#include "runnel/detail/keyed_timers.hpp"
 #include "runnel/detail/window_panes.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/key_groups.hpp"
@@ -106,9 +106,9 @@ class WindowState : WindowPanes<CF> {
       SessionsRow& row = rows_.acquire(kSessionsNs, key, hash, make_key, created);
       Session& s = this->merge_session(row.sessions, w, add_fn, watermark_);
       const K& k = rows_.key();
-      due_.emplace(s.window.max_timestamp(), k);
+      due_.set(s.window.max_timestamp(), kGlobalWindow, k);
       if (this->after_add(s.cell, now, this->pane_to(emit, s.window, k)))
-        deadlines_.push(Deadline{s.cell.deadline, s.window, k});
+        deadlines_.set(s.cell.deadline, s.window, k);
     } else {
       Cell& c = rows_.acquire(CombineNs{w, Kind::kCell}, key, hash, make_key, created);
       if (created) {
@@ -122,7 +122,7 @@ class WindowState : WindowPanes<CF> {
       }
       add_fn(c.acc);
       if (this->after_add(c, now, this->pane_to(emit, w, rows_.key())))
-        deadlines_.push(Deadline{c.deadline, w, rows_.key()});
+        deadlines_.set(c.deadline, w, rows_.key());
     }
     rows_.store();
   }
@@ -173,23 +173,21 @@ class WindowState : WindowPanes<CF> {
   // keys: Nexmark q18 slowed as its state grew.)
   template <class Emit>
   void on_processing_time(Timestamp now, Emit&& emit) {
-    while (!deadlines_.empty() && deadlines_.top().at <= now) {
-      const Deadline d = deadlines_.top();
-      deadlines_.pop();
+    deadlines_.fire(now, [&](const typename Timers::Timer& d) {
       if constexpr (kMerging) {
         SessionsRow* row = rows_.find(kSessionsNs, d.key);
-        if (row == nullptr) continue;
+        if (row == nullptr) return;
         bool fired = false;
         for (auto& s : row->sessions)
           fired = this->fire_if_due(s.cell, now, this->pane_to(emit, s.window, d.key)) || fired;
         if (fired) rows_.store();
       } else {
-        if (windows_.find(d.window) == windows_.end()) continue;  // expired: its rows are gone
-        Cell* c = rows_.find(CombineNs{d.window, Kind::kCell}, d.key);
-        if (c == nullptr) continue;
-        if (this->fire_if_due(*c, now, this->pane_to(emit, d.window, d.key))) rows_.store();
+        if (windows_.find(d.ns) == windows_.end()) return;  // expired: its rows are gone
+        Cell* c = rows_.find(CombineNs{d.ns, Kind::kCell}, d.key);
+        if (c == nullptr) return;
+        if (this->fire_if_due(*c, now, this->pane_to(emit, d.ns, d.key))) rows_.store();
       }
-    }
+    });
   }
 
   // Bounded input ended: every untimed accumulator, through emit(key, acc).
@@ -287,10 +285,7 @@ class WindowState : WindowPanes<CF> {
       const std::uint64_t h = Hash<K>{}(key);
       const Window& w = ns.window;
       const std::uint64_t row_hash =
-          ns.kind == Kind::kCell
-              ? hash_combine(h, hash_mix(static_cast<std::uint64_t>(w.start) * 31 +
-                                         static_cast<std::uint64_t>(w.end)))
-              : hash_combine(h, ns.kind);
+          ns.kind == Kind::kCell ? window_row_hash(h, w) : hash_combine(h, ns.kind);
       append_kv_prefix(out, key_group_of(h, max_parallelism), row_hash);
       ByteWriter wr(out);
       wr.put_varint(ns.kind);
@@ -352,19 +347,18 @@ class WindowState : WindowPanes<CF> {
 
   template <class Emit>
   void sessions_on_watermark(Emit& emit) {
-    while (!due_.empty() && due_.top().first <= watermark_) {
-      K key = due_.top().second;
-      due_.pop();
+    due_.fire(watermark_, [&](const typename Timers::Timer& due) {
+      const K& key = due.key;
       SessionsRow* row = rows_.find(kSessionsNs, key);
-      if (row == nullptr) continue;
+      if (row == nullptr) return;
       this->close_sessions(key, row->sessions, watermark_, emit,
-                           [&](Timestamp t) { due_.emplace(t, key); });
+                           [&](Timestamp t) { due_.set(t, kGlobalWindow, key); });
       if (row->sessions.empty()) {
         rows_.drop();
       } else {
         rows_.store();
       }
-    }
+    });
   }
 
   // After a restore: which windows hold rows, when sessions are due, and
@@ -372,21 +366,21 @@ class WindowState : WindowPanes<CF> {
   void rebuild_indexes() {
     windows_.clear();
     last_window_ = nullptr;
-    due_ = {};
-    deadlines_ = {};
+    due_.clear();
+    deadlines_.clear();
     rows_.for_each([&](const CombineNs& ns, const K& key, const Row& row, std::uint64_t) {
       if (ns.kind == Kind::kUntimed) return;
       if constexpr (kMerging) {
         for (const Session& s : row.sessions) {
-          due_.emplace(
+          due_.set(
               s.cell.on_time_done ? s.window.max_timestamp() + lateness_ : s.window.max_timestamp(),
-              key);
-          if (s.cell.deadline != 0) deadlines_.push(Deadline{s.cell.deadline, s.window, key});
+              kGlobalWindow, key);
+          if (s.cell.deadline != 0) deadlines_.set(s.cell.deadline, s.window, key);
         }
       } else {
         auto [it, fresh] = windows_.try_emplace(ns.window, row.on_time_done);
         if (!fresh) it->second = it->second && row.on_time_done;
-        if (row.deadline != 0) deadlines_.push(Deadline{row.deadline, ns.window, key});
+        if (row.deadline != 0) deadlines_.set(row.deadline, ns.window, key);
       }
     });
   }
@@ -398,25 +392,14 @@ class WindowState : WindowPanes<CF> {
   std::map<Window, bool, WindowByEnd> windows_;
   typename std::map<Window, bool, WindowByEnd>::value_type* last_window_ = nullptr;
   std::vector<Window> due_windows_;  // on_watermark's, ordered as windows_
-  // Keys whose sessions to look at when the watermark reaches a time (min-heap).
-  struct LaterFirst {  // keys need not be ordered: compare times only
-    bool operator()(const std::pair<Timestamp, K>& a, const std::pair<Timestamp, K>& b) const {
-      return a.first > b.first;
-    }
-  };
-  std::priority_queue<std::pair<Timestamp, K>, std::vector<std::pair<Timestamp, K>>, LaterFirst>
-      due_;
-  // Armed processing-time firings, earliest first (a min-heap: with different
-  // early and late delays, or a clock that steps back, they are armed out of order).
-  struct Deadline {
-    Timestamp at;
-    Window window;
-    K key;
-  };
-  struct LaterDeadlineFirst {
-    bool operator()(const Deadline& a, const Deadline& b) const { return a.at > b.at; }
-  };
-  std::priority_queue<Deadline, std::vector<Deadline>, LaterDeadlineFirst> deadlines_;
+  // Keys whose sessions to look at when the watermark reaches a time (in the
+  // global namespace: one per key and time). A timer may be stale (its
+  // session merged or fired): the row says what is due.
+  using Timers = KeyedTimers<Window, K>;
+  Timers due_;
+  // Armed processing-time firings (window, key; for sessions the session's
+  // window), checked against the cell's deadline when they fire.
+  Timers deadlines_;
 };
 
 }  // namespace runnel::detail

@@ -1,0 +1,111 @@
+// KeyedTimers against an ordered set of (time, window, key): the same timers
+// set, deleted and fired (earliest first, those a firing sets included),
+// whatever the order of operations; and a snapshot read back, each timer in
+// its key's key group.
+#include "runnel/detail/keyed_timers.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "runnel/coder.hpp"
+#include "runnel/hash.hpp"
+#include "runnel/key_groups.hpp"
+
+namespace runnel::detail {
+namespace {
+
+using Timers = KeyedTimers<Window, std::string>;
+using Model = std::set<std::tuple<Timestamp, Window, std::string>>;
+
+struct Op {
+  int kind;  // 0, 1: set; 2: erase; 3: fire up to time
+  Timestamp time;
+  int window;
+  int key;
+};
+
+Window window_of(int w) { return w == 0 ? kGlobalWindow : Window{w * 10, w * 10 + 10}; }
+std::string key_of(int k) { return "key-" + std::to_string(k); }
+
+// Fires timers of `timers` and `model` up to `limit`; a fired timer at an
+// odd time sets one more, later (so some fire in the same call). Returns
+// what fired, in order, and checks the model fired the same timers.
+std::vector<Timestamp> fire(Timers& timers, Model& model, Timestamp limit) {
+  std::vector<Timestamp> times;
+  Model fired;
+  timers.fire(limit, [&](const Timers::Timer& t) {
+    times.push_back(t.time);
+    RC_ASSERT(fired.emplace(t.time, t.ns, t.key).second);
+    if (t.time % 2 != 0) timers.set(t.time + 3, t.ns, t.key);
+  });
+  Model expected;
+  while (!model.empty() && std::get<0>(*model.begin()) <= limit) {
+    auto [t, w, k] = *model.begin();
+    model.erase(model.begin());
+    expected.emplace(t, w, k);
+    if (t % 2 != 0) model.emplace(t + 3, w, k);
+  }
+  RC_ASSERT(fired == expected);
+  return times;
+}
+
+RC_GTEST_PROP(KeyedTimers, ActLikeAnOrderedSetOfTimers, ()) {
+  const auto ops = *rc::gen::container<std::vector<Op>>(
+      rc::gen::build<Op>(rc::gen::set(&Op::kind, rc::gen::inRange(0, 4)),
+                         rc::gen::set(&Op::time, rc::gen::inRange<Timestamp>(-5, 60)),
+                         rc::gen::set(&Op::window, rc::gen::inRange(0, 3)),
+                         rc::gen::set(&Op::key, rc::gen::inRange(0, 6))));
+  Timers timers;
+  Model model;
+  for (const Op& op : ops) {
+    const Window w = window_of(op.window);
+    const std::string k = key_of(op.key);
+    if (op.kind <= 1) {
+      RC_ASSERT(timers.set(op.time, w, k) == model.emplace(op.time, w, k).second);
+    } else if (op.kind == 2) {
+      RC_ASSERT(timers.erase(op.time, w, k) == (model.erase({op.time, w, k}) == 1));
+    } else {
+      const auto times = fire(timers, model, op.time);
+      RC_ASSERT(std::is_sorted(times.begin(), times.end()));
+    }
+    RC_ASSERT(timers.size() == model.size());
+    RC_ASSERT(timers.next() == (model.empty() ? kMaxTimestamp : std::get<0>(*model.begin())));
+  }
+  Model left;
+  timers.for_each([&](const Timers::Timer& t) { left.emplace(t.time, t.ns, t.key); });
+  RC_ASSERT(left == model);
+  fire(timers, model, kMaxTimestamp);
+  RC_ASSERT(timers.empty());
+}
+
+TEST(KeyedTimers, ASnapshotPutsEachTimerInItsKeysKeyGroup) {
+  constexpr int kMaxParallelism = 8;
+  Timers timers;
+  Model model;
+  for (int i = 0; i < 40; ++i) {
+    timers.set(-i * 7, window_of(i % 3), key_of(i % 11));
+    model.emplace(-i * 7, window_of(i % 3), key_of(i % 11));
+  }
+  OperatorSnapshot out;
+  timers.snapshot(out, kMaxParallelism, [](ByteWriter& w) { w.put_varint(7); });
+  Model read;
+  for (std::size_t kg = 0; kg < out.key_groups.size(); ++kg) {
+    ByteReader r(out.key_groups[kg]);
+    while (!r.empty()) {
+      ASSERT_EQ(r.get_varint(), 7u);
+      const Timers::Timer t = Timers::read(r);
+      EXPECT_EQ(key_group_of(Hash<std::string>{}(t.key), kMaxParallelism), static_cast<int>(kg));
+      read.emplace(t.time, t.ns, t.key);
+    }
+  }
+  EXPECT_EQ(read, model);
+}
+
+}  // namespace
+}  // namespace runnel::detail
