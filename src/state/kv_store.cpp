@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
@@ -59,7 +60,29 @@ void scan(const fs::path& snapshot, int first, int last,
 
 }  // namespace
 
+namespace {
+// Drops the rows KvStore::RowExpired says expired. A row it cannot read is kept.
+class ExpiredRows final : public rocksdb::CompactionFilter {
+ public:
+  explicit ExpiredRows(KvStore::RowExpired expired) : expired_(std::move(expired)) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    try {
+      return expired_(std::string_view(key.data(), key.size()),
+                      std::string_view(value.data(), value.size()));
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  const char* Name() const override { return "runnel.ExpiredRows"; }
+
+ private:
+  KvStore::RowExpired expired_;
+};
+}  // namespace
+
 struct KvStore::Impl {
+  std::unique_ptr<rocksdb::CompactionFilter> expired;  // outlives db (declared first)
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::ReadOptions read;
   rocksdb::WriteOptions write;
@@ -67,9 +90,10 @@ struct KvStore::Impl {
 };
 
 namespace {
-rocksdb::Options store_options() {
+rocksdb::Options store_options(const rocksdb::CompactionFilter* filter) {
   rocksdb::Options options;
   options.create_if_missing = true;
+  options.compaction_filter = filter;
   // One database per operator instance, each owned by one thread: keep the
   // background work small (two cores serve the whole job).
   options.max_background_jobs = 1;
@@ -97,7 +121,9 @@ rocksdb::Options store_options() {
 }
 }  // namespace
 
-KvStore::KvStore(const fs::path& dir) : impl_(std::make_unique<Impl>()), dir_(dir) {
+KvStore::KvStore(const fs::path& dir, RowExpired expired)
+    : impl_(std::make_unique<Impl>()), dir_(dir) {
+  if (expired) impl_->expired = std::make_unique<ExpiredRows>(std::move(expired));
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::create_directories(dir.parent_path(), ec);
@@ -106,7 +132,8 @@ KvStore::KvStore(const fs::path& dir) : impl_(std::make_unique<Impl>()), dir_(di
 
 void KvStore::open() {
   rocksdb::DB* raw = nullptr;
-  check(rocksdb::DB::Open(store_options(), dir_.string(), &raw), "cannot open", dir_);
+  check(rocksdb::DB::Open(store_options(impl_->expired.get()), dir_.string(), &raw), "cannot open",
+        dir_);
   impl_->db.reset(raw);
   // The checkpoint is what makes state durable (as in Flink): no write-ahead log.
   impl_->write.disableWAL = true;
@@ -174,6 +201,13 @@ void KvStore::checkpoint(const fs::path& dir) {
   // Without a write-ahead log the memtable must be flushed into SST files:
   // log_size_for_flush 0 makes RocksDB flush before it links them.
   check(cp->CreateCheckpoint(dir.string(), 0), "cannot write checkpoint", dir);
+}
+
+void KvStore::compact() {
+  check(impl_->db->Flush(rocksdb::FlushOptions{}), "cannot flush", dir_);
+  rocksdb::CompactRangeOptions all;
+  all.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  check(impl_->db->CompactRange(all, nullptr, nullptr), "cannot compact", dir_);
 }
 
 struct KvCursor::Impl {

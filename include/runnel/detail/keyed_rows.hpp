@@ -51,6 +51,7 @@
 #include "runnel/detail/sorted_writes.hpp"
 #include "runnel/key_groups.hpp"
 #include "runnel/operator.hpp"
+#include "runnel/window.hpp"
 
 namespace runnel::detail {
 
@@ -69,21 +70,29 @@ class KeyedRows {
   enum class Visit { kSkip, kVisit, kStop };
   // What a visit did to a row.
   enum class Change { kUnchanged, kChanged, kDropped };
+  // A row's time to live: clears what expired in the row at `now` and says
+  // whether the row then holds nothing (it goes). Runs on the task thread
+  // (memory) and on RocksDB's compaction threads: it must touch nothing but
+  // the row.
+  using Expiry = std::function<bool(Row&, Timestamp now)>;
 
   // The RocksDB backend's cache holds up to cache_bytes (by default the
   // instance's memory budget, else kDefaultCacheBytes); changed rows are
   // written back when they reach write_back_bytes.
-  explicit KeyedRows(const InstanceContext& ctx) : KeyedRows(ctx, default_cache_bytes(ctx)) {}
+  // Rows with a time to live say so by an expiry.
+  explicit KeyedRows(const InstanceContext& ctx, Expiry expiry = {})
+      : KeyedRows(ctx, default_cache_bytes(ctx), kWriteBackBytes, std::move(expiry)) {}
   KeyedRows(const InstanceContext& ctx, std::size_t cache_bytes,
-            std::size_t write_back_bytes = kWriteBackBytes)
+            std::size_t write_back_bytes = kWriteBackBytes, Expiry expiry = {})
       : max_parallelism_(ctx.max_parallelism),
         instance_(ctx.instance),
         parallelism_(ctx.parallelism),
         cache_limit_(cache_bytes),
-        write_back_bytes_(write_back_bytes) {
+        write_back_bytes_(write_back_bytes),
+        expiry_(std::move(expiry)) {
     if (ctx.state_backend == StateBackend::kRocksDB) {
-      kv_ =
-          std::make_unique<KvStore>(ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)));
+      kv_ = std::make_unique<KvStore>(
+          ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)), stored_row_expired());
       snapshots_ = std::make_unique<NativeSnapshots>(ctx);
     }
   }
@@ -249,6 +258,25 @@ class KeyedRows {
            [](const Ns&, Key&, Row&) { return Change::kDropped; });
   }
 
+  // Rows whose time to live passed (see Expiry). Memory: every row is
+  // looked at now and those left holding nothing go (call it before a
+  // checkpoint, not per record). RocksDB: nothing here; RocksDB drops
+  // expired rows as it compacts, and a row read back expires as it is used.
+  void expire(Timestamp now) {
+    if (!expiry_ || kv_) return;
+    update([](const Ns&) { return Visit::kVisit; },
+           [&](const Ns&, Key&, Row& row) {
+             return expiry_(row, now) ? Change::kDropped : Change::kChanged;
+           });
+  }
+  // RocksDB backend: writes the changed rows back and compacts the store
+  // (what RocksDB does by itself in the background, all of it now).
+  void compact() {
+    if (!kv_) return;
+    flush();
+    kv_->compact();
+  }
+
   // RocksDB backend: writes the changed rows, then snapshots the database
   // for checkpoint `id` into out.native_dir.
   void snapshot_native(std::int64_t id, OperatorSnapshot& out) {
@@ -368,6 +396,17 @@ class KeyedRows {
     return table_->second;
   }
 
+  // The store's filter: a stored row decoded and given to the expiry.
+  KvStore::RowExpired stored_row_expired() const {
+    if (!expiry_) return {};
+    return [expiry = expiry_](std::string_view key, std::string_view value) {
+      auto [ns, k] = Codec::decode_key(key);
+      Row row;
+      Codec::decode_row(ns, value, row);
+      return expiry(row, wall_clock_ms());
+    };
+  }
+
   static std::size_t default_cache_bytes(const InstanceContext& ctx) {
     return ctx.memory_budget != 0 ? ctx.memory_budget : kDefaultCacheBytes;
   }
@@ -448,6 +487,7 @@ class KeyedRows {
   };
   std::vector<Dirty> dirty_;  // cache entries changed since the last flush
   std::size_t cache_limit_, write_back_bytes_, cached_bytes_ = 0, cached_rows_ = 0;
+  Expiry expiry_;
   std::size_t row_bytes_ =
       16;  // a row's encoded size (key and value), as the last flush wrote them
   SortedWrites writes_;

@@ -47,7 +47,7 @@ class KeyedTimers {
         },
         [] { return std::uint32_t{0}; });
     if (!inserted) return false;
-    heap_.push_back(static_cast<std::uint32_t>(table_.size() - 1));
+    heap_.push_back(Slot{t, static_cast<std::uint32_t>(table_.size() - 1)});
     e->value = static_cast<std::uint32_t>(heap_.size() - 1);
     sift_up(heap_.size() - 1);
     return true;
@@ -63,15 +63,16 @@ class KeyedTimers {
   bool empty() const { return heap_.empty(); }
   std::size_t size() const { return heap_.size(); }
   // The earliest timer's time (kMaxTimestamp when there is none).
-  Timestamp next() const { return heap_.empty() ? kMaxTimestamp : top().time; }
+  Timestamp next() const { return heap_.empty() ? kMaxTimestamp : heap_[0].time; }
 
   // Takes out each timer at or before `limit`, earliest first, and passes it
   // to fn(Timer&). A timer fn sets fires in the same call if it is due.
   template <class Fn>
   void fire(Timestamp limit, Fn&& fn) {
-    while (!heap_.empty() && top().time <= limit) {
-      Timer timer = std::move(table_.entries()[heap_[0]].key);
-      remove(heap_[0]);
+    while (!heap_.empty() && heap_[0].time <= limit) {
+      const std::uint32_t index = heap_[0].index;
+      Timer timer = std::move(table_.entries()[index].key);
+      remove(index);
       fn(timer);
     }
   }
@@ -84,7 +85,7 @@ class KeyedTimers {
 
   void clear() {
     table_.clear_and_release();
-    std::vector<std::uint32_t>().swap(heap_);
+    std::vector<Slot>().swap(heap_);
   }
 
   // Writes every timer into its key's key group: what prefix(ByteWriter&)
@@ -118,62 +119,64 @@ class KeyedTimers {
       return a.time == b.time && a.ns == b.ns && a.key == b.key;
     }
   };
-  // Each entry's value is its position in heap_; heap_ holds entry indexes.
+  // Each entry's value is its position in heap_; the heap holds each
+  // timer's time (compared without reaching into the table) and entry index.
   using Table = FlatTable<Timer, std::uint32_t>;
+  struct Slot {
+    Timestamp time;
+    std::uint32_t index;
+  };
 
   static std::uint64_t hash_of(Timestamp t, const Ns& ns, const Key& key) {
     return hash_combine(hash_combine(Hash<Key>{}(key), Hash<Ns>{}(ns)),
                         hash_mix(static_cast<std::uint64_t>(t)));
   }
-  const Timer& top() const { return table_.entries()[heap_[0]].key; }
-  Timestamp time_at(std::size_t pos) const { return table_.entries()[heap_[pos]].key.time; }
-  void place(std::size_t pos, std::uint32_t index) {
-    heap_[pos] = index;
-    table_.entries()[index].value = static_cast<std::uint32_t>(pos);
+  void place(std::size_t pos, Slot slot) {
+    heap_[pos] = slot;
+    table_.entries()[slot.index].value = static_cast<std::uint32_t>(pos);
   }
   void sift_up(std::size_t pos) {
-    const std::uint32_t index = heap_[pos];
-    const Timestamp t = table_.entries()[index].key.time;
+    const Slot slot = heap_[pos];
     while (pos > 0) {
       const std::size_t parent = (pos - 1) / 2;
-      if (time_at(parent) <= t) break;
+      if (heap_[parent].time <= slot.time) break;
       place(pos, heap_[parent]);
       pos = parent;
     }
-    place(pos, index);
+    place(pos, slot);
   }
   void sift_down(std::size_t pos) {
-    const std::uint32_t index = heap_[pos];
-    const Timestamp t = table_.entries()[index].key.time;
+    const Slot slot = heap_[pos];
     const std::size_t n = heap_.size();
     while (true) {
       std::size_t child = 2 * pos + 1;
       if (child >= n) break;
-      if (child + 1 < n && time_at(child + 1) < time_at(child)) ++child;
-      if (t <= time_at(child)) break;
+      if (child + 1 < n && heap_[child + 1].time < heap_[child].time) ++child;
+      if (slot.time <= heap_[child].time) break;
       place(pos, heap_[child]);
       pos = child;
     }
-    place(pos, index);
+    place(pos, slot);
   }
   // Removes table entry `index` from the heap and the table.
   void remove(std::size_t index) {
     const std::size_t pos = table_.entries()[index].value;
-    const std::uint32_t last = heap_.back();
+    const Slot last = heap_.back();
     heap_.pop_back();
     if (pos < heap_.size()) {
       place(pos, last);
       sift_down(pos);
-      sift_up(table_.entries()[last].value);
+      sift_up(table_.entries()[last.index].value);
     }
     // The table moves its last entry into the erased one's place.
     const std::size_t moved = table_.size() - 1;
     table_.erase(index);
-    if (index != moved) heap_[table_.entries()[index].value] = static_cast<std::uint32_t>(index);
+    if (index != moved)
+      heap_[table_.entries()[index].value].index = static_cast<std::uint32_t>(index);
   }
 
   Table table_;
-  std::vector<std::uint32_t> heap_;
+  std::vector<Slot> heap_;
 };
 
 }  // namespace runnel::detail

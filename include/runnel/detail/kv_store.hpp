@@ -40,9 +40,15 @@ class KvCursor {
 
 class KvStore {
  public:
+  // Whether a stored row's time to live has passed: RocksDB drops such rows
+  // as it compacts (as Flink's TTL compaction filter). Called on RocksDB's
+  // background threads: it must look at nothing but its arguments.
+  using RowExpired = std::function<bool(std::string_view key, std::string_view value)>;
+
   // Opens a new, empty database at `dir` (what is there is removed first:
-  // a working copy never outlives its run).
-  explicit KvStore(const std::filesystem::path& dir);
+  // a working copy never outlives its run); `expired`, if given, filters
+  // rows at every compaction.
+  explicit KvStore(const std::filesystem::path& dir, RowExpired expired = {});
   ~KvStore();
   KvStore(const KvStore&) = delete;
   KvStore& operator=(const KvStore&) = delete;
@@ -65,6 +71,9 @@ class KvStore {
   // (which must not exist): its SST files hard-linked, not copied, when
   // `dir` is on the same file system; the memtable is flushed first.
   void checkpoint(const std::filesystem::path& dir);
+
+  // Writes the memtable out and compacts every table (expired rows go).
+  void compact();
 
  private:
   void open();

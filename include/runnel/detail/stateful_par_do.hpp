@@ -2,6 +2,7 @@
 // The operator behind par_do of a stateful DoFn (see state.hpp): a keyed
 // operator holding, per key and window, one cell per declared state, and the
 // key's timers in time order. Checkpointed by key group.
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <memory>
@@ -41,7 +42,10 @@ class StatefulParDoOp final : public Operator {
   using E = do_fn_emitters_t<Fn>;
   // lateness: the input's allowed lateness; a window's state is dropped once
   // the watermark passes its end plus this.
-  StatefulParDoOp(Fn fn, Timestamp lateness) : fn_(std::move(fn)), lateness_(lateness) {}
+  StatefulParDoOp(Fn fn, Timestamp lateness) : fn_(std::move(fn)), lateness_(lateness) {
+    std::size_t i = 0;
+    std::apply([&](auto&... h) { ((ttl_[i++] = h.ttl().count()), ...); }, fn_.state());
+  }
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
@@ -125,17 +129,14 @@ class StatefulParDoOp final : public Operator {
    public:
     Instance(const StatefulParDoOp& op, const InstanceContext& ctx, std::unique_ptr<E> out)
         : op_(op),
-          rows_(ctx),
+          rows_(ctx, op.expiry()),
           fn_(op.fn_),
           out_(std::move(out)),
           max_parallelism_(ctx.max_parallelism),
           instance_(ctx.instance),
           parallelism_(ctx.parallelism),
           context_([this](TimeDomain d, Timestamp t) { set_timer(d, t); },
-                   [this](TimeDomain d, Timestamp t) { delete_timer(d, t); }) {
-      std::size_t i = 0;
-      std::apply([&](auto&... h) { ((ttl_[i++] = h.ttl().count()), ...); }, fn_.state());
-    }
+                   [this](TimeDomain d, Timestamp t) { delete_timer(d, t); }) {}
 
     void open() override { DoFnHooks<Fn>::setup(fn_); }
     void close() override { DoFnHooks<Fn>::teardown(fn_); }
@@ -197,8 +198,8 @@ class StatefulParDoOp final : public Operator {
       if (rows_.native()) {
         rows_.snapshot_native(id, out);
       } else {
+        rows_.expire(now_);
         rows_.for_each([&](const Window& win, const K& key, Row& row, std::uint64_t hash) {
-          expire(row);
           ByteWriter w(out.key_group(key_group_of(hash, max_parallelism_), max_parallelism_));
           w.put_varint(0);
           Coder<Window>::encode(win, w);
@@ -281,14 +282,6 @@ class StatefulParDoOp final : public Operator {
       auto handles = fn_.state();
       (std::get<I>(handles).bind(&std::get<I>(row.cells), &now_), ...);
     }
-    template <class S>
-    static bool holds_nothing(const std::optional<S>& v) {
-      return !v.has_value();
-    }
-    template <class S>
-    static bool holds_nothing(const S& container) {
-      return container.empty();
-    }
     // Keeps the row, or drops it when it holds nothing and no timer.
     void leave(Row& row) {
       bool empty = row.timers == 0;
@@ -299,20 +292,6 @@ class StatefulParDoOp final : public Operator {
         rows_.store();
       }
     }
-    // TTL: clears cells past their time.
-    void expire(Row& row) {
-      std::size_t i = 0;
-      std::apply(
-          [&](auto&... c) {
-            (([&] {
-               Timestamp ttl = ttl_[i++];
-               if (ttl > 0 && c.written != 0 && now_ - c.written >= ttl) c = {};
-             }()),
-             ...);
-          },
-          row.cells);
-    }
-
     void set_timer(TimeDomain d, Timestamp t) {
       auto& timers = d == TimeDomain::kEventTime ? event_timers_ : processing_timers_;
       if (timers.set(t, rows_.ns(), rows_.key())) ++current_->timers;
@@ -363,13 +342,42 @@ class StatefulParDoOp final : public Operator {
     Timestamp watermark_ = kMinTimestamp;
     Timers event_timers_, processing_timers_;
     Timers cleanup_;  // rows of non-global windows, at the time their state goes
-    std::array<Timestamp, kStates> ttl_{};
     KeyedContext<K> context_;
     Row* current_ = nullptr;
   };
 
+  template <class S>
+  static bool holds_nothing(const std::optional<S>& v) {
+    return !v.has_value();
+  }
+  template <class S>
+  static bool holds_nothing(const S& container) {
+    return container.empty();
+  }
+  // The rows' time to live (KeyedRows::Expiry), if any state has one:
+  // cells past their time are cleared; a row left with nothing and no timer goes.
+  typename Rows::Expiry expiry() const {
+    if (std::all_of(ttl_.begin(), ttl_.end(), [](Timestamp t) { return t == 0; })) return {};
+    return [ttl = ttl_](Row& row, Timestamp now) {
+      std::size_t i = 0;
+      bool empty = row.timers == 0;
+      std::apply(
+          [&](auto&... c) {
+            (([&] {
+               const Timestamp t = ttl[i++];
+               if (t > 0 && c.written != 0 && now - c.written >= t) c = {};
+               empty = empty && holds_nothing(c.value);
+             }()),
+             ...);
+          },
+          row.cells);
+      return empty;
+    };
+  }
+
   Fn fn_;
   Timestamp lateness_;
+  std::array<Timestamp, kStates> ttl_{};
 };
 
 }  // namespace runnel::detail

@@ -72,6 +72,9 @@ class WindowState : WindowPanes<CF> {
   struct SessionsRow {
     Cell cell;
     std::vector<Session> sessions;
+    // The earliest time a timer in due_ is known to look at this key again
+    // (kMaxTimestamp: none known, as in a row just read back); not stored.
+    Timestamp due = kMaxTimestamp;
   };
   using Row = std::conditional_t<kMerging, SessionsRow, Cell>;
 
@@ -106,7 +109,12 @@ class WindowState : WindowPanes<CF> {
       SessionsRow& row = rows_.acquire(kSessionsNs, key, hash, make_key, created);
       Session& s = this->merge_session(row.sessions, w, add_fn, watermark_);
       const K& k = rows_.key();
-      due_.set(s.window.max_timestamp(), kGlobalWindow, k);
+      // One timer at or before the end of each session: one per session
+      // end, not per element (a timer fires early if its session grew).
+      if (s.window.max_timestamp() < row.due) {
+        row.due = s.window.max_timestamp();
+        due_.set(row.due, kGlobalWindow, k);
+      }
       if (this->after_add(s.cell, now, this->pane_to(emit, s.window, k)))
         deadlines_.set(s.cell.deadline, s.window, k);
     } else {
@@ -351,8 +359,15 @@ class WindowState : WindowPanes<CF> {
       const K& key = due.key;
       SessionsRow* row = rows_.find(kSessionsNs, key);
       if (row == nullptr) return;
-      this->close_sessions(key, row->sessions, watermark_, emit,
-                           [&](Timestamp t) { due_.set(t, kGlobalWindow, key); });
+      row->due = kMaxTimestamp;
+      auto look_again = [&](Timestamp t) {
+        due_.set(t, kGlobalWindow, key);
+        row->due = std::min(row->due, t);
+      };
+      this->close_sessions(key, row->sessions, watermark_, emit, look_again);
+      for (const Session& s : row->sessions) {  // sessions that grew past this timer
+        if (s.window.max_timestamp() > watermark_) look_again(s.window.max_timestamp());
+      }
       if (row->sessions.empty()) {
         rows_.drop();
       } else {

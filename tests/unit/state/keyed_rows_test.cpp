@@ -220,6 +220,31 @@ TEST(KeyedRows, AcquireSaysWhetherTheRowIsNew) {
   }
 }
 
+// An expiry (here a row with a negative value has expired) drops rows on
+// the memory backend when expire() runs and on RocksDB as it compacts
+// (filtering every stored row); the others stay.
+TEST(KeyedRows, ExpiredRowsGoAtExpireOnMemoryAndAsRocksDBCompacts) {
+  for (StateBackend backend : kBackends) {
+    testing::ScratchDir dir;
+    Rows rows(context(backend, dir.path()), [](Row& row, Timestamp) {
+      if (row.value >= 0) return false;
+      row = Row{};
+      return true;
+    });
+    std::map<std::int64_t, std::int64_t> kept;
+    for (std::int64_t k = 0; k < 1000; ++k) {
+      const std::int64_t v = k % 3 == 0 ? -k - 1 : k;
+      put(rows, k, v);
+      if (v >= 0) kept[k] = v;
+    }
+    rows.expire(wall_clock_ms());
+    rows.compact();
+    std::map<std::int64_t, std::int64_t> stored;
+    rows.for_each([&](int, std::int64_t key, Row& row, std::uint64_t) { stored[key] = row.value; });
+    EXPECT_EQ(stored, kept) << (backend == StateBackend::kRocksDB ? "RocksDB" : "memory");
+  }
+}
+
 TEST(KeyedRows, RocksDBCacheStaysWithinItsBudget) {
   testing::ScratchDir dir;
   Rows rows(context(StateBackend::kRocksDB, dir.path(), 0, 1, /*cache_bytes=*/64 << 10));
