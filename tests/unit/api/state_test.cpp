@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <runnel/runnel.hpp>
+#include <set>
 
 namespace {
 using namespace runnel;
@@ -230,6 +231,56 @@ TEST_P(State, ProcessingTimeTimersFireInStreamingMode) {
   auto v = out.values();
   std::sort(v.begin(), v.end());
   EXPECT_EQ(v, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+}
+
+// The operator's TTL (the backend's expiry): at a checkpoint, a key whose
+// only state expired and that has no timer is gone (memory backend; RocksDB
+// drops such rows as it compacts, see keyed_rows_test); a key with a timer
+// keeps its row and timer; before the TTL passes every key is kept.
+struct RememberLast : DoFn<KV, KV> {
+  ValueState<std::int64_t> last{"last", 50ms};
+  auto state() { return std::tie(last); }
+  void process(const KV& kv, KeyedContext<std::string>& ctx, Emitter<KV>&) {
+    last.write(kv.second);
+    if (kv.first == "timed") ctx.set_timer(TimeDomain::kEventTime, 1000);
+  }
+};
+
+TEST(StateTtl, ExpiredRowsWithoutTimersLeaveTheCheckpoint) {
+  detail::StatefulParDoOp<RememberLast, std::string, std::int64_t> op(RememberLast{}, 0);
+  struct Drop final : Output {
+    void push(BatchBase& b) override { b.clear(); }
+  } sink;
+  InstanceContext ctx;
+  auto inst = op.instantiate(ctx, {&sink});
+  Batch<KV> b;
+  for (const char* k : {"a", "b", "c", "timed"}) b.values.emplace_back(k, 1);
+  inst->process(0, b);
+  auto keys_in = [&](std::int64_t id) {
+    OperatorSnapshot snap;
+    inst->snapshot(id, snap);
+    std::set<std::string> keys;  // rows (tag 0) and timers (tag 1) by key
+    for (const std::string& bytes : snap.key_groups) {
+      ByteReader r(bytes);
+      while (!r.empty()) {
+        const auto tag = r.get_varint();
+        if (tag != 0) {  // domain, time
+          r.get_varint();
+          r.get_varint();
+        }
+        Coder<Window>::decode(r);
+        keys.insert(Coder<std::string>::decode(r) + (tag == 0 ? "" : " (timer)"));
+        if (tag == 0) {  // the one state: its write time and value
+          r.get_varint();
+          Coder<std::optional<std::int64_t>>::decode(r);
+        }
+      }
+    }
+    return keys;
+  };
+  EXPECT_EQ(keys_in(1), (std::set<std::string>{"a", "b", "c", "timed", "timed (timer)"}));
+  inst->on_processing_time(detail::wall_clock_ms() + 1000);
+  EXPECT_EQ(keys_in(2), (std::set<std::string>{"timed", "timed (timer)"}));
 }
 
 TEST(StateTtl, ExpiresAValueAfterItsTimeSinceTheLastWrite) {
