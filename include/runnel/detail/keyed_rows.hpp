@@ -33,6 +33,7 @@
 // The per-row paths are plain member calls, no virtual call: the backend is
 // a branch on a pointer, the same way for every row of an instance.
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -73,7 +74,9 @@ class KeyedRows {
   // A row's time to live: clears what expired in the row at `now` and says
   // whether the row then holds nothing (it goes). Runs on the task thread
   // (memory) and on RocksDB's compaction threads: it must touch nothing but
-  // the row.
+  // the row. `now` is the operator's processing time (advance_time), never
+  // the wall clock: a batch job's state does not expire on one backend
+  // and live on the other.
   using Expiry = std::function<bool(Row&, Timestamp now)>;
 
   // The RocksDB backend's cache holds up to cache_bytes (by default the
@@ -89,7 +92,8 @@ class KeyedRows {
         parallelism_(ctx.parallelism),
         cache_limit_(cache_bytes),
         write_back_bytes_(write_back_bytes),
-        expiry_(std::move(expiry)) {
+        expiry_(std::move(expiry)),
+        clock_(expiry_ ? std::make_shared<std::atomic<Timestamp>>(kMinTimestamp) : nullptr) {
     if (ctx.state_backend == StateBackend::kRocksDB) {
       kv_ = std::make_unique<KvStore>(
           ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)), stored_row_expired());
@@ -263,14 +267,21 @@ class KeyedRows {
   // checkpoint, not per record). RocksDB: nothing here; RocksDB drops
   // expired rows as it compacts, and a row read back expires as it is used.
   void expire(Timestamp now) {
+    advance_time(now);
     if (!expiry_ || kv_) return;
     update([](const Ns&) { return Visit::kVisit; },
            [&](const Ns&, Key&, Row& row) {
              return expiry_(row, now) ? Change::kDropped : Change::kChanged;
            });
   }
+  // The operator's processing time, which expiry judges rows by (on the
+  // RocksDB backend also from its compaction threads).
+  void advance_time(Timestamp now) {
+    if (clock_) clock_->store(now, std::memory_order_relaxed);
+  }
   // RocksDB backend: writes the changed rows back and compacts the store
-  // (what RocksDB does by itself in the background, all of it now).
+  // (what RocksDB does by itself in the background, all of it now: for
+  // tests and maintenance, not for a record's path).
   void compact() {
     if (!kv_) return;
     flush();
@@ -399,11 +410,11 @@ class KeyedRows {
   // The store's filter: a stored row decoded and given to the expiry.
   KvStore::RowExpired stored_row_expired() const {
     if (!expiry_) return {};
-    return [expiry = expiry_](std::string_view key, std::string_view value) {
+    return [expiry = expiry_, clock = clock_](std::string_view key, std::string_view value) {
       auto [ns, k] = Codec::decode_key(key);
       Row row;
       Codec::decode_row(ns, value, row);
-      return expiry(row, wall_clock_ms());
+      return expiry(row, clock->load(std::memory_order_relaxed));
     };
   }
 
@@ -488,6 +499,7 @@ class KeyedRows {
   std::vector<Dirty> dirty_;  // cache entries changed since the last flush
   std::size_t cache_limit_, write_back_bytes_, cached_bytes_ = 0, cached_rows_ = 0;
   Expiry expiry_;
+  std::shared_ptr<std::atomic<Timestamp>> clock_;  // advance_time's; shared with the filter
   std::size_t row_bytes_ =
       16;  // a row's encoded size (key and value), as the last flush wrote them
   SortedWrites writes_;

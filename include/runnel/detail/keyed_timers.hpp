@@ -8,8 +8,8 @@
 // An indexed min-heap over a hash set (FlatTable, as Flink's
 // HeapPriorityQueueSet): setting a timer that is already set, deleting one
 // and finding one cost a hash lookup; keys need equality and Hash<Key>, not
-// an order. Timers of the same time fire in an order that depends only on
-// what was set and deleted before (no wall clock, no addresses).
+// an order. Timers of the same time fire in no promised order (heap order:
+// the same for the same sets and deletes in one process, not after a restore).
 //
 // Timers live in memory on both backends (as Flink's heap timers beside
 // RocksDB state). Operators that checkpoint them write each into its key's

@@ -136,7 +136,9 @@ class StatefulParDoOp final : public Operator {
           instance_(ctx.instance),
           parallelism_(ctx.parallelism),
           context_([this](TimeDomain d, Timestamp t) { set_timer(d, t); },
-                   [this](TimeDomain d, Timestamp t) { delete_timer(d, t); }) {}
+                   [this](TimeDomain d, Timestamp t) { delete_timer(d, t); }) {
+      rows_.advance_time(now_);
+    }
 
     void open() override { DoFnHooks<Fn>::setup(fn_); }
     void close() override { DoFnHooks<Fn>::teardown(fn_); }
@@ -180,6 +182,7 @@ class StatefulParDoOp final : public Operator {
     }
     void on_processing_time(Timestamp now) override {
       now_ = now;
+      rows_.advance_time(now);
       fire(processing_timers_, TimeDomain::kProcessingTime, now);
       out_->flush();
     }
@@ -357,7 +360,7 @@ class StatefulParDoOp final : public Operator {
   // The rows' time to live (KeyedRows::Expiry), if any state has one:
   // cells past their time are cleared; a row left with nothing and no timer goes.
   typename Rows::Expiry expiry() const {
-    if (std::all_of(ttl_.begin(), ttl_.end(), [](Timestamp t) { return t == 0; })) return {};
+    if (std::all_of(ttl_.begin(), ttl_.end(), [](Timestamp t) { return t <= 0; })) return {};
     return [ttl = ttl_](Row& row, Timestamp now) {
       std::size_t i = 0;
       bool empty = row.timers == 0;

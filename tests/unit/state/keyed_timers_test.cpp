@@ -34,7 +34,8 @@ Window window_of(int w) { return w == 0 ? kGlobalWindow : Window{w * 10, w * 10 
 std::string key_of(int k) { return "key-" + std::to_string(k); }
 
 // Fires timers of `timers` and `model` up to `limit`; a fired timer at an
-// odd time sets one more, later (so some fire in the same call). Returns
+// odd time sets one more, later (so some fire in the same call), one at a
+// multiple of 3 deletes the key's timer 1 ms later, if set. Returns
 // what fired, in order, and checks the model fired the same timers.
 std::vector<Timestamp> fire(Timers& timers, Model& model, Timestamp limit) {
   std::vector<Timestamp> times;
@@ -43,6 +44,7 @@ std::vector<Timestamp> fire(Timers& timers, Model& model, Timestamp limit) {
     times.push_back(t.time);
     RC_ASSERT(fired.emplace(t.time, t.ns, t.key).second);
     if (t.time % 2 != 0) timers.set(t.time + 3, t.ns, t.key);
+    if (t.time % 3 == 0) timers.erase(t.time + 1, t.ns, t.key);  // as delete_timer in on_timer
   });
   Model expected;
   while (!model.empty() && std::get<0>(*model.begin()) <= limit) {
@@ -50,6 +52,7 @@ std::vector<Timestamp> fire(Timers& timers, Model& model, Timestamp limit) {
     model.erase(model.begin());
     expected.emplace(t, w, k);
     if (t % 2 != 0) model.emplace(t + 3, w, k);
+    if (t % 3 == 0) model.erase({t + 1, w, k});
   }
   RC_ASSERT(fired == expected);
   return times;
