@@ -14,9 +14,11 @@
 #
 # The layer a public header belongs to (relative to include/runnel).
 set(RUNNEL_HEADERS_core
-  batch.hpp check.hpp coder.hpp counter.hpp dead_letter.hpp emitter.hpp error.hpp fields.hpp hash.hpp
-  execution_mode.hpp key_groups.hpp memory_size.hpp node_builder.hpp node_spec.hpp operator.hpp pane.hpp partitioner.hpp
-  shared_state.hpp snapshot.hpp unit.hpp window.hpp)
+  coder.hpp dead_letter.hpp emitter.hpp error.hpp execution_mode.hpp fields.hpp hash.hpp pane.hpp unit.hpp
+  window.hpp
+  detail/batch.hpp detail/check.hpp detail/counter.hpp detail/key_groups.hpp detail/memory_size.hpp
+  detail/node_builder.hpp detail/node_spec.hpp detail/operator.hpp detail/partitioner.hpp
+  detail/shared_state.hpp detail/snapshot.hpp)
 set(RUNNEL_HEADERS_state
   detail/flat_table.hpp detail/keyed_restore.hpp detail/keyed_rows.hpp detail/keyed_timers.hpp
   detail/kv_store.hpp detail/native_snapshots.hpp detail/sorted_writes.hpp detail/spill_file.hpp)

@@ -7,8 +7,8 @@
 #include <tuple>
 #include <utility>
 
-#include "runnel/batch.hpp"
-#include "runnel/operator.hpp"
+#include "runnel/detail/batch.hpp"
+#include "runnel/detail/operator.hpp"
 
 namespace runnel {
 

@@ -19,11 +19,11 @@
 #include "runnel/dead_letter.hpp"
 #include "runnel/detail/generator_source.hpp"
 #include "runnel/detail/hybrid_source.hpp"
+#include "runnel/detail/node_builder.hpp"
 #include "runnel/execution_mode.hpp"
 #include "runnel/generator.hpp"
 #include "runnel/hybrid.hpp"
 #include "runnel/io.hpp"
-#include "runnel/node_builder.hpp"
 #include "runnel/pcollection.hpp"
 
 namespace runnel {

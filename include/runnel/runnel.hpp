@@ -1,10 +1,11 @@
 #pragma once
 // Everything a runnel program needs.
-#include "runnel/batch.hpp"
 #include "runnel/coder.hpp"
 #include "runnel/combine_fn.hpp"
 #include "runnel/combiners.hpp"
 #include "runnel/dead_letter.hpp"
+#include "runnel/detail/batch.hpp"
+#include "runnel/detail/snapshot.hpp"
 #include "runnel/do_fn.hpp"
 #include "runnel/element_context.hpp"
 #include "runnel/emitter.hpp"
@@ -20,7 +21,6 @@
 #include "runnel/pcollection.hpp"
 #include "runnel/pipeline.hpp"
 #include "runnel/run_main.hpp"
-#include "runnel/snapshot.hpp"
 #include "runnel/state.hpp"
 #include "runnel/trigger.hpp"
 #include "runnel/watermarks.hpp"

@@ -15,8 +15,8 @@
 #include "observe/progress.hpp"
 #include "observe/status_line.hpp"
 #include "plan/planner.hpp"
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/error.hpp"
-#include "runnel/key_groups.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/stop_request.hpp"
 

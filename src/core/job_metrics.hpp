@@ -1,7 +1,7 @@
 #pragma once
 // The live figures of one run: the plan's shape (tasks of fused operators,
 // exchanges) and, per operator and parallel instance, the counters its thread
-// keeps (runnel/counter.hpp), its watermark, its input queue's fill and its
+// keeps (runnel/detail/counter.hpp), its watermark, its input queue's fill and its
 // busy time; for the job, the checkpoint history and Kafka consumer lag.
 // The executor writes them once per batch without locks; the metrics server
 // and the status line read them from their own threads.
@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "runnel/counter.hpp"
+#include "runnel/detail/counter.hpp"
 
 namespace runnel {
 

@@ -1,4 +1,4 @@
-#include "runnel/node_spec.hpp"
+#include "runnel/detail/node_spec.hpp"
 
 namespace runnel {
 

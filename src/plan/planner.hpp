@@ -4,8 +4,8 @@
 // exchange kind of every edge.
 #include <vector>
 
+#include "runnel/detail/node_spec.hpp"
 #include "runnel/execution_mode.hpp"
-#include "runnel/node_spec.hpp"
 #include "runtime/physical_plan.hpp"
 
 namespace runnel::plan {

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "runnel/check.hpp"
+#include "runnel/detail/check.hpp"
 
 namespace runnel::runtime {
 

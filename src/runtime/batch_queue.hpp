@@ -11,7 +11,7 @@
 #include <mutex>
 #include <optional>
 
-#include "runnel/batch.hpp"
+#include "runnel/detail/batch.hpp"
 
 namespace runnel::runtime {
 

@@ -3,8 +3,8 @@
 // queues by the edge's kind, and ends with an end-of-input to each of them.
 #include <vector>
 
-#include "runnel/node_spec.hpp"
-#include "runnel/operator.hpp"
+#include "runnel/detail/node_spec.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runtime/batch_queue.hpp"
 
 namespace runnel::runtime {

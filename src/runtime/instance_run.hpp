@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/job_metrics.hpp"
-#include "runnel/operator.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runtime/exchange.hpp"
 
 namespace runnel::runtime {

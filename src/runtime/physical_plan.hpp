@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "runnel/node_spec.hpp"
-#include "runnel/operator.hpp"
-#include "runnel/partitioner.hpp"
+#include "runnel/detail/node_spec.hpp"
+#include "runnel/detail/operator.hpp"
+#include "runnel/detail/partitioner.hpp"
 
 namespace runnel::runtime {
 

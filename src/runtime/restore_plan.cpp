@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/error.hpp"
-#include "runnel/key_groups.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/instance_run.hpp"
 

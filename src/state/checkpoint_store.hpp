@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "runnel/snapshot.hpp"
+#include "runnel/detail/snapshot.hpp"
 
 namespace runnel::state {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "runnel/coder.hpp"
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/kv_store.hpp"
-#include "runnel/key_groups.hpp"
 
 namespace runnel::detail {
 

@@ -4,8 +4,8 @@
 // side-input par_do's main input, waiting for its side input).
 #include <memory>
 
-#include "runnel/batch.hpp"
 #include "runnel/coder.hpp"
+#include "runnel/detail/batch.hpp"
 #include "runnel/pane.hpp"
 #include "runnel/window.hpp"
 

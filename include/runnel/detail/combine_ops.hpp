@@ -12,19 +12,19 @@
 #include <utility>
 #include <vector>
 
-#include "runnel/batch.hpp"
 #include "runnel/coder.hpp"
 #include "runnel/combine_fn.hpp"
+#include "runnel/detail/batch.hpp"
 #include "runnel/detail/flat_table.hpp"
+#include "runnel/detail/key_groups.hpp"
+#include "runnel/detail/memory_size.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/detail/spilling_aggregator.hpp"
 #include "runnel/detail/split_watermarks.hpp"
 #include "runnel/detail/window_state.hpp"
 #include "runnel/detail/windowed_key.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/hash.hpp"
-#include "runnel/key_groups.hpp"
-#include "runnel/memory_size.hpp"
-#include "runnel/operator.hpp"
 #include "runnel/trigger.hpp"
 #include "runnel/watermarks.hpp"
 

@@ -9,9 +9,9 @@
 
 #include "runnel/detail/file_io_ops.hpp"
 #include "runnel/detail/kafka_ops.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/io.hpp"
 #include "runnel/kafka.hpp"
-#include "runnel/operator.hpp"
 
 namespace runnel::detail {
 

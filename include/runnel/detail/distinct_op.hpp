@@ -23,12 +23,12 @@
 #include <utility>
 #include <vector>
 
-#include "runnel/batch.hpp"
 #include "runnel/coder.hpp"
+#include "runnel/detail/batch.hpp"
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/keyed_rows.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/hash.hpp"
-#include "runnel/key_groups.hpp"
-#include "runnel/operator.hpp"
 #include "runnel/unit.hpp"
 #include "runnel/window.hpp"
 

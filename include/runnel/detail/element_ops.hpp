@@ -7,13 +7,13 @@
 #include <utility>
 #include <vector>
 
-#include "runnel/batch.hpp"
 #include "runnel/coder.hpp"
+#include "runnel/detail/batch.hpp"
 #include "runnel/detail/batch_coder.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/do_fn.hpp"
 #include "runnel/element_context.hpp"
 #include "runnel/emitter.hpp"
-#include "runnel/operator.hpp"
 
 namespace runnel::detail {
 

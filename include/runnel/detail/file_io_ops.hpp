@@ -13,9 +13,9 @@
 #include "runnel/csv.hpp"
 #include "runnel/dead_letter.hpp"
 #include "runnel/detail/file_splits.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/detail/output_files.hpp"
 #include "runnel/emitter.hpp"
-#include "runnel/operator.hpp"
 
 namespace runnel::detail {
 

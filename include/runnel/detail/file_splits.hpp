@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "runnel/shared_state.hpp"
+#include "runnel/detail/shared_state.hpp"
 
 namespace runnel::detail {
 

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "runnel/coder.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/generator.hpp"
-#include "runnel/operator.hpp"
 
 namespace runnel::detail {
 

@@ -13,7 +13,7 @@
 #include "runnel/coder.hpp"
 #include "runnel/dead_letter.hpp"
 #include "runnel/detail/element_ops.hpp"
-#include "runnel/operator.hpp"
+#include "runnel/detail/operator.hpp"
 
 namespace runnel::detail {
 

@@ -13,9 +13,9 @@
 #include "runnel/dead_letter.hpp"
 #include "runnel/detail/element_ops.hpp"
 #include "runnel/detail/file_io_ops.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/json.hpp"
 #include "runnel/kafka.hpp"
-#include "runnel/operator.hpp"
 
 namespace runnel::detail {
 

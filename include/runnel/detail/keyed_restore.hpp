@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "runnel/snapshot.hpp"
+#include "runnel/detail/snapshot.hpp"
 #include "runnel/window.hpp"
 
 namespace runnel::detail {

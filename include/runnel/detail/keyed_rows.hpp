@@ -46,12 +46,12 @@
 #include <vector>
 
 #include "runnel/detail/flat_table.hpp"
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/keyed_restore.hpp"
 #include "runnel/detail/kv_store.hpp"
 #include "runnel/detail/native_snapshots.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/detail/sorted_writes.hpp"
-#include "runnel/key_groups.hpp"
-#include "runnel/operator.hpp"
 #include "runnel/window.hpp"
 
 namespace runnel::detail {

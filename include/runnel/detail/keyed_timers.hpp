@@ -22,9 +22,9 @@
 
 #include "runnel/coder.hpp"
 #include "runnel/detail/flat_table.hpp"
+#include "runnel/detail/key_groups.hpp"
+#include "runnel/detail/snapshot.hpp"
 #include "runnel/hash.hpp"
-#include "runnel/key_groups.hpp"
-#include "runnel/snapshot.hpp"
 #include "runnel/window.hpp"
 
 namespace runnel::detail {

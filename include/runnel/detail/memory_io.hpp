@@ -6,10 +6,10 @@
 #include <utility>
 #include <vector>
 
-#include "runnel/batch.hpp"
 #include "runnel/coder.hpp"
+#include "runnel/detail/batch.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/emitter.hpp"
-#include "runnel/operator.hpp"
 
 namespace runnel::detail {
 

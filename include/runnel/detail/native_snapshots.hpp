@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "runnel/detail/kv_store.hpp"
-#include "runnel/operator.hpp"
+#include "runnel/detail/operator.hpp"
 
 namespace runnel::detail {
 

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "runnel/shared_state.hpp"
+#include "runnel/detail/shared_state.hpp"
 
 namespace runnel::detail {
 

@@ -16,10 +16,10 @@
 #include "runnel/coder.hpp"
 #include "runnel/combine_fn.hpp"
 #include "runnel/detail/flat_table.hpp"
+#include "runnel/detail/memory_size.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/detail/spill_file.hpp"
 #include "runnel/hash.hpp"
-#include "runnel/memory_size.hpp"
-#include "runnel/operator.hpp"
 
 namespace runnel::detail {
 

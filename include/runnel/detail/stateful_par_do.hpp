@@ -14,13 +14,13 @@
 
 #include "runnel/coder.hpp"
 #include "runnel/detail/element_ops.hpp"
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/keyed_restore.hpp"
 #include "runnel/detail/keyed_rows.hpp"
 #include "runnel/detail/keyed_timers.hpp"
 #include "runnel/detail/kv_store.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/hash.hpp"
-#include "runnel/key_groups.hpp"
-#include "runnel/operator.hpp"
 #include "runnel/state.hpp"
 
 namespace runnel::detail {
@@ -156,10 +156,7 @@ class StatefulParDoOp final : public Operator {
         } else {
           out_->untimed();
         }
-        bool created = false;
-        Row& row = rows_.acquire(w, values[i].first, created);
-        if (created && !w.is_global())
-          cleanup_.set(w.max_timestamp() + op_.lateness_, w, rows_.key());
+        Row& row = row_of(w, values[i].first);
         enter(row, ts);
         fn_.process(std::as_const(values[i]), context_, *out_);
         leave(row);
@@ -245,7 +242,7 @@ class StatefulParDoOp final : public Operator {
           if (r.get_varint() == 0) {  // a row
             Window w = Coder<Window>::decode(r);
             K key = Coder<K>::decode(r);
-            decode_cells(r, restored_row(w, key).cells);
+            decode_cells(r, row_of(w, key).cells);
             rows_.store();
             continue;
           }
@@ -256,7 +253,7 @@ class StatefulParDoOp final : public Operator {
             timers(d).set(t.time, t.ns, t.key);
             continue;
           }
-          Row& row = restored_row(t.ns, t.key);
+          Row& row = row_of(t.ns, t.key);
           if (timers(d).set(t.time, t.ns, t.key)) ++row.timers;
           rows_.store();
         }
@@ -267,8 +264,8 @@ class StatefulParDoOp final : public Operator {
     Timers& timers(std::uint64_t domain) {
       return domain == 0 ? event_timers_ : processing_timers_;
     }
-    // A row being restored from key-group bytes, made current.
-    Row& restored_row(const Window& w, const K& key) {
+    // The row of (w, key), made current; a new row of a window gets its cleanup timer.
+    Row& row_of(const Window& w, const K& key) {
       bool created = false;
       Row& row = rows_.acquire(w, key, created);
       if (created && !w.is_global()) cleanup_.set(w.max_timestamp() + op_.lateness_, w, key);

@@ -7,13 +7,13 @@
 #include <memory>
 #include <vector>
 
-#include "runnel/batch.hpp"
 #include "runnel/coder.hpp"
+#include "runnel/detail/batch.hpp"
 #include "runnel/detail/keyed_restore.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/detail/split_watermarks.hpp"
 #include "runnel/emitter.hpp"
 #include "runnel/error.hpp"
-#include "runnel/operator.hpp"
 #include "runnel/window.hpp"
 #include "runnel/windows.hpp"
 

@@ -29,13 +29,13 @@
 #include <vector>
 
 #include "runnel/coder.hpp"
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/keyed_restore.hpp"
 #include "runnel/detail/keyed_rows.hpp"
 #include "runnel/detail/keyed_timers.hpp"
+#include "runnel/detail/operator.hpp"
 #include "runnel/detail/window_panes.hpp"
 #include "runnel/hash.hpp"
-#include "runnel/key_groups.hpp"
-#include "runnel/operator.hpp"
 
 namespace runnel::detail {
 

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "runnel/coder.hpp"
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/hash.hpp"
-#include "runnel/key_groups.hpp"
 #include "test_util.hpp"
 
 namespace runnel::detail {

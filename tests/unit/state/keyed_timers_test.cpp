@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "runnel/coder.hpp"
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/hash.hpp"
-#include "runnel/key_groups.hpp"
 
 namespace runnel::detail {
 namespace {

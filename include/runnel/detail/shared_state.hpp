@@ -2,7 +2,7 @@
 #include <string>
 #include <typeinfo>
 
-#include "runnel/check.hpp"
+#include "runnel/detail/check.hpp"
 
 namespace runnel {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "runnel/check.hpp"
+#include "runnel/detail/check.hpp"
 #include "runnel/pane.hpp"
 #include "runnel/window.hpp"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "runnel/node_spec.hpp"
+#include "runnel/detail/node_spec.hpp"
 
 namespace runnel {
 

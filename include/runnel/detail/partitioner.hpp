@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "runnel/batch.hpp"
-#include "runnel/key_groups.hpp"
+#include "runnel/detail/batch.hpp"
+#include "runnel/detail/key_groups.hpp"
 
 namespace runnel {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "runnel/operator.hpp"
-#include "runnel/partitioner.hpp"
+#include "runnel/detail/operator.hpp"
+#include "runnel/detail/partitioner.hpp"
 
 namespace runnel {
 

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "runnel/batch.hpp"
-#include "runnel/counter.hpp"
-#include "runnel/shared_state.hpp"
-#include "runnel/snapshot.hpp"
+#include "runnel/detail/batch.hpp"
+#include "runnel/detail/counter.hpp"
+#include "runnel/detail/shared_state.hpp"
+#include "runnel/detail/snapshot.hpp"
 
 namespace runnel {
 
