@@ -57,6 +57,15 @@ struct PipelineOptions {
   std::string checkpoint_dir;
   std::chrono::milliseconds checkpoint_interval{1000};
   int checkpoints_kept = 3;
+  // Checkpoints in a row that may fail to be written (a full disk, a
+  // directory that cannot be written) before the job fails, as Flink's
+  // tolerable checkpoint failures; 0 (the default): the first failure fails
+  // the job. A failed checkpoint is discarded and the next one covers what
+  // it would have (file sinks publish its output then). A job with an
+  // exactly-once Kafka sink fails at the first failure whatever this says:
+  // the sink's transaction waits for that checkpoint. A stop's final
+  // checkpoint that fails always fails the job.
+  int tolerable_checkpoint_failures = 0;
   // "latest": resume from the newest usable checkpoint in checkpoint_dir (or
   // from the beginning if there is none); a checkpoint's path: from that one;
   // empty: start afresh.
@@ -87,6 +96,7 @@ struct RunResult {
   bool streaming = false;           // the mode it ran in
   double seconds = 0;
   std::uint64_t checkpoints = 0;          // completed in this run
+  std::uint64_t checkpoints_failed = 0;   // failed and tolerated in this run
   double checkpoint_seconds = 0;          // the last one's duration, trigger to durable
   std::uint64_t checkpoint_bytes = 0;     // the last one's size
   std::int64_t restored_checkpoint = -1;  // -1: not restored; 0: restored, none was complete

@@ -137,6 +137,13 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
   cmd.add_option("--checkpoints-kept", f.options.pipeline.checkpoints_kept,
                  "complete checkpoints to keep (default 3)")
       ->check(CLI::Range(1, 1000));
+  cmd.add_option("--tolerable-checkpoint-failures",
+                 f.options.pipeline.tolerable_checkpoint_failures,
+                 "checkpoints in a row that may fail to be written (a full disk, a directory that "
+                 "cannot be written) before the job fails; the next one covers a failed one "
+                 "(default 0: the first failure fails the job; with an exactly-once Kafka sink "
+                 "the first always does)")
+      ->check(CLI::Range(0, 1'000'000));
   cmd.add_option("--restore", f.options.pipeline.restore,
                  "resume from 'latest' (the newest usable checkpoint in --checkpoint-dir) or from "
                  "a checkpoint's path");
@@ -234,6 +241,7 @@ void log_summary(const std::string& name, RunResult r, const PipelineOptions& po
           : fmt::format(", {} checkpoints (last {:.0f} ms, {})", r.checkpoints,
                         r.checkpoint_seconds * 1000,
                         observe::human_bytes(static_cast<double>(r.checkpoint_bytes)));
+  if (r.checkpoints_failed > 0) checkpoints += fmt::format(" ({} failed)", r.checkpoints_failed);
   if (r.restored_checkpoint > 0)
     checkpoints += fmt::format(", restored checkpoint {} in {:.2f} s", r.restored_checkpoint,
                                r.restore_seconds);

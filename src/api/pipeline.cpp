@@ -179,6 +179,7 @@ runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool
                                : std::filesystem::path(options.checkpoint_dir);
       eo.checkpoints.interval = options.checkpoint_interval;
       eo.checkpoints.keep = std::max(1, options.checkpoints_kept);
+      eo.checkpoints.tolerable_failures = std::max(0, options.tolerable_checkpoint_failures);
       eo.checkpoints.restore = options.restore;
     }
   }
@@ -207,6 +208,7 @@ RunResult result_of(const runtime::ExecutionStats& stats, bool streaming_mode) {
   result.streaming = streaming_mode;
   result.seconds = stats.seconds;
   result.checkpoints = stats.checkpoints.completed;
+  result.checkpoints_failed = stats.checkpoints.failed;
   result.checkpoint_seconds = stats.checkpoints.last_seconds;
   result.checkpoint_bytes = stats.checkpoints.last_bytes;
   result.restored_checkpoint = stats.restored_checkpoint;

@@ -46,9 +46,11 @@ void JobMetrics::checkpoint_completed(const CheckpointRecord& r) {
     checkpoints_.history.erase(checkpoints_.history.begin());
 }
 
-void JobMetrics::checkpoint_aborted() {
+void JobMetrics::checkpoint_failed(std::int64_t id, const std::string& why) {
   std::lock_guard lock(mu_);
-  ++checkpoints_.aborted;
+  ++checkpoints_.failed;
+  checkpoints_.last_failed_id = id;
+  checkpoints_.last_failure = why;
 }
 
 void JobMetrics::restored(std::int64_t id) {

@@ -98,11 +98,14 @@ class JobMetrics final : public FigureReporter {
 
   // Checkpoints (rare: a lock is fine).
   void checkpoint_completed(const CheckpointRecord& r);
-  void checkpoint_aborted();
+  // Checkpoint id could not be written (why), and the job goes on.
+  void checkpoint_failed(std::int64_t id, const std::string& why);
   void restored(std::int64_t id);
   struct CheckpointFigures {
-    std::uint64_t completed = 0, aborted = 0, restores = 0;
+    std::uint64_t completed = 0, failed = 0, restores = 0;
     std::int64_t restored_id = -1;
+    std::int64_t last_failed_id = 0;  // 0: none failed
+    std::string last_failure;
     std::vector<CheckpointRecord> history;  // the latest, oldest first
   };
   CheckpointFigures checkpoints() const;

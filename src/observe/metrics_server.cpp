@@ -79,6 +79,9 @@ json checkpoints_json(const JobMetrics& m) {
                        {"bytes", c.bytes},
                        {"completed_ms", c.completed_unix_ms}});
   return {{"completed", ck.completed},
+          {"failed", ck.failed},
+          {"last_failed_id", ck.last_failed_id},
+          {"last_failure", ck.last_failure},
           {"restores", ck.restores},
           {"restored_id", ck.restored_id},
           {"history", std::move(history)}};

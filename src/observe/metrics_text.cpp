@@ -195,6 +195,12 @@ void add_checkpoint_figures(prometheus::Registry& reg, const JobMetrics& m) {
       .Add({})
       .Increment(static_cast<double>(ck.completed));
   BuildCounter()
+      .Name("runnel_checkpoints_failed_total")
+      .Help("Checkpoints that could not be written, tolerated (--tolerable-checkpoint-failures)")
+      .Register(reg)
+      .Add({})
+      .Increment(static_cast<double>(ck.failed));
+  BuildCounter()
       .Name("runnel_restores_total")
       .Help("Checkpoints this process restored")
       .Register(reg)

@@ -53,6 +53,8 @@ std::string status_text(const JobMetrics& m, const JobTotals& before, double sec
     line += fmt::format("; checkpoints {} (last #{} in {:.2f} s)", ck.completed,
                         ck.history.back().id, ck.history.back().seconds);
   }
+  if (ck.failed > 0)
+    line += fmt::format("; {} checkpoints failed (last #{})", ck.failed, ck.last_failed_id);
   return line;
 }
 

@@ -25,6 +25,12 @@ CheckpointCoordinator::CheckpointCoordinator(
   for (std::size_t t = 0; t < plan_.tasks.size(); ++t) {
     slots_[t].resize(static_cast<std::size_t>(plan_.tasks[t].parallelism));
     if (plan_.tasks[t].in_edges.empty()) running_sources_ += plan_.tasks[t].parallelism;
+    for (std::size_t o = 0; o < plan_.tasks[t].ops.size(); ++o) {
+      const auto& op = plan_.tasks[t].ops[o];
+      if (needs_every_checkpoint_.empty() &&
+          !op.op->outlives_failed_checkpoint(shared_[t][o].get()))
+        needs_every_checkpoint_ = op.name;
+    }
   }
 }
 
@@ -109,11 +115,9 @@ void CheckpointCoordinator::loop() {
     if (stopping_) break;
     lock.unlock();
     try {
-      complete(id, started);
+      // A failure it tolerates leaves nothing to do: the next one covers it.
+      complete(id, started, final);
     } catch (...) {
-      // A checkpoint that cannot be written fails the job (as Flink does with
-      // no tolerable checkpoint failures): running on without them would
-      // hold sink output back forever.
       fail_(std::current_exception());
       lock.lock();
       break;
@@ -133,8 +137,32 @@ void CheckpointCoordinator::loop() {
   in_flight_ = 0;
 }
 
-void CheckpointCoordinator::complete(std::int64_t id,
-                                     std::chrono::steady_clock::time_point started) {
+void CheckpointCoordinator::failed(std::int64_t id, const std::string& why, bool final) {
+  ++failures_in_row_;
+  // Failing the job is what Flink does with no tolerable failures: running on
+  // without checkpoints for ever would hold the sinks' output back.
+  std::string stop_reason;
+  if (final) {
+    stop_reason = "it was the final checkpoint of a stop";
+  } else if (!needs_every_checkpoint_.empty()) {
+    stop_reason = fmt::format(
+        "'{}' cannot go on past a failed checkpoint (its transaction waits for it to complete)",
+        needs_every_checkpoint_);
+  } else if (failures_in_row_ > config_.tolerable_failures) {
+    stop_reason = fmt::format("{} in a row failed; --tolerable-checkpoint-failures is {}",
+                              failures_in_row_, config_.tolerable_failures);
+  }
+  if (!stop_reason.empty())
+    throw std::runtime_error(fmt::format("checkpoint {} failed: {}; {}", id, why, stop_reason));
+  log_(fmt::format("checkpoint {} failed ({} of {} tolerated in a row): {}; the next one covers it",
+                   id, failures_in_row_, config_.tolerable_failures, why));
+  std::lock_guard lock(mu_);
+  ++stats_.failed;
+  if (metrics_) metrics_->checkpoint_failed(id, why);
+}
+
+bool CheckpointCoordinator::complete(std::int64_t id, std::chrono::steady_clock::time_point started,
+                                     bool final) {
   // The acknowledgements are complete and no task touches the slots of a
   // checkpoint in flight any more: read them without the lock.
   state::CheckpointContent content;
@@ -155,7 +183,16 @@ void CheckpointCoordinator::complete(std::int64_t id,
       content.operators.push_back(std::move(op));
     }
   }
-  std::uint64_t bytes = state::write_checkpoint(config_.dir, content);
+  std::uint64_t bytes = 0;
+  try {
+    bytes = state::write_checkpoint(config_.dir, content);
+  } catch (const std::exception& e) {
+    // Discarded: the sinks publish nothing for it, and their next
+    // checkpoint's states still list what this one held back.
+    failed(id, e.what(), final);
+    return false;
+  }
+  failures_in_row_ = 0;
   // Durable: the sinks may publish what it covers.
   for (std::size_t t = 0, k = 0; t < plan_.tasks.size(); ++t) {
     const auto& task = plan_.tasks[t];
@@ -183,6 +220,7 @@ void CheckpointCoordinator::complete(std::int64_t id,
                        .count();
     metrics_->checkpoint_completed({id, seconds, bytes, unix_ms});
   }
+  return true;
 }
 
 }  // namespace runnel::runtime

@@ -31,11 +31,14 @@ struct CheckpointConfig {
   std::chrono::milliseconds interval{1000};
   int keep = 3;         // complete checkpoints kept
   std::string restore;  // "": start afresh; "latest"; or a checkpoint's path
+  // Checkpoints in a row that may fail to be written before the job fails.
+  int tolerable_failures = 0;
 };
 
 struct CheckpointStats {
   std::uint64_t completed = 0;
   std::uint64_t aborted = 0;
+  std::uint64_t failed = 0;  // could not be written, and tolerated
   std::int64_t last_id = 0;  // the last completed one
   double last_seconds = 0;   // trigger to durable
   std::uint64_t last_bytes = 0;
@@ -85,7 +88,11 @@ class CheckpointCoordinator {
   };
   void loop();
   bool all_acknowledged() const;  // with mu_ held
-  void complete(std::int64_t id, std::chrono::steady_clock::time_point started);
+  // Writes checkpoint id and has the sinks commit it; false: it could not be
+  // written and the failure is tolerated (a failure not tolerated throws).
+  bool complete(std::int64_t id, std::chrono::steady_clock::time_point started, bool final);
+  // Checkpoint id could not be written (why): throws unless it may be tolerated.
+  void failed(std::int64_t id, const std::string& why, bool final);
 
   const PhysicalPlan& plan_;
   const std::vector<std::vector<std::shared_ptr<SharedState>>>& shared_;
@@ -94,6 +101,9 @@ class CheckpointCoordinator {
   Log log_;
   Fail fail_;
   Stopped stopped_;
+  // The first operator that cannot go on past a failed checkpoint ("": none).
+  std::string needs_every_checkpoint_;
+  int failures_in_row_ = 0;  // the coordinator thread's
   std::uint64_t stop_base_ = 0;
   JobMetrics* metrics_ = nullptr;
   std::int64_t next_id_;

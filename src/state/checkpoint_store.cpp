@@ -169,20 +169,10 @@ std::string check_native_files(const fs::path& checkpoint, const InstanceInfo& i
 
 }  // namespace
 
-std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& content) {
-  const fs::path final_dir = dir / dir_name(content.id);
-  const fs::path tmp_dir = dir / (dir_name(content.id) + ".inprogress");
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    throw std::runtime_error(
-        fmt::format("checkpoint: cannot create '{}': {}", dir.string(), ec.message()));
-  fs::remove_all(tmp_dir, ec);
-  fs::create_directory(tmp_dir, ec);
-  if (ec)
-    throw std::runtime_error(
-        fmt::format("checkpoint: cannot create '{}': {}", tmp_dir.string(), ec.message()));
+namespace {
 
+// Writes the files of checkpoint `content` into tmp_dir; returns their bytes.
+std::uint64_t write_checkpoint_files(const fs::path& tmp_dir, const CheckpointContent& content) {
   auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
@@ -226,13 +216,40 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
   manifest += fmt::format("checksum {:016x}\n", checksum(manifest));
   write_file_synced(tmp_dir / kManifest, {&manifest});
   fsync_dir(tmp_dir);
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp_dir, final_dir, ec);
+  return total + manifest.size();
+}
+
+}  // namespace
+
+std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& content) {
+  const fs::path final_dir = dir / dir_name(content.id);
+  const fs::path tmp_dir = dir / (dir_name(content.id) + ".inprogress");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
   if (ec)
     throw std::runtime_error(
-        fmt::format("checkpoint: cannot rename '{}': {}", tmp_dir.string(), ec.message()));
-  fsync_dir(dir);
-  return total + manifest.size();
+        fmt::format("checkpoint: cannot create '{}': {}", dir.string(), ec.message()));
+  fs::remove_all(tmp_dir, ec);
+  fs::create_directory(tmp_dir, ec);
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("checkpoint: cannot create '{}': {}", tmp_dir.string(), ec.message()));
+  try {
+    const std::uint64_t bytes = write_checkpoint_files(tmp_dir, content);
+    fs::remove_all(final_dir, ec);
+    fs::rename(tmp_dir, final_dir, ec);
+    if (ec)
+      throw std::runtime_error(
+          fmt::format("checkpoint: cannot rename '{}': {}", tmp_dir.string(), ec.message()));
+    fsync_dir(dir);
+    return bytes;
+  } catch (...) {
+    // A checkpoint that cannot be written leaves no part of itself: on a
+    // full disk its files are the room the next one needs.
+    std::error_code ignored;
+    fs::remove_all(tmp_dir, ignored);
+    throw;
+  }
 }
 
 namespace {

@@ -32,7 +32,7 @@ struct CheckpointContent {
 };
 
 // Writes checkpoint content.id under dir; returns the bytes written.
-// Throws std::runtime_error (with the path) on an IO error.
+// Throws std::runtime_error (with the path) on an IO error, having removed what it wrote.
 std::uint64_t write_checkpoint(const std::filesystem::path& dir, const CheckpointContent& content);
 
 // What a checkpoint directory holds, from its manifest.

@@ -121,6 +121,8 @@ def main(job_bin, workdir):
         check(total(samples, "runnel_operator_records_in_total", kind="sink") == n_out,
               "the sinks' records in != the job's records out")
         check(total(samples, "runnel_checkpoints_completed_total") == n_ck, "checkpoint count")
+        check(("runnel_checkpoints_failed_total", frozenset()) in samples
+              and total(samples, "runnel_checkpoints_failed_total") == 0, "failed checkpoints")
         check(total(samples, "runnel_checkpoint_last_size_bytes") > 0, "last checkpoint size")
         # What the sinks wrote: one line per record they took.
         for sink in ("windows", "totals", "running"):
@@ -143,6 +145,7 @@ def main(job_bin, workdir):
         check(any(n.startswith("par_do (stateful)") for n in names), f"/api/job operators: {names}")
         check(len(api["edges"]) >= 3, "/api/job edges")
         check(api["checkpoints"]["completed"] == n_ck, "/api/job checkpoints")
+        check(api["checkpoints"]["failed"] == 0, "/api/job failed checkpoints")
         print(f"metrics_test: {scrapes} scrapes while running; final: {n_in} in, {n_out} out, "
               f"{n_ck} checkpoints")
     finally:

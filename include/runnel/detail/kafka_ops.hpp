@@ -103,6 +103,9 @@ class KafkaSinkOp final : public Operator {
                          const std::vector<std::string>&) const override {
     if (shared) shared->as<KafkaTransactions>().commit(id);
   }
+  // Exactly once (shared transactions): a barrier's transaction is committed
+  // by its checkpoint, and the next record waits for that.
+  bool outlives_failed_checkpoint(SharedState* shared) const override { return shared == nullptr; }
   void on_job_success(SharedState* shared) const override {
     if (shared) shared->as<KafkaTransactions>().commit_all();
   }

@@ -207,6 +207,11 @@ class Operator {
   // on the checkpoint coordinator's thread, once per completed checkpoint.
   virtual void commit_checkpoint(SharedState* /*shared*/, std::int64_t /*id*/,
                                  const std::vector<std::string>& /*states*/) const {}
+  // Whether the job can go on past a checkpoint that failed (the next one
+  // then covers what it would have; see tolerable checkpoint failures):
+  // false for a sink whose output waits for each checkpoint to complete
+  // before it takes more, which would wait for ever.
+  virtual bool outlives_failed_checkpoint(SharedState* /*shared*/) const { return true; }
   // A restore of checkpoint `id` (0: none complete, start from the
   // beginning), before any instance starts: publish what `states` hold back
   // and discard what was written after checkpoint `id`.

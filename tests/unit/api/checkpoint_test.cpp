@@ -12,6 +12,7 @@
 #include <runnel/runnel.hpp>
 #include <thread>
 
+#include "checkpoint_saboteur.hpp"
 #include "state/checkpoint_store.hpp"
 #include "test_util.hpp"
 
@@ -479,6 +480,85 @@ TEST(Checkpoints, MaxParallelismMustNotChange) {
   Pipeline p(o);
   build(p, dir / "out");
   EXPECT_THROW(p.run(), UserError);
+}
+
+// Checkpoints that cannot be written fail one by one while the job goes on
+// (--tolerable-checkpoint-failures): its output is the plain run's, and the
+// checkpoint before the failures restores, at another parallelism, to the
+// same output again.
+TEST(Checkpoints, FailedCheckpointsAreToleratedAndTheNextOneCoversThem) {
+  runnel::testing::ScratchDir dir;
+  const auto [windows, totals, running, window_state, untimed, sessions, side] = plain_run(dir);
+  runnel::testing::ScratchDir run;
+  const fs::path ck = run.path() / "ck";
+  RunResult r;
+  // At least two failures must fall inside the run: slower on a loaded machine.
+  for (double rate = 50'000; r.checkpoints_failed < 2 && rate >= 50'000.0 / 16; rate /= 4) {
+    fs::remove_all(ck);
+    fs::remove_all(run.path() / "out");
+    fs::remove_all(run.path() / "saved");
+    runnel::testing::CheckpointSaboteur saboteur(ck, run.path() / "saved");
+    auto o = options(2, ck.string());
+    o.tolerable_checkpoint_failures = 1000;
+    Pipeline p(o);
+    build(p, run / "out", rate);
+    r = p.run();
+  }
+  EXPECT_GE(r.checkpoints_failed, 2u);
+  EXPECT_GE(r.checkpoints, 1u);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
+
+  // What is in the directory is whole (a checkpoint cut short by the move
+  // is not complete, and is not restored).
+  auto all = state::list_checkpoints(ck, true);
+  std::int64_t latest = -1;
+  for (const auto& c : all) {
+    if (c.valid) latest = c.id;
+  }
+  ASSERT_GT(latest, 0);
+  Pipeline p(options(3, ck.string(), "latest"));
+  build(p, run / "out");
+  RunResult restored = p.run();
+  EXPECT_EQ(restored.restored_checkpoint, latest);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/untimed"), untimed);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
+  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
+}
+
+// One failure more than tolerated fails the job, naming the checkpoint, why
+// it failed and the tolerance.
+TEST(Checkpoints, OneFailureMoreThanToleratedFailsTheJob) {
+  runnel::testing::ScratchDir run;
+  const fs::path ck = run.path() / "ck";
+  std::string error;
+  for (double rate = 50'000; error.empty() && rate >= 50'000.0 / 16; rate /= 4) {
+    fs::remove_all(ck);
+    fs::remove_all(run.path() / "out");
+    fs::remove_all(run.path() / "saved");
+    runnel::testing::CheckpointSaboteur saboteur(ck, run.path() / "saved");
+    auto o = options(2, ck.string());
+    o.tolerable_checkpoint_failures = 1;
+    Pipeline p(o);
+    build(p, run / "out", rate);
+    try {
+      p.run();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  EXPECT_NE(error.find("failed: checkpoint: cannot create"), std::string::npos) << error;
+  EXPECT_NE(error.find("2 in a row failed; --tolerable-checkpoint-failures is 1"),
+            std::string::npos)
+      << error;
 }
 
 }  // namespace

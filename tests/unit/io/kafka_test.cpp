@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "checkpoint_saboteur.hpp"
 #include "state/checkpoint_store.hpp"
 #include "test_util.hpp"
 
@@ -376,6 +377,34 @@ TEST(KafkaExactlyOnce, ATransactionPerCheckpointAndTheLogOfCommits) {
   EXPECT_EQ(text.rfind("run 1\n", 0), 0u) << text;
   for (const auto& label : labels)
     EXPECT_NE(text.find(" " + label + " 1\n"), std::string::npos) << label << " in\n" << text;
+}
+
+// An exactly-once sink's transaction waits for its checkpoint: a checkpoint
+// that cannot be written fails the job at once, whatever failures are
+// tolerated, and says why (rather than the sink waiting until it times out).
+TEST(KafkaExactlyOnce, AFailedCheckpointFailsTheJobWhateverIsTolerated) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("lines", 2);
+  cluster.create_topic("out", 2);
+  produce_lines(cluster.bootstrap(), "lines", 4000);
+  runnel::testing::ScratchDir dir;
+  runnel::testing::CheckpointSaboteur saboteur(dir.path() / "ck", dir.path() / "saved");
+  PipelineOptions o = options(1, ExecutionMode::kStreaming);
+  o.checkpoint_dir = dir / "ck";
+  o.checkpoint_interval = 20ms;
+  o.tolerable_checkpoint_failures = 1000;
+  Pipeline p(o);
+  p.read(io::kafka(cluster.bootstrap(), "lines"))  // unbounded: it runs until it fails
+      .map([](const io::KafkaRecord& r) { return r.value; })
+      .write(io::kafka(cluster.bootstrap(), "out").exactly_once());
+  try {
+    p.run();
+    FAIL() << "expected the job to fail";
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("failed: checkpoint: cannot create"), std::string::npos) << what;
+    EXPECT_NE(what.find("cannot go on past a failed checkpoint"), std::string::npos) << what;
+  }
 }
 
 TEST(KafkaExactlyOnce, WithoutCheckpointsOneTransactionPerRun) {
