@@ -158,6 +158,17 @@ PlainOutputs plain_run(const runnel::testing::ScratchDir& dir) {
   return o;
 }
 
+// Every sink's output under `out` is the plain run's.
+void expect_plain_outputs(const std::string& out, const PlainOutputs& plain) {
+  const std::pair<const char*, const std::vector<std::string>*> sinks[] = {
+      {"windows", &plain.windows}, {"totals", &plain.totals},
+      {"running", &plain.running}, {"window_state", &plain.window_state},
+      {"untimed", &plain.untimed}, {"sessions", &plain.sessions},
+      {"side", &plain.side}};
+  for (const auto& [name, lines] : sinks)
+    EXPECT_EQ(runnel::testing::read_part_lines(out + "/" + name), *lines) << name;
+}
+
 TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
   runnel::testing::ScratchDir dir;
   const auto [windows, totals, running, window_state, untimed, sessions, side] = plain_run(dir);
@@ -488,7 +499,7 @@ TEST(Checkpoints, MaxParallelismMustNotChange) {
 // same output again.
 TEST(Checkpoints, FailedCheckpointsAreToleratedAndTheNextOneCoversThem) {
   runnel::testing::ScratchDir dir;
-  const auto [windows, totals, running, window_state, untimed, sessions, side] = plain_run(dir);
+  const PlainOutputs plain = plain_run(dir);
   runnel::testing::ScratchDir run;
   const fs::path ck = run.path() / "ck";
   RunResult r;
@@ -506,12 +517,7 @@ TEST(Checkpoints, FailedCheckpointsAreToleratedAndTheNextOneCoversThem) {
   }
   EXPECT_GE(r.checkpoints_failed, 2u);
   EXPECT_GE(r.checkpoints, 1u);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
+  expect_plain_outputs(run / "out", plain);
 
   // What is in the directory is whole (a checkpoint cut short by the move
   // is not complete, and is not restored).
@@ -525,13 +531,7 @@ TEST(Checkpoints, FailedCheckpointsAreToleratedAndTheNextOneCoversThem) {
   build(p, run / "out");
   RunResult restored = p.run();
   EXPECT_EQ(restored.restored_checkpoint, latest);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/totals"), totals);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/running"), running);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/window_state"), window_state);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/untimed"), untimed);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
-  EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
+  expect_plain_outputs(run / "out", plain);
 }
 
 // One failure more than tolerated fails the job, naming the checkpoint, why
