@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -16,9 +17,16 @@ namespace runnel::testing {
 
 class CheckpointSaboteur {
  public:
-  // ck: the job's checkpoint directory; saved: where it goes while in the way.
-  CheckpointSaboteur(std::filesystem::path ck, std::filesystem::path saved)
-      : ck_(std::move(ck)), saved_(std::move(saved)), thread_([this] { watch(); }) {}
+  // ck: the job's checkpoint directory; saved: where it goes while in the
+  // way; ready: when to move it (default: once it holds a complete
+  // checkpoint; a job whose sinks write into it after a checkpoint completes
+  // waits for that, or the move fails them first).
+  CheckpointSaboteur(std::filesystem::path ck, std::filesystem::path saved,
+                     std::function<bool()> ready = {})
+      : ck_(std::move(ck)),
+        saved_(std::move(saved)),
+        ready_(ready ? std::move(ready) : [this] { return holds_complete_checkpoint(); }),
+        thread_([this] { watch(); }) {}
   ~CheckpointSaboteur() { put_back(); }
   CheckpointSaboteur(const CheckpointSaboteur&) = delete;
   CheckpointSaboteur& operator=(const CheckpointSaboteur&) = delete;
@@ -43,7 +51,7 @@ class CheckpointSaboteur {
   }
   void watch() {
     while (!done_) {
-      if (holds_complete_checkpoint()) {
+      if (ready_()) {
         std::filesystem::rename(ck_, saved_);
         std::ofstream(ck_) << "in the way\n";
         return;
@@ -53,6 +61,7 @@ class CheckpointSaboteur {
   }
 
   std::filesystem::path ck_, saved_;
+  std::function<bool()> ready_;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
