@@ -139,8 +139,8 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
       ->check(CLI::Range(1, 1000));
   cmd.add_option("--tolerable-checkpoint-failures",
                  f.options.pipeline.tolerable_checkpoint_failures,
-                 "checkpoints in a row that may fail to be written (a full disk, a directory that "
-                 "cannot be written) before the job fails; the next one covers a failed one "
+                 "checkpoints in a row whose checkpoint directory may fail to be written (a full "
+                 "disk) before the job fails; the next one covers a failed one "
                  "(default 0: the first failure fails the job; with an exactly-once Kafka sink "
                  "the first always does)")
       ->check(CLI::Range(0, 1'000'000));
