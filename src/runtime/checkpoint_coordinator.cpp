@@ -21,6 +21,7 @@ CheckpointCoordinator::CheckpointCoordinator(
       next_id_(first_id) {
   requested_.store(first_id - 1);
   completed_.store(first_id - 1);
+  settled_.store(first_id - 1);
   slots_.resize(plan_.tasks.size());
   for (std::size_t t = 0; t < plan_.tasks.size(); ++t) {
     slots_[t].resize(static_cast<std::size_t>(plan_.tasks[t].parallelism));
@@ -190,6 +191,7 @@ bool CheckpointCoordinator::complete(std::int64_t id, std::chrono::steady_clock:
     // Discarded: the sinks publish nothing for it, and their next
     // checkpoint's states still list what this one held back.
     failed(id, e.what(), final);
+    settled_.store(id, std::memory_order_release);
     return false;
   }
   failures_in_row_ = 0;
@@ -205,6 +207,7 @@ bool CheckpointCoordinator::complete(std::int64_t id, std::chrono::steady_clock:
     }
   }
   completed_.store(id, std::memory_order_release);
+  settled_.store(id, std::memory_order_release);
   state::retain_checkpoints(config_.dir, config_.keep);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -73,6 +73,9 @@ class CheckpointCoordinator {
   std::int64_t requested() const { return requested_.load(std::memory_order_acquire); }
   // The last checkpoint that is durable and committed (sinks prune with it).
   const std::atomic<std::int64_t>& completed() const { return completed_; }
+  // The last checkpoint that completed or failed: nothing waits for it or
+  // any before it (RocksDB instances remove their snapshots up to it).
+  const std::atomic<std::int64_t>& settled() const { return settled_; }
 
   // Task instance (task, instance) took its snapshot for checkpoint id.
   void acknowledge(int task, int instance, std::int64_t id, std::vector<OperatorSnapshot> snaps);
@@ -109,6 +112,7 @@ class CheckpointCoordinator {
   std::int64_t next_id_;
   std::atomic<std::int64_t> requested_{0};
   std::atomic<std::int64_t> completed_{0};
+  std::atomic<std::int64_t> settled_{0};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

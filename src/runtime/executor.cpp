@@ -73,6 +73,15 @@ void Executor::fail(std::exception_ptr error) {
   for (auto& per_task : queues_) {
     for (auto& q : per_task) q->close();
   }
+  for (std::size_t t = 0; t < shared_.size(); ++t) {
+    for (std::size_t o = 0; o < shared_[t].size(); ++o) {
+      try {
+        plan_.tasks[t].ops[o].op->on_job_cancel(shared_[t][o].get());
+      } catch (...) {
+        // Waking is best effort; the first error is the one reported.
+      }
+    }
+  }
 }
 
 void Executor::stop_after_checkpoint() {

@@ -264,6 +264,7 @@ InstanceContext Executor::instance_context(const TaskGraph& g, InstanceRun& r, i
     ctx.checkpointing = true;
     ctx.first_checkpoint_id = g.first_id;
     ctx.completed_checkpoint = &coordinator_->completed();
+    ctx.settled_checkpoint = &coordinator_->settled();
   }
   return ctx;
 }

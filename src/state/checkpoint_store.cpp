@@ -234,6 +234,7 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
   if (ec)
     throw std::runtime_error(
         fmt::format("checkpoint: cannot create '{}': {}", tmp_dir.string(), ec.message()));
+  bool renamed = false;
   try {
     const std::uint64_t bytes = write_checkpoint_files(tmp_dir, content);
     fs::remove_all(final_dir, ec);
@@ -241,13 +242,17 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
     if (ec)
       throw std::runtime_error(
           fmt::format("checkpoint: cannot rename '{}': {}", tmp_dir.string(), ec.message()));
+    renamed = true;
     fsync_dir(dir);
     return bytes;
   } catch (...) {
     // A checkpoint that cannot be written leaves no part of itself: on a
-    // full disk its files are the room the next one needs.
+    // full disk its files are the room the next one needs. Renamed but not
+    // durable counts as failed too, so it must not stay for a restore to
+    // find: the sinks publish nothing for it.
     std::error_code ignored;
     fs::remove_all(tmp_dir, ignored);
+    if (renamed) fs::remove_all(final_dir, ignored);
     throw;
   }
 }

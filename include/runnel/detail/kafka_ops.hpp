@@ -74,6 +74,7 @@ class KafkaTransactions final : public SharedState {
   void commit(std::int64_t id);
   void commit_all();  // the job succeeded
   void abort_all();   // the job failed
+  void cancel();      // the job is failing: wake instances waiting for a commit
 
   std::string restore_problem(std::int64_t id, const std::vector<std::string>& states) const;
   void recover(std::int64_t id, const std::vector<std::string>& states);
@@ -111,6 +112,9 @@ class KafkaSinkOp final : public Operator {
   }
   void on_job_failure(SharedState* shared) const override {
     if (shared) shared->as<KafkaTransactions>().abort_all();
+  }
+  void on_job_cancel(SharedState* shared) const override {
+    if (shared) shared->as<KafkaTransactions>().cancel();
   }
   std::string restore_problem(SharedState* shared, std::int64_t id,
                               const std::vector<std::string>& states) const override {

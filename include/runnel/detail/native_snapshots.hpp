@@ -1,8 +1,8 @@
 #pragma once
 // The RocksDB snapshots an operator instance took for checkpoints: each is
 // a directory next to the instance's database, linked into the checkpoint
-// when it completes, and removed here once that has happened (or when the
-// instance goes).
+// when it completes, and removed here once that has happened or it failed
+// (or when the instance goes).
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -20,7 +20,7 @@ class NativeSnapshots {
   explicit NativeSnapshots(const InstanceContext& ctx)
       : state_dir_(ctx.state_dir),
         prefix_(ctx.uid + "-" + std::to_string(ctx.instance) + ".snap-"),
-        completed_(ctx.completed_checkpoint) {}
+        settled_(ctx.settled_checkpoint) {}
   NativeSnapshots(const NativeSnapshots&) = delete;
   NativeSnapshots& operator=(const NativeSnapshots&) = delete;
   ~NativeSnapshots() {
@@ -30,7 +30,7 @@ class NativeSnapshots {
 
   // Snapshots `store` (written through first) for checkpoint `id` into out.native_dir.
   void take(KvStore& store, std::int64_t id, OperatorSnapshot& out) {
-    const std::int64_t done = completed_ ? completed_->load() : 0;
+    const std::int64_t done = settled_ ? settled_->load() : 0;
     std::error_code ec;
     while (!taken_.empty() && taken_.front().first <= done) {
       std::filesystem::remove_all(taken_.front().second, ec);
@@ -47,7 +47,7 @@ class NativeSnapshots {
  private:
   std::filesystem::path state_dir_;
   std::string prefix_;
-  const std::atomic<std::int64_t>* completed_;
+  const std::atomic<std::int64_t>* settled_;
   std::deque<std::pair<std::int64_t, std::filesystem::path>> taken_;
   std::uint64_t seq_ = 0;
 };

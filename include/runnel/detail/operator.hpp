@@ -80,10 +80,12 @@ struct InstanceContext {
   // Checkpoints are on: sinks hold output back until the checkpoint that
   // covers it completes. `first_checkpoint_id` is the id the next
   // checkpoint of this run will have; `completed_checkpoint` is raised by the
-  // coordinator once a checkpoint is durable and committed.
+  // coordinator once a checkpoint is durable and committed,
+  // `settled_checkpoint` once it completed or failed.
   bool checkpointing = false;
   std::int64_t first_checkpoint_id = 1;
   const std::atomic<std::int64_t>* completed_checkpoint = nullptr;
+  const std::atomic<std::int64_t>* settled_checkpoint = nullptr;
   // Keyed state: which backend, and for RocksDB the directory of this run
   // where instances keep their databases (named by `uid`, the operator's
   // stable position in the plan, and the instance).
@@ -186,6 +188,10 @@ class Operator {
   virtual void on_job_success(SharedState* /*shared*/) const {}
   // Called once if the job failed (e.g. remove temporary files).
   virtual void on_job_failure(SharedState* /*shared*/) const {}
+  // Called once, from whichever thread failed the job, while instances may
+  // still run: wake any instance waiting for something (a checkpoint's
+  // commit) that will not come now, so that the job ends at once.
+  virtual void on_job_cancel(SharedState* /*shared*/) const {}
   // True if instances hold hash tables that count against the memory budget.
   virtual bool uses_memory_budget() const { return false; }
   // False for a source that never ends by itself (a live topic, a

@@ -66,6 +66,7 @@ struct KafkaTransactions::Impl {
     std::atomic<bool> open{false};
     bool prepared = false;          // flushed at a barrier, waiting for its checkpoint
     bool fenced = false;            // a newer run took over (see fence_if_superseded)
+    bool cancelled = false;         // the job is failing: no commit will come
     std::int64_t prepared_for = 0;  // that checkpoint
     std::string sink_header;        // "uid/instance"
   };
@@ -269,13 +270,17 @@ void KafkaTransactions::send(int instance, std::string_view key, std::string_vie
   if (!s.open.load(std::memory_order_acquire)) {
     // The transaction of the last barrier waits for its checkpoint to complete.
     std::unique_lock lock(s.mu);
-    if (!s.cv.wait_for(lock, m.max_wait, [&] { return s.open.load() || s.fenced; }))
+    if (!s.cv.wait_for(lock, m.max_wait, [&] { return s.open.load() || s.fenced || s.cancelled; }))
       throw std::runtime_error(fmt::format(
           "Kafka sink, {}: checkpoint {} did not complete within {} s, so its transaction "
           "could not be committed",
           m.where, s.prepared_for, m.max_wait.count() / 1000));
     if (s.fenced)
       throw UserError(fmt::format("Kafka sink, {}: fenced by a newer run of this job", m.where));
+    if (s.cancelled && !s.open.load())
+      throw std::runtime_error(
+          fmt::format("Kafka sink, {}: the job failed while this sink waited for checkpoint {}",
+                      m.where, s.prepared_for));
   }
   const std::string& label = s.label_text;
   const std::string& epoch = m.epoch_text;
@@ -344,6 +349,14 @@ void KafkaTransactions::commit(std::int64_t id) {
 void KafkaTransactions::commit_all() {
   for (std::size_t i = 0; i < impl_->slots.size(); ++i)
     if (impl_->slots[i]->rk) impl_->commit_slot(static_cast<int>(i), 0);
+}
+
+void KafkaTransactions::cancel() {
+  for (auto& slot : impl_->slots) {
+    std::lock_guard lock(slot->mu);
+    slot->cancelled = true;
+    slot->cv.notify_all();
+  }
 }
 
 void KafkaTransactions::abort_all() {
