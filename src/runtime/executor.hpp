@@ -80,11 +80,16 @@ class Executor {
   // its exchanges, before any thread starts.
   struct TaskGraph {
     std::vector<std::unique_ptr<InstanceRun>> runs;
-    std::vector<int> channel_base;  // per edge: its first channel at the consumer
-    std::vector<int> num_channels;  // per task: channels feeding each instance
-    std::int64_t first_id = 1;      // the first checkpoint id of this run
-    std::size_t budget = 0;         // memory budget per budget-holding instance
+    std::vector<int> channel_base;                // per edge: its first channel at the consumer
+    std::vector<int> num_channels;                // per task: channels feeding each instance
+    std::int64_t first_id = 1;                    // the first checkpoint id of this run
+    std::size_t budget = 0;                       // memory budget per budget-holding instance
+    std::shared_ptr<detail::KvMemory> kv_memory;  // RocksDB's share of it, or null
   };
+  // Whether instances of `op` hold a share of the memory budget.
+  bool holds_budget(const Operator& op) const;
+  // The part of the budget the job's RocksDB databases share (0: none).
+  std::size_t rocksdb_budget() const;
   std::size_t memory_budget_per_instance() const;
   void make_queues();
   TaskGraph build_task_graph(std::int64_t first_id);

@@ -11,6 +11,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <stdexcept>
 
@@ -81,7 +82,35 @@ class ExpiredRows final : public rocksdb::CompactionFilter {
 };
 }  // namespace
 
+struct KvMemory::Impl {
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
+};
+
+KvMemory::KvMemory(std::size_t bytes) : impl_(std::make_unique<Impl>()), bytes_(bytes) {
+  // Flink's split (RocksDBMemoryConfiguration, write-buffer ratio r = 0.5):
+  // memtables may take 2rT/3 of the cache's share, and a memtable can pass
+  // its manager's limit by half before a flush begins, so the cache itself
+  // is (3 - r)T/3 and the whole stays within T. A tenth of the cache is for
+  // index and filter blocks first (high priority): every read needs them.
+  constexpr double kWriteBufferRatio = 0.5;
+  const auto t = static_cast<double>(bytes);
+  rocksdb::LRUCacheOptions cache;
+  cache.capacity = static_cast<std::size_t>((3 - kWriteBufferRatio) * t / 3);
+  cache.num_shard_bits = -1;  // RocksDB's choice by capacity
+  cache.strict_capacity_limit = false;
+  cache.high_pri_pool_ratio = 0.1;
+  impl_->cache = rocksdb::NewLRUCache(cache);
+  impl_->write_buffers = std::make_shared<rocksdb::WriteBufferManager>(
+      static_cast<std::size_t>(2 * kWriteBufferRatio * t / 3), impl_->cache);
+}
+
+KvMemory::~KvMemory() = default;
+
+std::size_t KvMemory::used() const { return impl_->cache->GetUsage(); }
+
 struct KvStore::Impl {
+  std::shared_ptr<KvMemory> memory;                    // outlives db (declared first)
   std::unique_ptr<rocksdb::CompactionFilter> expired;  // outlives db (declared first)
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::ReadOptions read;
@@ -90,7 +119,10 @@ struct KvStore::Impl {
 };
 
 namespace {
-rocksdb::Options store_options(const rocksdb::CompactionFilter* filter) {
+// cache and write_buffers: the job's KvMemory, or null (see KvStore's constructor).
+rocksdb::Options store_options(const rocksdb::CompactionFilter* filter,
+                               std::shared_ptr<rocksdb::Cache> cache,
+                               std::shared_ptr<rocksdb::WriteBufferManager> write_buffers) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.compaction_filter = filter;
@@ -110,8 +142,20 @@ rocksdb::Options store_options(const rocksdb::CompactionFilter* filter) {
   options.compression = rocksdb::kNoCompression;
   options.bottommost_compression = rocksdb::kLZ4Compression;
   rocksdb::BlockBasedTableOptions table;
-  static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(256 << 20);
-  table.block_cache = cache;
+  if (cache) {
+    table.block_cache = std::move(cache);
+    options.write_buffer_manager = std::move(write_buffers);
+    // Index and filter blocks count in the cache too; those of level 0
+    // (new tables, read most) and the top level of partitioned ones stay.
+    table.cache_index_and_filter_blocks = true;
+    table.cache_index_and_filter_blocks_with_high_priority = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    table.pin_top_level_index_and_filter = true;
+  } else {
+    static const std::shared_ptr<rocksdb::Cache> shared =
+        rocksdb::NewLRUCache(KvStore::kDefaultCacheBytes);
+    table.block_cache = shared;
+  }
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -121,8 +165,9 @@ rocksdb::Options store_options(const rocksdb::CompactionFilter* filter) {
 }
 }  // namespace
 
-KvStore::KvStore(const fs::path& dir, RowExpired expired)
+KvStore::KvStore(const fs::path& dir, RowExpired expired, std::shared_ptr<KvMemory> memory)
     : impl_(std::make_unique<Impl>()), dir_(dir) {
+  impl_->memory = std::move(memory);
   if (expired) impl_->expired = std::make_unique<ExpiredRows>(std::move(expired));
   std::error_code ec;
   fs::remove_all(dir, ec);
@@ -132,8 +177,12 @@ KvStore::KvStore(const fs::path& dir, RowExpired expired)
 
 void KvStore::open() {
   rocksdb::DB* raw = nullptr;
-  check(rocksdb::DB::Open(store_options(impl_->expired.get()), dir_.string(), &raw), "cannot open",
-        dir_);
+  const KvMemory* memory = impl_->memory.get();
+  check(
+      rocksdb::DB::Open(store_options(impl_->expired.get(), memory ? memory->impl_->cache : nullptr,
+                                      memory ? memory->impl_->write_buffers : nullptr),
+                        dir_.string(), &raw),
+      "cannot open", dir_);
   impl_->db.reset(raw);
   // The checkpoint is what makes state durable (as in Flink): no write-ahead log.
   impl_->write.disableWAL = true;

@@ -40,6 +40,7 @@ class DistinctOp final : public Operator {
   static constexpr std::uint64_t kFormatVersion = 1;
 
   explicit DistinctOp(std::int64_t allowed_lateness_ms) : lateness_(allowed_lateness_ms) {}
+  bool keeps_keyed_rows() const override { return true; }
   CheckpointSupport checkpoint_support() const override {
     return coder_defined_v<T> ? CheckpointSupport::kStateful : CheckpointSupport::kUnsupported;
   }

@@ -3,6 +3,7 @@
 // to iterate, spill and clear), a power-of-two slot array of (tag, index) with
 // linear probing. Lookup takes any key type comparable with K, so a word can be
 // counted from a view without building a string unless it is new.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -30,6 +31,17 @@ class FlatTable {
   std::size_t footprint() const {
     return entries_.capacity() * sizeof(Entry) + hashes_.capacity() * sizeof(std::uint64_t) +
            slots_.size() * sizeof(Slot);
+  }
+  // What the next insert allocates while it still holds the arrays it
+  // replaces (0 if it fits): a growing table briefly holds both.
+  std::size_t growth_bytes() const {
+    std::size_t n = 0;
+    if (entries_.size() == entries_.capacity()) {
+      const std::size_t next = std::max<std::size_t>(2 * entries_.capacity(), 1);
+      n += next * (sizeof(Entry) + sizeof(std::uint64_t));
+    }
+    if ((entries_.size() + 1) * 2 > slots_.size()) n += 2 * slots_.size() * sizeof(Slot);
+    return n;
   }
   static constexpr std::size_t bytes_per_entry() {
     return sizeof(Entry) + sizeof(std::uint64_t) + 2 * sizeof(Slot);

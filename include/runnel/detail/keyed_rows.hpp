@@ -95,8 +95,9 @@ class KeyedRows {
         expiry_(std::move(expiry)),
         clock_(expiry_ ? std::make_shared<std::atomic<Timestamp>>(kMinTimestamp) : nullptr) {
     if (ctx.state_backend == StateBackend::kRocksDB) {
-      kv_ = std::make_unique<KvStore>(
-          ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)), stored_row_expired());
+      kv_ =
+          std::make_unique<KvStore>(ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)),
+                                    stored_row_expired(), ctx.kv_memory);
       snapshots_ = std::make_unique<NativeSnapshots>(ctx);
     }
   }
@@ -355,6 +356,10 @@ class KeyedRows {
         writes_.remove(key_bytes_);
       }
       c.stored = c.present;
+      // In runs of write_back_bytes, each in key order: gathering a whole
+      // cache's changes first would hold them twice (decoded and encoded)
+      // at the cache's fullest moment.
+      if (writes_.bytes() >= write_back_bytes_) writes_.write_to(*kv_, 2 * write_back_bytes_);
     }
     dirty_.clear();
     writes_.write_to(*kv_, 2 * write_back_bytes_);
@@ -362,7 +367,7 @@ class KeyedRows {
     // estimate of every cached row follows it.
     if (rows != 0) {
       row_bytes_ = std::max<std::size_t>(encoded / rows, 16);
-      cached_bytes_ = cached_rows_ * (kEntryBytes + row_bytes_);
+      cached_bytes_ = cached_rows_ * row_bytes_;
     }
   }
 
@@ -396,9 +401,6 @@ class KeyedRows {
   // cache is emptied, so the dirty list holds their indexes).
   using Cache = FlatTable<Key, Cached>;
   using Caches = std::map<Ns, Cache, NsLess>;
-  // A cached row's entry, hash and slots.
-  static constexpr std::size_t kEntryBytes =
-      sizeof(typename Cache::Entry) + 2 * sizeof(std::uint64_t);
 
   // The memory table of ns, made if new. Runs of rows share a namespace
   // (all of them, for state not per window): the last one is remembered.
@@ -437,14 +439,24 @@ class KeyedRows {
         return e->value;
       }
     }
-    if (cached_bytes_ >= cache_limit_) {
+    // The tables' arrays count as allocated (capacity, not size), and an
+    // insert that grows one counts the new array beside the old: the copy
+    // holds both, and that moment is the cache's peak.
+    const std::size_t growth =
+        cache_ != nullptr ? cache_->second.growth_bytes() : Cache{}.footprint();
+    if (cached_bytes_ + table_bytes_ + growth >= cache_limit_) {
       evict();
     } else if (dirty_.size() * row_bytes_ >= write_back_bytes_) {
       flush();
     }
-    if (cache_ == nullptr) cache_ = &*caches_.try_emplace(ns).first;
+    if (cache_ == nullptr) {
+      cache_ = &*caches_.try_emplace(ns).first;
+      table_bytes_ += cache_->second.footprint();
+    }
+    const std::size_t footprint = cache_->second.footprint();
     auto [e, inserted] =
         cache_->second.find_or_insert_entry(key, h, make_key, [] { return Cached{}; });
+    table_bytes_ += cache_->second.footprint() - footprint;
     cached_ = e;
     ++cached_rows_;
     Codec::encode_key(ns, e->key, max_parallelism_, key_bytes_);
@@ -457,7 +469,7 @@ class KeyedRows {
       e->value.present = e->value.stored = true;
       bytes = key_bytes_.size() + value_.size();
     }
-    cached_bytes_ += kEntryBytes + bytes;
+    cached_bytes_ += bytes;
     return e->value;
   }
 
@@ -478,6 +490,7 @@ class KeyedRows {
     cached_ = nullptr;
     cached_rows_ = 0;
     cached_bytes_ = 0;
+    table_bytes_ = 0;
   }
 
   int max_parallelism_, instance_, parallelism_;
@@ -497,7 +510,9 @@ class KeyedRows {
     std::size_t index;
   };
   std::vector<Dirty> dirty_;  // cache entries changed since the last flush
-  std::size_t cache_limit_, write_back_bytes_, cached_bytes_ = 0, cached_rows_ = 0;
+  std::size_t cache_limit_, write_back_bytes_, cached_rows_ = 0;
+  std::size_t cached_bytes_ = 0;  // the cached rows' own bytes (their encoded size)
+  std::size_t table_bytes_ = 0;   // the cache tables' arrays (FlatTable::footprint)
   Expiry expiry_;
   std::shared_ptr<std::atomic<Timestamp>> clock_;  // advance_time's; shared with the filter
   std::size_t row_bytes_ =

@@ -38,8 +38,32 @@ class KvCursor {
   std::unique_ptr<Impl> impl_;
 };
 
+// The memory every RocksDB database of a job shares, as Flink's managed
+// memory for RocksDB: one block cache, which also holds the tables' index
+// and filter blocks, with the memtables charged to it by a write-buffer
+// manager. What the databases hold stays near `bytes` however many the job
+// opens (without it, each had its own memtables and the cache left index
+// and filter blocks outside).
+class KvMemory {
+ public:
+  explicit KvMemory(std::size_t bytes);
+  ~KvMemory();
+  KvMemory(const KvMemory&) = delete;
+  KvMemory& operator=(const KvMemory&) = delete;
+  std::size_t bytes() const { return bytes_; }
+  // What the block cache holds now, memtables included.
+  std::size_t used() const;
+
+ private:
+  friend class KvStore;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::size_t bytes_;
+};
+
 class KvStore {
  public:
+  static constexpr std::size_t kDefaultCacheBytes = std::size_t{256} << 20;
   // Whether a stored row's time to live has passed: RocksDB drops such rows
   // as it compacts (as Flink's TTL compaction filter). Called on RocksDB's
   // background threads: it must look at nothing but its arguments.
@@ -47,8 +71,11 @@ class KvStore {
 
   // Opens a new, empty database at `dir` (what is there is removed first:
   // a working copy never outlives its run); `expired`, if given, filters
-  // rows at every compaction.
-  explicit KvStore(const std::filesystem::path& dir, RowExpired expired = {});
+  // rows at every compaction. `memory`, if given, is what it shares with
+  // the job's other databases; else a cache of kDefaultCacheBytes shared by
+  // the process's databases, memtables apart.
+  explicit KvStore(const std::filesystem::path& dir, RowExpired expired = {},
+                   std::shared_ptr<KvMemory> memory = nullptr);
   ~KvStore();
   KvStore(const KvStore&) = delete;
   KvStore& operator=(const KvStore&) = delete;

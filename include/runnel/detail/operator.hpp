@@ -18,6 +18,9 @@
 #include "runnel/detail/snapshot.hpp"
 
 namespace runnel {
+namespace detail {
+class KvMemory;  // the state layer's (kv_store.hpp); only held here
+}  // namespace detail
 
 // Streaming mode: a source split (a file split, a Kafka partition, a
 // generator shard) begins, before its first record, so that its watermark
@@ -88,10 +91,12 @@ struct InstanceContext {
   const std::atomic<std::int64_t>* settled_checkpoint = nullptr;
   // Keyed state: which backend, and for RocksDB the directory of this run
   // where instances keep their databases (named by `uid`, the operator's
-  // stable position in the plan, and the instance).
+  // stable position in the plan, and the instance), and the memory they
+  // share (null: no budget).
   StateBackend state_backend = StateBackend::kMemory;
   std::filesystem::path state_dir;
   std::string uid;
+  std::shared_ptr<detail::KvMemory> kv_memory;
 };
 
 // What the executor tells an operator when it makes its shared state.
@@ -194,6 +199,9 @@ class Operator {
   virtual void on_job_cancel(SharedState* /*shared*/) const {}
   // True if instances hold hash tables that count against the memory budget.
   virtual bool uses_memory_budget() const { return false; }
+  // True if instances keep keyed rows (KeyedRows): on the RocksDB backend
+  // their caches of decoded rows count against the memory budget too.
+  virtual bool keeps_keyed_rows() const { return false; }
   // False for a source that never ends by itself (a live topic, a
   // generator without a limit): the pipeline then runs in streaming mode.
   virtual bool bounded() const { return true; }

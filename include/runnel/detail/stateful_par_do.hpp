@@ -47,6 +47,7 @@ class StatefulParDoOp final : public Operator {
     std::apply([&](auto&... h) { ((ttl_[i++] = h.ttl().count()), ...); }, fn_.state());
   }
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
+  bool keeps_keyed_rows() const override { return true; }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
     auto out = make_do_fn_emitters<Fn>(outputs, ctx.batch_size);
