@@ -32,11 +32,12 @@ struct PhysicalPlan;
 }
 
 struct PipelineOptions {
-  int parallelism = 0;                               // instances per task; 0 = the machine's cores
-  std::size_t batch_size = 1024;                     // records per batch between operators
-  std::size_t memory_budget = std::size_t{1} << 30;  // for all hash tables; 0 = unlimited
-  int max_parallelism = 128;                         // key groups
-  std::string temp_dir;  // for spill files; empty = the system's temp directory
+  int parallelism = 0;            // instances per task; 0 = the machine's cores
+  std::size_t batch_size = 1024;  // records per batch between operators
+  // For all hash tables and, with RocksDB state, RocksDB and its row caches; 0 = unlimited.
+  std::size_t memory_budget = std::size_t{1} << 30;
+  int max_parallelism = 128;  // key groups
+  std::string temp_dir;       // for spill files; empty = the system's temp directory
   // Where keyed state lives: in memory, or in RocksDB databases under
   // state_dir (empty: under temp_dir), one per operator instance, removed
   // when the run ends (checkpoints hold what survives it).

@@ -118,7 +118,8 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
       ->check(CLI::Range(1, 1024));
   cmd.add_option(
       "--memory-budget", f.memory_budget,
-      "memory for hash aggregations before they spill to disk, e.g. 512MiB (default 1GiB)");
+      "memory for hash aggregations before they spill to disk and, with RocksDB state, for "
+      "RocksDB and its row caches, e.g. 512MiB (default 1GiB)");
   cmd.add_option("--batch-size", f.options.pipeline.batch_size,
                  "records per batch between operators")
       ->check(CLI::Range(1, 1 << 20));
