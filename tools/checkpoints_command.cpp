@@ -54,12 +54,17 @@ int list_checkpoints_command(const std::string& dir) {
     fmt::print("no checkpoints in '{}'\n", dir);
     return 0;
   }
-  fmt::print("{:<10} {:<20} {:>10} {:>9}  {}\n", "ID", "CREATED (UTC)", "SIZE", "OPERATORS",
-             "STATUS");
+  // NEW: what the checkpoint wrote, less the RocksDB files it shares with
+  // the complete one before it.
+  fmt::print("{:<10} {:<20} {:>10} {:>10} {:>9}  {}\n", "ID", "CREATED (UTC)", "SIZE", "NEW",
+             "OPERATORS", "STATUS");
+  const state::CheckpointInfo* before = nullptr;
   for (const auto& c : all) {
-    fmt::print("{:<10} {:<20} {:>10} {:>9}  {}\n", c.id, utc(c.created_ms),
-               c.valid ? size(c.bytes) : "-", c.valid ? std::to_string(c.operators.size()) : "-",
-               status(c));
+    const std::uint64_t shared = c.valid && before ? state::bytes_shared_with(c, *before) : 0;
+    fmt::print("{:<10} {:<20} {:>10} {:>10} {:>9}  {}\n", c.id, utc(c.created_ms),
+               c.valid ? size(c.bytes) : "-", c.valid ? size(c.bytes - shared) : "-",
+               c.valid ? std::to_string(c.operators.size()) : "-", status(c));
+    if (c.valid) before = &c;
   }
   std::vector<std::string> log;
   auto latest = state::load_latest(dir, log);
@@ -80,6 +85,18 @@ int inspect_checkpoint_command(const std::string& path) {
   if (c.operators.empty()) return c.valid ? 0 : 1;
   fmt::print("created {} UTC, {} key groups, {} in all\n", utc(c.created_ms), c.max_parallelism,
              size(c.bytes));
+  // The complete checkpoint before it in the same directory, if any.
+  std::filesystem::path self(path);
+  if (!self.has_filename()) self = self.parent_path();  // "ck/chk-000000012/"
+  const auto siblings = state::list_checkpoints(self.parent_path(), false);
+  const state::CheckpointInfo* before = nullptr;
+  for (const auto& s : siblings)
+    if (s.valid && s.id < c.id) before = &s;
+  if (before != nullptr) {
+    const std::uint64_t shared = state::bytes_shared_with(c, *before);
+    fmt::print("shares {} of RocksDB files with checkpoint {} (the same files, linked); {} new\n",
+               size(shared), before->id, size(c.bytes - shared));
+  }
   for (const auto& op : c.operators) {
     fmt::print("operator {} '{}': {} instance(s), state format {}\n", op.uid, op.name,
                op.parallelism, op.format);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <tuple>
@@ -382,6 +383,28 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
   info.problem = verify_files(path, info);
   info.valid = info.problem.empty();
   return info;
+}
+
+std::uint64_t bytes_shared_with(const CheckpointInfo& c, const CheckpointInfo& before) {
+  auto inodes = [](const CheckpointInfo& info, auto&& fn) {
+    for (const auto& op : info.operators) {
+      for (const auto& inst : op.instances) {
+        if (inst.native_dir.empty()) continue;
+        for (const auto& f : inst.native_files) {
+          struct stat st {};
+          const fs::path p = info.path / inst.native_dir / f.name;
+          if (::stat(p.c_str(), &st) == 0) fn(std::pair(st.st_dev, st.st_ino), f.bytes);
+        }
+      }
+    }
+  };
+  std::set<std::pair<dev_t, ino_t>> earlier;
+  inodes(before, [&](auto id, std::uint64_t) { earlier.insert(id); });
+  std::uint64_t shared = 0;
+  inodes(c, [&](auto id, std::uint64_t bytes) {
+    if (earlier.count(id) != 0) shared += bytes;
+  });
+  return shared;
 }
 
 std::vector<CheckpointInfo> list_checkpoints(const fs::path& dir, bool verify) {

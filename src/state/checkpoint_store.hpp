@@ -73,6 +73,11 @@ struct CheckpointInfo {
 // Reads a checkpoint's manifest; with verify, also every section's checksum.
 CheckpointInfo inspect_checkpoint(const std::filesystem::path& path, bool verify);
 
+// Bytes of c's RocksDB files that are the very files (hard links, one inode)
+// of one of `before`'s: written once, shared by both (as the SST files an
+// incremental checkpoint shares in Flink). Files gone count as not shared.
+std::uint64_t bytes_shared_with(const CheckpointInfo& c, const CheckpointInfo& before);
+
 // Every chk-N directory under dir (in-progress ones too), by id.
 std::vector<CheckpointInfo> list_checkpoints(const std::filesystem::path& dir, bool verify);
 

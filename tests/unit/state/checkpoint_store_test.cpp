@@ -160,5 +160,34 @@ TEST(CheckpointStore, EmptyOrMissingDirectoryHasNothing) {
   EXPECT_TRUE(list_checkpoints(dir.path(), true).empty());
 }
 
+// RocksDB files linked into two checkpoints are one file: counted as shared
+// once, and a file of the later checkpoint only (or a copy) is new.
+TEST(CheckpointStore, BytesSharedWithTheCheckpointBeforeAreTheSameFiles) {
+  testing::ScratchDir dir;
+  auto info = [&](const std::string& name, std::vector<NativeFileInfo> files) {
+    fs::create_directories(dir.path() / name / "op-0.db");
+    CheckpointInfo c;
+    c.path = dir.path() / name;
+    OperatorInfo op;
+    InstanceInfo inst;
+    inst.native_dir = "op-0.db";
+    inst.native_files = std::move(files);
+    op.instances.push_back(inst);
+    c.operators.push_back(op);
+    return c;
+  };
+  CheckpointInfo before = info("chk-1", {{"1.sst", 5, 0}, {"2.sst", 7, 0}});
+  std::ofstream(dir / "chk-1/op-0.db/1.sst") << "11111";
+  std::ofstream(dir / "chk-1/op-0.db/2.sst") << "2222222";
+  CheckpointInfo after = info("chk-2", {{"1.sst", 5, 0}, {"2.sst", 7, 0}, {"3.sst", 3, 0}});
+  fs::create_hard_link(dir / "chk-1/op-0.db/1.sst", dir / "chk-2/op-0.db/1.sst");
+  fs::copy_file(dir / "chk-1/op-0.db/2.sst", dir / "chk-2/op-0.db/2.sst");  // equal, not shared
+  std::ofstream(dir / "chk-2/op-0.db/3.sst") << "333";
+  EXPECT_EQ(bytes_shared_with(after, before), 5u);
+  EXPECT_EQ(bytes_shared_with(before, before), 12u);
+  fs::remove_all(dir / "chk-1");  // gone: nothing shared
+  EXPECT_EQ(bytes_shared_with(after, before), 0u);
+}
+
 }  // namespace
 }  // namespace runnel::state
