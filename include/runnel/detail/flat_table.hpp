@@ -13,13 +13,18 @@ namespace runnel::detail {
 
 template <class K, class V>
 class FlatTable {
+  struct Slot {
+    std::uint32_t tag = 0;
+    std::uint32_t index = 0;  // entry index + 1; 0 is empty
+  };
+
  public:
   struct Entry {
     K key;
     V value;
   };
 
-  FlatTable() { reset_slots(16); }
+  FlatTable() { reset_slots(kInitialSlots); }
 
   std::size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
@@ -32,6 +37,8 @@ class FlatTable {
     return entries_.capacity() * sizeof(Entry) + hashes_.capacity() * sizeof(std::uint64_t) +
            slots_.size() * sizeof(Slot);
   }
+  // The footprint of a new, empty table.
+  static constexpr std::size_t empty_footprint() { return kInitialSlots * sizeof(Slot); }
   // What the next insert allocates while it still holds the arrays it
   // replaces (0 if it fits): a growing table briefly holds both.
   std::size_t growth_bytes() const {
@@ -120,14 +127,11 @@ class FlatTable {
   void clear_and_release() {
     std::vector<Entry>().swap(entries_);
     std::vector<std::uint64_t>().swap(hashes_);
-    reset_slots(16);
+    reset_slots(kInitialSlots);
   }
 
  private:
-  struct Slot {
-    std::uint32_t tag = 0;
-    std::uint32_t index = 0;  // entry index + 1; 0 is empty
-  };
+  static constexpr std::size_t kInitialSlots = 16;
 
   // Slots are picked by the low bits and spill partitions by the top ones, so
   // the tag mixes all bits: keys that share either still get distinct tags.

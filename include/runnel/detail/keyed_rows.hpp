@@ -443,7 +443,7 @@ class KeyedRows {
     // insert that grows one counts the new array beside the old: the copy
     // holds both, and that moment is the cache's peak.
     const std::size_t growth =
-        cache_ != nullptr ? cache_->second.growth_bytes() : Cache{}.footprint();
+        cache_ != nullptr ? cache_->second.growth_bytes() : Cache::empty_footprint();
     if (cached_bytes_ + table_bytes_ + growth >= cache_limit_) {
       evict();
     } else if (dirty_.size() * row_bytes_ >= write_back_bytes_) {
