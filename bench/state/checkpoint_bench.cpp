@@ -8,6 +8,7 @@
 //
 //   checkpoint_bench --events 20000000 --keys 1000000 -p 2 --interval-ms 1000
 //   checkpoint_bench --part 2 --keys 10000000
+//   checkpoint_bench --part 2 --keys 10000000 -p 2 --restore-parallelism 3
 //   checkpoint_bench --part 3 --state-keys 10000000
 #include <CLI/CLI.hpp>
 
@@ -28,11 +29,13 @@ struct Flags {
   std::uint64_t rocksdb_events = 3'000'000;  // RocksDB is about 50x slower: fewer events
   std::uint64_t keys = 1'000'000;
   int parallelism = 2;
+  int restore_parallelism = 0;  // 0: the same
   int interval_ms = 1000;
   int repeats = 3;
   int part = 0;  // 0: all
   std::uint64_t state_keys = 10'000'000;
   std::string dir = "/tmp/runnel-checkpoint-bench";
+  int shards = 2;  // the generator's, fixed across a restore: the parallelism
 };
 
 // The sum per key in keyed state; results are dropped (nothing is emitted).
@@ -61,7 +64,7 @@ RunResult aggregate(const Flags& f, Kind kind, StateBackend backend, std::uint64
   Pipeline p(o);
   io::GeneratorOptions g;
   g.events = events;
-  g.shards = f.parallelism;
+  g.shards = f.shards;
   const std::uint64_t keys = f.keys;
   auto in = p.read(io::generator<KV>(g, [keys](const io::GeneratedEvent& e) {
     return KV(static_cast<std::int64_t>(e.random % keys), 1);
@@ -109,14 +112,17 @@ void checkpoint_and_restore(const Flags& f, StateBackend backend) {
   RunResult full = aggregate(f, Kind::kStatefulDoFn, backend, 3 * f.keys, f.dir, 200);
   std::string latest;
   for (const auto& e : fs::directory_iterator(f.dir)) latest = std::max(latest, e.path().string());
-  RunResult restored = aggregate(f, Kind::kStatefulDoFn, backend, 3 * f.keys, f.dir, 200, latest);
+  Flags again = f;
+  if (f.restore_parallelism > 0) again.parallelism = f.restore_parallelism;
+  RunResult restored =
+      aggregate(again, Kind::kStatefulDoFn, backend, 3 * f.keys, f.dir, 200, latest);
   std::printf(
       "checkpoint  %-7s %llu keys: %.0f ms, %.1f MB (%.1f bytes/key); restore: %.2f s "
-      "(read, verify and load into %d instances)\n",
+      "(read, verify and load into %d instances, from %d)\n",
       name(backend), static_cast<unsigned long long>(f.keys), full.checkpoint_seconds * 1000,
       static_cast<double>(full.checkpoint_bytes) / 1e6,
       static_cast<double>(full.checkpoint_bytes) / static_cast<double>(f.keys),
-      restored.restore_seconds, f.parallelism);
+      restored.restore_seconds, again.parallelism, f.parallelism);
   fs::remove_all(f.dir);
 }
 
@@ -166,12 +172,15 @@ int main(int argc, char** argv) {
   app.add_option("--rocksdb-events", f.rocksdb_events, "events per throughput run on RocksDB");
   app.add_option("--keys", f.keys, "distinct keys");
   app.add_option("-p,--parallelism", f.parallelism, "instances per task");
+  app.add_option("--restore-parallelism", f.restore_parallelism,
+                 "part 2: restore at this parallelism (default: the same)");
   app.add_option("--interval-ms", f.interval_ms, "checkpoint interval");
   app.add_option("--repeats", f.repeats, "runs of each kind (the best is reported)");
   app.add_option("--part", f.part, "1 throughput, 2 checkpoint size and restore, 3 memory; 0 all");
   app.add_option("--state-keys", f.state_keys, "keys for part 3");
   app.add_option("--dir", f.dir, "where checkpoints go");
   CLI11_PARSE(app, argc, argv);
+  f.shards = f.parallelism;
 
   if (f.part == 0 || f.part == 1) {
     for (auto kind : {Kind::kStatefulDoFn, Kind::kCombine})

@@ -31,21 +31,36 @@ const std::string* adoptable_native_dir(const RestoredState& in, int instance, i
   return dir.empty() ? nullptr : &dir;
 }
 
-bool scan_native_rows(const RestoredState& in, int instance, int parallelism, int max_parallelism,
-                      const std::function<void(std::string_view, std::string_view)>& fn) {
+std::vector<NativePart> native_parts(const RestoredState& in, int instance, int parallelism,
+                                     int max_parallelism) {
   const int n = static_cast<int>(in.native_dirs.size());
   const int first = first_key_group(instance, parallelism, max_parallelism);
   const int last = last_key_group(instance, parallelism, max_parallelism);
-  bool any = false;
+  std::vector<NativePart> parts;
   for (int j = 0; j < n; ++j) {
     const std::string& dir = in.native_dirs[static_cast<std::size_t>(j)];
     if (dir.empty()) continue;
-    any = true;
     const int from = std::max(first, first_key_group(j, n, max_parallelism));
     const int to = std::min(last, last_key_group(j, n, max_parallelism));
-    if (from <= to) scan_kv_snapshot(dir, from, to, fn);
+    if (from <= to) parts.push_back({&dir, from, to});
   }
-  return any;
+  // Stable: of equal shares, the lower old instance comes first.
+  std::stable_sort(parts.begin(), parts.end(), [](const NativePart& a, const NativePart& b) {
+    return a.last - a.first > b.last - b.first;
+  });
+  return parts;
+}
+
+bool has_native_snapshots(const RestoredState& in) {
+  return std::any_of(in.native_dirs.begin(), in.native_dirs.end(),
+                     [](const std::string& d) { return !d.empty(); });
+}
+
+bool scan_native_rows(const RestoredState& in, int instance, int parallelism, int max_parallelism,
+                      const std::function<void(std::string_view, std::string_view)>& fn) {
+  for (const NativePart& part : native_parts(in, instance, parallelism, max_parallelism))
+    scan_kv_snapshot(*part.dir, part.first, part.last, fn);
+  return has_native_snapshots(in);
 }
 
 }  // namespace runnel::detail

@@ -8,6 +8,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -113,6 +114,7 @@ struct KvStore::Impl {
   std::shared_ptr<KvMemory> memory;                    // outlives db (declared first)
   std::unique_ptr<rocksdb::CompactionFilter> expired;  // outlives db (declared first)
   std::unique_ptr<rocksdb::DB> db;
+  rocksdb::Options options;  // db's
   rocksdb::ReadOptions read;
   rocksdb::WriteOptions write;
   rocksdb::WriteBatch batch;
@@ -178,17 +180,15 @@ KvStore::KvStore(const fs::path& dir, RowExpired expired, std::shared_ptr<KvMemo
 void KvStore::open() {
   rocksdb::DB* raw = nullptr;
   const KvMemory* memory = impl_->memory.get();
-  check(
-      rocksdb::DB::Open(store_options(impl_->expired.get(), memory ? memory->impl_->cache : nullptr,
-                                      memory ? memory->impl_->write_buffers : nullptr),
-                        dir_.string(), &raw),
-      "cannot open", dir_);
+  impl_->options = store_options(impl_->expired.get(), memory ? memory->impl_->cache : nullptr,
+                                 memory ? memory->impl_->write_buffers : nullptr);
+  check(rocksdb::DB::Open(impl_->options, dir_.string(), &raw), "cannot open", dir_);
   impl_->db.reset(raw);
   // The checkpoint is what makes state durable (as in Flink): no write-ahead log.
   impl_->write.disableWAL = true;
 }
 
-void KvStore::adopt(const fs::path& snapshot) {
+void KvStore::adopt(const fs::path& snapshot, int first, int last) {
   check(impl_->db->Close(), "cannot close", dir_);
   impl_->db.reset();
   std::error_code ec;
@@ -210,6 +210,42 @@ void KvStore::adopt(const fs::path& snapshot) {
                                            e.path().string(), to.string(), ec.message()));
   }
   open();
+  // A range deletion is one tombstone: the rows stay in the linked tables
+  // (shared with the checkpoint) until compaction drops them.
+  auto* cf = impl_->db->DefaultColumnFamily();
+  if (first > 0)
+    check(impl_->db->DeleteRange(impl_->write, cf, range_bound(0), range_bound(first)),
+          "cannot delete key groups from", dir_);
+  if (last < kMaxKeyGroups - 1)
+    check(
+        impl_->db->DeleteRange(impl_->write, cf, range_bound(last + 1), range_bound(kMaxKeyGroups)),
+        "cannot delete key groups from", dir_);
+}
+
+void KvStore::ingest(const fs::path& snapshot, int first, int last,
+                     const std::function<void(std::string_view, std::string_view)>& fn) {
+  const fs::path file = dir_ / fmt::format("ingest-{}-{}.sst", first, last);
+  std::size_t rows = 0;
+  {
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), impl_->options);
+    check(writer.Open(file.string()), "cannot write", file);
+    // The snapshot's rows come in key order, as a table file wants them.
+    scan(snapshot, first, last, [&](std::string_view key, std::string_view value) {
+      check(writer.Put(slice(key), slice(value)), "cannot write", file);
+      if (fn) fn(key, value);
+      ++rows;
+    });
+    // RocksDB refuses to finish a table without rows; unfinished, it is abandoned.
+    if (rows > 0) check(writer.Finish(), "cannot write", file);
+  }
+  if (rows == 0) {
+    std::error_code ec;
+    fs::remove(file, ec);
+    return;
+  }
+  rocksdb::IngestExternalFileOptions how;
+  how.move_files = true;  // written here, for this database: linked in, not copied
+  check(impl_->db->IngestExternalFile({file.string()}, how), "cannot ingest", file);
 }
 
 KvStore::~KvStore() {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "runnel/detail/snapshot.hpp"
 #include "runnel/window.hpp"
@@ -23,6 +24,23 @@ std::optional<Timestamp> restored_watermark(const RestoredState& in, int instanc
 // old instance's, when the parallelism is unchanged (the key groups are the
 // same). nullptr when there is none.
 const std::string* adoptable_native_dir(const RestoredState& in, int instance, int parallelism);
+
+// The part of one old instance's native snapshot that lies in a restoring
+// instance's key groups: key groups [first, last] of the snapshot in `dir`.
+struct NativePart {
+  const std::string* dir;
+  int first;
+  int last;
+};
+
+// The parts of the native snapshots in `in` that lie in this instance's key
+// groups, the one with most key groups first (that one a RocksDB instance
+// takes over, deleting the rest by range; it ingests the others).
+std::vector<NativePart> native_parts(const RestoredState& in, int instance, int parallelism,
+                                     int max_parallelism);
+
+// Whether `in` holds any native snapshot.
+bool has_native_snapshots(const RestoredState& in);
 
 // Calls fn(key, value) for every row of the old instances' native snapshots
 // that lies in this instance's key groups. Returns whether `in` held any

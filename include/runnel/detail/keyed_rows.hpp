@@ -296,14 +296,16 @@ class KeyedRows {
     snapshots_->take(*kv_, id, out);
   }
 
-  // Restores the rows of the native snapshots in `in` (either backend): the
-  // RocksDB backend takes over its own old instance's snapshot when the
-  // parallelism is unchanged, and otherwise (or on the memory backend)
-  // copies the rows of its key groups. on_row(ns, key) is called for each
-  // row restored (on a snapshot taken over, only if visit_adopted: reading
-  // its keys is then a scan). Returns whether `in` held native snapshots.
+  // Restores the rows of the native snapshots in `in` (either backend). The
+  // RocksDB backend reads no row for it: it takes over the old instance's
+  // snapshot that shares most key groups with it (at unchanged parallelism,
+  // its own), deletes the key groups it does not own by range, and ingests
+  // the rows of its key groups from the other snapshots as table files.
+  // on_row(ns, key) is called for each row restored: always on the memory
+  // backend, on RocksDB only if `visit` (reading the keys is then a scan).
+  // Returns whether `in` held native snapshots.
   template <class OnRow>
-  bool restore_native(const RestoredState& in, bool visit_adopted, OnRow&& on_row) {
+  bool restore_native(const RestoredState& in, bool visit, OnRow&& on_row) {
     auto visit_key = [&](std::string_view key, std::string_view) {
       auto [ns, k] = Codec::decode_key(key);
       on_row(ns, k);
@@ -311,22 +313,26 @@ class KeyedRows {
     if (kv_) {
       if (const std::string* dir = adoptable_native_dir(in, instance_, parallelism_)) {
         kv_->adopt(*dir);
-        if (visit_adopted) {
-          scan_kv_snapshot(*dir, first_group(), last_group(), visit_key);
-        }
+        if (visit) scan_kv_snapshot(*dir, first_group(), last_group(), visit_key);
         return true;
       }
-      // Rows of other instances' snapshots are copied as they are: the same
-      // codec wrote them, so their keys and values need no decoding.
-      const bool any = scan_native_rows(in, instance_, parallelism_, max_parallelism_,
-                                        [&](std::string_view key, std::string_view value) {
-                                          writes_.put(key, value);
-                                          visit_key(key, value);
-                                          if (writes_.bytes() >= write_back_bytes_)
-                                            writes_.write_to(*kv_, 2 * write_back_bytes_);
-                                        });
-      writes_.write_to(*kv_, 2 * write_back_bytes_);
-      return any;
+      // The same codec wrote the old rows: they are moved as bytes.
+      const std::vector<NativePart> parts =
+          native_parts(in, instance_, parallelism_, max_parallelism_);
+      for (std::size_t i = 0; i < parts.size(); ++i) {
+        const NativePart& part = parts[i];
+        if (i == 0) {
+          kv_->adopt(*part.dir, first_group(), last_group());
+          if (visit) scan_kv_snapshot(*part.dir, part.first, part.last, visit_key);
+          continue;
+        }
+        if (visit) {
+          kv_->ingest(*part.dir, part.first, part.last, visit_key);
+        } else {
+          kv_->ingest(*part.dir, part.first, part.last);
+        }
+      }
+      return has_native_snapshots(in);
     }
     return scan_native_rows(in, instance_, parallelism_, max_parallelism_,
                             [&](std::string_view bytes, std::string_view value) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/window.hpp"
 
@@ -91,8 +92,18 @@ class KvStore {
   KvCursor cursor(int first, int last);
 
   // Replaces this database by a copy of a native snapshot (table files
-  // hard-linked): a restore at unchanged key groups, without reading a row.
-  void adopt(const std::filesystem::path& snapshot);
+  // hard-linked), then deletes by range every key group outside [first,
+  // last]: a restore without reading a row. At another parallelism an
+  // instance takes over the old instance's snapshot that shares most key
+  // groups with it (as Flink's RocksDB restore does) and ingests the rest.
+  void adopt(const std::filesystem::path& snapshot, int first = 0, int last = kMaxKeyGroups - 1);
+
+  // Adds the rows of key groups [first, last] of a native snapshot as one
+  // table file, written in key order and ingested (not through the memtable,
+  // so not compacted again on the way in); `fn`, if given, is called for
+  // each row. This database must hold no row of those key groups.
+  void ingest(const std::filesystem::path& snapshot, int first, int last,
+              const std::function<void(std::string_view key, std::string_view value)>& fn = {});
 
   // A native snapshot: RocksDB's checkpoint of the database into `dir`
   // (which must not exist): its SST files hard-linked, not copied, when
