@@ -656,6 +656,7 @@ TEST(Kafka, AConsumerGroupSharesThePartitionsBetweenJobs) {
   cluster.create_topic("lines", 4);
   const auto lines = produce_lines(cluster.bootstrap(), "lines", 3000);
   std::vector<std::string> got[2];
+  std::atomic<std::size_t> read_by_first{0};
   auto job = [&](int j) {
     Pipeline p(options(1, ExecutionMode::kStreaming));
     auto values = p.read(io::kafka(cluster.bootstrap(), "lines")
@@ -664,7 +665,8 @@ TEST(Kafka, AConsumerGroupSharesThePartitionsBetweenJobs) {
                              .property("session.timeout.ms", "6000")
                              .property("heartbeat.interval.ms", "500")
                              .stop_when_idle(4s))
-                      .map([](const io::KafkaRecord& r) {
+                      .map([&read_by_first, j](const io::KafkaRecord& r) {
+                        if (j == 0) ++read_by_first;
                         std::this_thread::sleep_for(3ms);  // slow: both get to read
                         return r.value;
                       })
@@ -672,8 +674,12 @@ TEST(Kafka, AConsumerGroupSharesThePartitionsBetweenJobs) {
     p.run();
     got[j] = values.values();
   };
+  // The second arrives once the first reads (a join's time varies with the
+  // machine's load): it takes partitions from a member that is reading.
   std::thread first(job, 0);
-  std::this_thread::sleep_for(1500ms);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (read_by_first == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
   std::thread second(job, 1);
   first.join();
   second.join();
