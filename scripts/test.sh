@@ -40,10 +40,10 @@ cmake --build build-tsan -j"$jobs" --target runnel_unit_tests
 # pthread_create interceptor does not see them, and TSan then crashes in its own
 # allocator on their first malloc (seen in the mock cluster's thread). They run
 # in the release and ASan builds above.
-# In two shards: the suite takes about six of the ten minutes ctest gives a
+# In three shards: the suite takes about six of the ten minutes ctest gives a
 # test on a loaded 2-core machine, and each shard gets its own ten.
-for shard in 0 1; do
-  GTEST_TOTAL_SHARDS=2 GTEST_SHARD_INDEX=$shard GTEST_FILTER='-*Kafka*' \
+for shard in 0 1 2; do
+  GTEST_TOTAL_SHARDS=3 GTEST_SHARD_INDEX=$shard GTEST_FILTER='-*Kafka*' \
     TSAN_OPTIONS="halt_on_error=1 suppressions=$(pwd)/tests/tsan.supp" \
     ctest --test-dir build-tsan --output-on-failure -R 'runnel_unit_tests'
 done

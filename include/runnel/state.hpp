@@ -52,7 +52,8 @@ struct StateCell {
   Timestamp written = 0;  // processing time of the last write; 0: never written
 };
 
-// What every state handle shares: its name, its TTL, and the cell it is bound to.
+// What every state handle shares: its name, its TTL, and the value (and
+// last write time) it is bound to.
 template <class S>
 class StateHandle {
  public:
@@ -61,27 +62,37 @@ class StateHandle {
       : name_(std::move(name)), ttl_(ttl) {}
   const std::string& name() const { return name_; }
   std::chrono::milliseconds ttl() const { return ttl_; }
-  // Called by the operator before each process or on_timer call.
-  void bind(StateCell<S>* cell, const Timestamp* now) {
-    cell_ = cell;
+  // Called by the operator before each process or on_timer call. written
+  // is null where no state of the DoFn has a TTL (rows then keep no write
+  // times).
+  void bind(S* value, Timestamp* written, const Timestamp* now) {
+    value_ = value;
+    written_ = written;
     now_ = now;
   }
+  void bind(StateCell<S>* cell, const Timestamp* now) { bind(&cell->value, &cell->written, now); }
 
  protected:
-  // The cell, emptied first if its TTL has passed.
-  StateCell<S>& cell() const {
-    if (ttl_.count() > 0 && cell_->written != 0 && *now_ - cell_->written >= ttl_.count()) {
-      cell_->value = S{};
-      cell_->written = 0;
-    }
-    return *cell_;
+  // The value, emptied first if its TTL has passed.
+  S& value() const {
+    if (written_ != nullptr && ttl_.count() > 0 && *written_ != 0 &&
+        *now_ - *written_ >= ttl_.count())
+      reset();
+    return *value_;
   }
-  void touched() const { cell_->written = *now_; }
+  void touched() const {
+    if (written_ != nullptr) *written_ = *now_;
+  }
+  void reset() const {
+    *value_ = S{};
+    if (written_ != nullptr) *written_ = 0;
+  }
 
  private:
   std::string name_;
   std::chrono::milliseconds ttl_;
-  StateCell<S>* cell_ = nullptr;
+  S* value_ = nullptr;
+  Timestamp* written_ = nullptr;
   const Timestamp* now_ = nullptr;
 };
 }  // namespace detail
@@ -92,13 +103,13 @@ class ValueState : public detail::StateHandle<std::optional<T>> {
  public:
   explicit ValueState(std::string name = "value", std::chrono::milliseconds ttl = {})
       : detail::StateHandle<std::optional<T>>(std::move(name), ttl) {}
-  const std::optional<T>& read() const { return this->cell().value; }
+  const std::optional<T>& read() const { return this->value(); }
   T value_or(T fallback) const { return read().value_or(std::move(fallback)); }
   void write(T v) {
-    this->cell().value = std::move(v);
+    this->value() = std::move(v);
     this->touched();
   }
-  void clear() { this->cell() = {}; }
+  void clear() { this->reset(); }
 };
 
 // A list per key and window, appended to.
@@ -107,12 +118,12 @@ class ListState : public detail::StateHandle<std::vector<T>> {
  public:
   explicit ListState(std::string name = "list", std::chrono::milliseconds ttl = {})
       : detail::StateHandle<std::vector<T>>(std::move(name), ttl) {}
-  const std::vector<T>& read() const { return this->cell().value; }
+  const std::vector<T>& read() const { return this->value(); }
   void add(T v) {
-    this->cell().value.push_back(std::move(v));
+    this->value().push_back(std::move(v));
     this->touched();
   }
-  void clear() { this->cell() = {}; }
+  void clear() { this->reset(); }
 };
 
 // A map per key and window.
@@ -121,22 +132,22 @@ class MapState : public detail::StateHandle<std::map<K, V>> {
  public:
   explicit MapState(std::string name = "map", std::chrono::milliseconds ttl = {})
       : detail::StateHandle<std::map<K, V>>(std::move(name), ttl) {}
-  const std::map<K, V>& entries() const { return this->cell().value; }
+  const std::map<K, V>& entries() const { return this->value(); }
   const V* get(const K& k) const {
-    const auto& m = this->cell().value;
+    const auto& m = this->value();
     auto it = m.find(k);
     return it == m.end() ? nullptr : &it->second;
   }
   bool contains(const K& k) const { return get(k) != nullptr; }
   void put(K k, V v) {
-    this->cell().value.insert_or_assign(std::move(k), std::move(v));
+    this->value().insert_or_assign(std::move(k), std::move(v));
     this->touched();
   }
   void remove(const K& k) {
-    this->cell().value.erase(k);
+    this->value().erase(k);
     this->touched();
   }
-  void clear() { this->cell() = {}; }
+  void clear() { this->reset(); }
 };
 
 // A value per key and window that each add folds in with reduce(old, new).
@@ -146,13 +157,13 @@ class ReducingState : public detail::StateHandle<std::optional<T>> {
   ReducingState(std::string name, std::function<T(const T&, const T&)> reduce,
                 std::chrono::milliseconds ttl = {})
       : detail::StateHandle<std::optional<T>>(std::move(name), ttl), reduce_(std::move(reduce)) {}
-  const std::optional<T>& read() const { return this->cell().value; }
+  const std::optional<T>& read() const { return this->value(); }
   void add(const T& v) {
-    auto& cur = this->cell().value;
+    auto& cur = this->value();
     cur = cur ? reduce_(*cur, v) : v;
     this->touched();
   }
-  void clear() { this->cell() = {}; }
+  void clear() { this->reset(); }
 
  private:
   std::function<T(const T&, const T&)> reduce_;
@@ -168,17 +179,17 @@ class CombiningState : public detail::StateHandle<std::optional<typename CF::Acc
         fn_(std::move(fn)) {}
   template <class In>
   void add(In&& v) {
-    auto& acc = this->cell().value;
+    auto& acc = this->value();
     if (!acc) acc = fn_.create_accumulator();
     fn_.add_input(*acc, std::forward<In>(v));
     this->touched();
   }
   // The CombineFn's output for what was added (its empty output if nothing).
   auto read() const {
-    const auto& acc = this->cell().value;
+    const auto& acc = this->value();
     return fn_.extract_output(acc ? typename CF::Accumulator(*acc) : fn_.create_accumulator());
   }
-  void clear() { this->cell() = {}; }
+  void clear() { this->reset(); }
 
  private:
   CF fn_;

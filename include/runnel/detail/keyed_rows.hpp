@@ -6,8 +6,8 @@
 // docs/architecture.md):
 //
 // - memory: decoded rows in one open-addressing table per namespace
-//   (FlatTable: entries stored densely, no node per row; the namespace is
-//   stored once per table, not once per row);
+//   (RowTable: entries stored densely in chunks, 4-byte slots, no node and
+//   no hash per row; the namespace is stored once per table, not per row);
 // - RocksDB: rows encoded in the instance's KvStore, behind a write-back
 //   cache of decoded rows (as Kafka Streams' record cache): a hot key costs a
 //   hash lookup, not a read and a write. The rows that changed are listed, so
@@ -51,6 +51,7 @@
 #include "runnel/detail/kv_store.hpp"
 #include "runnel/detail/native_snapshots.hpp"
 #include "runnel/detail/operator.hpp"
+#include "runnel/detail/row_table.hpp"
 #include "runnel/detail/sorted_writes.hpp"
 #include "runnel/window.hpp"
 
@@ -117,10 +118,11 @@ class KeyedRows {
   Row& acquire(const Ns& ns, const Q& key, std::uint64_t h, MakeKey&& make_key, bool& created) {
     if (!kv_) {
       Table& t = table(ns);
-      auto [e, inserted] = t.find_or_insert_entry(key, h, make_key, [] { return Row{}; });
+      auto [i, inserted] = t.find_or_insert(key, h, make_key, [] { return Row{}; });
       created = inserted;
-      current_ = e;
-      return e->value;
+      current_index_ = i;
+      current_ = &t.entry(i);
+      return current_->value;
     }
     Cached& c = lookup(ns, key, h, make_key);
     created = !c.present;
@@ -135,8 +137,10 @@ class KeyedRows {
         if (it == tables_.end()) return nullptr;
         table_ = &*it;
       }
-      current_ = table_->second.find(key, h);
-      return current_ != nullptr ? &current_->value : nullptr;
+      current_index_ = table_->second.find(key, h);
+      if (current_index_ == Table::npos) return nullptr;
+      current_ = &table_->second.entry(current_index_);
+      return &current_->value;
     }
     Cached& c = lookup(ns, key, h, [&] { return key; });
     return c.present ? &c.row : nullptr;
@@ -153,7 +157,7 @@ class KeyedRows {
   void drop() {
     if (!kv_) {
       Table& t = table_->second;
-      t.erase(static_cast<std::size_t>(current_ - t.entries().data()));
+      t.erase(current_index_);
       if (t.empty()) {  // a window's last row: its table goes too
         tables_.erase(tables_.find(table_->first));
         table_ = nullptr;
@@ -173,10 +177,10 @@ class KeyedRows {
   void for_each(F&& f) {
     if (!kv_) {
       for (auto& [ns, t] : tables_) {
-        const auto& hashes = t.hashes();
-        auto& entries = t.entries();
-        for (std::size_t i = 0; i < entries.size(); ++i)
-          f(ns, entries[i].key, entries[i].value, hashes[i]);
+        for (std::size_t i = 0; i < t.size(); ++i) {
+          auto& e = t.entry(i);
+          f(ns, e.key, e.value, Codec::hash(e.key));
+        }
       }
       return;
     }
@@ -209,13 +213,13 @@ class KeyedRows {
           continue;
         }
         Table& t = it->second;
-        auto& entries = t.entries();
         dropped_.clear();
-        for (std::size_t i = 0; i < entries.size(); ++i) {
-          if (fn(std::as_const(it->first), entries[i].key, entries[i].value) == Change::kDropped)
+        for (std::size_t i = 0; i < t.size(); ++i) {
+          auto& e = t.entry(i);
+          if (fn(std::as_const(it->first), e.key, e.value) == Change::kDropped)
             dropped_.push_back(i);
         }
-        if (dropped_.size() == entries.size()) {  // a window's rows usually go together
+        if (dropped_.size() == t.size()) {  // a window's rows usually go together
           it = tables_.erase(it);
           continue;
         }
@@ -399,9 +403,12 @@ class KeyedRows {
     bool dirty = false;    // differs from the store
     bool stored = false;   // the store holds a row for it
   };
-  // Memory backend: a namespace's rows. Entries move when one is erased:
-  // only the current row is held.
-  using Table = FlatTable<Key, Row>;
+  // Memory backend: a namespace's rows. Entries move when one is erased or
+  // the table grows: only the current row is held.
+  struct KeyHash {
+    std::uint64_t operator()(const Key& k) const { return Codec::hash(k); }
+  };
+  using Table = RowTable<Key, Row, KeyHash>;
   using Tables = std::map<Ns, Table, NsLess>;
   // RocksDB backend: a namespace's cached rows (entries stay put until the
   // cache is emptied, so the dirty list holds their indexes).
@@ -504,6 +511,7 @@ class KeyedRows {
   Tables tables_;
   typename Tables::value_type* table_ = nullptr;  // the last namespace's (map nodes stay put)
   typename Table::Entry* current_ = nullptr;
+  std::size_t current_index_ = 0;  // current_'s in its table
   std::vector<std::size_t> dropped_;  // update's, of one table
   // RocksDB backend.
   std::unique_ptr<KvStore> kv_;

@@ -29,11 +29,12 @@ template <class Fn>
 using state_tuple_t = decltype(std::declval<Fn&>().state());
 
 template <class Tuple>
-struct CellsFor;
+struct StateValuesFor;
 template <class... Hs>
-struct CellsFor<std::tuple<Hs&...>> {
-  using type = std::tuple<StateCell<typename std::remove_cvref_t<Hs>::Storage>...>;
+struct StateValuesFor<std::tuple<Hs&...>> {
+  using type = std::tuple<typename std::remove_cvref_t<Hs>::Storage...>;
 };
+struct NoWriteTimes {};
 
 template <class Fn, class K, class V>
 class StatefulParDoOp final : public Operator {
@@ -48,52 +49,81 @@ class StatefulParDoOp final : public Operator {
   }
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
   bool keeps_keyed_rows() const override { return true; }
+  // Rows keep each state's last write time only if some state has a TTL
+  // (a ValueState<int64_t> row is then 24 bytes, not 32): two layouts, one
+  // instance type each.
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
     auto out = make_do_fn_emitters<Fn>(outputs, ctx.batch_size);
-    return std::make_unique<Instance>(*this, ctx, std::move(out));
+    if (has_ttl()) return std::make_unique<Instance<true>>(*this, ctx, std::move(out));
+    return std::make_unique<Instance<false>>(*this, ctx, std::move(out));
   }
 
  private:
-  using Cells = typename CellsFor<state_tuple_t<Fn>>::type;
-  static constexpr std::size_t kStates = std::tuple_size_v<Cells>;
+  using Values = typename StateValuesFor<state_tuple_t<Fn>>::type;
+  static constexpr std::size_t kStates = std::tuple_size_v<Values>;
   using RowKey = std::pair<Window, K>;  // a row's namespace (its window) and key
+  template <bool kTtl>
   struct Row {
-    Cells cells;
+    Values values;
+    // Per state, the processing time of its last write (0: none).
+    [[no_unique_address]] std::conditional_t<kTtl, std::array<Timestamp, kStates>, NoWriteTimes>
+        written{};
     std::uint32_t timers = 0;
   };
   using Timers = KeyedTimers<Window, K>;
 
+  bool has_ttl() const {
+    return std::any_of(ttl_.begin(), ttl_.end(), [](Timestamp t) { return t > 0; });
+  }
+
   // A row as bytes (the RocksDB backend's values, and rows read from its
   // snapshots): its timer count, then per state its last write time and value.
-  static void encode_row(const Row& row, std::string& out) {
+  template <bool kTtl>
+  static void encode_row(const Row<kTtl>& row, std::string& out) {
     out.clear();
     ByteWriter w(out);
     w.put_varint(row.timers);
-    encode_cells(row.cells, w);
+    encode_cells(row, w);
   }
-  static void decode_row(std::string_view bytes, Row& row) {
+  template <bool kTtl>
+  static void decode_row(std::string_view bytes, Row<kTtl>& row) {
     ByteReader r(bytes);
     row.timers = static_cast<std::uint32_t>(r.get_varint());
-    decode_cells(r, row.cells);
+    decode_cells(r, row);
   }
-  static void encode_cells(const Cells& cells, ByteWriter& w) {
+  // Per state, its last write time (0 in rows without) and its value: both
+  // layouts read each other's bytes.
+  template <bool kTtl>
+  static void encode_cells(const Row<kTtl>& row, ByteWriter& w) {
+    std::size_t i = 0;
     std::apply(
-        [&](const auto&... c) {
-          ((w.put_varint(static_cast<std::uint64_t>(c.written)),
-            Coder<std::remove_cvref_t<decltype(c.value)>>::encode(c.value, w)),
+        [&](const auto&... v) {
+          (([&] {
+             Timestamp written = 0;
+             if constexpr (kTtl) written = row.written[i];
+             ++i;
+             w.put_varint(static_cast<std::uint64_t>(written));
+             Coder<std::remove_cvref_t<decltype(v)>>::encode(v, w);
+           }()),
            ...);
         },
-        cells);
+        row.values);
   }
-  static void decode_cells(ByteReader& r, Cells& cells) {
+  template <bool kTtl>
+  static void decode_cells(ByteReader& r, Row<kTtl>& row) {
+    std::size_t i = 0;
     std::apply(
-        [&](auto&... c) {
-          ((c.written = static_cast<Timestamp>(r.get_varint()),
-            c.value = Coder<std::remove_cvref_t<decltype(c.value)>>::decode(r)),
+        [&](auto&... v) {
+          (([&] {
+             const auto written = static_cast<Timestamp>(r.get_varint());
+             if constexpr (kTtl) row.written[i] = written;
+             ++i;
+             v = Coder<std::remove_cvref_t<decltype(v)>>::decode(r);
+           }()),
            ...);
         },
-        cells);
+        row.values);
   }
   // A RocksDB key: key group and hash (append_kv_prefix), window, key.
   static void encode_key(const Window& win, const K& key, int max_parallelism, std::string& out) {
@@ -111,7 +141,9 @@ class StatefulParDoOp final : public Operator {
   }
 
   // How rows are hashed and stored (KeyedRows' codec).
+  template <bool kTtl>
   struct RowCodec {
+    using Row = StatefulParDoOp::Row<kTtl>;
     static std::uint64_t hash(const K& key) { return Hash<K>{}(key); }
     static void encode_key(const Window& w, const K& key, int max_parallelism, std::string& out) {
       StatefulParDoOp::encode_key(w, key, max_parallelism, out);
@@ -124,13 +156,18 @@ class StatefulParDoOp final : public Operator {
       StatefulParDoOp::decode_row(bytes, row);
     }
   };
-  using Rows = KeyedRows<Window, K, Row, RowCodec>;
+  template <bool kTtl>
+  using Rows = KeyedRows<Window, K, Row<kTtl>, RowCodec<kTtl>>;
 
+  template <bool kTtl>
   class Instance final : public OperatorInstance {
+    using Row = StatefulParDoOp::Row<kTtl>;
+    using Rows = StatefulParDoOp::Rows<kTtl>;
+
    public:
     Instance(const StatefulParDoOp& op, const InstanceContext& ctx, std::unique_ptr<E> out)
         : op_(op),
-          rows_(ctx, op.expiry()),
+          rows_(ctx, op.template expiry<kTtl>()),
           fn_(op.fn_),
           out_(std::move(out)),
           max_parallelism_(ctx.max_parallelism),
@@ -205,7 +242,7 @@ class StatefulParDoOp final : public Operator {
           w.put_varint(0);
           Coder<Window>::encode(win, w);
           Coder<K>::encode(key, w);
-          encode_cells(row.cells, w);
+          encode_cells(row, w);
         });
       }
       for (std::uint64_t d = 0; d < 2; ++d) {
@@ -243,7 +280,7 @@ class StatefulParDoOp final : public Operator {
           if (r.get_varint() == 0) {  // a row
             Window w = Coder<Window>::decode(r);
             K key = Coder<K>::decode(r);
-            decode_cells(r, row_of(w, key).cells);
+            decode_cells(r, row_of(w, key));
             rows_.store();
             continue;
           }
@@ -281,12 +318,16 @@ class StatefulParDoOp final : public Operator {
     template <std::size_t... I>
     void bind_states(Row& row, std::index_sequence<I...>) {
       auto handles = fn_.state();
-      (std::get<I>(handles).bind(&std::get<I>(row.cells), &now_), ...);
+      if constexpr (kTtl) {
+        (std::get<I>(handles).bind(&std::get<I>(row.values), &row.written[I], &now_), ...);
+      } else {
+        (std::get<I>(handles).bind(&std::get<I>(row.values), nullptr, &now_), ...);
+      }
     }
     // Keeps the row, or drops it when it holds nothing and no timer.
     void leave(Row& row) {
       bool empty = row.timers == 0;
-      std::apply([&](auto&... c) { ((empty = empty && holds_nothing(c.value)), ...); }, row.cells);
+      std::apply([&](auto&... v) { ((empty = empty && holds_nothing(v)), ...); }, row.values);
       if (empty) {
         rows_.drop();
       } else {
@@ -356,24 +397,32 @@ class StatefulParDoOp final : public Operator {
     return container.empty();
   }
   // The rows' time to live (KeyedRows::Expiry), if any state has one:
-  // cells past their time are cleared; a row left with nothing and no timer goes.
-  typename Rows::Expiry expiry() const {
-    if (std::all_of(ttl_.begin(), ttl_.end(), [](Timestamp t) { return t <= 0; })) return {};
-    return [ttl = ttl_](Row& row, Timestamp now) {
-      std::size_t i = 0;
-      bool empty = row.timers == 0;
-      std::apply(
-          [&](auto&... c) {
-            (([&] {
-               const Timestamp t = ttl[i++];
-               if (t > 0 && c.written != 0 && now - c.written >= t) c = {};
-               empty = empty && holds_nothing(c.value);
-             }()),
-             ...);
-          },
-          row.cells);
-      return empty;
-    };
+  // values past their time are cleared; a row left with nothing and no timer goes.
+  template <bool kTtl>
+  typename Rows<kTtl>::Expiry expiry() const {
+    if constexpr (!kTtl) {
+      return {};
+    } else {
+      return [ttl = ttl_](Row<true>& row, Timestamp now) {
+        std::size_t i = 0;
+        bool empty = row.timers == 0;
+        std::apply(
+            [&](auto&... v) {
+              (([&] {
+                 const Timestamp t = ttl[i];
+                 Timestamp& written = row.written[i++];
+                 if (t > 0 && written != 0 && now - written >= t) {
+                   v = {};
+                   written = 0;
+                 }
+                 empty = empty && holds_nothing(v);
+               }()),
+               ...);
+            },
+            row.values);
+        return empty;
+      };
+    }
   }
 
   Fn fn_;

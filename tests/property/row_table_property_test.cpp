@@ -1,0 +1,75 @@
+// RowTable (the memory backend's rows) against std::unordered_map: random
+// inserts, finds and erases give the same contents, with a hash so weak that
+// probe runs are long and wrap around the slot array, and with enough rows
+// to span several entry chunks and slot-array growths.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "runnel/detail/row_table.hpp"
+
+namespace {
+using runnel::detail::RowTable;
+
+// Few distinct homes: runs of keys share a slot's neighbourhood.
+struct WeakHash {
+  std::uint64_t operator()(std::int64_t k) const {
+    return static_cast<std::uint64_t>(k % 7) * 0x100000001ULL;
+  }
+};
+struct GoodHash {
+  std::uint64_t operator()(std::int64_t k) const {
+    return static_cast<std::uint64_t>(k) * 0x9e3779b97f4a7c15ULL;
+  }
+};
+
+template <class Hash>
+void check_against_map(const std::vector<std::pair<int, std::int64_t>>& ops) {
+  RowTable<std::int64_t, std::string, Hash> t;
+  std::unordered_map<std::int64_t, std::string> want;
+  for (const auto& [op, key] : ops) {
+    const std::uint64_t h = Hash{}(key);
+    if (op < 2) {  // insert or update
+      auto [i, inserted] = t.find_or_insert(
+          key, h, [&] { return key; }, [] { return std::string(); });
+      RC_ASSERT(inserted == (want.count(key) == 0));
+      t.entry(i).value += "x";
+      want[key] += "x";
+    } else {  // erase if present
+      const std::size_t i = t.find(key, h);
+      RC_ASSERT((i == t.npos) == (want.count(key) == 0));
+      if (i != t.npos) {
+        t.erase(i);
+        want.erase(key);
+      }
+    }
+  }
+  RC_ASSERT(t.size() == want.size());
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    auto it = want.find(t.entry(i).key);
+    RC_ASSERT(it != want.end());
+    RC_ASSERT(it->second == t.entry(i).value);
+    RC_ASSERT(t.find(t.entry(i).key, Hash{}(t.entry(i).key)) == i);
+  }
+}
+
+// Keys from a small range so that inserts, updates and erases meet.
+std::vector<std::pair<int, std::int64_t>> random_ops(int keys, int max_len) {
+  const auto len = static_cast<std::size_t>(*rc::gen::inRange(0, max_len));
+  return *rc::gen::container<std::vector<std::pair<int, std::int64_t>>>(
+      len, rc::gen::pair(rc::gen::inRange(0, 3), rc::gen::inRange<std::int64_t>(0, keys)));
+}
+
+RC_GTEST_PROP(RowTable, WeakHashAgreesWithAMap, ()) {
+  check_against_map<WeakHash>(random_ops(300, 2000));
+}
+
+RC_GTEST_PROP(RowTable, ManyRowsAgreeWithAMap, ()) {
+  check_against_map<GoodHash>(random_ops(60000, 80000));
+}
+
+}  // namespace
