@@ -511,7 +511,7 @@ class KeyedRows {
   Tables tables_;
   typename Tables::value_type* table_ = nullptr;  // the last namespace's (map nodes stay put)
   typename Table::Entry* current_ = nullptr;
-  std::size_t current_index_ = 0;  // current_'s in its table
+  std::size_t current_index_ = 0;     // current_'s in its table
   std::vector<std::size_t> dropped_;  // update's, of one table
   // RocksDB backend.
   std::unique_ptr<KvStore> kv_;

@@ -39,8 +39,8 @@ class RowTable {
 
   // Approximate bytes held by the table's own arrays (not what keys and values own).
   std::size_t footprint() const {
-    std::size_t n = slots_.capacity() * sizeof(std::uint32_t) +
-                    chunks_.capacity() * sizeof(std::vector<Entry>);
+    std::size_t n =
+        slots_.capacity() * sizeof(std::uint32_t) + chunks_.capacity() * sizeof(std::vector<Entry>);
     for (const auto& c : chunks_) n += c.capacity() * sizeof(Entry);
     return n;
   }
@@ -80,8 +80,7 @@ class RowTable {
   template <class Q>
   std::size_t find(const Q& key, std::uint64_t h) const {
     const std::uint32_t tag = tag_of(h);
-    for (std::size_t i = static_cast<std::size_t>(h) & mask_; slots_[i] != 0;
-         i = (i + 1) & mask_) {
+    for (std::size_t i = static_cast<std::size_t>(h) & mask_; slots_[i] != 0; i = (i + 1) & mask_) {
       if ((slots_[i] >> index_bits_) != tag) continue;
       const std::size_t e = (slots_[i] & mask_) - 1;
       if (entry(e).key == key) return e;
@@ -107,8 +106,8 @@ class RowTable {
     const std::size_t last = size_ - 1;
     if (index != last) {
       const std::size_t s = slot_of(last);
-      slots_[s] = (slots_[s] & ~static_cast<std::uint32_t>(mask_)) |
-                  static_cast<std::uint32_t>(index + 1);
+      slots_[s] =
+          (slots_[s] & ~static_cast<std::uint32_t>(mask_)) | static_cast<std::uint32_t>(index + 1);
       entry(index) = std::move(entry(last));
     }
     chunks_.back().pop_back();

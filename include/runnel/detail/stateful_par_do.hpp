@@ -50,8 +50,8 @@ class StatefulParDoOp final : public Operator {
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
   bool keeps_keyed_rows() const override { return true; }
   // Rows keep each state's last write time only if some state has a TTL
-  // (a ValueState<int64_t> row is then 24 bytes, not 32): two layouts, one
-  // instance type each.
+  // (without one, a ValueState<int64_t> row is 24 bytes, not 32): two
+  // layouts, one instance type each.
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
     auto out = make_do_fn_emitters<Fn>(outputs, ctx.batch_size);
