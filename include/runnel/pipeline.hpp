@@ -67,6 +67,12 @@ struct PipelineOptions {
   // the sink's transaction waits for that checkpoint. A stop's final
   // checkpoint that fails always fails the job.
   int tolerable_checkpoint_failures = 0;
+  // The memory backend's checkpoints are incremental: each writes the rows
+  // that changed since the one before, and every this-many-th writes every
+  // row (so a restore reads at most this many files per instance; 1: every
+  // checkpoint is full). The RocksDB backend's share unchanged table files
+  // whatever this says.
+  int checkpoint_full_every = 10;
   // "latest": resume from the newest usable checkpoint in checkpoint_dir (or
   // from the beginning if there is none); a checkpoint's path: from that one;
   // empty: start afresh.

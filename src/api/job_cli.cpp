@@ -145,6 +145,10 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
                  "(default 0: the first failure fails the job; with an exactly-once Kafka sink "
                  "the first always does)")
       ->check(CLI::Range(0, 1'000'000));
+  cmd.add_option("--checkpoint-full-every", f.options.pipeline.checkpoint_full_every,
+                 "memory state: every N-th checkpoint writes all rows, the others what changed "
+                 "since the one before (default 10; 1: every checkpoint is full)")
+      ->check(CLI::Range(1, 1'000'000));
   cmd.add_option("--restore", f.options.pipeline.restore,
                  "resume from 'latest' (the newest usable checkpoint in --checkpoint-dir) or from "
                  "a checkpoint's path");

@@ -158,7 +158,9 @@ runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool
   eo.memory_budget = options.memory_budget;
   eo.temp_dir = detail::make_temp_dir(options.temp_dir);
   eo.state_backend = options.state_backend;
-  if (options.state_backend == StateBackend::kRocksDB) {
+  // The memory backend writes its checkpoints' row logs there.
+  if (options.state_backend == StateBackend::kRocksDB ||
+      (streaming_mode && (!options.checkpoint_dir.empty() || !options.restore.empty()))) {
     eo.state_dir = options.state_dir.empty() ? eo.temp_dir / "state"
                                              : detail::make_state_dir(options.state_dir);
   }
@@ -181,6 +183,7 @@ runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool
       eo.checkpoints.keep = std::max(1, options.checkpoints_kept);
       eo.checkpoints.tolerable_failures = std::max(0, options.tolerable_checkpoint_failures);
       eo.checkpoints.restore = options.restore;
+      eo.checkpoints.full_every = std::max(1, options.checkpoint_full_every);
     }
   }
 

@@ -33,6 +33,8 @@ struct CheckpointConfig {
   std::string restore;  // "": start afresh; "latest"; or a checkpoint's path
   // Checkpoints in a row that may fail to be written before the job fails.
   int tolerable_failures = 0;
+  // The memory backend: every this-many-th checkpoint is full (RowLog).
+  int full_every = 10;
 };
 
 struct CheckpointStats {

@@ -291,6 +291,7 @@ InstanceContext Executor::instance_context(const TaskGraph& g, InstanceRun& r, i
     ctx.first_checkpoint_id = g.first_id;
     ctx.completed_checkpoint = &coordinator_->completed();
     ctx.settled_checkpoint = &coordinator_->settled();
+    ctx.checkpoint_full_every = options_.checkpoints.full_every;
   }
   return ctx;
 }

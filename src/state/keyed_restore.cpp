@@ -5,6 +5,7 @@
 #include "runnel/coder.hpp"
 #include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/kv_store.hpp"
+#include "runnel/detail/row_log.hpp"
 
 namespace runnel::detail {
 
@@ -54,6 +55,13 @@ std::vector<NativePart> native_parts(const RestoredState& in, int instance, int 
 bool has_native_snapshots(const RestoredState& in) {
   return std::any_of(in.native_dirs.begin(), in.native_dirs.end(),
                      [](const std::string& d) { return !d.empty(); });
+}
+
+bool holds_row_logs(const RestoredState& in) {
+  for (const std::string& d : in.native_dirs) {
+    if (!d.empty()) return is_row_log_dir(d);
+  }
+  return false;
 }
 
 bool scan_native_rows(const RestoredState& in, int instance, int parallelism, int max_parallelism,

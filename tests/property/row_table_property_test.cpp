@@ -1,12 +1,15 @@
 // RowTable (the memory backend's rows) against std::unordered_map: random
 // inserts, finds and erases give the same contents, with a hash so weak that
 // probe runs are long and wrap around the slot array, and with enough rows
-// to span several entry chunks and slot-array growths.
+// to span several entry chunks and slot-array growths; the marks of the
+// entries (rows changed since a checkpoint) stay with their keys as erases
+// move entries.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -31,29 +34,46 @@ template <class Hash>
 void check_against_map(const std::vector<std::pair<int, std::int64_t>>& ops) {
   RowTable<std::int64_t, std::string, Hash> t;
   std::unordered_map<std::int64_t, std::string> want;
+  std::set<std::int64_t> want_marked;
   for (const auto& [op, key] : ops) {
     const std::uint64_t h = Hash{}(key);
-    if (op < 2) {  // insert or update
+    if (op < 30) {  // insert or update, marked or not
       auto [i, inserted] = t.find_or_insert(
           key, h, [&] { return key; }, [] { return std::string(); });
       RC_ASSERT(inserted == (want.count(key) == 0));
       t.entry(i).value += "x";
       want[key] += "x";
-    } else {  // erase if present
+      if (op < 15) {
+        t.mark(i);
+        want_marked.insert(key);
+      }
+    } else if (op < 39) {  // erase if present
       const std::size_t i = t.find(key, h);
       RC_ASSERT((i == t.npos) == (want.count(key) == 0));
       if (i != t.npos) {
         t.erase(i);
         want.erase(key);
+        want_marked.erase(key);
       }
+    } else {  // a checkpoint
+      t.clear_marks();
+      want_marked.clear();
     }
   }
+  std::set<std::int64_t> marked;
+  t.for_each_marked([&](std::size_t i) {
+    RC_ASSERT(i < t.size());
+    RC_ASSERT(t.marked(i));
+    marked.insert(t.entry(i).key);
+  });
+  RC_ASSERT(marked == want_marked);
   RC_ASSERT(t.size() == want.size());
   for (std::size_t i = 0; i < t.size(); ++i) {
     auto it = want.find(t.entry(i).key);
     RC_ASSERT(it != want.end());
     RC_ASSERT(it->second == t.entry(i).value);
     RC_ASSERT(t.find(t.entry(i).key, Hash{}(t.entry(i).key)) == i);
+    RC_ASSERT(t.marked(i) == (want_marked.count(t.entry(i).key) != 0));
   }
 }
 
@@ -61,7 +81,7 @@ void check_against_map(const std::vector<std::pair<int, std::int64_t>>& ops) {
 std::vector<std::pair<int, std::int64_t>> random_ops(int keys, int max_len) {
   const auto len = static_cast<std::size_t>(*rc::gen::inRange(0, max_len));
   return *rc::gen::container<std::vector<std::pair<int, std::int64_t>>>(
-      len, rc::gen::pair(rc::gen::inRange(0, 3), rc::gen::inRange<std::int64_t>(0, keys)));
+      len, rc::gen::pair(rc::gen::inRange(0, 40), rc::gen::inRange<std::int64_t>(0, keys)));
 }
 
 RC_GTEST_PROP(RowTable, WeakHashAgreesWithAMap, ()) {

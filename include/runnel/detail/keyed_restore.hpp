@@ -41,6 +41,9 @@ std::vector<NativePart> native_parts(const RestoredState& in, int instance, int 
 
 // Whether `in` holds any native snapshot.
 bool has_native_snapshots(const RestoredState& in);
+// Whether its native snapshots are a memory backend's row logs (RowLog), not
+// RocksDB databases.
+bool holds_row_logs(const RestoredState& in);
 
 // Calls fn(key, value) for every row of the old instances' native snapshots
 // that lies in this instance's key groups. Returns whether `in` held any

@@ -7,7 +7,10 @@
 //
 // - memory: decoded rows in one open-addressing table per namespace
 //   (RowTable: entries stored densely in chunks, 4-byte slots, no node and
-//   no hash per row; the namespace is stored once per table, not per row);
+//   no hash per row; the namespace is stored once per table, not per row).
+//   With checkpoints (and a state directory), rows that change are marked
+//   and the keys of rows that go are kept, so that a checkpoint writes what
+//   changed since the last one (RowLog);
 // - RocksDB: rows encoded in the instance's KvStore, behind a write-back
 //   cache of decoded rows (as Kafka Streams' record cache): a hot key costs a
 //   hash lookup, not a read and a write. The rows that changed are listed, so
@@ -45,12 +48,14 @@
 #include <utility>
 #include <vector>
 
+#include "runnel/coder.hpp"
 #include "runnel/detail/flat_table.hpp"
 #include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/keyed_restore.hpp"
 #include "runnel/detail/kv_store.hpp"
 #include "runnel/detail/native_snapshots.hpp"
 #include "runnel/detail/operator.hpp"
+#include "runnel/detail/row_log.hpp"
 #include "runnel/detail/row_table.hpp"
 #include "runnel/detail/sorted_writes.hpp"
 #include "runnel/window.hpp"
@@ -100,11 +105,15 @@ class KeyedRows {
           std::make_unique<KvStore>(ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance)),
                                     stored_row_expired(), ctx.kv_memory);
       snapshots_ = std::make_unique<NativeSnapshots>(ctx);
+    } else if (ctx.checkpointing && !ctx.state_dir.empty()) {
+      log_ = std::make_unique<RowLog>(ctx);
     }
   }
 
-  // Whether rows live in RocksDB (checkpoints are its native snapshots).
-  bool native() const { return kv_ != nullptr; }
+  // Whether checkpoints are native snapshots (snapshot_native): RocksDB's,
+  // or the memory backend's row logs. Else the operator writes the rows
+  // into key-group bytes itself (for_each).
+  bool native() const { return kv_ != nullptr || log_ != nullptr; }
 
   // The row of (ns, key), made current; created: it did not exist (it is empty).
   Row& acquire(const Ns& ns, const Key& key, bool& created) {
@@ -151,12 +160,17 @@ class KeyedRows {
 
   // Keeps what the caller did to the current row.
   void store() {
-    if (kv_) mark_dirty(true);
+    if (kv_) {
+      mark_dirty(true);
+    } else if (log_) {
+      table_->second.mark(current_index_);
+    }
   }
   // Removes the current row.
   void drop() {
     if (!kv_) {
       Table& t = table_->second;
+      if (log_) note_removed(table_->first, current_->key);
       t.erase(current_index_);
       if (t.empty()) {  // a window's last row: its table goes too
         tables_.erase(tables_.find(table_->first));
@@ -216,8 +230,15 @@ class KeyedRows {
         dropped_.clear();
         for (std::size_t i = 0; i < t.size(); ++i) {
           auto& e = t.entry(i);
-          if (fn(std::as_const(it->first), e.key, e.value) == Change::kDropped)
+          // fn may move the key of a row it drops: the key is kept before.
+          if (log_) Codec::encode_key(it->first, e.key, max_parallelism_, key_bytes_);
+          const Change change = fn(std::as_const(it->first), e.key, e.value);
+          if (change == Change::kDropped) {
             dropped_.push_back(i);
+            if (log_) note_removed(key_bytes_);
+          } else if (change == Change::kChanged && log_) {
+            t.mark(i);
+          }
         }
         if (dropped_.size() == t.size()) {  // a window's rows usually go together
           it = tables_.erase(it);
@@ -257,8 +278,17 @@ class KeyedRows {
   template <class Select>
   void drop_namespaces(Select&& select) {
     if (!kv_) {  // whole tables go
-      for (auto it = tables_.begin(); it != tables_.end();)
-        it = select(std::as_const(it->first)) ? tables_.erase(it) : std::next(it);
+      for (auto it = tables_.begin(); it != tables_.end();) {
+        if (!select(std::as_const(it->first))) {
+          ++it;
+          continue;
+        }
+        if (log_) {
+          for (std::size_t i = 0; i < it->second.size(); ++i)
+            note_removed(it->first, it->second.entry(i).key);
+        }
+        it = tables_.erase(it);
+      }
       table_ = nullptr;
       current_ = nullptr;
       return;
@@ -274,9 +304,11 @@ class KeyedRows {
   void expire(Timestamp now) {
     advance_time(now);
     if (!expiry_ || kv_) return;
+    // A row that keeps some state is not marked changed: what expired in
+    // it expires again, by its write time, wherever it is restored.
     update([](const Ns&) { return Visit::kVisit; },
            [&](const Ns&, Key&, Row& row) {
-             return expiry_(row, now) ? Change::kDropped : Change::kChanged;
+             return expiry_(row, now) ? Change::kDropped : Change::kUnchanged;
            });
   }
   // The operator's processing time, which expiry judges rows by (on the
@@ -293,9 +325,15 @@ class KeyedRows {
     kv_->compact();
   }
 
-  // RocksDB backend: writes the changed rows, then snapshots the database
-  // for checkpoint `id` into out.native_dir.
+  // For checkpoint `id`, into out.native_dir. RocksDB: writes the changed
+  // rows, then snapshots the database. Memory: logs the rows that changed
+  // and went since the last checkpoint (or every row, when the log says
+  // so), then hands over the chain of logs.
   void snapshot_native(std::int64_t id, OperatorSnapshot& out) {
+    if (!kv_) {
+      snapshot_log(id, out);
+      return;
+    }
     flush();
     snapshots_->take(*kv_, id, out);
   }
@@ -310,6 +348,10 @@ class KeyedRows {
   // Returns whether `in` held native snapshots.
   template <class OnRow>
   bool restore_native(const RestoredState& in, bool visit, OnRow&& on_row) {
+    if (holds_row_logs(in)) {
+      restore_row_logs(in, visit, on_row);
+      return true;
+    }
     auto visit_key = [&](std::string_view key, std::string_view) {
       auto [ns, k] = Codec::decode_key(key);
       on_row(ns, k);
@@ -397,6 +439,77 @@ class KeyedRows {
   }
 
  private:
+  // Memory backend with a log: the row of (ns, key) went (kept to be logged).
+  void note_removed(const Ns& ns, const Key& key) {
+    Codec::encode_key(ns, key, max_parallelism_, key_bytes_);
+    note_removed(key_bytes_);
+  }
+  void note_removed(std::string_view stored_key) {
+    ByteWriter w(removed_);
+    w.put_varint(stored_key.size());
+    removed_.append(stored_key);
+  }
+
+  void snapshot_log(std::int64_t id, OperatorSnapshot& out) {
+    const bool full = log_->begin(id);
+    // Removals first: a row that went and came back since is put after.
+    if (!full) {
+      ByteReader r(removed_);
+      while (!r.empty()) log_->remove(r.get_view(r.get_varint()));
+    }
+    std::string().swap(removed_);
+    for (auto& [ns, t] : tables_) {
+      auto put = [&, &ns = ns, &t = t](std::size_t i) {
+        auto& e = t.entry(i);
+        Codec::encode_key(ns, e.key, max_parallelism_, key_bytes_);
+        Codec::encode_row(ns, e.value, value_);
+        log_->put(key_bytes_, value_);
+      };
+      if (full) {
+        for (std::size_t i = 0; i < t.size(); ++i) put(i);
+      } else {
+        t.for_each_marked(put);
+      }
+      t.clear_marks();
+    }
+    log_->finish(out);
+  }
+
+  // Restores from a memory backend's row logs (either backend), applied in
+  // the order they were written.
+  template <class OnRow>
+  void restore_row_logs(const RestoredState& in, bool visit, OnRow& on_row) {
+    std::size_t written = 0;
+    for (const NativePart& part : native_parts(in, instance_, parallelism_, max_parallelism_)) {
+      scan_row_logs(*part.dir, part.first, part.last,
+                    [&](std::string_view stored, const std::string_view* value) {
+                      if (kv_) {
+                        if (value != nullptr) {
+                          kv_->batch_put(stored, *value);
+                        } else {
+                          kv_->batch_remove(stored);
+                        }
+                        if (++written % 65536 == 0) kv_->write_batch();
+                        if (!visit || value == nullptr) return;
+                      }
+                      auto [ns, k] = Codec::decode_key(stored);
+                      if (kv_) {
+                        on_row(std::as_const(ns), std::as_const(k));
+                      } else if (value == nullptr) {
+                        if (find(ns, k) != nullptr) drop();
+                      } else {
+                        bool created = false;
+                        Row& row = acquire(ns, k, created);
+                        if (!created) row = Row{};
+                        Codec::decode_row(ns, *value, row);
+                        on_row(std::as_const(ns), key());
+                      }
+                    });
+    }
+    if (kv_) kv_->write_batch();
+    std::string().swap(removed_);  // the next log is full
+  }
+
   struct Cached {
     Row row;
     bool present = false;  // false: no row (never was, or dropped)
@@ -513,6 +626,8 @@ class KeyedRows {
   typename Table::Entry* current_ = nullptr;
   std::size_t current_index_ = 0;     // current_'s in its table
   std::vector<std::size_t> dropped_;  // update's, of one table
+  std::unique_ptr<RowLog> log_;       // with checkpoints: what changed since the last
+  std::string removed_;               // keys (stored form) of rows gone since the last log
   // RocksDB backend.
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<NativeSnapshots> snapshots_;

@@ -1,8 +1,8 @@
 #pragma once
-// The RocksDB snapshots an operator instance took for checkpoints: each is
-// a directory next to the instance's database, linked into the checkpoint
-// when it completes, and removed here once that has happened or it failed
-// (or when the instance goes).
+// The native snapshots an operator instance took for checkpoints (RocksDB's,
+// or the memory backend's chain of row logs): each is a directory in the
+// state directory, linked into the checkpoint when it completes, and removed
+// here once that has happened or it failed (or when the instance goes).
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -30,6 +30,11 @@ class NativeSnapshots {
 
   // Snapshots `store` (written through first) for checkpoint `id` into out.native_dir.
   void take(KvStore& store, std::int64_t id, OperatorSnapshot& out) {
+    take(id, out, [&](const std::filesystem::path& dir) { store.checkpoint(dir); });
+  }
+  // The same, with write(dir) making the snapshot's directory.
+  template <class Write>
+  void take(std::int64_t id, OperatorSnapshot& out, Write&& write) {
     const std::int64_t done = settled_ ? settled_->load() : 0;
     std::error_code ec;
     while (!taken_.empty() && taken_.front().first <= done) {
@@ -39,7 +44,7 @@ class NativeSnapshots {
     // Unique per call: the snapshot an instance takes when it finishes may
     // carry the id of one it took just before, still being linked.
     auto dir = state_dir_ / (prefix_ + std::to_string(id) + "-" + std::to_string(++seq_));
-    store.checkpoint(dir);
+    write(dir);
     taken_.emplace_back(id, dir);
     out.native_dir = dir.string();
   }

@@ -89,6 +89,9 @@ struct InstanceContext {
   std::int64_t first_checkpoint_id = 1;
   const std::atomic<std::int64_t>* completed_checkpoint = nullptr;
   const std::atomic<std::int64_t>* settled_checkpoint = nullptr;
+  // The memory backend's checkpoints are incremental (with a state_dir):
+  // every this-many-th is full, the others hold what changed since the last.
+  int checkpoint_full_every = 10;
   // Keyed state: which backend, and for RocksDB the directory of this run
   // where instances keep their databases (named by `uid`, the operator's
   // stable position in the plan, and the instance), and the memory they

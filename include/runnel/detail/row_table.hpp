@@ -14,6 +14,10 @@
 //   that miss read no entry; slots fill to 3/4.
 //
 // Entries are addressed by index; erasing one moves the last into its place.
+// A table may keep a mark per entry (a bit, beside the entries; none until
+// the first mark): the memory backend marks the rows changed since its last
+// checkpoint.
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -42,7 +46,7 @@ class RowTable {
     std::size_t n =
         slots_.capacity() * sizeof(std::uint32_t) + chunks_.capacity() * sizeof(std::vector<Entry>);
     for (const auto& c : chunks_) n += c.capacity() * sizeof(Entry);
-    return n;
+    return n + marks_.capacity() * sizeof(std::uint64_t);
   }
   static constexpr std::size_t empty_footprint() { return kInitialSlots * sizeof(std::uint32_t); }
 
@@ -88,6 +92,26 @@ class RowTable {
     return npos;
   }
 
+  // Marks entry(index) (a mark moves with its entry).
+  void mark(std::size_t index) {
+    const std::size_t w = index >> 6;
+    if (w >= marks_.size()) marks_.resize(std::max(w + 1, (size_ + 63) >> 6));
+    marks_[w] |= std::uint64_t{1} << (index & 63);
+  }
+  bool marked(std::size_t index) const {
+    const std::size_t w = index >> 6;
+    return w < marks_.size() && ((marks_[w] >> (index & 63)) & 1) != 0;
+  }
+  // f(index) for every marked entry, in index order.
+  template <class F>
+  void for_each_marked(F&& f) const {
+    for (std::size_t w = 0; w < marks_.size(); ++w) {
+      for (std::uint64_t bits = marks_[w]; bits != 0; bits &= bits - 1)
+        f((w << 6) + static_cast<std::size_t>(std::countr_zero(bits)));
+    }
+  }
+  void clear_marks() { std::vector<std::uint64_t>().swap(marks_); }
+
   // Removes entry(index): the last entry moves into its place (the indexes
   // of the others stay), and the slots after its slot shift back so that no
   // probe sequence has a hole (no tombstones).
@@ -110,6 +134,7 @@ class RowTable {
           (slots_[s] & ~static_cast<std::uint32_t>(mask_)) | static_cast<std::uint32_t>(index + 1);
       entry(index) = std::move(entry(last));
     }
+    if (!marks_.empty()) move_mark(last, index);
     chunks_.back().pop_back();
     if (chunks_.back().empty()) chunks_.pop_back();
     --size_;
@@ -138,6 +163,18 @@ class RowTable {
     return i;
   }
 
+  // The mark of entry `from` (which goes) becomes entry `to`'s.
+  void move_mark(std::size_t from, std::size_t to) {
+    const bool m = marked(from);
+    if (from >> 6 < marks_.size()) marks_[from >> 6] &= ~(std::uint64_t{1} << (from & 63));
+    if (to == from) return;
+    if (m) {
+      mark(to);
+    } else if (to >> 6 < marks_.size()) {
+      marks_[to >> 6] &= ~(std::uint64_t{1} << (to & 63));
+    }
+  }
+
   void reset_slots(std::size_t n) {
     std::vector<std::uint32_t>(n).swap(slots_);
     mask_ = n - 1;
@@ -156,6 +193,7 @@ class RowTable {
 
   std::vector<std::vector<Entry>> chunks_;
   std::vector<std::uint32_t> slots_;
+  std::vector<std::uint64_t> marks_;  // bit i: entry i is marked
   std::size_t size_ = 0, mask_ = 0;
   int index_bits_ = 0;
 };

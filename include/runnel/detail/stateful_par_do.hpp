@@ -228,15 +228,16 @@ class StatefulParDoOp final : public Operator {
       out_->flush();
     }
 
-    // Keyed state by key group. Memory backend: rows (tag 0: window, key,
-    // then per state its last write time and value). RocksDB backend: its
-    // own checkpoint (native_dir), rows stay there. Both: timers (tag 1:
+    // Keyed state by key group. Rows: native snapshots (RocksDB's, or the
+    // memory backend's row logs, in the codec's form), else (memory, no
+    // state directory) key-group records (tag 0: window, key, then per
+    // state its last write time and value). Both: timers (tag 1:
     // domain, time, window, key). Operator state: the watermark.
     void snapshot(std::int64_t id, OperatorSnapshot& out) override {
+      rows_.expire(now_);
       if (rows_.native()) {
         rows_.snapshot_native(id, out);
       } else {
-        rows_.expire(now_);
         rows_.for_each([&](const Window& win, const K& key, Row& row, std::uint64_t hash) {
           ByteWriter w(out.key_group(key_group_of(hash, max_parallelism_), max_parallelism_));
           w.put_varint(0);

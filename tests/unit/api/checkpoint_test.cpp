@@ -264,16 +264,17 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     ASSERT_GE(all.size(), 1u);
     const auto& chosen = all[all.size() / 2];
     ASSERT_TRUE(chosen.valid) << chosen.problem;
-    // Every keyed operator keeps its state in RocksDB: the two stateful
-    // DoFns and the five keyed combines (fixed windows, sessions, the totals
-    // with and without event time, the side-weighted sums).
+    // Every keyed operator's rows are native snapshots (RocksDB's, or the
+    // memory backend's row logs): the two stateful DoFns and the five keyed
+    // combines (fixed windows, sessions, the totals with and without event
+    // time, the side-weighted sums).
     int native_ops = 0;
     for (const auto& op : chosen.operators) {
       bool native = false;
       for (const auto& inst : op.instances) native |= !inst.native_dir.empty();
       native_ops += native ? 1 : 0;
     }
-    EXPECT_EQ(native_ops, first_backend == B::kRocksDB ? 7 : 0);
+    EXPECT_EQ(native_ops, 7);
     SCOPED_TRACE("restore " + chosen.path.string() + " at parallelism " +
                  std::to_string(parallelism));
     Pipeline p(options(parallelism, run / "ck", chosen.path.string(), then_backend));
@@ -287,6 +288,68 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/untimed"), untimed);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
+  }
+}
+
+// The memory backend's checkpoints are incremental: a checkpoint between two
+// full ones links the logs of the checkpoints before it (the same files) and
+// adds what changed, and restoring one of those chains, at another
+// parallelism and on either backend, ends with the plain run's output. With
+// every checkpoint full, none shares anything.
+TEST(Checkpoints, MemoryCheckpointsWriteWhatChangedSinceTheOneBefore) {
+  runnel::testing::ScratchDir dir;
+  const PlainOutputs plain = plain_run(dir);
+  for (const int full_every : {4, 1}) {
+    runnel::testing::ScratchDir run;
+    RunResult first;
+    for (double rate = 20'000; first.checkpoints < 5 && rate >= 20'000.0 / 16; rate /= 4) {
+      std::filesystem::remove_all(run.path() / "ck");
+      std::filesystem::remove_all(run.path() / "out");
+      PipelineOptions o = options(2, run / "ck");
+      o.checkpoint_full_every = full_every;
+      Pipeline p(o);
+      build(p, run / "out", rate);
+      first = p.run();
+    }
+    ASSERT_GE(first.checkpoints, 5u);
+    expect_plain_outputs(run / "out", plain);
+    const auto all = state::list_checkpoints(run.path() / "ck", true);
+    ASSERT_GE(all.size(), 5u);
+    // Checkpoints whose row logs are a chain (more than one log in some
+    // instance), and those that share bytes with the one before.
+    std::size_t chained = 0, sharing = 0;
+    const state::CheckpointInfo* last_chained = nullptr;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      ASSERT_TRUE(all[i].valid) << all[i].problem;
+      bool chain = false;
+      for (const auto& op : all[i].operators) {
+        for (const auto& inst : op.instances) chain |= inst.native_files.size() > 1;
+      }
+      if (chain) {
+        ++chained;
+        last_chained = &all[i];
+      }
+      if (i > 0 && state::bytes_shared_with(all[i], all[i - 1]) > 0) ++sharing;
+    }
+    if (full_every == 1) {
+      EXPECT_EQ(chained, 0u);
+      EXPECT_EQ(sharing, 0u);
+      continue;
+    }
+    EXPECT_GE(chained, 2u);
+    EXPECT_GE(sharing, 2u);
+    ASSERT_NE(last_chained, nullptr);
+    for (const auto& [parallelism, backend] :
+         {std::pair{3, StateBackend::kMemory}, std::pair{1, StateBackend::kRocksDB}}) {
+      SCOPED_TRACE("restore " + last_chained->path.string() + " at parallelism " +
+                   std::to_string(parallelism));
+      Pipeline p(options(parallelism, run / "ck", last_chained->path.string(), backend));
+      build(p, run / "out");
+      RunResult r = p.run();
+      EXPECT_EQ(r.restored_checkpoint, last_chained->id);
+      EXPECT_LT(r.records_in, first.records_in);
+      expect_plain_outputs(run / "out", plain);
+    }
   }
 }
 

@@ -1,0 +1,71 @@
+#pragma once
+// The memory backend's checkpoints, incremental: an instance writes the rows
+// that changed since its last checkpoint (and the keys of the rows that went)
+// into a log file, and a checkpoint holds the chain of log files since the
+// last full one (every row), as hard links shared with the checkpoints
+// before it. Every `full_every`-th log is full, and so is the first of a
+// run and any log whose predecessor's checkpoint did not complete (what
+// changed before it would be lost with it), so a restore reads at most
+// full_every files per instance, and retention can delete any checkpoint:
+// a file goes when the last checkpoint linking it goes.
+//
+// Rows are stored as the RocksDB backend stores them (KeyedRows' codec,
+// keys led by their key group), so either backend restores either's
+// checkpoints, at any parallelism.
+//
+// A log file: a header line, then records (varint key length, key, varint
+// 0 for a removed row or value length + 1, value).
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runnel/detail/native_snapshots.hpp"
+#include "runnel/detail/operator.hpp"
+#include "runnel/detail/snapshot.hpp"
+
+namespace runnel::detail {
+
+class RowLog {
+ public:
+  explicit RowLog(const InstanceContext& ctx);
+  RowLog(const RowLog&) = delete;
+  RowLog& operator=(const RowLog&) = delete;
+  ~RowLog();
+
+  // Starts the log of checkpoint `id`; returns whether it must be full
+  // (every row put; else the rows changed and removed since the last log).
+  bool begin(std::int64_t id);
+  void put(std::string_view key, std::string_view value);
+  void remove(std::string_view key);
+  // Ends the log and hands the chain to the checkpoint (out.native_dir).
+  void finish(OperatorSnapshot& out);
+
+ private:
+  void write_out();
+
+  std::filesystem::path dir_;  // this instance's log files
+  int full_every_;
+  const std::atomic<std::int64_t>* completed_;
+  NativeSnapshots snapshots_;
+  std::vector<std::filesystem::path> chain_;  // the last full log, then the changes since
+  std::int64_t last_id_ = 0;                  // the checkpoint of chain_'s last log
+  std::uint64_t seq_ = 0;
+  int fd_ = -1;
+  std::filesystem::path path_;  // the log being written
+  std::string buffer_;
+};
+
+// Whether `dir` (a native snapshot) holds row logs, not a RocksDB database.
+bool is_row_log_dir(const std::filesystem::path& dir);
+
+// The records of key groups [first, last] of the row logs in `dir`, oldest
+// first: fn(key, value) with value null for a removed row. Throws
+// std::runtime_error if a log is damaged.
+void scan_row_logs(
+    const std::filesystem::path& dir, int first, int last,
+    const std::function<void(std::string_view key, const std::string_view* value)>& fn);
+
+}  // namespace runnel::detail

@@ -1,0 +1,174 @@
+#include "runnel/detail/row_log.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <system_error>
+
+#include "runnel/coder.hpp"
+
+namespace runnel::detail {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view kHeader = "runnel-rows 1\n";
+constexpr std::size_t kWriteBytes = std::size_t{1} << 20;
+
+[[noreturn]] void io_error(const char* what, const fs::path& path) {
+  throw std::runtime_error(
+      fmt::format("state: cannot {} '{}': {}", what, path.string(), std::strerror(errno)));
+}
+
+bool is_log_name(const std::string& name) {
+  return name.rfind("rows-", 0) == 0 && name.size() > 4 && name.ends_with(".log");
+}
+
+// The key group of a stored key (its first two bytes, see append_kv_prefix).
+int key_group_of_stored(std::string_view key) {
+  return (static_cast<unsigned char>(key[0]) << 8) | static_cast<unsigned char>(key[1]);
+}
+
+}  // namespace
+
+RowLog::RowLog(const InstanceContext& ctx)
+    : dir_(ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance) + ".rows")),
+      full_every_(std::max(1, ctx.checkpoint_full_every)),
+      completed_(ctx.completed_checkpoint),
+      snapshots_(ctx) {}
+
+RowLog::~RowLog() {
+  if (fd_ >= 0) ::close(fd_);
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+bool RowLog::begin(std::int64_t id) {
+  // A log builds on the one before only if that one's checkpoint completed:
+  // the changes it held are not written again.
+  const bool base_done = completed_ != nullptr && completed_->load() >= last_id_;
+  const bool full =
+      chain_.empty() || !base_done || chain_.size() >= static_cast<std::size_t>(full_every_);
+  std::error_code ec;
+  if (full) {
+    for (const auto& p : chain_) fs::remove(p, ec);  // checkpoints keep their own links
+    chain_.clear();
+  }
+  fs::create_directories(dir_, ec);
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("state: cannot create '{}': {}", dir_.string(), ec.message()));
+  // Names sort in chain order: by checkpoint, then by log (an instance that
+  // finishes may log again under the id of its last checkpoint).
+  path_ = dir_ / fmt::format("rows-{:012d}-{:06d}.log", id, ++seq_);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) io_error("create", path_);
+  last_id_ = id;
+  buffer_.assign(kHeader);
+  return full;
+}
+
+void RowLog::put(std::string_view key, std::string_view value) {
+  ByteWriter w(buffer_);
+  w.put_varint(key.size());
+  buffer_.append(key);
+  w.put_varint(value.size() + 1);
+  buffer_.append(value);
+  if (buffer_.size() >= kWriteBytes) write_out();
+}
+
+void RowLog::remove(std::string_view key) {
+  ByteWriter w(buffer_);
+  w.put_varint(key.size());
+  buffer_.append(key);
+  w.put_varint(0);
+  if (buffer_.size() >= kWriteBytes) write_out();
+}
+
+void RowLog::write_out() {
+  const char* p = buffer_.data();
+  std::size_t n = buffer_.size();
+  while (n > 0) {
+    const ssize_t w = ::write(fd_, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      io_error("write", path_);
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  buffer_.clear();
+}
+
+void RowLog::finish(OperatorSnapshot& out) {
+  write_out();
+  // The checkpoint fsyncs the files as it links them.
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    io_error("close", path_);
+  }
+  fd_ = -1;
+  chain_.push_back(path_);
+  snapshots_.take(last_id_, out, [&](const fs::path& snap) {
+    std::error_code ec;
+    fs::create_directory(snap, ec);
+    for (const auto& p : chain_) {
+      if (!ec) fs::create_hard_link(p, snap / p.filename(), ec);
+    }
+    if (ec)
+      throw std::runtime_error(
+          fmt::format("state: cannot link row logs into '{}': {}", snap.string(), ec.message()));
+  });
+}
+
+bool is_row_log_dir(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (is_log_name(e.path().filename().string())) return true;
+  }
+  return false;
+}
+
+void scan_row_logs(const fs::path& dir, int first, int last,
+                   const std::function<void(std::string_view, const std::string_view*)>& fn) {
+  std::vector<fs::path> logs;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (is_log_name(e.path().filename().string())) logs.push_back(e.path());
+  }
+  if (ec) throw std::runtime_error(fmt::format("cannot list '{}': {}", dir.string(), ec.message()));
+  std::sort(logs.begin(), logs.end());
+  std::string bytes;
+  for (const auto& path : logs) {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) throw std::runtime_error("cannot read '" + path.string() + "'");
+    if (!std::string_view(bytes).starts_with(kHeader))
+      throw std::runtime_error("'" + path.string() + "' is not a row log");
+    ByteReader r(std::string_view(bytes).substr(kHeader.size()));
+    try {
+      while (!r.empty()) {
+        const std::string_view key = r.get_view(r.get_varint());
+        const std::uint64_t v = r.get_varint();
+        if (key.size() < 2) throw std::runtime_error("a key without its key group");
+        const int kg = key_group_of_stored(key);
+        if (v == 0) {
+          if (kg >= first && kg <= last) fn(key, nullptr);
+          continue;
+        }
+        const std::string_view value = r.get_view(v - 1);
+        if (kg >= first && kg <= last) fn(key, &value);
+      }
+    } catch (const std::exception& e) {
+      throw std::runtime_error("damaged row log '" + path.string() + "': " + e.what());
+    }
+  }
+}
+
+}  // namespace runnel::detail
