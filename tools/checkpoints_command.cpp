@@ -54,8 +54,8 @@ int list_checkpoints_command(const std::string& dir) {
     fmt::print("no checkpoints in '{}'\n", dir);
     return 0;
   }
-  // NEW: what the checkpoint wrote, less the RocksDB files it shares with
-  // the complete one before it.
+  // NEW: what the checkpoint wrote, less the native files (RocksDB's, the
+  // memory backend's row logs) it shares with the complete one before it.
   fmt::print("{:<10} {:<20} {:>10} {:>10} {:>9}  {}\n", "ID", "CREATED (UTC)", "SIZE", "NEW",
              "OPERATORS", "STATUS");
   const state::CheckpointInfo* before = nullptr;
@@ -94,7 +94,7 @@ int inspect_checkpoint_command(const std::string& path) {
     if (s.valid && s.id < c.id) before = &s;
   if (before != nullptr) {
     const std::uint64_t shared = state::bytes_shared_with(c, *before);
-    fmt::print("shares {} of RocksDB files with checkpoint {} (the same files, linked); {} new\n",
+    fmt::print("shares {} of state files with checkpoint {} (the same files, linked); {} new\n",
                size(shared), before->id, size(c.bytes - shared));
   }
   for (const auto& op : c.operators) {
@@ -119,7 +119,7 @@ int inspect_checkpoint_command(const std::string& path) {
       if (!inst.native_dir.empty()) {
         std::uint64_t native = 0;
         for (const auto& f : inst.native_files) native += f.bytes;
-        line += fmt::format(", RocksDB snapshot {}/ ({} files, {})", inst.native_dir,
+        line += fmt::format(", native snapshot {}/ ({} files, {})", inst.native_dir,
                             inst.native_files.size(), size(native));
       }
       fmt::print("{}\n", line);

@@ -97,19 +97,27 @@ std::string read_file(const fs::path& path) {
 // The checksum of a file. RocksDB's table files never change once written
 // and one file is linked into checkpoint after checkpoint, so checksums are
 // remembered by inode, size and modification time: a file is read once.
+using FileId = std::tuple<dev_t, ino_t, off_t, std::int64_t, long>;
+FileId file_id(const struct stat& st) {
+  return {st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+}
+std::mutex known_mu;
+std::map<FileId, std::uint64_t> known_checksums;  // under known_mu
+
+void remember(const FileId& id, std::uint64_t sum) {
+  std::lock_guard<std::mutex> lock(known_mu);
+  if (known_checksums.size() > 100'000) known_checksums.clear();  // forgetting costs a read
+  known_checksums.emplace(id, sum);
+}
+
 std::uint64_t file_checksum(const fs::path& path, const struct stat& st) {
-  using Id = std::tuple<dev_t, ino_t, off_t, std::int64_t, long>;
-  static std::mutex mu;
-  static std::map<Id, std::uint64_t> known;
-  const Id id{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  const FileId id = file_id(st);
   {
-    std::lock_guard<std::mutex> lock(mu);
-    if (auto it = known.find(id); it != known.end()) return it->second;
+    std::lock_guard<std::mutex> lock(known_mu);
+    if (auto it = known_checksums.find(id); it != known_checksums.end()) return it->second;
   }
   const std::uint64_t sum = checksum(read_file(path));
-  std::lock_guard<std::mutex> lock(mu);
-  if (known.size() > 100'000) known.clear();  // a bound; forgetting only costs a read
-  known.emplace(id, sum);
+  remember(id, sum);
   return sum;
 }
 
@@ -169,6 +177,11 @@ std::string check_native_files(const fs::path& checkpoint, const InstanceInfo& i
 }
 
 }  // namespace
+
+void remember_checksum(const fs::path& file, std::uint64_t sum) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) == 0) remember(file_id(st), sum);
+}
 
 namespace {
 

@@ -70,10 +70,15 @@ struct CheckpointInfo {
   std::string problem;  // why not valid
 };
 
+// A file that will be linked into checkpoints (a native snapshot's) has
+// this checksum, computed as it was written: it is not read to compute it
+// again. The file must not change after this.
+void remember_checksum(const std::filesystem::path& file, std::uint64_t checksum);
+
 // Reads a checkpoint's manifest; with verify, also every section's checksum.
 CheckpointInfo inspect_checkpoint(const std::filesystem::path& path, bool verify);
 
-// Bytes of c's RocksDB files that are the very files (hard links, one inode)
+// Bytes of c's native files (RocksDB's, row logs) that are the very files (hard links, one inode)
 // of one of `before`'s: written once, shared by both (as the SST files an
 // incremental checkpoint shares in Flink). Files gone count as not shared.
 std::uint64_t bytes_shared_with(const CheckpointInfo& c, const CheckpointInfo& before);

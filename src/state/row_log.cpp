@@ -12,7 +12,9 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "core/bytes_hasher.hpp"
 #include "runnel/coder.hpp"
+#include "state/checkpoint_store.hpp"
 
 namespace runnel::detail {
 namespace fs = std::filesystem;
@@ -41,7 +43,8 @@ RowLog::RowLog(const InstanceContext& ctx)
     : dir_(ctx.state_dir / (ctx.uid + "-" + std::to_string(ctx.instance) + ".rows")),
       full_every_(std::max(1, ctx.checkpoint_full_every)),
       completed_(ctx.completed_checkpoint),
-      snapshots_(ctx) {}
+      snapshots_(ctx),
+      hasher_(std::make_unique<BytesHasher>()) {}
 
 RowLog::~RowLog() {
   if (fd_ >= 0) ::close(fd_);
@@ -70,6 +73,7 @@ bool RowLog::begin(std::int64_t id) {
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) io_error("create", path_);
   last_id_ = id;
+  hasher_->reset();
   buffer_.assign(kHeader);
   return full;
 }
@@ -92,6 +96,7 @@ void RowLog::remove(std::string_view key) {
 }
 
 void RowLog::write_out() {
+  hasher_->update(buffer_.data(), buffer_.size());
   const char* p = buffer_.data();
   std::size_t n = buffer_.size();
   while (n > 0) {
@@ -114,6 +119,7 @@ void RowLog::finish(OperatorSnapshot& out) {
     io_error("close", path_);
   }
   fd_ = -1;
+  state::remember_checksum(path_, hasher_->digest());
   chain_.push_back(path_);
   snapshots_.take(last_id_, out, [&](const fs::path& snap) {
     std::error_code ec;

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,10 @@
 #include "runnel/detail/native_snapshots.hpp"
 #include "runnel/detail/operator.hpp"
 #include "runnel/detail/snapshot.hpp"
+
+namespace runnel {
+class BytesHasher;
+}
 
 namespace runnel::detail {
 
@@ -56,6 +61,7 @@ class RowLog {
   int fd_ = -1;
   std::filesystem::path path_;  // the log being written
   std::string buffer_;
+  std::unique_ptr<BytesHasher> hasher_;  // the log's checksum, as it is written
 };
 
 // Whether `dir` (a native snapshot) holds row logs, not a RocksDB database.
