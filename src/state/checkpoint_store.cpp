@@ -107,7 +107,7 @@ std::map<FileId, std::uint64_t> known_checksums;  // under known_mu
 void remember(const FileId& id, std::uint64_t sum) {
   std::lock_guard<std::mutex> lock(known_mu);
   if (known_checksums.size() > 100'000) known_checksums.clear();  // forgetting costs a read
-  known_checksums.emplace(id, sum);
+  known_checksums.insert_or_assign(id, sum);
 }
 
 std::uint64_t file_checksum(const fs::path& path, const struct stat& st) {

@@ -158,21 +158,25 @@ void scan_row_logs(const fs::path& dir, int first, int last,
     if (!std::string_view(bytes).starts_with(kHeader))
       throw std::runtime_error("'" + path.string() + "' is not a row log");
     ByteReader r(std::string_view(bytes).substr(kHeader.size()));
-    try {
-      while (!r.empty()) {
-        const std::string_view key = r.get_view(r.get_varint());
-        const std::uint64_t v = r.get_varint();
-        if (key.size() < 2) throw std::runtime_error("a key without its key group");
-        const int kg = key_group_of_stored(key);
-        if (v == 0) {
-          if (kg >= first && kg <= last) fn(key, nullptr);
-          continue;
-        }
-        const std::string_view value = r.get_view(v - 1);
-        if (kg >= first && kg <= last) fn(key, &value);
+    // Only the log's own bytes are blamed on it: what fn throws (a row its
+    // codec cannot decode, a store's error) passes as it is.
+    auto damaged = [&](const char* why) {
+      return std::runtime_error("damaged row log '" + path.string() + "': " + why);
+    };
+    while (!r.empty()) {
+      std::string_view key, value;
+      std::uint64_t v = 0;
+      try {
+        key = r.get_view(r.get_varint());
+        v = r.get_varint();
+        if (v != 0) value = r.get_view(v - 1);
+      } catch (const std::exception& e) {
+        throw damaged(e.what());
       }
-    } catch (const std::exception& e) {
-      throw std::runtime_error("damaged row log '" + path.string() + "': " + e.what());
+      if (key.size() < 2) throw damaged("a key without its key group");
+      const int kg = key_group_of_stored(key);
+      if (kg < first || kg > last) continue;
+      fn(key, v == 0 ? nullptr : &value);
     }
   }
 }

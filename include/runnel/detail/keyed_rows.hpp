@@ -129,6 +129,7 @@ class KeyedRows {
       Table& t = table(ns);
       auto [i, inserted] = t.find_or_insert(key, h, make_key, [] { return Row{}; });
       created = inserted;
+      current_new_ = inserted;
       current_index_ = i;
       current_ = &t.entry(i);
       return current_->value;
@@ -148,6 +149,7 @@ class KeyedRows {
       }
       current_index_ = table_->second.find(key, h);
       if (current_index_ == Table::npos) return nullptr;
+      current_new_ = false;
       current_ = &table_->second.entry(current_index_);
       return &current_->value;
     }
@@ -170,7 +172,9 @@ class KeyedRows {
   void drop() {
     if (!kv_) {
       Table& t = table_->second;
-      if (log_) note_removed(table_->first, current_->key);
+      // A row made by this acquire and never stored was never logged (a
+      // DoFn that read state it did not write leaves such rows).
+      if (log_ && !current_new_) note_removed(table_->first, current_->key);
       t.erase(current_index_);
       if (t.empty()) {  // a window's last row: its table goes too
         tables_.erase(tables_.find(table_->first));
@@ -625,6 +629,7 @@ class KeyedRows {
   typename Tables::value_type* table_ = nullptr;  // the last namespace's (map nodes stay put)
   typename Table::Entry* current_ = nullptr;
   std::size_t current_index_ = 0;     // current_'s in its table
+  bool current_new_ = false;          // current_ was made by the last acquire
   std::vector<std::size_t> dropped_;  // update's, of one table
   std::unique_ptr<RowLog> log_;       // with checkpoints: what changed since the last
   std::string removed_;               // keys (stored form) of rows gone since the last log
