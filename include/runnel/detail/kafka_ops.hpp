@@ -65,7 +65,9 @@ class KafkaTransactions final : public SharedState {
   void open(int instance, std::int64_t first_checkpoint);
   void send(int instance, std::string_view key, std::string_view value, Timestamp time = 0);
   void poll(int instance);
-  // At the barrier of checkpoint `id`: flushes; returns the operator state.
+  // At the barrier of checkpoint `id`: flushes; returns the operator state,
+  // which holds the transaction's records, so that a restore can produce
+  // them again if the job stopped before this transaction was committed.
   std::string prepare(int instance, std::int64_t id);
   // After finish(): flushes; the state the instance ended in.
   std::string finish(int instance);
@@ -76,7 +78,10 @@ class KafkaTransactions final : public SharedState {
   void abort_all();   // the job failed
   void cancel();      // the job is failing: wake instances waiting for a commit
 
+  // A problem only for states that keep no records (older checkpoints).
   std::string restore_problem(std::int64_t id, const std::vector<std::string>& states) const;
+  // Produces and commits again each saved transaction the log does not list
+  // as committed; fences the instances the restored job no longer has.
   void recover(std::int64_t id, const std::vector<std::string>& states);
 
   struct Impl;

@@ -2,12 +2,14 @@
 // exactly-once Kafka sink's side of the two-phase commit.
 //
 // librdkafka cannot resume another producer's transaction after a crash (as
-// Flink's Kafka sink does with the Java client), so a transaction that was
-// prepared for a completed checkpoint but not committed before the job
-// stopped cannot be finished by the restored job: its producer is fenced and
-// the transaction aborted. The restore then uses the checkpoint before that
-// one (restore_problem), whose transactions were committed, and the records
-// are produced again. The log says which transactions were committed.
+// Flink's Kafka sink does with the Java client). A job's transactions are
+// committed one after the other when a checkpoint completes (one per sink
+// instance), so a crash can leave some committed and others not; restoring
+// the checkpoint before would then produce the committed ones twice. So each
+// transaction's records are also kept in the checkpoint (the sink's operator
+// state): a restore of the completed checkpoint produces the records of every
+// transaction the log does not list as committed again, in a new transaction
+// of the restoring run, commits it and logs which one it replaced.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -41,14 +43,74 @@ void check(rd_kafka_error_t* e, const std::string& what) {
   throw std::runtime_error(msg);
 }
 
-// An operator state: instance, the label (checkpoint) of its transaction, the run's epoch.
-std::string encode_state(int instance, std::int64_t label, std::int64_t epoch) {
+// An operator state: instance, the label (checkpoint) of its transaction, the
+// run's epoch, then 1 + the number of its records and the records (see
+// append_record). States of runnel before 2026-12 end after the epoch.
+std::string encode_state(int instance, std::int64_t label, std::int64_t epoch, std::uint64_t count,
+                         std::string_view records) {
   std::string out;
   ByteWriter w(out);
   w.put_varint(static_cast<std::uint64_t>(instance));
   w.put_varint(static_cast<std::uint64_t>(label));
   w.put_varint(static_cast<std::uint64_t>(epoch));
+  w.put_varint(count + 1);
+  w.put_bytes(records.data(), records.size());
   return out;
+}
+
+struct SavedTransaction {
+  int instance = 0;
+  std::int64_t label = 0;
+  std::int64_t run = 0;
+  bool has_records = false;  // false: a state written before records were kept
+  std::uint64_t count = 0;
+  std::string_view records;
+};
+
+SavedTransaction decode_state(std::string_view bytes) {
+  ByteReader r(bytes);
+  SavedTransaction t;
+  t.instance = static_cast<int>(r.get_varint());
+  t.label = static_cast<std::int64_t>(r.get_varint());
+  t.run = static_cast<std::int64_t>(r.get_varint());
+  if (!r.empty()) {
+    t.has_records = true;
+    t.count = r.get_varint() - 1;
+    t.records = r.get_view(r.remaining());
+  }
+  return t;
+}
+
+// One record of a transaction, as the state keeps it.
+void append_record(std::string& out, std::string_view key, std::string_view value, Timestamp time) {
+  ByteWriter w(out);
+  w.put_varint(key.size());
+  w.put_bytes(key.data(), key.size());
+  w.put_varint(value.size());
+  w.put_bytes(value.data(), value.size());
+  w.put_varint(static_cast<std::uint64_t>(time));
+}
+
+// Queues one record in the open transaction of `rk`, with the headers that
+// name the transaction; waits while librdkafka's queue is full.
+void produce(rd_kafka_t* rk, rd_kafka_topic_t* topic, std::string_view key, std::string_view value,
+             Timestamp time, const std::string& sink, const std::string& epoch,
+             const std::string& label, const std::string& where) {
+  while (true) {
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_TIMESTAMP(time),
+        RD_KAFKA_V_HEADER("runnel.sink", sink.data(), static_cast<ssize_t>(sink.size())),
+        RD_KAFKA_V_HEADER("runnel.epoch", epoch.data(), static_cast<ssize_t>(epoch.size())),
+        RD_KAFKA_V_HEADER("runnel.checkpoint", label.data(), static_cast<ssize_t>(label.size())),
+        RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      throw std::runtime_error(
+          fmt::format("Kafka sink, {}: cannot send: {}", where, rd_kafka_err2str(e)));
+    rd_kafka_poll(rk, 50);
+  }
 }
 }  // namespace
 
@@ -69,6 +131,11 @@ struct KafkaTransactions::Impl {
     bool cancelled = false;         // the job is failing: no commit will come
     std::int64_t prepared_for = 0;  // that checkpoint
     std::string sink_header;        // "uid/instance"
+    // The records of the open (or prepared) transaction, kept for its
+    // checkpoint (see the top of this file). Written by the instance while
+    // open, cleared by the commit.
+    std::string records;
+    std::uint64_t record_count = 0;
   };
 
   io::KafkaIO io;
@@ -109,7 +176,7 @@ struct KafkaTransactions::Impl {
 
   // (instance, label, epoch) of each transaction this sink committed, from
   // the log (the epoch too: a zombie's checkpoint of the same id is not the
-  // newer run's).
+  // newer run's). "commit UID INSTANCE LABEL EPOCH [REPLACED]".
   std::set<std::tuple<int, std::int64_t, std::int64_t>> committed() const {
     std::set<std::tuple<int, std::int64_t, std::int64_t>> out;
     std::ifstream in(log_path);
@@ -119,8 +186,11 @@ struct KafkaTransactions::Impl {
       std::string verb, u;
       int instance = 0;
       std::int64_t label = 0, run = 0;
-      if (words >> verb >> u >> instance >> label >> run && verb == "commit" && u == uid)
-        out.emplace(instance, label, run);
+      if (!(words >> verb >> u >> instance >> label >> run) || verb != "commit" || u != uid)
+        continue;
+      out.emplace(instance, label, run);
+      // A restore's new transaction of the records of run `replaced`'s.
+      if (std::int64_t replaced = 0; words >> replaced) out.emplace(instance, label, replaced);
     }
     return out;
   }
@@ -169,6 +239,9 @@ struct KafkaTransactions::Impl {
     log(fmt::format("commit {} {} {} {}", uid, i, s.label, epoch));
     s.open.store(false);
     s.prepared = false;
+    s.records.clear();
+    s.record_count = 0;
+    if (s.records.capacity() > (std::size_t{64} << 20)) s.records.shrink_to_fit();
     if (next > 0) {
       check(rd_kafka_begin_transaction(s.rk.get()),
             fmt::format("Kafka sink, {}: cannot begin a transaction", where));
@@ -282,24 +355,11 @@ void KafkaTransactions::send(int instance, std::string_view key, std::string_vie
           fmt::format("Kafka sink, {}: the job failed while this sink waited for checkpoint {}",
                       m.where, s.prepared_for));
   }
-  const std::string& label = s.label_text;
-  const std::string& epoch = m.epoch_text;
-  while (true) {
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        s.rk.get(), RD_KAFKA_V_RKT(s.topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_TIMESTAMP(time > 0 ? time : 0),
-        RD_KAFKA_V_HEADER("runnel.sink", s.sink_header.data(),
-                          static_cast<ssize_t>(s.sink_header.size())),
-        RD_KAFKA_V_HEADER("runnel.epoch", epoch.data(), static_cast<ssize_t>(epoch.size())),
-        RD_KAFKA_V_HEADER("runnel.checkpoint", label.data(), static_cast<ssize_t>(label.size())),
-        RD_KAFKA_V_END);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      throw std::runtime_error(
-          fmt::format("Kafka sink, {}: cannot send: {}", m.where, rd_kafka_err2str(e)));
-    rd_kafka_poll(s.rk.get(), 50);
+  const Timestamp t = time > 0 ? time : 0;
+  produce(s.rk.get(), s.topic, key, value, t, s.sink_header, m.epoch_text, s.label_text, m.where);
+  if (m.checkpointing) {
+    append_record(s.records, key, value, t);
+    ++s.record_count;
   }
 }
 
@@ -322,7 +382,7 @@ std::string KafkaTransactions::prepare(int instance, std::int64_t id) {
     s.prepared = true;
     s.prepared_for = id;
   }
-  return encode_state(instance, s.label, m.epoch);
+  return encode_state(instance, s.label, m.epoch, s.record_count, s.records);
 }
 
 std::string KafkaTransactions::finish(int instance) {
@@ -330,7 +390,7 @@ std::string KafkaTransactions::finish(int instance) {
   Impl::Slot& s = *m.slots[static_cast<std::size_t>(instance)];
   std::lock_guard lock(s.mu);
   if (s.open.load()) rd_kafka_flush(s.rk.get(), kTxnTimeoutMs);
-  return encode_state(instance, s.label, m.epoch);
+  return encode_state(instance, s.label, m.epoch, s.record_count, s.records);
 }
 
 void KafkaTransactions::commit(std::int64_t id) {
@@ -379,30 +439,68 @@ void KafkaTransactions::abort_all() {
   }
 }
 
-std::string KafkaTransactions::restore_problem(std::int64_t id,
+std::string KafkaTransactions::restore_problem(std::int64_t,
                                                const std::vector<std::string>& states) const {
   const auto committed = impl_->committed();
   for (const auto& bytes : states) {
     if (bytes.empty()) continue;
-    ByteReader r(bytes);
-    const int instance = static_cast<int>(r.get_varint());
-    const auto label = static_cast<std::int64_t>(r.get_varint());
-    const auto run = static_cast<std::int64_t>(r.get_varint());
-    if (label > 0 && committed.count({instance, label, run}) == 0)
+    const SavedTransaction t = decode_state(bytes);
+    if (t.label > 0 && !t.has_records && committed.count({t.instance, t.label, t.run}) == 0)
       return fmt::format(
           "the Kafka transaction of sink instance {} for checkpoint {} was not committed before "
-          "the job stopped, and a new producer cannot finish it (see {})",
-          instance, label, impl_->log_path.string());
+          "the job stopped, and this checkpoint (of an older runnel) does not keep its records "
+          "to produce them again (see {})",
+          t.instance, t.label, impl_->log_path.string());
   }
-  (void)id;
   return {};
 }
 
 void KafkaTransactions::recover(std::int64_t, const std::vector<std::string>& states) {
   Impl& m = *impl_;
+  const auto committed = m.committed();
+  std::set<int> redone;
+  for (const auto& bytes : states) {
+    if (bytes.empty()) continue;
+    const SavedTransaction t = decode_state(bytes);
+    if (t.label <= 0 || !t.has_records || committed.count({t.instance, t.label, t.run}) > 0)
+      continue;
+    // Committed by no one (the job stopped between the commits of its
+    // instances, or before them): this run produces the records again under
+    // the instance's transactional.id, which fences the old producer and
+    // aborts its transaction.
+    auto rk = m.make_producer(t.instance);
+    rd_kafka_topic_t* topic = rd_kafka_topic_new(rk.get(), m.io.topic.c_str(), nullptr);
+    try {
+      io::kafka_client::warm_up(rk.get(), topic, m.io.metadata_wait);
+      check(rd_kafka_init_transactions(rk.get(), kTxnTimeoutMs),
+            fmt::format("Kafka sink, {}: cannot start transactions as '{}'", m.where,
+                        m.transactional_id(t.instance)));
+      check(rd_kafka_begin_transaction(rk.get()),
+            fmt::format("Kafka sink, {}: cannot begin a transaction", m.where));
+      const std::string sink = fmt::format("{}/{}", m.uid, t.instance);
+      const std::string label = std::to_string(t.label);
+      ByteReader r(t.records);
+      for (std::uint64_t n = 0; n < t.count; ++n) {
+        const std::string_view key = r.get_view(r.get_varint());
+        const std::string_view value = r.get_view(r.get_varint());
+        const auto time = static_cast<Timestamp>(r.get_varint());
+        produce(rk.get(), topic, key, value, time, sink, m.epoch_text, label, m.where);
+      }
+      check(rd_kafka_commit_transaction(rk.get(), kTxnTimeoutMs),
+            fmt::format("Kafka sink, {}: cannot commit the records of checkpoint {} again", m.where,
+                        t.label));
+    } catch (...) {
+      rd_kafka_topic_destroy(topic);
+      throw;
+    }
+    rd_kafka_topic_destroy(topic);
+    m.log(fmt::format("commit {} {} {} {} {}", m.uid, t.instance, t.label, m.epoch, t.run));
+    redone.insert(t.instance);
+  }
   // Instances the restored job no longer has: fence their producers here
   // (the others fence theirs when they open).
   for (std::size_t i = m.slots.size(); i < states.size(); ++i) {
+    if (redone.count(static_cast<int>(i)) > 0) continue;
     auto rk = m.make_producer(static_cast<int>(i));
     check(rd_kafka_init_transactions(rk.get(), kTxnTimeoutMs),
           fmt::format("Kafka sink, {}: cannot fence '{}'", m.where,
