@@ -165,14 +165,15 @@ TEST(Kafka, RestoreResumesAtTheCheckpointedOffsets) {
     p.read(io::kafka(cluster.bootstrap(), "lines").bounded())
         .map([](const io::KafkaRecord& r) {
           static std::atomic<int> n{0};
-          if (++n % 20 == 0) std::this_thread::sleep_for(2ms);  // several checkpoints on the way
+          if (++n % 10 == 0) std::this_thread::sleep_for(2ms);  // several checkpoints on the way
           return r.value;
         })
         .write(io::text(dir / "out"));
     return p.run();
   };
   RunResult first = job(2, "");
-  EXPECT_GE(first.checkpoints, 3u);
+  // Not a speed check: a slow disk (fsync) makes checkpoints few; two are enough.
+  EXPECT_GE(first.checkpoints, 2u);
   EXPECT_EQ(runnel::testing::read_part_lines(dir / "out"), lines);
   {
     // The offsets of completed checkpoints went to the group runnel-lines (for lag monitoring).
@@ -197,8 +198,8 @@ TEST(Kafka, RestoreResumesAtTheCheckpointedOffsets) {
     rd_kafka_destroy(rk);
   }
   auto all = state::list_checkpoints(dir.path() / "ck", true);
-  ASSERT_GE(all.size(), 3u);
-  const auto& chosen = all[all.size() / 2];
+  ASSERT_GE(all.size(), 2u);
+  const auto& chosen = all[(all.size() - 1) / 2];  // not the newest
   RunResult again = job(3, chosen.path.string());
   EXPECT_EQ(again.restored_checkpoint, chosen.id);
   EXPECT_LT(again.records_in, first.records_in);  // resumed, not started over
