@@ -141,6 +141,55 @@ bool is_row_log_dir(const fs::path& dir) {
   return false;
 }
 
+namespace {
+
+// Reads a file forward in chunks of about kReadBytes (more when one record is
+// larger): a restore holds one chunk of a log, not the log.
+class ChunkReader {
+ public:
+  explicit ChunkReader(const fs::path& path) : path_(path), fd_(::open(path.c_str(), O_RDONLY)) {
+    if (fd_ < 0) io_error("open", path_);
+  }
+  ~ChunkReader() { ::close(fd_); }
+  ChunkReader(const ChunkReader&) = delete;
+  ChunkReader& operator=(const ChunkReader&) = delete;
+
+  // The bytes not consumed yet (at least `need` of them unless the file ends first).
+  std::string_view window() const { return std::string_view(buf_).substr(pos_); }
+  void consume(std::size_t n) { pos_ += n; }
+  bool at_end() const { return eof_ && pos_ == buf_.size(); }
+  // Reads on so that the window holds `need` bytes (or the file's rest). False at its end.
+  bool fill(std::size_t need) {
+    if (eof_) return false;
+    buf_.erase(0, pos_);
+    pos_ = 0;
+    const std::size_t want = std::max(need, kReadBytes);
+    while (buf_.size() < want && !eof_) {
+      const std::size_t had = buf_.size();
+      buf_.resize(want);
+      const ssize_t n = ::read(fd_, buf_.data() + had, want - had);
+      if (n < 0) {
+        buf_.resize(had);
+        if (errno == EINTR) continue;
+        io_error("read", path_);
+      }
+      buf_.resize(had + static_cast<std::size_t>(n));
+      if (n == 0) eof_ = true;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr std::size_t kReadBytes = std::size_t{4} << 20;
+  fs::path path_;
+  int fd_;
+  std::string buf_;
+  std::size_t pos_ = 0;
+  bool eof_ = false;
+};
+
+}  // namespace
+
 void scan_row_logs(const fs::path& dir, int first, int last,
                    const std::function<void(std::string_view, const std::string_view*)>& fn) {
   std::vector<fs::path> logs;
@@ -150,29 +199,42 @@ void scan_row_logs(const fs::path& dir, int first, int last,
   }
   if (ec) throw std::runtime_error(fmt::format("cannot list '{}': {}", dir.string(), ec.message()));
   std::sort(logs.begin(), logs.end());
-  std::string bytes;
   for (const auto& path : logs) {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) throw std::runtime_error("cannot read '" + path.string() + "'");
-    if (!std::string_view(bytes).starts_with(kHeader))
+    ChunkReader in(path);
+    in.fill(kHeader.size());
+    if (!in.window().starts_with(kHeader))
       throw std::runtime_error("'" + path.string() + "' is not a row log");
-    ByteReader r(std::string_view(bytes).substr(kHeader.size()));
+    in.consume(kHeader.size());
     // Only the log's own bytes are blamed on it: what fn throws (a row its
     // codec cannot decode, a store's error) passes as it is.
     auto damaged = [&](const char* why) {
       return std::runtime_error("damaged row log '" + path.string() + "': " + why);
     };
-    while (!r.empty()) {
+    std::size_t need = 1;
+    while (true) {
+      if (in.window().size() < need && !in.fill(need)) {
+        if (in.at_end()) break;
+        throw damaged("it ends inside a record");
+      }
+      if (in.at_end()) break;
       std::string_view key, value;
       std::uint64_t v = 0;
+      ByteReader r(in.window());
       try {
         key = r.get_view(r.get_varint());
         v = r.get_varint();
         if (v != 0) value = r.get_view(v - 1);
-      } catch (const std::exception& e) {
+      } catch (const DecodeError& e) {
+        // A record past the window: read on (twice the window, so that a
+        // large record takes a few reads), or the log is cut short.
+        if (in.fill(in.window().size() * 2 + 16)) {
+          need = 1;
+          continue;
+        }
         throw damaged(e.what());
       }
+      in.consume(in.window().size() - r.remaining());
+      need = 1;
       if (key.size() < 2) throw damaged("a key without its key group");
       const int kg = key_group_of_stored(key);
       if (kg < first || kg > last) continue;
