@@ -154,7 +154,7 @@ class ChunkReader {
   ChunkReader(const ChunkReader&) = delete;
   ChunkReader& operator=(const ChunkReader&) = delete;
 
-  // The bytes not consumed yet (at least `need` of them unless the file ends first).
+  // The bytes read and not consumed yet.
   std::string_view window() const { return std::string_view(buf_).substr(pos_); }
   void consume(std::size_t n) { pos_ += n; }
   bool at_end() const { return eof_ && pos_ == buf_.size(); }
@@ -210,12 +210,8 @@ void scan_row_logs(const fs::path& dir, int first, int last,
     auto damaged = [&](const char* why) {
       return std::runtime_error("damaged row log '" + path.string() + "': " + why);
     };
-    std::size_t need = 1;
     while (true) {
-      if (in.window().size() < need && !in.fill(need)) {
-        if (in.at_end()) break;
-        throw damaged("it ends inside a record");
-      }
+      if (in.window().empty()) in.fill(1);
       if (in.at_end()) break;
       std::string_view key, value;
       std::uint64_t v = 0;
@@ -227,14 +223,10 @@ void scan_row_logs(const fs::path& dir, int first, int last,
       } catch (const DecodeError& e) {
         // A record past the window: read on (twice the window, so that a
         // large record takes a few reads), or the log is cut short.
-        if (in.fill(in.window().size() * 2 + 16)) {
-          need = 1;
-          continue;
-        }
+        if (in.fill(in.window().size() * 2 + 16)) continue;
         throw damaged(e.what());
       }
       in.consume(in.window().size() - r.remaining());
-      need = 1;
       if (key.size() < 2) throw damaged("a key without its key group");
       const int kg = key_group_of_stored(key);
       if (kg < first || kg > last) continue;
