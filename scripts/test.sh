@@ -11,6 +11,22 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --browser
 jobs=$(nproc)
 
+# CI once saw two compilers fail at the same moment with no message at all
+# (killed from outside: memory or a signal). A failed build says what the
+# machine had then and builds again, one job at a time: a real compile error
+# fails the second time too, with its message.
+build() {
+  local dir=$1
+  shift
+  if ! cmake --build "$dir" -j"$jobs" "$@"; then
+    echo "test.sh: the build in $dir failed; memory and disk now:" >&2
+    free -m >&2 || true
+    df -h . >&2 || true
+    echo "test.sh: building $dir again, one job at a time" >&2
+    cmake --build "$dir" -j1 "$@"
+  fi
+}
+
 echo "== formatting, and no include that climbs out of its folder"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 # A layer sees other layers only through its include view (cmake/layers.cmake);
@@ -22,20 +38,20 @@ fi
 
 echo "== build and test (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRUNNEL_CHECK_HEADERS=ON
-cmake --build build -j"$jobs"
+build build
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== build and test with ASan + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRUNNEL_SANITIZE=address \
   -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
-cmake --build build-asan -j"$jobs" --target runnel_unit_tests runnel_property_tests
+build build-asan --target runnel_unit_tests runnel_property_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -R 'runnel_(unit|property)_tests'
 
 echo "== build and test with TSan"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRUNNEL_SANITIZE=thread \
   -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
-cmake --build build-tsan -j"$jobs" --target runnel_unit_tests
+build build-tsan --target runnel_unit_tests
 # Not the Kafka tests: Debian's librdkafka starts its threads where TSan's
 # pthread_create interceptor does not see them, and TSan then crashes in its own
 # allocator on their first malloc (seen in the mock cluster's thread). They run
