@@ -102,10 +102,14 @@ struct RunResult {
   std::uint64_t late_records = 0;   // later than the allowed lateness (see window_into)
   bool streaming = false;           // the mode it ran in
   double seconds = 0;
-  std::uint64_t checkpoints = 0;          // completed in this run
-  std::uint64_t checkpoints_failed = 0;   // failed and tolerated in this run
-  double checkpoint_seconds = 0;          // the last one's duration, trigger to durable
-  std::uint64_t checkpoint_bytes = 0;     // the last one's size
+  std::uint64_t checkpoints = 0;         // completed in this run
+  std::uint64_t checkpoints_failed = 0;  // failed and tolerated in this run
+  double checkpoint_seconds = 0;         // the last one's duration, trigger to durable
+  std::uint64_t checkpoint_bytes = 0;    // the last one's size
+  // The longest any task instance held its records back to snapshot its
+  // state at a checkpoint's barrier, over the run (Flink's "sync duration";
+  // what is written off the task thread is not in it).
+  double checkpoint_max_pause_seconds = 0;
   std::int64_t restored_checkpoint = -1;  // -1: not restored; 0: restored, none was complete
   double restore_seconds = 0;             // reading the checkpoint and restoring every instance
   bool stopped = false;                   // ended by request_stop() (or SIGINT/SIGTERM in the CLI)

@@ -243,9 +243,10 @@ void log_summary(const std::string& name, RunResult r, const PipelineOptions& po
   std::string checkpoints =
       r.checkpoints == 0 && r.restored_checkpoint < 0
           ? ""
-          : fmt::format(", {} checkpoints (last {:.0f} ms, {})", r.checkpoints,
-                        r.checkpoint_seconds * 1000,
-                        observe::human_bytes(static_cast<double>(r.checkpoint_bytes)));
+          : fmt::format(", {} checkpoints (last {:.0f} ms, {}; longest pause {:.0f} ms)",
+                        r.checkpoints, r.checkpoint_seconds * 1000,
+                        observe::human_bytes(static_cast<double>(r.checkpoint_bytes)),
+                        r.checkpoint_max_pause_seconds * 1000);
   if (r.checkpoints_failed > 0) checkpoints += fmt::format(" ({} failed)", r.checkpoints_failed);
   if (r.restored_checkpoint > 0)
     checkpoints += fmt::format(", restored checkpoint {} in {:.2f} s", r.restored_checkpoint,

@@ -214,6 +214,7 @@ RunResult result_of(const runtime::ExecutionStats& stats, bool streaming_mode) {
   result.checkpoints_failed = stats.checkpoints.failed;
   result.checkpoint_seconds = stats.checkpoints.last_seconds;
   result.checkpoint_bytes = stats.checkpoints.last_bytes;
+  result.checkpoint_max_pause_seconds = stats.checkpoints.max_pause_seconds;
   result.restored_checkpoint = stats.restored_checkpoint;
   result.stopped = stats.stopped;
   result.restore_seconds = stats.restore_seconds;

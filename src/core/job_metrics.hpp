@@ -69,6 +69,7 @@ struct CheckpointRecord {
   double seconds = 0;  // trigger to durable
   std::uint64_t bytes = 0;
   std::int64_t completed_unix_ms = 0;
+  double pause_seconds = 0;  // the longest a task instance paused its records for its snapshot
 };
 
 enum class JobState { kCreated, kRunning, kFinished, kStopped, kFailed };

@@ -77,6 +77,7 @@ json checkpoints_json(const JobMetrics& m) {
     history.push_back({{"id", c.id},
                        {"seconds", c.seconds},
                        {"bytes", c.bytes},
+                       {"pause_seconds", c.pause_seconds},
                        {"completed_ms", c.completed_unix_ms}});
   return {{"completed", ck.completed},
           {"failed", ck.failed},

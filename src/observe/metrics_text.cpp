@@ -215,6 +215,10 @@ void add_checkpoint_figures(prometheus::Registry& reg, const JobMetrics& m) {
           static_cast<double>(last.id));
     gauge("runnel_checkpoint_last_duration_seconds",
           "The last completed checkpoint, from trigger to durable", last.seconds);
+    gauge("runnel_checkpoint_last_pause_seconds",
+          "The longest a task instance paused its records to snapshot its state for the last "
+          "completed checkpoint (what is written off the task thread is not in it)",
+          last.pause_seconds);
     gauge("runnel_checkpoint_last_size_bytes", "Bytes the last completed checkpoint wrote",
           static_cast<double>(last.bytes));
     gauge("runnel_checkpoint_last_completed_timestamp_seconds",

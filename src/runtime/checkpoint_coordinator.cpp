@@ -51,11 +51,12 @@ void CheckpointCoordinator::stop() {
 }
 
 void CheckpointCoordinator::acknowledge(int task, int instance, std::int64_t id,
-                                        std::vector<OperatorSnapshot> snaps) {
+                                        std::vector<OperatorSnapshot> snaps, double pause_seconds) {
   {
     std::lock_guard lock(mu_);
     if (id != in_flight_) return;  // abandoned
     slots_[task][instance].pending = std::move(snaps);
+    in_flight_pause_ = std::max(in_flight_pause_, pause_seconds);
   }
   cv_.notify_all();
 }
@@ -108,6 +109,7 @@ void CheckpointCoordinator::loop() {
     const std::int64_t id = next_id_++;
     const auto started = std::chrono::steady_clock::now();
     in_flight_ = id;
+    in_flight_pause_ = 0;
     for (auto& per_task : slots_) {
       for (auto& s : per_task) s.pending.reset();
     }
@@ -215,13 +217,15 @@ bool CheckpointCoordinator::complete(std::int64_t id, std::chrono::steady_clock:
   ++stats_.completed;
   stats_.last_id = id;
   stats_.last_seconds = seconds;
+  stats_.last_pause_seconds = in_flight_pause_;
+  stats_.max_pause_seconds = std::max(stats_.max_pause_seconds, in_flight_pause_);
   stats_.last_bytes = bytes;
   stats_.total_seconds += seconds;
   if (metrics_) {
     auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-    metrics_->checkpoint_completed({id, seconds, bytes, unix_ms});
+    metrics_->checkpoint_completed({id, seconds, bytes, unix_ms, in_flight_pause_});
   }
   return true;
 }

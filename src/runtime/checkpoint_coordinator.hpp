@@ -45,6 +45,10 @@ struct CheckpointStats {
   double last_seconds = 0;   // trigger to durable
   std::uint64_t last_bytes = 0;
   double total_seconds = 0;
+  // The longest a task instance paused its records for its snapshot at a
+  // barrier: in the last completed checkpoint, and in any.
+  double last_pause_seconds = 0;
+  double max_pause_seconds = 0;
 };
 
 class CheckpointCoordinator {
@@ -79,8 +83,10 @@ class CheckpointCoordinator {
   // any before it (RocksDB instances remove their snapshots up to it).
   const std::atomic<std::int64_t>& settled() const { return settled_; }
 
-  // Task instance (task, instance) took its snapshot for checkpoint id.
-  void acknowledge(int task, int instance, std::int64_t id, std::vector<OperatorSnapshot> snaps);
+  // Task instance (task, instance) took its snapshot for checkpoint id,
+  // pausing its records for pause_seconds.
+  void acknowledge(int task, int instance, std::int64_t id, std::vector<OperatorSnapshot> snaps,
+                   double pause_seconds = 0);
   // It finished; snaps is its final state, valid for every later checkpoint.
   void finished(int task, int instance, std::vector<OperatorSnapshot> snaps);
 
@@ -120,6 +126,7 @@ class CheckpointCoordinator {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::int64_t in_flight_ = 0;
+  double in_flight_pause_ = 0;            // the longest pause for in_flight_ so far
   std::vector<std::vector<Slot>> slots_;  // [task][instance]
   int running_sources_ = 0;
   CheckpointStats stats_;

@@ -235,6 +235,7 @@ void Executor::log(const std::string& line) const {
 }
 
 void Executor::take_checkpoint(InstanceRun& r, std::int64_t id) {
+  const auto started = std::chrono::steady_clock::now();
   std::vector<OperatorSnapshot> snaps(r.ops.size());
   // Stateless operators are told too: they may hold output back.
   for (std::size_t o = 0; o < r.ops.size(); ++o) {
@@ -242,7 +243,8 @@ void Executor::take_checkpoint(InstanceRun& r, std::int64_t id) {
     r.figures->ops[o].counters.state_bytes = snaps[o].bytes();
   }
   for (auto* ex : r.exchanges) ex->barrier(id);
-  coordinator_->acknowledge(r.task, r.instance, id, std::move(snaps));
+  coordinator_->acknowledge(r.task, r.instance, id, std::move(snaps),
+                            static_cast<double>(elapsed_ns(started)) / 1e9);
 }
 
 bool Executor::produce_timed(InstanceRun& r, SourceInstance& source) {
