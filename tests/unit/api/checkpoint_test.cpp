@@ -399,10 +399,11 @@ TEST(Checkpoints, TextFilesResumeWhereTheirReadersStopped) {
   }
   std::sort(lines.begin(), lines.end());
   auto job = [&](Pipeline& p, const std::string& out) {
-    // Slow enough (about 0.5 s) for several checkpoints on the way.
+    // Slow enough (about a second) for several checkpoints on the way, also
+    // when a loaded machine makes each take long (once only 2 in 0.4 s).
     auto read = p.read(io::text(dir / "in")).map([](const std::string& l) {
       static std::atomic<int> n{0};
-      if (++n % 100 == 0) std::this_thread::sleep_for(2ms);
+      if (++n % 100 == 0) std::this_thread::sleep_for(5ms);
       return l;
     });
     read.write(io::text(out + "/lines"));
