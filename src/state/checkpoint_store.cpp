@@ -216,6 +216,7 @@ std::uint64_t write_checkpoint_files(const fs::path& tmp_dir, const CheckpointCo
       manifest += fmt::format("inst {} {} {} {}\n", i, offset == 0 ? std::string("-") : state_file,
                               offset, sections);
       if (!snap.native_dir.empty()) {
+        snap.wait_written();  // a log written off its task thread, or why it was not
         const std::string native = fmt::format("{}-{}.db", op.uid, i);
         auto files = link_native_dir(snap.native_dir, tmp_dir / native);
         manifest += fmt::format("native {} {}", native, files.size());

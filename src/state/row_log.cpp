@@ -52,7 +52,11 @@ RowLog::~RowLog() {
   fs::remove_all(dir_, ec);
 }
 
-bool RowLog::begin(std::int64_t id) {
+bool RowLog::begin(std::int64_t id, OperatorSnapshot& out) {
+  if (fd_ >= 0) {  // the log before failed: it is in no chain
+    ::close(fd_);
+    fd_ = -1;
+  }
   // A log builds on the one before only if that one's checkpoint completed:
   // the changes it held are not written again.
   const bool base_done = completed_ != nullptr && completed_->load() >= last_id_;
@@ -75,6 +79,7 @@ bool RowLog::begin(std::int64_t id) {
   last_id_ = id;
   hasher_->reset();
   buffer_.assign(kHeader);
+  snap_ = snapshots_.reserve(id, out);
   return full;
 }
 
@@ -111,26 +116,22 @@ void RowLog::write_out() {
   buffer_.clear();
 }
 
-void RowLog::finish(OperatorSnapshot& out) {
+void RowLog::finish() {
   write_out();
   // The checkpoint fsyncs the files as it links them.
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    io_error("close", path_);
-  }
+  const int fd = fd_;
   fd_ = -1;
+  if (::close(fd) != 0) io_error("close", path_);
   state::remember_checksum(path_, hasher_->digest());
   chain_.push_back(path_);
-  snapshots_.take(last_id_, out, [&](const fs::path& snap) {
-    std::error_code ec;
-    fs::create_directory(snap, ec);
-    for (const auto& p : chain_) {
-      if (!ec) fs::create_hard_link(p, snap / p.filename(), ec);
-    }
-    if (ec)
-      throw std::runtime_error(
-          fmt::format("state: cannot link row logs into '{}': {}", snap.string(), ec.message()));
-  });
+  std::error_code ec;
+  fs::create_directory(snap_, ec);
+  for (const auto& p : chain_) {
+    if (!ec) fs::create_hard_link(p, snap_ / p.filename(), ec);
+  }
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("state: cannot link row logs into '{}': {}", snap_.string(), ec.message()));
 }
 
 bool is_row_log_dir(const fs::path& dir) {

@@ -10,7 +10,9 @@
 //   no hash per row; the namespace is stored once per table, not per row).
 //   With checkpoints (and a state directory), rows that change are marked
 //   and the keys of rows that go are kept, so that a checkpoint writes what
-//   changed since the last one (RowLog);
+//   changed since the last one (RowLog). A checkpoint is asynchronous: the
+//   task thread freezes the tables (RowTable::freeze) and goes on, and a
+//   thread of the snapshot's own encodes and writes the log;
 // - RocksDB: rows encoded in the instance's KvStore, behind a write-back
 //   cache of decoded rows (as Kafka Streams' record cache): a hot key costs a
 //   hash lookup, not a read and a write. The rows that changed are listed, so
@@ -40,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -109,6 +112,11 @@ class KeyedRows {
       log_ = std::make_unique<RowLog>(ctx);
     }
   }
+
+  KeyedRows(const KeyedRows&) = delete;
+  KeyedRows& operator=(const KeyedRows&) = delete;
+  // A log still being written reads the tables and the log.
+  ~KeyedRows() { wait_for_log(); }
 
   // Whether checkpoints are native snapshots (snapshot_native): RocksDB's,
   // or the memory backend's row logs. Else the operator writes the rows
@@ -289,7 +297,7 @@ class KeyedRows {
         }
         if (log_) {
           for (std::size_t i = 0; i < it->second.size(); ++i)
-            note_removed(it->first, it->second.entry(i).key);
+            note_removed(it->first, std::as_const(it->second).entry(i).key);
         }
         it = tables_.erase(it);
       }
@@ -332,7 +340,8 @@ class KeyedRows {
   // For checkpoint `id`, into out.native_dir. RocksDB: writes the changed
   // rows, then snapshots the database. Memory: logs the rows that changed
   // and went since the last checkpoint (or every row, when the log says
-  // so), then hands over the chain of logs.
+  // so), then hands over the chain of logs; the log is written off the task
+  // thread (out.pending until it is).
   void snapshot_native(std::int64_t id, OperatorSnapshot& out) {
     if (!kv_) {
       snapshot_log(id, out);
@@ -454,31 +463,6 @@ class KeyedRows {
     removed_.append(stored_key);
   }
 
-  void snapshot_log(std::int64_t id, OperatorSnapshot& out) {
-    const bool full = log_->begin(id);
-    // Removals first: a row that went and came back since is put after.
-    if (!full) {
-      ByteReader r(removed_);
-      while (!r.empty()) log_->remove(r.get_view(r.get_varint()));
-    }
-    std::string().swap(removed_);
-    for (auto& [ns, t] : tables_) {
-      auto put = [&, &ns = ns, &t = t](std::size_t i) {
-        auto& e = t.entry(i);
-        Codec::encode_key(ns, e.key, max_parallelism_, key_bytes_);
-        Codec::encode_row(ns, e.value, value_);
-        log_->put(key_bytes_, value_);
-      };
-      if (full) {
-        for (std::size_t i = 0; i < t.size(); ++i) put(i);
-      } else {
-        t.for_each_marked(put);
-      }
-      t.clear_marks();
-    }
-    log_->finish(out);
-  }
-
   // Restores from a memory backend's row logs (either backend), applied in
   // the order they were written.
   template <class OnRow>
@@ -531,6 +515,64 @@ class KeyedRows {
   // cache is emptied, so the dirty list holds their indexes).
   using Cache = FlatTable<Key, Cached>;
   using Caches = std::map<Ns, Cache, NsLess>;
+
+  // What a checkpoint's log holds, captured on the task thread.
+  struct LogJob {
+    bool full = false;
+    std::string removed;  // keys gone since the last log (not full)
+    std::vector<std::pair<Ns, typename Table::Frozen>> tables;
+  };
+
+  void snapshot_log(std::int64_t id, OperatorSnapshot& out) {
+    wait_for_log();  // the one before (long done, unless checkpoints come faster than logs)
+    auto job = std::make_shared<LogJob>();
+    job->full = log_->begin(id, out);
+    if (!job->full) job->removed = std::move(removed_);
+    std::string().swap(removed_);
+    ++epoch_;
+    job->tables.reserve(tables_.size());
+    for (auto& [ns, t] : tables_)
+      job->tables.emplace_back(ns, t.freeze(epoch_, released_, job->full));
+    writing_ =
+        std::async(std::launch::async, [this, job = std::move(job), epoch = epoch_]() mutable {
+          // The frozen chunks go once written, not with the future.
+          const std::shared_ptr<LogJob> mine = std::move(job);
+          // However it ends, the tables may be changed in place again.
+          struct Release {
+            std::atomic<std::uint64_t>& released;
+            std::uint64_t epoch;
+            ~Release() { released.store(epoch, std::memory_order_release); }
+          } release{released_, epoch};
+          write_log(*mine);
+        }).share();
+    out.pending = writing_;
+  }
+
+  // On the snapshot's thread: reads the frozen tables and the log only.
+  void write_log(const LogJob& job) {
+    // Removals first: a row that went and came back since is put after.
+    ByteReader r(job.removed);
+    while (!r.empty()) log_->remove(r.get_view(r.get_varint()));
+    std::string key, value;
+    for (const auto& [ns, t] : job.tables) {
+      auto put = [&, &ns = ns, &t = t](std::size_t i) {
+        const auto& e = t.entry(i);
+        Codec::encode_key(ns, e.key, max_parallelism_, key);
+        Codec::encode_row(ns, e.value, value);
+        log_->put(key, value);
+      };
+      if (job.full) {
+        for (std::size_t i = 0; i < t.size(); ++i) put(i);
+      } else {
+        t.for_each_marked(put);
+      }
+    }
+    log_->finish();
+  }
+
+  void wait_for_log() {
+    if (writing_.valid()) writing_.wait();
+  }
 
   // The memory table of ns, made if new. Runs of rows share a namespace
   // (all of them, for state not per window): the last one is remembered.
@@ -628,11 +670,14 @@ class KeyedRows {
   Tables tables_;
   typename Tables::value_type* table_ = nullptr;  // the last namespace's (map nodes stay put)
   typename Table::Entry* current_ = nullptr;
-  std::size_t current_index_ = 0;     // current_'s in its table
-  bool current_new_ = false;          // current_ was made by the last acquire
-  std::vector<std::size_t> dropped_;  // update's, of one table
-  std::unique_ptr<RowLog> log_;       // with checkpoints: what changed since the last
-  std::string removed_;               // keys (stored form) of rows gone since the last log
+  std::size_t current_index_ = 0;           // current_'s in its table
+  bool current_new_ = false;                // current_ was made by the last acquire
+  std::vector<std::size_t> dropped_;        // update's, of one table
+  std::unique_ptr<RowLog> log_;             // with checkpoints: what changed since the last
+  std::string removed_;                     // keys (stored form) of rows gone since the last log
+  std::uint64_t epoch_ = 0;                 // of the last freeze
+  std::atomic<std::uint64_t> released_{0};  // the last freeze whose log is written
+  std::shared_future<void> writing_;        // the last log's
   // RocksDB backend.
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<NativeSnapshots> snapshots_;

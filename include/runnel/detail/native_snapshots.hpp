@@ -35,6 +35,13 @@ class NativeSnapshots {
   // The same, with write(dir) making the snapshot's directory.
   template <class Write>
   void take(std::int64_t id, OperatorSnapshot& out, Write&& write) {
+    auto dir = reserve(id, out);
+    write(dir);
+  }
+  // The directory of the snapshot for checkpoint `id`, named in
+  // out.native_dir, for the caller to make (now or on another thread, before
+  // the checkpoint links it).
+  std::filesystem::path reserve(std::int64_t id, OperatorSnapshot& out) {
     const std::int64_t done = settled_ ? settled_->load() : 0;
     std::error_code ec;
     while (!taken_.empty() && taken_.front().first <= done) {
@@ -44,9 +51,9 @@ class NativeSnapshots {
     // Unique per call: the snapshot an instance takes when it finishes may
     // carry the id of one it took just before, still being linked.
     auto dir = state_dir_ / (prefix_ + std::to_string(id) + "-" + std::to_string(++seq_));
-    write(dir);
     taken_.emplace_back(id, dir);
     out.native_dir = dir.string();
+    return dir;
   }
 
  private:

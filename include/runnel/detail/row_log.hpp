@@ -40,13 +40,15 @@ class RowLog {
   RowLog& operator=(const RowLog&) = delete;
   ~RowLog();
 
-  // Starts the log of checkpoint `id`; returns whether it must be full
-  // (every row put; else the rows changed and removed since the last log).
-  bool begin(std::int64_t id);
+  // Starts the log of checkpoint `id`, whose chain goes to out.native_dir;
+  // returns whether it must be full (every row put; else the rows changed
+  // and removed since the last log). On the task thread.
+  bool begin(std::int64_t id, OperatorSnapshot& out);
+  // These may run on another thread, one log at a time, after begin.
   void put(std::string_view key, std::string_view value);
   void remove(std::string_view key);
-  // Ends the log and hands the chain to the checkpoint (out.native_dir).
-  void finish(OperatorSnapshot& out);
+  // Ends the log and links the chain into out.native_dir.
+  void finish();
 
  private:
   void write_out();
@@ -60,6 +62,7 @@ class RowLog {
   std::uint64_t seq_ = 0;
   int fd_ = -1;
   std::filesystem::path path_;  // the log being written
+  std::filesystem::path snap_;  // where its chain goes (begin's out.native_dir)
   std::string buffer_;
   std::unique_ptr<BytesHasher> hasher_;  // the log's checksum, as it is written
 };

@@ -17,10 +17,18 @@
 // A table may keep a mark per entry (a bit, beside the entries; none until
 // the first mark): the memory backend marks the rows changed since its last
 // checkpoint.
+//
+// A checkpoint freezes the table (freeze): the chunks it captures are shared
+// with the Frozen view, which another thread reads while the table goes on
+// changing; the table copies a frozen chunk before it first changes it (as
+// Flink's copy-on-write state map does, by chunk of entries, not by entry),
+// until the reader says it is done (`released` reaches the freeze's epoch).
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -34,19 +42,83 @@ class RowTable {
     V value;
   };
 
+ private:
+  static constexpr int kChunkBits = 14;
+  static constexpr std::size_t kChunk = std::size_t{1} << kChunkBits;
+  using Chunk = std::vector<Entry>;
+
+ public:
+  // The entries a freeze captured, as they were then; read-only, and safe to
+  // read on another thread while the table changes.
+  class Frozen {
+   public:
+    // Entries [0, size()) were the table's; entry(i) may be read if captured(i).
+    std::size_t size() const { return size_; }
+    bool captured(std::size_t i) const { return chunks_[i >> kChunkBits] != nullptr; }
+    const Entry& entry(std::size_t i) const {
+      return (*chunks_[i >> kChunkBits])[i & (kChunk - 1)];
+    }
+    // f(index) for every entry marked at the freeze, in index order (all captured).
+    template <class F>
+    void for_each_marked(F&& f) const {
+      for (std::size_t w = 0; w < marks_.size(); ++w) {
+        for (std::uint64_t bits = marks_[w]; bits != 0; bits &= bits - 1)
+          f((w << 6) + static_cast<std::size_t>(std::countr_zero(bits)));
+      }
+    }
+
+   private:
+    friend class RowTable;
+    std::vector<std::shared_ptr<const Chunk>> chunks_;  // null: not captured
+    std::vector<std::uint64_t> marks_;
+    std::size_t size_ = 0;
+  };
+
   RowTable() { reset_slots(kInitialSlots); }
 
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  Entry& entry(std::size_t i) { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
-  const Entry& entry(std::size_t i) const { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
+  // An entry to change (a frozen chunk is copied first).
+  Entry& entry(std::size_t i) {
+    thaw(i >> kChunkBits);
+    return data_[i >> kChunkBits][i & (kChunk - 1)];
+  }
+  const Entry& entry(std::size_t i) const { return data_[i >> kChunkBits][i & (kChunk - 1)]; }
 
   // Approximate bytes held by the table's own arrays (not what keys and values own).
   std::size_t footprint() const {
-    std::size_t n =
-        slots_.capacity() * sizeof(std::uint32_t) + chunks_.capacity() * sizeof(std::vector<Entry>);
-    for (const auto& c : chunks_) n += c.capacity() * sizeof(Entry);
+    std::size_t n = slots_.capacity() * sizeof(std::uint32_t) +
+                    chunks_.capacity() * (sizeof(std::shared_ptr<Chunk>) + sizeof(Chunk)) +
+                    data_.capacity() * sizeof(Entry*) + shared_.capacity();
+    for (const auto& c : chunks_) n += c->capacity() * sizeof(Entry);
     return n + marks_.capacity() * sizeof(std::uint64_t);
+  }
+
+  // Captures the entries for a reader on another thread: every chunk (all),
+  // or the chunks that hold a marked entry; the marks go with it (the table
+  // has none after). Until released.load() >= epoch (epochs rise from 1),
+  // the table copies a captured chunk before it changes it. The reader of
+  // the freeze before must have released it.
+  Frozen freeze(std::uint64_t epoch, const std::atomic<std::uint64_t>& released, bool all) {
+    std::fill(shared_.begin(), shared_.end(), 0);
+    Frozen f;
+    f.size_ = size_;
+    f.chunks_.resize(chunks_.size());
+    constexpr std::size_t kWordsPerChunk = kChunk / 64;
+    for (std::size_t c = 0; c < chunks_.size(); ++c) {
+      bool take = all;
+      for (std::size_t w = c * kWordsPerChunk;
+           !take && w < std::min(marks_.size(), (c + 1) * kWordsPerChunk); ++w)
+        take = marks_[w] != 0;
+      if (!take) continue;
+      f.chunks_[c] = chunks_[c];
+      shared_[c] = 1;
+    }
+    f.marks_ = std::move(marks_);
+    marks_.clear();
+    released_ = &released;
+    frozen_epoch_ = epoch;
+    return f;
   }
   static constexpr std::size_t empty_footprint() { return kInitialSlots * sizeof(std::uint32_t); }
 
@@ -61,20 +133,25 @@ class RowTable {
     for (; slots_[i] != 0; i = (i + 1) & mask_) {
       if ((slots_[i] >> index_bits_) != tag) continue;
       const std::size_t e = (slots_[i] & mask_) - 1;
-      if (entry(e).key == key) return {e, false};
+      if (std::as_const(*this).entry(e).key == key) return {e, false};
     }
     if ((size_ + 1) * 4 > slots_.size() * 3) {
       grow();
       i = static_cast<std::size_t>(h) & mask_;
       while (slots_[i] != 0) i = (i + 1) & mask_;
     }
-    if (chunks_.empty() || chunks_.back().size() == kChunk) {
-      chunks_.emplace_back();
+    if (chunks_.empty() || chunks_.back()->size() == kChunk) {
+      chunks_.push_back(std::make_shared<Chunk>());
+      data_.push_back(nullptr);
+      shared_.push_back(0);
       // The first chunk grows as a vector does (most namespaces are small);
       // the others are allocated whole.
-      if (chunks_.size() > 1) chunks_.back().reserve(kChunk);
+      if (chunks_.size() > 1) chunks_.back()->reserve(kChunk);
+    } else {
+      thaw(chunks_.size() - 1);
     }
-    chunks_.back().push_back(Entry{make_key(), make_value()});
+    chunks_.back()->push_back(Entry{make_key(), make_value()});
+    data_.back() = chunks_.back()->data();
     slots_[i] = slot_value(h, size_);
     return {size_++, true};
   }
@@ -135,15 +212,40 @@ class RowTable {
       entry(index) = std::move(entry(last));
     }
     if (!marks_.empty()) move_mark(last, index);
-    chunks_.back().pop_back();
-    if (chunks_.back().empty()) chunks_.pop_back();
+    thaw(chunks_.size() - 1);
+    chunks_.back()->pop_back();
+    if (chunks_.back()->empty()) {
+      chunks_.pop_back();
+      data_.pop_back();
+      shared_.pop_back();
+    }
     --size_;
   }
 
  private:
   static constexpr std::size_t kInitialSlots = 8;
-  static constexpr int kChunkBits = 14;
-  static constexpr std::size_t kChunk = std::size_t{1} << kChunkBits;
+
+  // Chunk c is about to change: if a reader may still be reading it, the
+  // table takes a copy of its own (the reader keeps the old one). A branch
+  // on one member while no freeze is being read.
+  void thaw(std::size_t c) {
+    if (frozen_epoch_ != 0) [[unlikely]]
+      thaw_frozen(c);
+  }
+  void thaw_frozen(std::size_t c) {
+    if (released_->load(std::memory_order_acquire) >= frozen_epoch_) {  // read: none is shared
+      std::fill(shared_.begin(), shared_.end(), 0);
+      frozen_epoch_ = 0;
+      return;
+    }
+    if (shared_[c] == 0) return;
+    auto copy = std::make_shared<Chunk>();
+    copy->reserve(c == 0 ? chunks_[c]->capacity() : kChunk);
+    copy->insert(copy->end(), chunks_[c]->begin(), chunks_[c]->end());
+    chunks_[c] = std::move(copy);
+    data_[c] = chunks_[c]->data();
+    shared_[c] = 0;
+  }
 
   // The tag: the top bits of the mixed hash above the index bits. Slots are
   // picked by the hash's low bits, so the tag mixes all of them.
@@ -184,14 +286,18 @@ class RowTable {
   void grow() {
     reset_slots(slots_.size() * 2);
     for (std::size_t e = 0; e < size_; ++e) {
-      const std::uint64_t h = Hasher{}(entry(e).key);
+      const std::uint64_t h = Hasher{}(std::as_const(*this).entry(e).key);
       std::size_t i = static_cast<std::size_t>(h) & mask_;
       while (slots_[i] != 0) i = (i + 1) & mask_;
       slots_[i] = slot_value(h, e);
     }
   }
 
-  std::vector<std::vector<Entry>> chunks_;
+  std::vector<std::shared_ptr<Chunk>> chunks_;
+  std::vector<Entry*> data_;          // chunks_[c]->data(): entries without the indirection
+  std::vector<std::uint8_t> shared_;  // per chunk: the last freeze's reader may read it
+  std::uint64_t frozen_epoch_ = 0;    // the last freeze's, until its reader released it
+  const std::atomic<std::uint64_t>* released_ = nullptr;  // the reader's, from freeze
   std::vector<std::uint32_t> slots_;
   std::vector<std::uint64_t> marks_;  // bit i: entry i is marked
   std::size_t size_ = 0, mask_ = 0;

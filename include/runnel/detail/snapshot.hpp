@@ -8,6 +8,7 @@
 //   restore every instance receives every old instance's operator state
 //   (Flink's union list state) and keeps what belongs to it.
 #include <cstdint>
+#include <future>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,14 @@ struct OperatorSnapshot {
   // RocksDB backend's checkpoint: hard links to its SST files), cut by key
   // group inside; the checkpoint moves it in whole. Empty: none.
   std::string native_dir;
+  // Valid while native_dir is still being written off the task thread (the
+  // memory backend's asynchronous checkpoints): see wait_written.
+  std::shared_future<void> pending;
+
+  // Waits until native_dir is written; rethrows what kept it from being written.
+  void wait_written() const {
+    if (pending.valid()) pending.get();
+  }
 
   // The bytes of key group `kg` (of `max_parallelism`), to append to.
   std::string& key_group(int kg, int max_parallelism) {

@@ -65,6 +65,7 @@ template <class From, class To>
 void checkpoint_into(From& from, To& to, std::int64_t id = 1) {
   OperatorSnapshot snap;
   from.snapshot(id, snap);
+  snap.wait_written();
   RestoredState in;
   in.checkpoint_id = id;
   in.operator_states = {snap.operator_state};

@@ -193,8 +193,9 @@ RC_GTEST_PROP(KeyedRowsProperty, IncrementalMemoryCheckpointsRestoreWhatAMapHold
   std::map<std::pair<int, std::int64_t>, std::int64_t> model;
   std::int64_t n = 0, id = 0;
   RestoredState last;
+  OperatorSnapshot out;  // the last: its log is written while the rows change on
   auto snapshot = [&] {
-    OperatorSnapshot out;
+    out = OperatorSnapshot{};
     rows.snapshot_native(++id, out);
     last = RestoredState{};
     last.native_dirs.push_back(out.native_dir);
@@ -236,6 +237,7 @@ RC_GTEST_PROP(KeyedRowsProperty, IncrementalMemoryCheckpointsRestoreWhatAMapHold
     }
   }
   snapshot();
+  out.wait_written();
   for (StateBackend backend : kBackends) {
     for (int parallelism : {1, 2}) {
       std::map<std::pair<int, std::int64_t>, std::int64_t> seen;
@@ -279,12 +281,70 @@ TEST(KeyedRows, RowsMadeAndDroppedUnstoredAreNotLogged) {
   }
   OperatorSnapshot second;
   rows.snapshot_native(2, second);
+  second.wait_written();
   std::vector<std::filesystem::path> logs;
   for (const auto& e : std::filesystem::directory_iterator(second.native_dir))
     logs.push_back(e.path());
   std::sort(logs.begin(), logs.end());
   ASSERT_EQ(logs.size(), 2u);  // the full log of checkpoint 1, then the delta
   EXPECT_EQ(std::filesystem::file_size(logs[1]), std::string_view("runnel-rows 1\n").size());
+}
+
+// A memory checkpoint's log is written off the task thread while the rows
+// change on: what it holds is the rows at the barrier, not what they became.
+// Enough rows that the log is still being written as every row is changed,
+// half of them dropped and new ones made (the tables copy the chunks the
+// log reads before they change them).
+TEST(KeyedRows, AMemoryCheckpointHoldsTheRowsAsTheyWereAtTheBarrier) {
+  testing::ScratchDir dir;
+  std::atomic<std::int64_t> completed{0};
+  InstanceContext ctx = context(StateBackend::kMemory, dir.path());
+  ctx.checkpointing = true;
+  ctx.completed_checkpoint = &completed;
+  ctx.checkpoint_full_every = 2;
+  Rows rows(ctx);
+  constexpr std::int64_t kKeys = 200000;
+  std::map<std::pair<int, std::int64_t>, std::int64_t> at_barrier;
+  for (std::int64_t k = 0; k < kKeys; ++k) {
+    put(rows, k, k, 24);
+    at_barrier[{ns_of(k), k}] = k;
+  }
+  // The first checkpoint is full, the second a delta: both are written as
+  // the rows change.
+  for (std::int64_t id = 1; id <= 2; ++id) {
+    OperatorSnapshot out;
+    rows.snapshot_native(id, out);
+    // The rows the last round made: even ones go, odd ones change; and new ones.
+    const std::int64_t base = (id - 1) * kKeys;
+    for (std::int64_t k = base; k < base + kKeys; ++k) {
+      if (k % 2 == 0) {
+        ASSERT_NE(rows.find(ns_of(k), k), nullptr);
+        rows.drop();
+      } else {
+        put(rows, k, -k, 24);
+      }
+      put(rows, kKeys + k, k, 24);
+    }
+    out.wait_written();
+    completed = id;
+    RestoredState in;
+    in.native_dirs.push_back(out.native_dir);
+    testing::ScratchDir to;
+    Rows restored(context(StateBackend::kMemory, to.path()));
+    ASSERT_TRUE(restored.restore_native(in, false, [](int, std::int64_t) {}));
+    std::map<std::pair<int, std::int64_t>, std::int64_t> seen;
+    restored.for_each([&](int ns, std::int64_t k, Row& row, std::uint64_t) {
+      EXPECT_EQ(row.payload.size(), 24u);
+      seen[{ns, k}] = row.value;
+    });
+    ASSERT_EQ(seen.size(), at_barrier.size()) << "checkpoint " << id;
+    EXPECT_TRUE(seen == at_barrier) << "checkpoint " << id;
+    // What the rows are now is what the next checkpoint must hold.
+    at_barrier.clear();
+    rows.for_each([&](int ns, std::int64_t k, Row& row, std::uint64_t) {
+      at_barrier[{ns, k}] = row.value;
+    });
+  }
 }
 
 // Erasing from a FlatTable keeps every other key findable, whichever slot
@@ -416,6 +476,7 @@ Checkpoint checkpoint(StateBackend backend, int parallelism, std::int64_t keys) 
   for (auto& rows : c.instances) {
     OperatorSnapshot out;
     if (rows->native()) rows->snapshot_native(1, out);
+    out.wait_written();
     c.restored.operator_states.emplace_back();
     c.restored.native_dirs.push_back(out.native_dir);
   }
