@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "core/bytes_hasher.hpp"
 #include "runnel/hash.hpp"
 
 namespace runnel::state {
@@ -110,13 +111,38 @@ void remember(const FileId& id, std::uint64_t sum) {
   known_checksums.insert_or_assign(id, sum);
 }
 
+// A file's checksum and size, read in pieces: a table file can be as large
+// as the state, and reading it whole held that much memory at every checkpoint.
+// Throws if the file cannot be read.
+std::pair<std::uint64_t, std::uint64_t> read_checksum(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot read '{}'", path.string()));
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  BytesHasher hasher;
+  std::vector<char> buf(std::size_t{1} << 20);
+  std::uint64_t size = 0;
+  while (true) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      throw std::runtime_error(fmt::format("cannot read '{}'", path.string()));
+    }
+    if (n == 0) break;
+    hasher.update(buf.data(), static_cast<std::size_t>(n));
+    size += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  return {hasher.digest(), size};
+}
+
 std::uint64_t file_checksum(const fs::path& path, const struct stat& st) {
   const FileId id = file_id(st);
   {
     std::lock_guard<std::mutex> lock(known_mu);
     if (auto it = known_checksums.find(id); it != known_checksums.end()) return it->second;
   }
-  const std::uint64_t sum = checksum(read_file(path));
+  const std::uint64_t sum = read_checksum(path).first;
   remember(id, sum);
   return sum;
 }
@@ -164,13 +190,13 @@ std::vector<NativeFileInfo> link_native_dir(const fs::path& from, const fs::path
 std::string check_native_files(const fs::path& checkpoint, const InstanceInfo& inst) {
   for (const auto& f : inst.native_files) {
     const fs::path p = checkpoint / inst.native_dir / f.name;
-    std::string bytes;
+    std::pair<std::uint64_t, std::uint64_t> sum_and_size;
     try {
-      bytes = read_file(p);
+      sum_and_size = read_checksum(p);
     } catch (const std::exception&) {
       return fmt::format("missing state file {}/{}", inst.native_dir, f.name);
     }
-    if (bytes.size() != f.bytes || checksum(bytes) != f.checksum)
+    if (sum_and_size.second != f.bytes || sum_and_size.first != f.checksum)
       return fmt::format("checksum mismatch in {}/{}", inst.native_dir, f.name);
   }
   return {};

@@ -19,6 +19,7 @@
 #include "runnel/detail/keyed_rows.hpp"
 #include "runnel/detail/keyed_timers.hpp"
 #include "runnel/detail/kv_store.hpp"
+#include "runnel/detail/memory_size.hpp"
 #include "runnel/detail/operator.hpp"
 #include "runnel/hash.hpp"
 #include "runnel/state.hpp"
@@ -155,6 +156,7 @@ class StatefulParDoOp final : public Operator {
     static void decode_row(const Window&, std::string_view bytes, Row& row) {
       StatefulParDoOp::decode_row(bytes, row);
     }
+    static std::size_t heap_bytes(const Row& row) { return runnel::heap_bytes(row.values); }
   };
   template <bool kTtl>
   using Rows = KeyedRows<Window, K, Row<kTtl>, RowCodec<kTtl>>;

@@ -33,6 +33,7 @@
 #include "runnel/detail/keyed_restore.hpp"
 #include "runnel/detail/keyed_rows.hpp"
 #include "runnel/detail/keyed_timers.hpp"
+#include "runnel/detail/memory_size.hpp"
 #include "runnel/detail/operator.hpp"
 #include "runnel/detail/window_panes.hpp"
 #include "runnel/hash.hpp"
@@ -319,6 +320,18 @@ class WindowState : WindowPanes<CF> {
         }
       } else {
         Base::encode_cell(row, w);
+      }
+    }
+    // What a decoded row holds beyond its own size (the RocksDB backend's cache budget).
+    static std::size_t heap_bytes(const Row& row) {
+      if constexpr (kMerging) {
+        std::size_t n = runnel::heap_bytes(cell_of(row).acc);
+        if (row.sessions.capacity() != 0)
+          n += malloc_block(row.sessions.capacity() * sizeof(Session));
+        for (const Session& s : row.sessions) n += runnel::heap_bytes(s.cell.acc);
+        return n;
+      } else {
+        return runnel::heap_bytes(row.acc);
       }
     }
     static void decode_row(const CombineNs& ns, std::string_view bytes, Row& row) {
