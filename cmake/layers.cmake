@@ -21,7 +21,8 @@ set(RUNNEL_HEADERS_core
   detail/shared_state.hpp detail/snapshot.hpp)
 set(RUNNEL_HEADERS_state
   detail/flat_table.hpp detail/keyed_restore.hpp detail/keyed_rows.hpp detail/keyed_timers.hpp
-  detail/kv_store.hpp detail/native_snapshots.hpp detail/row_log.hpp detail/row_table.hpp detail/sorted_writes.hpp detail/spill_file.hpp)
+  detail/kv_store.hpp detail/native_snapshots.hpp detail/row_log.hpp detail/row_table.hpp detail/sorted_writes.hpp detail/spill_file.hpp
+  detail/timer_store.hpp)
 set(RUNNEL_HEADERS_runtime)
 set(RUNNEL_HEADERS_operators
   combine_fn.hpp combiners.hpp do_fn.hpp element_context.hpp state.hpp trigger.hpp

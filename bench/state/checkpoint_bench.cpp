@@ -4,19 +4,26 @@
 //      checkpoints every interval vs none, each on the memory and RocksDB backends;
 //   2. checkpoint duration and size, and restore time, for a number of keys,
 //      on both backends;
-//   3. memory per key of a stateful DoFn's ValueState<int64_t> (memory backend).
+//   3. memory per key of a stateful DoFn's ValueState<int64_t> (memory backend);
+//   4. timers: a stateful DoFn setting an event-time timer an hour ahead for
+//      each of `state-keys` keys, all fired at the end, on one backend: the
+//      rate and the peak RSS (on RocksDB the timers are in its database,
+//      within --memory-budget).
 //
 //   checkpoint_bench --events 20000000 --keys 1000000 -p 2 --interval-ms 1000
 //   checkpoint_bench --part 2 --keys 10000000
 //   checkpoint_bench --part 2 --keys 10000000 -p 2 --restore-parallelism 3
 //   checkpoint_bench --part 3 --state-keys 10000000
+//   checkpoint_bench --part 4 --state-keys 10000000 --backend rocksdb --memory-budget-mib 256
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <runnel/runnel.hpp>
 #include <string>
 
@@ -35,7 +42,9 @@ struct Flags {
   int part = 0;  // 0: all
   std::uint64_t state_keys = 10'000'000;
   std::string dir = "/tmp/runnel-checkpoint-bench";
-  int shards = 2;  // the generator's, fixed across a restore: the parallelism
+  int shards = 2;                       // the generator's, fixed across a restore: the parallelism
+  std::string backend = "rocksdb";      // part 4's
+  std::size_t memory_budget_mib = 256;  // part 4's
 };
 
 // The sum per key in keyed state; results are dropped (nothing is emitted).
@@ -44,6 +53,27 @@ struct SumInState : DoFn<KV, std::int64_t> {
   auto state() { return std::tie(sum); }
   void process(const KV& kv, KeyedContext<std::int64_t>&, Emitter<std::int64_t>&) {
     sum.write(sum.value_or(0) + kv.second);
+  }
+};
+
+// The latest value per key, emitted by an event-time timer an hour after
+// each reading (Beam's and Flink's way of acting on a key gone quiet).
+struct Reading {
+  std::int64_t key;
+  std::int64_t value;
+  Timestamp time;
+};
+struct RemindLater : DoFn<std::pair<std::int64_t, std::int64_t>, std::int64_t> {
+  ValueState<std::int64_t> last{"last"};
+  auto state() { return std::tie(last); }
+  void process(const std::pair<std::int64_t, std::int64_t>& kv, KeyedContext<std::int64_t>& ctx,
+               Emitter<std::int64_t>&) {
+    last.write(kv.second);
+    ctx.set_timer(TimeDomain::kEventTime, ctx.timestamp() + 3'600'000);
+  }
+  void on_timer(const std::int64_t&, Timestamp, TimeDomain, KeyedContext<std::int64_t>&,
+                Emitter<std::int64_t>& out) {
+    out.emit(last.value_or(0));
   }
 };
 
@@ -165,6 +195,45 @@ void state_memory(const Flags& f) {
       peak);
 }
 
+// One run of RemindLater over state_keys keys, each seen once (so each
+// holds a row and a timer until the end).
+void timers(const Flags& f) {
+  const bool rocksdb = f.backend == "rocksdb";
+  PipelineOptions o;
+  o.parallelism = 1;
+  o.mode = ExecutionMode::kStreaming;
+  o.state_backend = rocksdb ? StateBackend::kRocksDB : StateBackend::kMemory;
+  o.state_dir = f.dir + "-state";
+  o.memory_budget = f.memory_budget_mib << 20;
+  Pipeline p(o);
+  io::GeneratorOptions g;
+  g.events = f.state_keys;
+  g.shards = 1;
+  auto fired = std::make_shared<std::atomic<std::uint64_t>>(0);
+  p.read(io::generator<Reading>(g,
+                                [](const io::GeneratedEvent& e) {
+                                  return Reading{static_cast<std::int64_t>(e.index),
+                                                 static_cast<std::int64_t>(e.random), e.time};
+                                }))
+      .with_timestamps(&Reading::time,
+                       watermarks::bounded_out_of_orderness(std::chrono::seconds(1)))
+      .map([](const Reading& r) { return std::make_pair(r.key, r.value); })
+      .par_do(RemindLater{})
+      .filter([fired](const std::int64_t&) {
+        fired->fetch_add(1, std::memory_order_relaxed);
+        return false;
+      })
+      .collect();
+  RunResult r = p.run();
+  std::printf(
+      "timers      %-7s %llu keys, a timer each, budget %zu MiB: %.2f M keys/s (%.1f s), "
+      "%llu fired, peak RSS %.0f MiB\n",
+      f.backend.c_str(), static_cast<unsigned long long>(f.state_keys), f.memory_budget_mib,
+      static_cast<double>(f.state_keys) / r.seconds / 1e6, r.seconds,
+      static_cast<unsigned long long>(fired->load()),
+      static_cast<double>(status_kib("VmHWM:")) / 1024);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -178,8 +247,12 @@ int main(int argc, char** argv) {
                  "part 2: restore at this parallelism (default: the same)");
   app.add_option("--interval-ms", f.interval_ms, "checkpoint interval");
   app.add_option("--repeats", f.repeats, "runs of each kind (the best is reported)");
-  app.add_option("--part", f.part, "1 throughput, 2 checkpoint size and restore, 3 memory; 0 all");
-  app.add_option("--state-keys", f.state_keys, "keys for part 3");
+  app.add_option("--part", f.part,
+                 "1 throughput, 2 checkpoint size and restore, 3 memory, 4 timers; 0 all but 4");
+  app.add_option("--state-keys", f.state_keys, "keys for parts 3 and 4");
+  app.add_option("--backend", f.backend, "part 4: memory or rocksdb")
+      ->check(CLI::IsMember({"memory", "rocksdb"}));
+  app.add_option("--memory-budget-mib", f.memory_budget_mib, "part 4: the job's memory budget");
   app.add_option("--dir", f.dir, "where checkpoints go");
   CLI11_PARSE(app, argc, argv);
   f.shards = f.parallelism;
@@ -193,5 +266,6 @@ int main(int argc, char** argv) {
   }
   // Last: the peak it reads is the process's.
   if (f.part == 0 || f.part == 3) state_memory(f);
+  if (f.part == 4) timers(f);
   return 0;
 }

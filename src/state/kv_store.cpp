@@ -318,8 +318,12 @@ std::string_view KvCursor::value() const {
 }
 
 KvCursor KvStore::cursor(int first, int last) {
+  return cursor(range_bound(first), range_bound(last + 1));
+}
+
+KvCursor KvStore::cursor(std::string_view from, std::string_view upper) {
   auto c = std::make_unique<KvCursor::Impl>();
-  c->upper = range_bound(last + 1);
+  c->upper = upper;
   c->upper_slice = rocksdb::Slice(c->upper);
   c->dir = dir_;
   rocksdb::ReadOptions ro;
@@ -327,9 +331,15 @@ KvCursor KvStore::cursor(int first, int last) {
   ro.fill_cache = false;
   ro.total_order_seek = true;  // across prefixes
   c->it.reset(impl_->db->NewIterator(ro));
-  c->it->Seek(range_bound(first));
+  c->it->Seek(slice(from));
   if (!c->it->Valid()) check(c->it->status(), "cannot read from", dir_);
   return KvCursor(std::move(c));
+}
+
+void KvStore::remove_range(std::string_view from, std::string_view upper) {
+  check(impl_->db->DeleteRange(impl_->write, impl_->db->DefaultColumnFamily(), slice(from),
+                               slice(upper)),
+        "cannot delete from", dir_);
 }
 
 void scan_kv_snapshot(const fs::path& snapshot, int first, int last,

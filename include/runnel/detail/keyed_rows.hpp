@@ -123,6 +123,9 @@ class KeyedRows {
   // or the memory backend's row logs. Else the operator writes the rows
   // into key-group bytes itself (for_each).
   bool native() const { return kv_ != nullptr || log_ != nullptr; }
+  // The RocksDB backend's database (nullptr on the memory backend), where
+  // the instance's timers go too (KeyedTimers::store_in).
+  KvStore* kv() { return kv_.get(); }
 
   // The row of (ns, key), made current; created: it did not exist (it is empty).
   Row& acquire(const Ns& ns, const Key& key, bool& created) {
@@ -215,6 +218,7 @@ class KeyedRows {
     flush();
     Row row;
     for (KvCursor c = kv_->cursor(first_group(), last_group()); c.valid(); c.next()) {
+      if (is_timer_key(c.key())) continue;
       auto [ns, key] = Codec::decode_key(c.key());
       row = Row{};
       Codec::decode_row(ns, c.value(), row);
@@ -269,6 +273,7 @@ class KeyedRows {
     std::size_t written = 0;
     Row row;
     for (KvCursor c = kv_->cursor(first_group(), last_group()); c.valid(); c.next()) {
+      if (is_timer_key(c.key())) continue;
       auto [ns, key] = Codec::decode_key(c.key());
       if (select(std::as_const(ns)) != Visit::kVisit) continue;
       row = Row{};
@@ -368,6 +373,7 @@ class KeyedRows {
       return true;
     }
     auto visit_key = [&](std::string_view key, std::string_view) {
+      if (is_timer_key(key)) return;
       auto [ns, k] = Codec::decode_key(key);
       on_row(ns, k);
     };
@@ -397,6 +403,7 @@ class KeyedRows {
     }
     return scan_native_rows(in, instance_, parallelism_, max_parallelism_,
                             [&](std::string_view bytes, std::string_view value) {
+                              if (is_timer_key(bytes)) return;
                               auto [ns, k] = Codec::decode_key(bytes);
                               bool created = false;
                               Codec::decode_row(ns, value, acquire(ns, k, created));
@@ -611,6 +618,7 @@ class KeyedRows {
   KvStore::RowExpired stored_row_expired() const {
     if (!expiry_) return {};
     return [expiry = expiry_, clock = clock_](std::string_view key, std::string_view value) {
+      if (is_timer_key(key)) return false;
       auto [ns, k] = Codec::decode_key(key);
       Row row;
       Codec::decode_row(ns, value, row);

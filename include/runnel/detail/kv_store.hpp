@@ -90,6 +90,10 @@ class KvStore {
 
   // The rows of key groups [first, last] (batched writes not yet written are not seen).
   KvCursor cursor(int first, int last);
+  // The keys in [from, upper), as cursor(first, last).
+  KvCursor cursor(std::string_view from, std::string_view upper);
+  // Deletes every key in [from, upper) (one range tombstone).
+  void remove_range(std::string_view from, std::string_view upper);
 
   // Replaces this database by a copy of a native snapshot (table files
   // hard-linked), then deletes by range every key group outside [first,
@@ -129,11 +133,30 @@ void scan_kv_snapshot(const std::filesystem::path& snapshot, int first, int last
 // follows. RocksDB's prefix bloom filters (memtable and tables) use it; the
 // memtable is one skip list, so writers that can order their keys do.
 constexpr std::size_t kKvPrefixBytes = 10;
-inline void append_kv_prefix(std::string& key, int key_group, std::uint64_t hash) {
+inline void append_prefix_bytes(std::string& key, int key_group, std::uint64_t hash) {
   key.push_back(static_cast<char>((key_group >> 8) & 0xff));
   key.push_back(static_cast<char>(key_group & 0xff));
   for (int shift = 56; shift >= 0; shift -= 8)
     key.push_back(static_cast<char>((hash >> shift) & 0xff));
+}
+// Prefix hashes from here up are not a row's: they hold timers (KeyedTimers
+// stored in RocksDB, one value per timer set), at the end of each key group.
+constexpr std::uint64_t kTimerHashes = 0xffffffffffffff00ULL;
+inline void append_kv_prefix(std::string& key, int key_group, std::uint64_t hash) {
+  // A row whose hash fell among the timers' (one in 2^56) moves below them.
+  if (hash >= kTimerHashes) hash -= 0x100;
+  append_prefix_bytes(key, key_group, hash);
+}
+// The prefix of the timers of set `tag` in key group key_group.
+inline void append_timer_prefix(std::string& key, int key_group, std::uint8_t tag) {
+  append_prefix_bytes(key, key_group, kTimerHashes | tag);
+}
+// Whether a stored key is a timer's, not a row's.
+inline bool is_timer_key(std::string_view key) {
+  if (key.size() < kKvPrefixBytes) return false;
+  for (std::size_t i = 2; i < 9; ++i)
+    if (static_cast<unsigned char>(key[i]) != 0xff) return false;
+  return true;
 }
 // The prefix hash of a row of window w and a key with hash key_hash (part
 // of stored keys: changing it would strand the rows of older checkpoints).

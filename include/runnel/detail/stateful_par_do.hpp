@@ -49,6 +49,9 @@ class StatefulParDoOp final : public Operator {
     std::apply([&](auto&... h) { ((ttl_[i++] = h.ttl().count()), ...); }, fn_.state());
   }
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
+  // 2: on RocksDB the timers are in the native snapshots (an operator-state
+  // flag says so); a version that expects them in key-group records refuses it.
+  std::uint32_t state_format() const override { return 2; }
   bool keeps_keyed_rows() const override { return true; }
   // Rows keep each state's last write time only if some state has a TTL
   // (without one, a ValueState<int64_t> row is 24 bytes, not 32): two
@@ -178,6 +181,12 @@ class StatefulParDoOp final : public Operator {
           context_([this](TimeDomain d, Timestamp t) { set_timer(d, t); },
                    [this](TimeDomain d, Timestamp t) { delete_timer(d, t); }) {
       rows_.advance_time(now_);
+      if (KvStore* kv = rows_.kv()) {  // RocksDB: timers in its database
+        const int first = first_key_group(instance_, parallelism_, max_parallelism_);
+        const int last = last_key_group(instance_, parallelism_, max_parallelism_);
+        for (std::uint8_t tag = 0; tag < 3; ++tag)
+          timers(tag).store_in(*kv, tag, first, last, max_parallelism_);
+      }
     }
 
     void open() override { DoFnHooks<Fn>::setup(fn_); }
@@ -233,10 +242,14 @@ class StatefulParDoOp final : public Operator {
     // Keyed state by key group. Rows: native snapshots (RocksDB's, or the
     // memory backend's row logs, in the codec's form), else (memory, no
     // state directory) key-group records (tag 0: window, key, then per
-    // state its last write time and value). Both: timers (tag 1:
-    // domain, time, window, key). Operator state: the watermark.
+    // state its last write time and value). Timers: in RocksDB's snapshot
+    // with the rows, else key-group records (tag 1: domain, time, window,
+    // key). Operator state: the watermark, whether rows of windows are
+    // held, whether outputs are timed, whether timers are in the native
+    // snapshot.
     void snapshot(std::int64_t id, OperatorSnapshot& out) override {
       rows_.expire(now_);
+      for (std::uint8_t tag = 0; tag < 3; ++tag) timers(tag).flush();
       if (rows_.native()) {
         rows_.snapshot_native(id, out);
       } else {
@@ -258,6 +271,7 @@ class StatefulParDoOp final : public Operator {
       w.put_varint(static_cast<std::uint64_t>(watermark_));
       w.put_varint(cleanup_.empty() ? 0 : 1);  // whether rows of windows (not global) are held
       w.put_varint(timed_ ? 1 : 0);            // whether outputs carry timestamps and windows
+      w.put_varint(cleanup_.stored() ? 1 : 0);
     }
 
     // Either backend restores either kind of checkpoint: rows from key-group
@@ -265,18 +279,31 @@ class StatefulParDoOp final : public Operator {
     // groups overlap this one's.
     void restore(const RestoredState& in) override {
       if (auto wm = restored_watermark(in, instance_, parallelism_)) watermark_ = *wm;
-      bool windowed = false;
+      bool windowed = false, timers_native = false, timers_apart = false;
       for (const std::string& state : in.operator_states) {
         ByteReader r(state);
         if (r.empty()) continue;
         r.get_varint();  // the watermark
-        windowed = windowed || r.empty() || r.get_varint() != 0;
-        if (!r.empty()) timed_ = timed_ || r.get_varint() != 0;
+        const bool holds_windows = r.empty() || r.get_varint() != 0;
+        const bool timed = !r.empty() && r.get_varint() != 0;
+        const bool stored = !r.empty() && r.get_varint() != 0;
+        windowed = windowed || holds_windows;
+        timed_ = timed_ || timed;
+        (stored ? timers_native : timers_apart) = true;
       }
+      // Timers in the native snapshots (RocksDB's, of a run since they were
+      // kept there): restored with the database, or read from it.
+      timers_native = timers_native && !timers_apart;
+      const bool reload = timers_native && cleanup_.stored();
       // Native rows carry their timer counts; rows from bytes count their timers below.
-      const bool native = rows_.restore_native(in, windowed, [&](const Window& w, const K& key) {
-        if (!w.is_global()) cleanup_.set(w.max_timestamp() + op_.lateness_, w, key);
-      });
+      const bool native =
+          rows_.restore_native(in, windowed && !reload, [&](const Window& w, const K& key) {
+            if (!w.is_global()) cleanup_.add(w.max_timestamp() + op_.lateness_, w, key);
+          });
+      if (timers_native) {
+        for (std::uint8_t tag = 0; tag < (reload ? 3 : 2); ++tag)
+          timers(tag).restore_stored(in, tag, instance_, parallelism_, max_parallelism_);
+      }
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
         while (!r.empty()) {
@@ -291,7 +318,7 @@ class StatefulParDoOp final : public Operator {
           const typename Timers::Timer t = Timers::read(r);
           // Native rows came with their timer counts.
           if (native) {
-            timers(d).set(t.time, t.ns, t.key);
+            timers(d).add(t.time, t.ns, t.key);
             continue;
           }
           Row& row = row_of(t.ns, t.key);
@@ -302,14 +329,15 @@ class StatefulParDoOp final : public Operator {
     }
 
    private:
-    Timers& timers(std::uint64_t domain) {
-      return domain == 0 ? event_timers_ : processing_timers_;
+    // The instance's timer sets: 0 event time, 1 processing time, 2 cleanup.
+    Timers& timers(std::uint64_t set) {
+      return set == 0 ? event_timers_ : set == 1 ? processing_timers_ : cleanup_;
     }
     // The row of (w, key), made current; a new row of a window gets its cleanup timer.
     Row& row_of(const Window& w, const K& key) {
       bool created = false;
       Row& row = rows_.acquire(w, key, created);
-      if (created && !w.is_global()) cleanup_.set(w.max_timestamp() + op_.lateness_, w, key);
+      if (created && !w.is_global()) cleanup_.add(w.max_timestamp() + op_.lateness_, w, key);
       return row;
     }
     // Binds the states and the context to the current row before calling the DoFn.

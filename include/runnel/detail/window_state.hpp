@@ -87,7 +87,14 @@ class WindowState : WindowPanes<CF> {
         rows_(ctx, ctx.memory_budget != 0 ? ctx.memory_budget : SIZE_MAX, write_back_bytes),
         max_parallelism_(ctx.max_parallelism),
         instance_(ctx.instance),
-        parallelism_(ctx.parallelism) {}
+        parallelism_(ctx.parallelism) {
+    if (KvStore* kv = rows_.kv()) {  // RocksDB: the indexes in its database
+      const int first = first_key_group(instance_, parallelism_, max_parallelism_);
+      const int last = last_key_group(instance_, parallelism_, max_parallelism_);
+      due_.store_in(*kv, 0, first, last, max_parallelism_);
+      deadlines_.store_in(*kv, 1, first, last, max_parallelism_);
+    }
+  }
 
   // An input without event time: folded into the key's accumulator
   // (add_fn(acc)), emitted by finish_untimed.
@@ -114,10 +121,10 @@ class WindowState : WindowPanes<CF> {
       // end, not per element (a timer fires early if its session grew).
       if (s.window.max_timestamp() < row.due) {
         row.due = s.window.max_timestamp();
-        due_.set(row.due, kGlobalWindow, k);
+        due_.add(row.due, kGlobalWindow, k);
       }
       if (this->after_add(s.cell, now, this->pane_to(emit, s.window, k)))
-        deadlines_.set(s.cell.deadline, s.window, k);
+        deadlines_.add(s.cell.deadline, s.window, k);
     } else {
       Cell& c = rows_.acquire(CombineNs{w, Kind::kCell}, key, hash, make_key, created);
       if (created) {
@@ -131,7 +138,7 @@ class WindowState : WindowPanes<CF> {
       }
       add_fn(c.acc);
       if (this->after_add(c, now, this->pane_to(emit, w, rows_.key())))
-        deadlines_.set(c.deadline, w, rows_.key());
+        deadlines_.add(c.deadline, w, rows_.key());
     }
     rows_.store();
   }
@@ -215,9 +222,12 @@ class WindowState : WindowPanes<CF> {
         });
   }
 
-  // Keyed state (native snapshot or records by key group) and the
-  // watermark as operator state.
+  // Keyed state (native snapshot or records by key group; RocksDB's holds
+  // the indexes too) and as operator state the watermark and whether the
+  // native snapshot holds the indexes.
   void snapshot(std::int64_t id, OperatorSnapshot& out) {
+    due_.flush();
+    deadlines_.flush();
     if (rows_.native()) {
       rows_.snapshot_native(id, out);
     } else {
@@ -243,6 +253,7 @@ class WindowState : WindowPanes<CF> {
     }
     ByteWriter w(out.operator_state);
     w.put_varint(static_cast<std::uint64_t>(watermark_));
+    w.put_varint(due_.stored() ? 1 : 0);
   }
 
   // Either backend restores either kind of checkpoint. The watermark: this
@@ -251,6 +262,17 @@ class WindowState : WindowPanes<CF> {
   void restore(const RestoredState& in) {
     if (auto wm = restored_watermark(in, instance_, parallelism_))
       watermark_ = std::max(watermark_, *wm);
+    // RocksDB restoring its own kind of snapshot, of a run that kept the
+    // indexes there: they came with the database.
+    bool stored = due_.stored(), any = false;
+    for (const std::string& state : in.operator_states) {
+      ByteReader r(state);
+      if (r.empty()) continue;
+      r.get_varint();  // the watermark
+      any = true;
+      stored = stored && !r.empty() && r.get_varint() != 0;
+    }
+    stored = stored && any;
     rows_.restore_native(in, false, [](const CombineNs&, const K&) {});
     for (const auto& [kg, bytes] : in.key_groups) {
       ByteReader r(bytes);
@@ -275,7 +297,11 @@ class WindowState : WindowPanes<CF> {
         rows_.store();
       }
     }
-    rebuild_indexes();
+    rebuild_indexes(!stored);
+    if (stored) {
+      due_.restore_stored(in, 0, instance_, parallelism_, max_parallelism_);
+      deadlines_.restore_stored(in, 1, instance_, parallelism_, max_parallelism_);
+    }
   }
 
   Timestamp watermark() const { return watermark_; }
@@ -374,7 +400,7 @@ class WindowState : WindowPanes<CF> {
       if (row == nullptr) return;
       row->due = kMaxTimestamp;
       auto look_again = [&](Timestamp t) {
-        due_.set(t, kGlobalWindow, key);
+        due_.add(t, kGlobalWindow, key);
         row->due = std::min(row->due, t);
       };
       this->close_sessions(key, row->sessions, watermark_, emit, look_again);
@@ -389,26 +415,36 @@ class WindowState : WindowPanes<CF> {
     });
   }
 
-  // After a restore: which windows hold rows, when sessions are due, and
-  // the armed processing-time firings, from the rows.
-  void rebuild_indexes() {
+  // After a restore: which windows hold rows and, with `timers`, when
+  // sessions are due and the armed processing-time firings, from the rows.
+  void rebuild_indexes(bool timers) {
     windows_.clear();
     last_window_ = nullptr;
-    due_.clear();
-    deadlines_.clear();
+    if (kMerging && !timers) return;  // sessions keep no window index
+    if (timers) {
+      due_.clear();
+      deadlines_.clear();
+    }
     rows_.for_each([&](const CombineNs& ns, const K& key, const Row& row, std::uint64_t) {
       if (ns.kind == Kind::kUntimed) return;
+      if (!timers) {
+        if constexpr (!kMerging) {
+          auto [it, fresh] = windows_.try_emplace(ns.window, row.on_time_done);
+          if (!fresh) it->second = it->second && row.on_time_done;
+        }
+        return;
+      }
       if constexpr (kMerging) {
         for (const Session& s : row.sessions) {
-          due_.set(
+          due_.add(
               s.cell.on_time_done ? s.window.max_timestamp() + lateness_ : s.window.max_timestamp(),
               kGlobalWindow, key);
-          if (s.cell.deadline != 0) deadlines_.set(s.cell.deadline, s.window, key);
+          if (s.cell.deadline != 0) deadlines_.add(s.cell.deadline, s.window, key);
         }
       } else {
         auto [it, fresh] = windows_.try_emplace(ns.window, row.on_time_done);
         if (!fresh) it->second = it->second && row.on_time_done;
-        if (row.deadline != 0) deadlines_.set(row.deadline, ns.window, key);
+        if (row.deadline != 0) deadlines_.add(row.deadline, ns.window, key);
       }
     });
   }

@@ -1,13 +1,16 @@
 // KeyedTimers against an ordered set of (time, window, key): the same timers
 // set, deleted and fired (earliest first, those a firing sets included),
-// whatever the order of operations; and a snapshot read back, each timer in
-// its key's key group.
+// whatever the order of operations, in memory and in a RocksDB database
+// (with two timers cached per key group, so caches empty and refill, and
+// the database snapshotted and restored between operations); and a memory
+// snapshot read back, each timer in its key's key group.
 #include "runnel/detail/keyed_timers.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
@@ -15,20 +18,15 @@
 
 #include "runnel/coder.hpp"
 #include "runnel/detail/key_groups.hpp"
+#include "runnel/detail/kv_store.hpp"
 #include "runnel/hash.hpp"
+#include "test_util.hpp"
 
 namespace runnel::detail {
 namespace {
 
 using Timers = KeyedTimers<Window, std::string>;
 using Model = std::set<std::tuple<Timestamp, Window, std::string>>;
-
-struct Op {
-  int kind;  // 0, 1: set; 2: erase; 3: fire up to time
-  Timestamp time;
-  int window;
-  int key;
-};
 
 Window window_of(int w) { return w == 0 ? kGlobalWindow : Window{w * 10, w * 10 + 10}; }
 std::string key_of(int k) { return "key-" + std::to_string(k); }
@@ -58,33 +56,83 @@ std::vector<Timestamp> fire(Timers& timers, Model& model, Timestamp limit) {
   return times;
 }
 
-RC_GTEST_PROP(KeyedTimers, ActLikeAnOrderedSetOfTimers, ()) {
+struct Op {
+  int kind;  // 0, 1: set; 2: erase; 3: fire up to time; 4: add (stored: snapshot and restore)
+  Timestamp time;
+  int window;
+  int key;
+};
+
+// The timers under test: in memory, or in a KvStore that a snapshot and
+// restore replaces (restore()).
+class TimersUnderTest {
+ public:
+  explicit TimersUnderTest(bool stored) : stored_(stored) { open(nullptr); }
+  Timers& operator*() { return *timers_; }
+  Timers* operator->() { return timers_.get(); }
+  bool stored() const { return stored_; }
+
+  // Snapshots the database and goes on with a restored copy of it.
+  void restore() {
+    timers_->flush();
+    const auto snap = dir_.path() / ("snap-" + std::to_string(generation_));
+    store_->checkpoint(snap);
+    open(&snap);
+  }
+
+ private:
+  static constexpr int kMaxParallelism = 4;
+  void open(const std::filesystem::path* snapshot) {
+    timers_ = std::make_unique<Timers>();
+    if (!stored_) return;
+    store_ = std::make_unique<KvStore>(dir_.path() / ("db-" + std::to_string(++generation_)));
+    if (snapshot != nullptr) store_->adopt(*snapshot);
+    timers_->store_in(*store_, 3, 0, kMaxParallelism - 1, kMaxParallelism, 2);
+    if (snapshot != nullptr) timers_->restore_stored(RestoredState{}, 3, 0, 1, kMaxParallelism);
+  }
+  bool stored_;
+  runnel::testing::ScratchDir dir_;
+  int generation_ = 0;
+  std::unique_ptr<KvStore> store_;
+  std::unique_ptr<Timers> timers_;
+};
+
+void act_like_an_ordered_set(bool stored) {
   const auto ops = *rc::gen::container<std::vector<Op>>(
-      rc::gen::build<Op>(rc::gen::set(&Op::kind, rc::gen::inRange(0, 4)),
+      rc::gen::build<Op>(rc::gen::set(&Op::kind, rc::gen::inRange(0, 5)),
                          rc::gen::set(&Op::time, rc::gen::inRange<Timestamp>(-5, 60)),
                          rc::gen::set(&Op::window, rc::gen::inRange(0, 3)),
                          rc::gen::set(&Op::key, rc::gen::inRange(0, 6))));
-  Timers timers;
+  TimersUnderTest timers(stored);
   Model model;
   for (const Op& op : ops) {
     const Window w = window_of(op.window);
     const std::string k = key_of(op.key);
     if (op.kind <= 1) {
-      RC_ASSERT(timers.set(op.time, w, k) == model.emplace(op.time, w, k).second);
+      RC_ASSERT(timers->set(op.time, w, k) == model.emplace(op.time, w, k).second);
     } else if (op.kind == 2) {
-      RC_ASSERT(timers.erase(op.time, w, k) == (model.erase({op.time, w, k}) == 1));
-    } else {
-      const auto times = fire(timers, model, op.time);
+      RC_ASSERT(timers->erase(op.time, w, k) == (model.erase({op.time, w, k}) == 1));
+    } else if (op.kind == 3) {
+      const auto times = fire(*timers, model, op.time);
       RC_ASSERT(std::is_sorted(times.begin(), times.end()));
+    } else if (stored) {
+      timers.restore();
+    } else {
+      timers->add(op.time, w, k);
+      model.emplace(op.time, w, k);
     }
-    RC_ASSERT(timers.size() == model.size());
-    RC_ASSERT(timers.next() == (model.empty() ? kMaxTimestamp : std::get<0>(*model.begin())));
+    if (!stored) RC_ASSERT(timers->size() == model.size());
+    RC_ASSERT(timers->next() == (model.empty() ? kMaxTimestamp : std::get<0>(*model.begin())));
   }
-  Model left;
-  timers.for_each([&](const Timers::Timer& t) { left.emplace(t.time, t.ns, t.key); });
-  RC_ASSERT(left == model);
-  fire(timers, model, kMaxTimestamp);
-  RC_ASSERT(timers.empty());
+  fire(*timers, model, kMaxTimestamp);
+  RC_ASSERT(timers->empty());
+  RC_ASSERT(model.empty());
+}
+
+RC_GTEST_PROP(KeyedTimers, ActLikeAnOrderedSetOfTimers, ()) { act_like_an_ordered_set(false); }
+
+RC_GTEST_PROP(KeyedTimers, StoredInRocksDBActLikeAnOrderedSetOfTimers, ()) {
+  act_like_an_ordered_set(true);
 }
 
 TEST(KeyedTimers, ASnapshotPutsEachTimerInItsKeysKeyGroup) {

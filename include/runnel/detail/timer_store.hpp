@@ -1,0 +1,96 @@
+#pragma once
+// One set of timers kept in an operator instance's RocksDB database (as
+// Flink's RocksDB timers): the RocksDB backend's KeyedTimers keep here what
+// they hold, so timers count in RocksDB's memory, not beside it, and its
+// native snapshots carry them. Timers are bytes here: each an entry of its
+// time (8 bytes that sort as the time does), then what the caller encodes
+// (namespace, key), stored under its key group's timer prefix
+// (append_timer_prefix) with this set's tag, so a key group's timers move
+// with its rows on a rescaled restore.
+//
+// Each key group caches its earliest entries in memory (up to a bound, as
+// Flink's RocksDBCachingPriorityQueueSet) and a heap orders the key groups
+// by their earliest: the next timer, and firing one, reads nothing. Every
+// timer is in the store; the cache holds every stored timer of its key group
+// up to its largest entry, and is read again from the store (from where the
+// uncached ones begin) when it empties. Writes are gathered and written in
+// key order before the store is read and before a snapshot (write()).
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runnel/detail/snapshot.hpp"
+#include "runnel/detail/sorted_writes.hpp"
+#include "runnel/window.hpp"
+
+namespace runnel::detail {
+
+class KvStore;
+
+class TimerStore {
+ public:
+  static constexpr std::size_t kDefaultCachedPerGroup = 128;
+
+  // The timers of set `tag` of key groups [first_group, last_group] in `store`.
+  TimerStore(KvStore& store, std::uint8_t tag, int first_group, int last_group,
+             std::size_t cached_per_group = kDefaultCachedPerGroup);
+
+  // Adds an entry (begins with encode_time). With `check`, says whether it
+  // was new (reading the store when the cache cannot tell); else true.
+  bool add(int group, std::string_view entry, bool check);
+  // Removes an entry; with `check`, says whether it was there; else true.
+  bool remove(int group, std::string_view entry, bool check);
+  // The earliest entry's time (kMaxTimestamp when there is none).
+  Timestamp next() const { return heads_.empty() ? kMaxTimestamp : head_time(heads_[0]); }
+  // Takes out the earliest entry into `entry` if its time is at or before
+  // `limit`; false if there is none.
+  bool pop(Timestamp limit, std::string& entry);
+  // Removes every timer of the set.
+  void clear();
+  // Writes the gathered changes to the store (before it is snapshotted).
+  void write();
+  // The store was replaced (a restore): reads each key group's earliest again.
+  void reload();
+
+  static void encode_time(Timestamp t, std::string& out);
+  static Timestamp decode_time(std::string_view entry);
+
+ private:
+  struct Group {
+    std::vector<std::string> cached;  // descending: the earliest at the back
+    bool all_cached = true;           // the store holds nothing beyond `cached`
+    std::string uncached_from;        // without all_cached: no uncached entry is below it
+  };
+  Timestamp head_time(int g) const {
+    const auto& c = groups_[static_cast<std::size_t>(g)].cached;
+    return c.empty() ? kMaxTimestamp : decode_time(c.back());
+  }
+  void stored_key(int g, std::string_view entry);
+  bool stored(int g, std::string_view entry);
+  void note_uncached(Group& group, std::string_view entry);
+  void refill(int g);
+  void head_changed(int g);
+  void sift_up(std::size_t pos);
+  void sift_down(std::size_t pos);
+  void place(std::size_t pos, int g);
+
+  KvStore& store_;
+  std::uint8_t tag_;
+  int first_group_;
+  std::size_t cached_per_group_;
+  std::vector<Group> groups_;
+  std::vector<int> heads_;               // key groups (less first_group), a min-heap by head time
+  std::vector<std::uint32_t> position_;  // each key group's in heads_
+  SortedWrites writes_;
+  std::string key_, value_;
+};
+
+// Memory backend restoring RocksDB's native snapshots: fn(entry) for each
+// timer of set `tag` they hold in this instance's key groups.
+void scan_stored_timers(const RestoredState& in, int instance, int parallelism, int max_parallelism,
+                        std::uint8_t tag, const std::function<void(std::string_view entry)>& fn);
+
+}  // namespace runnel::detail

@@ -1,0 +1,226 @@
+#include "runnel/detail/timer_store.hpp"
+
+#include <algorithm>
+
+#include "runnel/detail/key_groups.hpp"
+#include "runnel/detail/keyed_restore.hpp"
+#include "runnel/detail/kv_store.hpp"
+
+namespace runnel::detail {
+
+namespace {
+
+// Gathered writes go to the store once they hold this much.
+constexpr std::size_t kWriteBytes = std::size_t{1} << 20;
+
+// Entries sort as bytes; the cache keeps them descending.
+bool later(const std::string& a, std::string_view b) { return std::string_view(a) > b; }
+
+}  // namespace
+
+TimerStore::TimerStore(KvStore& store, std::uint8_t tag, int first_group, int last_group,
+                       std::size_t cached_per_group)
+    : store_(store),
+      tag_(tag),
+      first_group_(first_group),
+      cached_per_group_(std::max<std::size_t>(cached_per_group, 1)),
+      groups_(static_cast<std::size_t>(std::max(last_group - first_group + 1, 0))) {
+  heads_.resize(groups_.size());
+  position_.resize(groups_.size());
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    heads_[g] = static_cast<int>(g);
+    position_[g] = static_cast<std::uint32_t>(g);
+  }
+}
+
+void TimerStore::encode_time(Timestamp t, std::string& out) {
+  // Sign bit flipped, big-endian: the bytes sort as the times do.
+  const auto u = static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((u >> shift) & 0xff));
+}
+
+Timestamp TimerStore::decode_time(std::string_view entry) {
+  std::uint64_t u = 0;
+  for (std::size_t i = 0; i < 8; ++i) u = (u << 8) | static_cast<unsigned char>(entry[i]);
+  return static_cast<Timestamp>(u ^ (std::uint64_t{1} << 63));
+}
+
+void TimerStore::stored_key(int g, std::string_view entry) {
+  key_.clear();
+  append_timer_prefix(key_, first_group_ + g, tag_);
+  key_.append(entry);
+}
+
+bool TimerStore::stored(int g, std::string_view entry) {
+  write();
+  stored_key(g, entry);
+  return store_.get(key_, value_);
+}
+
+void TimerStore::note_uncached(Group& group, std::string_view entry) {
+  if (group.all_cached || entry < group.uncached_from) group.uncached_from = entry;
+  group.all_cached = false;
+}
+
+bool TimerStore::add(int g, std::string_view entry, bool check) {
+  Group& group = groups_[static_cast<std::size_t>(g)];
+  auto& cached = group.cached;
+  auto at = std::lower_bound(cached.begin(), cached.end(), entry, later);
+  if (at != cached.end() && *at == entry) return false;
+  // Beyond the cache's largest, with entries uncached: the store may hold it.
+  const bool beyond = !group.all_cached && at == cached.begin();
+  if (beyond && check && stored(g, entry)) return false;
+  stored_key(g, entry);
+  writes_.put(key_, {});
+  if (!beyond) {
+    const bool was_head = at == cached.end();
+    cached.emplace(at, entry);
+    if (cached.size() > cached_per_group_) {  // the largest stays in the store only
+      note_uncached(group, cached.front());
+      cached.erase(cached.begin());
+    }
+    if (was_head) head_changed(g);
+  } else {
+    note_uncached(group, entry);
+  }
+  if (writes_.bytes() >= kWriteBytes) write();
+  return true;
+}
+
+bool TimerStore::remove(int g, std::string_view entry, bool check) {
+  Group& group = groups_[static_cast<std::size_t>(g)];
+  auto& cached = group.cached;
+  auto at = std::lower_bound(cached.begin(), cached.end(), entry, later);
+  if (at != cached.end() && *at == entry) {
+    const bool head = at + 1 == cached.end();
+    cached.erase(at);
+    stored_key(g, entry);
+    writes_.remove(key_);
+    if (cached.empty() && !group.all_cached) refill(g);
+    if (head) head_changed(g);
+    return true;
+  }
+  // Below the cache's largest (or all cached): not set.
+  if (group.all_cached || at != cached.begin()) return false;
+  if (check && !stored(g, entry)) return false;
+  stored_key(g, entry);
+  writes_.remove(key_);
+  return true;
+}
+
+bool TimerStore::pop(Timestamp limit, std::string& entry) {
+  if (heads_.empty()) return false;
+  const int g = heads_[0];
+  Group& group = groups_[static_cast<std::size_t>(g)];
+  if (group.cached.empty() || head_time(g) > limit) return false;
+  entry = std::move(group.cached.back());
+  group.cached.pop_back();
+  stored_key(g, entry);
+  writes_.remove(key_);
+  if (group.cached.empty() && !group.all_cached) refill(g);
+  head_changed(g);
+  return true;
+}
+
+void TimerStore::refill(int g) {
+  write();
+  Group& group = groups_[static_cast<std::size_t>(g)];
+  key_.clear();
+  append_timer_prefix(key_, first_group_ + g, tag_);
+  std::string upper = key_;
+  upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+  const std::size_t prefix = key_.size();
+  key_.append(group.uncached_from);
+  std::vector<std::string> read;
+  bool ended = true;
+  for (KvCursor c = store_.cursor(key_, upper); c.valid(); c.next()) {
+    if (read.size() == cached_per_group_) {
+      ended = false;
+      break;
+    }
+    read.emplace_back(c.key().substr(prefix));
+  }
+  // Read ascending, cached descending; what stays uncached begins after the last read.
+  group.all_cached = ended;
+  if (!ended) group.uncached_from = read.back();
+  std::reverse(read.begin(), read.end());
+  group.cached = std::move(read);
+}
+
+void TimerStore::clear() {
+  writes_ = SortedWrites{};
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    key_.clear();
+    append_timer_prefix(key_, first_group_ + static_cast<int>(g), tag_);
+    std::string upper = key_;
+    upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+    store_.remove_range(key_, upper);
+    groups_[g] = Group{};
+  }
+}
+
+void TimerStore::write() {
+  if (!writes_.empty()) writes_.write_to(store_, 2 * kWriteBytes);
+}
+
+void TimerStore::reload() {
+  write();
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    groups_[g] = Group{};
+    groups_[g].all_cached = false;
+    refill(static_cast<int>(g));
+  }
+  for (std::size_t pos = heads_.size(); pos-- > 0;) sift_down(pos);
+}
+
+void TimerStore::head_changed(int g) {
+  const std::size_t pos = position_[static_cast<std::size_t>(g)];
+  sift_up(pos);
+  sift_down(position_[static_cast<std::size_t>(g)]);
+}
+
+void TimerStore::place(std::size_t pos, int g) {
+  heads_[pos] = g;
+  position_[static_cast<std::size_t>(g)] = static_cast<std::uint32_t>(pos);
+}
+
+void TimerStore::sift_up(std::size_t pos) {
+  const int g = heads_[pos];
+  const Timestamp t = head_time(g);
+  while (pos > 0) {
+    const std::size_t parent = (pos - 1) / 2;
+    if (head_time(heads_[parent]) <= t) break;
+    place(pos, heads_[parent]);
+    pos = parent;
+  }
+  place(pos, g);
+}
+
+void TimerStore::sift_down(std::size_t pos) {
+  const int g = heads_[pos];
+  const Timestamp t = head_time(g);
+  const std::size_t n = heads_.size();
+  while (true) {
+    std::size_t child = 2 * pos + 1;
+    if (child >= n) break;
+    if (child + 1 < n && head_time(heads_[child + 1]) < head_time(heads_[child])) ++child;
+    if (t <= head_time(heads_[child])) break;
+    place(pos, heads_[child]);
+    pos = child;
+  }
+  place(pos, g);
+}
+
+void scan_stored_timers(const RestoredState& in, int instance, int parallelism, int max_parallelism,
+                        std::uint8_t tag, const std::function<void(std::string_view entry)>& fn) {
+  if (holds_row_logs(in)) return;  // the memory backend's: no timers in them
+  for (const NativePart& part : native_parts(in, instance, parallelism, max_parallelism)) {
+    scan_kv_snapshot(*part.dir, part.first, part.last, [&](std::string_view key, std::string_view) {
+      if (is_timer_key(key) && static_cast<std::uint8_t>(key[9]) == tag)
+        fn(key.substr(kKvPrefixBytes));
+    });
+  }
+}
+
+}  // namespace runnel::detail
