@@ -367,7 +367,13 @@ class StatefulParDoOp final : public Operator {
     }
     void set_timer(TimeDomain d, Timestamp t) {
       auto& timers = d == TimeDomain::kEventTime ? event_timers_ : processing_timers_;
-      if (timers.set(t, rows_.ns(), rows_.key())) ++current_->timers;
+      if (current_->timers == 0) {
+        // The row has no timer set: this one is new (on RocksDB, without a read).
+        timers.add(t, rows_.ns(), rows_.key());
+        ++current_->timers;
+      } else if (timers.set(t, rows_.ns(), rows_.key())) {
+        ++current_->timers;
+      }
     }
     void delete_timer(TimeDomain d, Timestamp t) {
       auto& timers = d == TimeDomain::kEventTime ? event_timers_ : processing_timers_;
