@@ -1,6 +1,7 @@
 #include "runnel/detail/timer_store.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/keyed_restore.hpp"
@@ -15,6 +16,11 @@ constexpr std::size_t kWriteBytes = std::size_t{1} << 20;
 
 // Entries sort as bytes; the cache keeps them descending.
 bool later(const std::string& a, std::string_view b) { return std::string_view(a) > b; }
+
+// What the heap orders key groups by: the earliest cached time; a group with
+// nothing cached after every time (a timer at kMaxTimestamp included, which
+// must not sit below an empty group: pop() looks at the root only).
+constexpr Timestamp kNothingCached = std::numeric_limits<Timestamp>::max();
 
 }  // namespace
 
@@ -185,12 +191,17 @@ void TimerStore::place(std::size_t pos, int g) {
   position_[static_cast<std::size_t>(g)] = static_cast<std::uint32_t>(pos);
 }
 
+Timestamp TimerStore::rank(int g) const {
+  const auto& c = groups_[static_cast<std::size_t>(g)].cached;
+  return c.empty() ? kNothingCached : decode_time(c.back());
+}
+
 void TimerStore::sift_up(std::size_t pos) {
   const int g = heads_[pos];
-  const Timestamp t = head_time(g);
+  const Timestamp t = rank(g);
   while (pos > 0) {
     const std::size_t parent = (pos - 1) / 2;
-    if (head_time(heads_[parent]) <= t) break;
+    if (rank(heads_[parent]) <= t) break;
     place(pos, heads_[parent]);
     pos = parent;
   }
@@ -199,13 +210,13 @@ void TimerStore::sift_up(std::size_t pos) {
 
 void TimerStore::sift_down(std::size_t pos) {
   const int g = heads_[pos];
-  const Timestamp t = head_time(g);
+  const Timestamp t = rank(g);
   const std::size_t n = heads_.size();
   while (true) {
     std::size_t child = 2 * pos + 1;
     if (child >= n) break;
-    if (child + 1 < n && head_time(heads_[child + 1]) < head_time(heads_[child])) ++child;
-    if (t <= head_time(heads_[child])) break;
+    if (child + 1 < n && rank(heads_[child + 1]) < rank(heads_[child])) ++child;
+    if (t <= rank(heads_[child])) break;
     place(pos, heads_[child]);
     pos = child;
   }

@@ -79,7 +79,7 @@ class KeyedTimers {
     return true;
   }
 
-  bool empty() const { return next() == kMaxTimestamp && (stored_ || heap_.empty()); }
+  bool empty() const { return stored_ ? stored_->empty() : heap_.empty(); }
   // Memory: how many timers are set.
   std::size_t size() const { return heap_.size(); }
   // The earliest timer's time (kMaxTimestamp when there is none).

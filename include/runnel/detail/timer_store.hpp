@@ -45,6 +45,9 @@ class TimerStore {
   bool remove(int group, std::string_view entry, bool check);
   // The earliest entry's time (kMaxTimestamp when there is none).
   Timestamp next() const { return heads_.empty() ? kMaxTimestamp : head_time(heads_[0]); }
+  bool empty() const {
+    return heads_.empty() || groups_[static_cast<std::size_t>(heads_[0])].cached.empty();
+  }
   // Takes out the earliest entry into `entry` if its time is at or before
   // `limit`; false if there is none.
   bool pop(Timestamp limit, std::string& entry);
@@ -72,6 +75,7 @@ class TimerStore {
   bool stored(int g, std::string_view entry);
   void note_uncached(Group& group, std::string_view entry);
   void refill(int g);
+  Timestamp rank(int g) const;  // the heap's order: empty groups last
   void head_changed(int g);
   void sift_up(std::size_t pos);
   void sift_down(std::size_t pos);

@@ -135,6 +135,25 @@ RC_GTEST_PROP(KeyedTimers, StoredInRocksDBActLikeAnOrderedSetOfTimers, ()) {
   act_like_an_ordered_set(true);
 }
 
+// Key groups with nothing cached rank after every time, the end of time
+// included: a timer at kMaxTimestamp among empty key groups fires.
+TEST(KeyedTimers, StoredTimersAtTheEndOfTimeFire) {
+  for (bool stored : {false, true}) {
+    TimersUnderTest timers(stored);
+    for (int k = 0; k < 6; ++k) {
+      timers->set(kMaxTimestamp, kGlobalWindow, key_of(k));
+      EXPECT_FALSE(timers->empty());
+      EXPECT_EQ(timers->next(), kMaxTimestamp);
+    }
+    timers->set(5, kGlobalWindow, key_of(1));
+    EXPECT_EQ(timers->next(), 5);
+    std::vector<Timestamp> fired;
+    timers->fire(kMaxTimestamp, [&](const Timers::Timer& t) { fired.push_back(t.time); });
+    EXPECT_EQ(fired.size(), 7u) << (stored ? "stored" : "memory");
+    EXPECT_TRUE(timers->empty());
+  }
+}
+
 TEST(KeyedTimers, ASnapshotPutsEachTimerInItsKeysKeyGroup) {
   constexpr int kMaxParallelism = 8;
   Timers timers;
