@@ -12,12 +12,17 @@ void SortedWrites::write_to(KvStore& store, std::size_t keep_bytes) {
   // Stable: of two writes of one key, the later wins.
   std::stable_sort(rows_.begin(), rows_.end(),
                    [&](const Row& a, const Row& b) { return key_of(a) < key_of(b); });
-  for (const Row& r : rows_) {
+  for (std::size_t i = 0; i < rows_.size();) {
+    const std::string_view key = key_of(rows_[i]);
+    std::size_t last = i;
+    while (last + 1 < rows_.size() && key_of(rows_[last + 1]) == key) ++last;
+    const Row& r = rows_[last];
     if (r.put) {
-      store.batch_put(key_of(r), bytes.substr(r.at + r.key_size, r.value_size));
-    } else {
-      store.batch_remove(key_of(r));
+      store.batch_put(key, bytes.substr(r.at + r.key_size, r.value_size));
+    } else if (!(rows_[i].put && rows_[i].fresh)) {  // else: never in the store
+      store.batch_remove(key);
     }
+    i = last + 1;
   }
   store.write_batch();
   rows_.clear();

@@ -22,6 +22,14 @@ bool later(const std::string& a, std::string_view b) { return std::string_view(a
 // must not sit below an empty group: pop() looks at the root only).
 constexpr Timestamp kNothingCached = std::numeric_limits<Timestamp>::max();
 
+// The keys of timer set `tag` in key group `key_group`: [from, upper).
+void timer_range(int key_group, std::uint8_t tag, std::string& from, std::string& upper) {
+  from.clear();
+  append_timer_prefix(from, key_group, tag);
+  upper = from;
+  upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+}
+
 }  // namespace
 
 TimerStore::TimerStore(KvStore& store, std::uint8_t tag, int first_group, int last_group,
@@ -76,9 +84,12 @@ bool TimerStore::add(int g, std::string_view entry, bool check) {
   if (at != cached.end() && *at == entry) return false;
   // Beyond the cache's largest, with entries uncached: the store may hold it.
   const bool beyond = !group.all_cached && at == cached.begin();
-  if (beyond && check && stored(g, entry)) return false;
-  stored_key(g, entry);
-  writes_.put(key_, {});
+  bool fresh = !beyond || above_all_stored(group, entry);
+  if (!fresh && check) {
+    if (stored(g, entry)) return false;
+    fresh = true;
+  }
+  put(g, entry, fresh);
   if (!beyond) {
     const bool was_head = at == cached.end();
     cached.emplace(at, entry);
@@ -92,6 +103,13 @@ bool TimerStore::add(int g, std::string_view entry, bool check) {
   }
   if (writes_.bytes() >= kWriteBytes) write();
   return true;
+}
+
+void TimerStore::put(int g, std::string_view entry, bool fresh) {
+  Group& group = groups_[static_cast<std::size_t>(g)];
+  if (group.largest_known && entry > group.largest) group.largest = entry;
+  stored_key(g, entry);
+  writes_.put(key_, {}, fresh);
 }
 
 bool TimerStore::remove(int g, std::string_view entry, bool check) {
@@ -108,7 +126,7 @@ bool TimerStore::remove(int g, std::string_view entry, bool check) {
     return true;
   }
   // Below the cache's largest (or all cached): not set.
-  if (group.all_cached || at != cached.begin()) return false;
+  if (group.all_cached || at != cached.begin() || above_all_stored(group, entry)) return false;
   if (check && !stored(g, entry)) return false;
   stored_key(g, entry);
   writes_.remove(key_);
@@ -132,10 +150,8 @@ bool TimerStore::pop(Timestamp limit, std::string& entry) {
 void TimerStore::refill(int g) {
   write();
   Group& group = groups_[static_cast<std::size_t>(g)];
-  key_.clear();
-  append_timer_prefix(key_, first_group_ + g, tag_);
-  std::string upper = key_;
-  upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+  std::string upper;
+  timer_range(first_group_ + g, tag_, key_, upper);
   const std::size_t prefix = key_.size();
   key_.append(group.uncached_from);
   std::vector<std::string> read;
@@ -150,6 +166,10 @@ void TimerStore::refill(int g) {
   // Read ascending, cached descending; what stays uncached begins after the last read.
   group.all_cached = ended;
   if (!ended) group.uncached_from = read.back();
+  if (ended && !group.largest_known) {  // read to the end: the largest is known again
+    group.largest_known = true;
+    group.largest = read.empty() ? std::string() : read.back();
+  }
   std::reverse(read.begin(), read.end());
   group.cached = std::move(read);
 }
@@ -157,10 +177,8 @@ void TimerStore::refill(int g) {
 void TimerStore::clear() {
   writes_ = SortedWrites{};
   for (std::size_t g = 0; g < groups_.size(); ++g) {
-    key_.clear();
-    append_timer_prefix(key_, first_group_ + static_cast<int>(g), tag_);
-    std::string upper = key_;
-    upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+    std::string upper;
+    timer_range(first_group_ + static_cast<int>(g), tag_, key_, upper);
     store_.remove_range(key_, upper);
     groups_[g] = Group{};
   }
@@ -175,6 +193,7 @@ void TimerStore::reload() {
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     groups_[g] = Group{};
     groups_[g].all_cached = false;
+    groups_[g].largest_known = false;
     refill(static_cast<int>(g));
   }
   for (std::size_t pos = heads_.size(); pos-- > 0;) sift_down(pos);

@@ -2,7 +2,10 @@
 // Rows to write to a KvStore, gathered in any order and written in key
 // order: RocksDB's memtable is a skip list, which inserts a key next to the
 // last one without searching from the top. The bytes are copied into one
-// buffer as they come (no allocation per row).
+// buffer as they come (no allocation per row). Of the writes of one key only
+// the last is written; a key put as new (`fresh`) and then removed before
+// the batch is written is not written at all (a timer set and fired within
+// one batch costs the memtable nothing).
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -14,8 +17,11 @@ class KvStore;
 
 class SortedWrites {
  public:
-  void put(std::string_view key, std::string_view value) { add(key, value, true); }
-  void remove(std::string_view key) { add(key, {}, false); }
+  // fresh: the store does not hold `key` (nor do the writes gathered so far).
+  void put(std::string_view key, std::string_view value, bool fresh = false) {
+    add(key, value, true, fresh);
+  }
+  void remove(std::string_view key) { add(key, {}, false, false); }
   bool empty() const { return rows_.empty(); }
   // The bytes gathered (keys and values).
   std::size_t bytes() const { return bytes_.size(); }
@@ -27,10 +33,11 @@ class SortedWrites {
  private:
   struct Row {
     std::size_t at, key_size, value_size;
-    bool put;  // else a delete
+    bool put;    // else a delete
+    bool fresh;  // a put of a key the store did not hold
   };
-  void add(std::string_view key, std::string_view value, bool put) {
-    rows_.push_back(Row{bytes_.size(), key.size(), value.size(), put});
+  void add(std::string_view key, std::string_view value, bool put, bool fresh) {
+    rows_.push_back(Row{bytes_.size(), key.size(), value.size(), put, fresh});
     bytes_ += key;
     bytes_ += value;
   }

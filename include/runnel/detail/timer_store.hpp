@@ -66,6 +66,10 @@ class TimerStore {
     std::vector<std::string> cached;  // descending: the earliest at the back
     bool all_cached = true;           // the store holds nothing beyond `cached`
     std::string uncached_from;        // without all_cached: no uncached entry is below it
+    // With largest_known: no stored entry is above `largest` (puts raise it,
+    // removals leave it), so a later timer, as most are, is known new.
+    std::string largest;
+    bool largest_known = true;
   };
   Timestamp head_time(int g) const {
     const auto& c = groups_[static_cast<std::size_t>(g)].cached;
@@ -73,6 +77,10 @@ class TimerStore {
   }
   void stored_key(int g, std::string_view entry);
   bool stored(int g, std::string_view entry);
+  bool above_all_stored(const Group& group, std::string_view entry) const {
+    return group.largest_known && entry > group.largest;
+  }
+  void put(int g, std::string_view entry, bool fresh);
   void note_uncached(Group& group, std::string_view entry);
   void refill(int g);
   Timestamp rank(int g) const;  // the heap's order: empty groups last

@@ -576,5 +576,36 @@ TEST(SortedWrites, RowsGatheredInAnyOrderAreWrittenAndRemoved) {
   EXPECT_EQ(seen, (std::map<std::int64_t, std::string>{{1, "v1"}, {3, "v3"}, {5, "v5"}}));
 }
 
+// Of the writes of one key only the last is written, and a key put as new
+// then removed is not written at all: here the caller's promise that a key
+// was new is false on purpose, so the row it did hold stays.
+TEST(SortedWrites, OnlyTheLastWriteOfAKeyIsWrittenAndANewKeyRemovedIsNot) {
+  testing::ScratchDir dir;
+  KvStore store(dir.path() / "db");
+  SortedWrites writes;
+  std::string key;
+  auto key_of = [&](std::int64_t k) -> const std::string& {
+    Codec::encode_key(0, k, kMaxParallelism, key);
+    return key;
+  };
+  for (std::int64_t k : {1, 2, 3}) writes.put(key_of(k), "old");
+  writes.write_to(store, 0);
+  writes.put(key_of(1), "a");
+  writes.put(key_of(1), "b");
+  writes.remove(key_of(2));
+  writes.put(key_of(2), "c");
+  writes.put(key_of(3), "new?", true);  // not new: the store holds 3
+  writes.remove(key_of(3));
+  writes.put(key_of(4), "d", true);
+  writes.remove(key_of(4));
+  writes.put(key_of(5), "e");
+  writes.remove(key_of(5));
+  writes.write_to(store, 0);
+  std::map<std::int64_t, std::string> seen;
+  for (KvCursor c = store.cursor(0, kMaxParallelism - 1); c.valid(); c.next())
+    seen[Codec::decode_key(c.key()).second] = std::string(c.value());
+  EXPECT_EQ(seen, (std::map<std::int64_t, std::string>{{1, "b"}, {2, "c"}, {3, "old"}}));
+}
+
 }  // namespace
 }  // namespace runnel::detail
