@@ -7,8 +7,11 @@
 # the table shows each side's median of --runs runs and new/old.
 #   bash bench/compare_builds.sh --old DIR --new DIR [--events N] [--runs N]
 #        [--queries "q0 q1"] [--corpus-mb N] [--backend memory|rocksdb]
+#        [--old-flags "..."] [--new-flags "..."]
+# The flags are added to that side's Nexmark runs: one build against itself
+# with other flags (--old DIR --new DIR --new-flags "--rocksdb-timers memory").
 set -euo pipefail
-old="" new="" events=5000000 runs=3 corpus_mb=256 backend=memory
+old="" new="" events=5000000 runs=3 corpus_mb=256 backend=memory old_flags="" new_flags=""
 queries="q0 q1 q2 q3 q4 q5 q6 q7 q8 q9 q10 q11 q12 q13 q14 q15 q16 q17 q18 q19 q20 q21 q22"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -19,6 +22,8 @@ while [[ $# -gt 0 ]]; do
     --queries) queries=$2; shift 2 ;;
     --corpus-mb) corpus_mb=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
+    --old-flags) old_flags=$2; shift 2 ;;
+    --new-flags) new_flags=$2; shift 2 ;;
     *) echo "compare_builds.sh: unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -34,7 +39,7 @@ cpu() {  # runs "$@", prints its user + system seconds
   awk '{ print $1 + $2 }' "$tmp/time"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-echo "compare_builds: old $old, new $new, $(date -u +%Y-%m-%dT%H:%MZ), $runs runs each, interleaved, $backend state"
+echo "compare_builds: old $old $old_flags, new $new $new_flags, $(date -u +%Y-%m-%dT%H:%MZ), $runs runs each, interleaved, $backend state"
 echo
 echo "| work | old | new | new/old |"
 echo "|---|---|---|---|"
@@ -42,12 +47,12 @@ for q in $queries; do
   : > "$tmp/old" ; : > "$tmp/new"
   for ((i = 0; i < runs; i++)); do
     for side in old new; do
-      dir=${!side}
+      dir=${!side} flags_var=${side}_flags
       rm -rf "$tmp/ck" "$tmp/state"
       cpu "$dir/runnel" nexmark run --query "$q" --events "$events" -p 1 --no-progress \
         --mode streaming --checkpoint-dir "$tmp/ck" --checkpoint-interval 10s \
         --state-backend "$backend" $([[ $backend == rocksdb ]] && echo --state-dir "$tmp/state") \
-        >> "$tmp/$side"
+        ${!flags_var} >> "$tmp/$side"
     done
   done
   o=$(median < "$tmp/old") n=$(median < "$tmp/new")

@@ -43,6 +43,11 @@ struct PipelineOptions {
   // when the run ends (checkpoints hold what survives it).
   StateBackend state_backend = StateBackend::kMemory;
   std::string state_dir;
+  // RocksDB state: timers (a stateful DoFn's, a combine's firings and
+  // cleanup) in its databases, counted in memory_budget, or in memory as
+  // on the memory backend (faster when a job sets a timer per few records
+  // and they fit; not in the budget).
+  RocksDbTimers rocksdb_timers = RocksDbTimers::kRocksDB;
   bool overwrite_output = false;  // file sinks replace an earlier run's output
   bool progress = false;          // a progress bar on stderr (when it is a terminal)
   bool lift_combiners = true;     // pre-aggregate before keyed exchanges

@@ -158,6 +158,12 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
       ->check(CLI::IsMember({"memory", "rocksdb"}));
   cmd.add_option("--state-dir", f.options.pipeline.state_dir,
                  "with --state-backend rocksdb: where its databases go (default: --temp-dir)");
+  cmd.add_option("--rocksdb-timers", f.rocksdb_timers,
+                 "with --state-backend rocksdb: where timers live, rocksdb (in its databases, "
+                 "within --memory-budget; the default) or memory (beside them, outside the "
+                 "budget, faster when a job sets a timer per few records), as Flink's "
+                 "timer-service.factory")
+      ->check(CLI::IsMember({"rocksdb", "memory"}));
   cmd.add_option("--restart-attempts", f.restart_attempts,
                  "with --checkpoint-dir: after a failure (not a user error), resume from the "
                  "latest checkpoint, up to this many times (default 0)")
@@ -215,6 +221,11 @@ void apply_flags(JobFlags& f, const std::string& name) {
   if (!po.state_dir.empty() && po.state_backend != StateBackend::kRocksDB)
     throw UserError(
         "--state-dir is for --state-backend rocksdb; add that flag or drop --state-dir");
+  if (!f.rocksdb_timers.empty() && po.state_backend != StateBackend::kRocksDB)
+    throw UserError(
+        "--rocksdb-timers is for --state-backend rocksdb; add that flag or drop --rocksdb-timers");
+  po.rocksdb_timers =
+      f.rocksdb_timers == "memory" ? RocksDbTimers::kMemory : RocksDbTimers::kRocksDB;
   po.mode = f.mode == "batch"       ? ExecutionMode::kBatch
             : f.mode == "streaming" ? ExecutionMode::kStreaming
                                     : ExecutionMode::kAuto;

@@ -19,6 +19,7 @@ struct JobFlags {
   bool explain = false;
   std::string mode = "auto";
   std::string state_backend = "memory";
+  std::string rocksdb_timers;
   std::string checkpoint_interval = "1s";
   int restart_attempts = 0;  // a failed streaming run resumes from its latest checkpoint
   std::vector<std::string> kafka_properties;  // key=value, parsed by run_job

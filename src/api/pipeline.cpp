@@ -158,6 +158,7 @@ runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool
   eo.memory_budget = options.memory_budget;
   eo.temp_dir = detail::make_temp_dir(options.temp_dir);
   eo.state_backend = options.state_backend;
+  eo.rocksdb_timers = options.rocksdb_timers;
   // The memory backend writes its checkpoints' row logs there.
   if (options.state_backend == StateBackend::kRocksDB ||
       (streaming_mode && (!options.checkpoint_dir.empty() || !options.restore.empty()))) {

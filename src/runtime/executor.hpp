@@ -33,6 +33,7 @@ struct ExecutionOptions {
   // Keyed state's backend; RocksDB keeps its databases under state_dir.
   StateBackend state_backend = StateBackend::kMemory;
   std::filesystem::path state_dir;
+  RocksDbTimers rocksdb_timers = RocksDbTimers::kRocksDB;
   // Streaming mode: watermarks in band, timers, results as windows complete.
   bool streaming = false;
   // Streaming mode: how often watermarks are computed and sent, timers run

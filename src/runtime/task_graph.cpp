@@ -284,6 +284,7 @@ InstanceContext Executor::instance_context(const TaskGraph& g, InstanceRun& r, i
   ctx.streaming = options_.streaming;
   ctx.state_backend = options_.state_backend;
   ctx.state_dir = options_.state_dir;
+  ctx.rocksdb_timers = options_.rocksdb_timers;
   ctx.kv_memory = g.kv_memory;
   ctx.uid = fmt::format("{}.{}", r.task, o);
   if (coordinator_) {

@@ -350,6 +350,14 @@ void KvStore::remove_range(std::string_view from, std::string_view upper) {
         "cannot delete from", dir_);
 }
 
+void KvStore::remove_timers(int first, int last) {
+  for (int kg = first; kg <= last; ++kg) {
+    std::string from;
+    append_timer_prefix(from, kg, 0);
+    remove_range(from, range_bound(kg + 1));
+  }
+}
+
 void scan_kv_snapshot(const fs::path& snapshot, int first, int last,
                       const std::function<void(std::string_view, std::string_view)>& fn) {
   scan(snapshot, first, last, fn);

@@ -100,6 +100,7 @@ class KeyedRows {
       : max_parallelism_(ctx.max_parallelism),
         instance_(ctx.instance),
         parallelism_(ctx.parallelism),
+        timers_in_kv_(ctx.rocksdb_timers == RocksDbTimers::kRocksDB),
         cache_limit_(cache_bytes),
         write_back_bytes_(write_back_bytes),
         expiry_(std::move(expiry)),
@@ -123,9 +124,11 @@ class KeyedRows {
   // or the memory backend's row logs. Else the operator writes the rows
   // into key-group bytes itself (for_each).
   bool native() const { return kv_ != nullptr || log_ != nullptr; }
-  // The RocksDB backend's database (nullptr on the memory backend), where
-  // the instance's timers go too (KeyedTimers::store_in).
+  // The RocksDB backend's database (nullptr on the memory backend).
   KvStore* kv() { return kv_.get(); }
+  // Where the instance's timers go (KeyedTimers::store_in): the database,
+  // unless they are kept in memory (RocksDbTimers::kMemory).
+  KvStore* timers_kv() { return timers_in_kv_ ? kv_.get() : nullptr; }
 
   // The row of (ns, key), made current; created: it did not exist (it is empty).
   Row& acquire(const Ns& ns, const Key& key, bool& created) {
@@ -378,28 +381,10 @@ class KeyedRows {
       on_row(ns, k);
     };
     if (kv_) {
-      if (const std::string* dir = adoptable_native_dir(in, instance_, parallelism_)) {
-        kv_->adopt(*dir);
-        if (visit) scan_kv_snapshot(*dir, first_group(), last_group(), visit_key);
-        return true;
-      }
-      // The same codec wrote the old rows: they are moved as bytes.
-      const std::vector<NativePart> parts =
-          native_parts(in, instance_, parallelism_, max_parallelism_);
-      for (std::size_t i = 0; i < parts.size(); ++i) {
-        const NativePart& part = parts[i];
-        if (i == 0) {
-          kv_->adopt(*part.dir, first_group(), last_group());
-          if (visit) scan_kv_snapshot(*part.dir, part.first, part.last, visit_key);
-          continue;
-        }
-        if (visit) {
-          kv_->ingest(*part.dir, part.first, part.last, visit_key);
-        } else {
-          kv_->ingest(*part.dir, part.first, part.last);
-        }
-      }
-      return has_native_snapshots(in);
+      const bool restored = restore_kv(in, visit, visit_key);
+      // Timers kept in memory are read from the snapshots (KeyedTimers::restore_stored).
+      if (restored && !timers_in_kv_) kv_->remove_timers(first_group(), last_group());
+      return restored;
     }
     return scan_native_rows(in, instance_, parallelism_, max_parallelism_,
                             [&](std::string_view bytes, std::string_view value) {
@@ -498,6 +483,33 @@ class KeyedRows {
 
   // Restores from a memory backend's row logs (either backend), applied in
   // the order they were written.
+  // RocksDB backend's restore_native.
+  template <class VisitKey>
+  bool restore_kv(const RestoredState& in, bool visit, VisitKey& visit_key) {
+    if (const std::string* dir = adoptable_native_dir(in, instance_, parallelism_)) {
+      kv_->adopt(*dir);
+      if (visit) scan_kv_snapshot(*dir, first_group(), last_group(), visit_key);
+      return true;
+    }
+    // The same codec wrote the old rows: they are moved as bytes.
+    const std::vector<NativePart> parts =
+        native_parts(in, instance_, parallelism_, max_parallelism_);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const NativePart& part = parts[i];
+      if (i == 0) {
+        kv_->adopt(*part.dir, first_group(), last_group());
+        if (visit) scan_kv_snapshot(*part.dir, part.first, part.last, visit_key);
+        continue;
+      }
+      if (visit) {
+        kv_->ingest(*part.dir, part.first, part.last, visit_key);
+      } else {
+        kv_->ingest(*part.dir, part.first, part.last);
+      }
+    }
+    return has_native_snapshots(in);
+  }
+
   template <class OnRow>
   void restore_row_logs(const RestoredState& in, bool visit, OnRow& on_row) {
     std::size_t written = 0;
@@ -699,6 +711,7 @@ class KeyedRows {
   }
 
   int max_parallelism_, instance_, parallelism_;
+  bool timers_in_kv_;
   // Memory backend.
   Tables tables_;
   typename Tables::value_type* table_ = nullptr;  // the last namespace's (map nodes stay put)

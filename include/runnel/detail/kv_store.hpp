@@ -94,6 +94,9 @@ class KvStore {
   KvCursor cursor(std::string_view from, std::string_view upper);
   // Deletes every key in [from, upper) (one range tombstone).
   void remove_range(std::string_view from, std::string_view upper);
+  // Deletes the timers of every set in key groups [first, last] (one range
+  // tombstone per key group).
+  void remove_timers(int first, int last);
 
   // Replaces this database by a copy of a native snapshot (table files
   // hard-linked), then deletes by range every key group outside [first,

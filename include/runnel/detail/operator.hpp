@@ -98,6 +98,7 @@ struct InstanceContext {
   // share (null: no budget).
   StateBackend state_backend = StateBackend::kMemory;
   std::filesystem::path state_dir;
+  RocksDbTimers rocksdb_timers = RocksDbTimers::kRocksDB;  // in the database or beside it
   std::string uid;
   std::shared_ptr<detail::KvMemory> kv_memory;
 };

@@ -21,6 +21,13 @@ enum class StateBackend {
   kRocksDB,  // a RocksDB database per operator instance, for state larger than memory
 };
 
+// Where the RocksDB backend keeps timers (Flink's
+// state.backend.rocksdb.timer-service.factory, ROCKSDB or HEAP).
+enum class RocksDbTimers {
+  kRocksDB,  // in each instance's database, within --memory-budget (the default)
+  kMemory,   // in memory beside it, outside the budget: no write or read per timer
+};
+
 // How an operator takes part in checkpoints.
 enum class CheckpointSupport {
   kUnsupported,  // a pipeline holding it cannot be checkpointed (yet)

@@ -181,7 +181,7 @@ class StatefulParDoOp final : public Operator {
           context_([this](TimeDomain d, Timestamp t) { set_timer(d, t); },
                    [this](TimeDomain d, Timestamp t) { delete_timer(d, t); }) {
       rows_.advance_time(now_);
-      if (KvStore* kv = rows_.kv()) {  // RocksDB: timers in its database
+      if (KvStore* kv = rows_.timers_kv()) {  // RocksDB: timers in its database
         const int first = first_key_group(instance_, parallelism_, max_parallelism_);
         const int last = last_key_group(instance_, parallelism_, max_parallelism_);
         for (std::uint8_t tag = 0; tag < 3; ++tag)

@@ -88,7 +88,7 @@ class WindowState : WindowPanes<CF> {
         max_parallelism_(ctx.max_parallelism),
         instance_(ctx.instance),
         parallelism_(ctx.parallelism) {
-    if (KvStore* kv = rows_.kv()) {  // RocksDB: the indexes in its database
+    if (KvStore* kv = rows_.timers_kv()) {  // RocksDB: the indexes in its database
       const int first = first_key_group(instance_, parallelism_, max_parallelism_);
       const int last = last_key_group(instance_, parallelism_, max_parallelism_);
       due_.store_in(*kv, 0, first, last, max_parallelism_);

@@ -12,6 +12,7 @@
 #include <map>
 #include <runnel/runnel.hpp>
 #include <thread>
+#include <tuple>
 
 #include "checkpoint_saboteur.hpp"
 #include "state/checkpoint_store.hpp"
@@ -289,6 +290,67 @@ TEST(Checkpoints, RocksDBSnapshotsRestoreRescaledAndAcrossBackends) {
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/untimed"), untimed);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/sessions"), sessions);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/side"), side);
+  }
+}
+
+// How many timers the RocksDB native snapshots of checkpoint `ck` hold.
+std::size_t stored_timers(const state::CheckpointInfo& ck) {
+  std::size_t n = 0;
+  for (const auto& op : ck.operators) {
+    for (const auto& inst : op.instances) {
+      if (inst.native_dir.empty()) continue;
+      detail::scan_kv_snapshot(
+          ck.path / inst.native_dir, 0, 127,
+          [&](std::string_view key, std::string_view) { n += detail::is_timer_key(key) ? 1 : 0; });
+    }
+  }
+  return n;
+}
+
+// RocksDB state with its timers in the databases (the default) or in memory
+// (as Flink's HEAP timer service): either restores the other's checkpoints
+// and ends as the plain run; timers kept in memory leave none in the
+// database (they are written into key-group records).
+TEST(Checkpoints, RocksDBTimersInTheDatabaseOrInMemoryRestoreEitherWay) {
+  runnel::testing::ScratchDir dir;
+  const PlainOutputs plain = plain_run(dir);
+  using T = RocksDbTimers;
+  for (auto [first, then, parallelism] :
+       {std::tuple{T::kRocksDB, T::kMemory, 2}, std::tuple{T::kMemory, T::kRocksDB, 3}}) {
+    runnel::testing::ScratchDir run;
+    {
+      PipelineOptions o = options(2, run / "ck", "", StateBackend::kRocksDB);
+      o.rocksdb_timers = first;
+      Pipeline p(o);
+      build(p, run / "out", 20'000);
+      EXPECT_GE(p.run().checkpoints, 1u);
+    }
+    expect_plain_outputs(run / "out", plain);
+    auto all = state::list_checkpoints(run.path() / "ck", true);
+    ASSERT_GE(all.size(), 1u);
+    const auto& chosen = all[all.size() / 2];
+    ASSERT_TRUE(chosen.valid) << chosen.problem;
+    if (first == T::kRocksDB) {
+      EXPECT_GT(stored_timers(chosen), 0u);
+    } else {
+      EXPECT_EQ(stored_timers(chosen), 0u);
+    }
+    SCOPED_TRACE("restore " + chosen.path.string() + " at parallelism " +
+                 std::to_string(parallelism));
+    PipelineOptions o =
+        options(parallelism, run / "ck2", chosen.path.string(), StateBackend::kRocksDB);
+    o.rocksdb_timers = then;
+    o.checkpoint_interval = 10ms;
+    Pipeline p(o);
+    build(p, run / "out");
+    RunResult r = p.run();
+    EXPECT_EQ(r.restored_checkpoint, chosen.id);
+    expect_plain_outputs(run / "out", plain);
+    // The restored database's timers were read into memory and deleted from it.
+    if (then == T::kMemory) {
+      for (const auto& ck : state::list_checkpoints(run.path() / "ck2", true))
+        EXPECT_EQ(stored_timers(ck), 0u) << ck.path;
+    }
   }
 }
 
