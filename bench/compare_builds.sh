@@ -9,7 +9,7 @@
 #        [--queries "q0 q1"] [--corpus-mb N] [--backend memory|rocksdb]
 #        [--old-flags "..."] [--new-flags "..."]
 # The flags are added to that side's Nexmark runs: one build against itself
-# with other flags (--old DIR --new DIR --new-flags "--rocksdb-timers memory").
+# with other flags (--old DIR --new DIR --backend rocksdb --new-flags "--rocksdb-timers memory").
 set -euo pipefail
 old="" new="" events=5000000 runs=3 corpus_mb=256 backend=memory old_flags="" new_flags=""
 queries="q0 q1 q2 q3 q4 q5 q6 q7 q8 q9 q10 q11 q12 q13 q14 q15 q16 q17 q18 q19 q20 q21 q22"

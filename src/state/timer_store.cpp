@@ -11,8 +11,10 @@ namespace runnel::detail {
 
 namespace {
 
-// Gathered writes go to the store once they hold this much.
-constexpr std::size_t kWriteBytes = std::size_t{1} << 20;
+// Gathered writes go to the store once they hold this much: enough that most
+// timers set and fired soon after (a bid waiting for its auction, an auction
+// closing) cancel out before they reach the memtable.
+constexpr std::size_t kWriteBytes = std::size_t{4} << 20;
 
 // Entries sort as bytes; the cache keeps them descending.
 bool later(const std::string& a, std::string_view b) { return std::string_view(a) > b; }

@@ -17,7 +17,9 @@ class KvStore;
 
 class SortedWrites {
  public:
-  // fresh: the store does not hold `key` (nor do the writes gathered so far).
+  // fresh: after the writes gathered so far, the store does not hold `key`.
+  // Only a key's first write's flag counts: a put after a pending remove of
+  // a stored key may be fresh, but that remove must still be written.
   void put(std::string_view key, std::string_view value, bool fresh = false) {
     add(key, value, true, fresh);
   }

@@ -600,6 +600,12 @@ TEST(SortedWrites, OnlyTheLastWriteOfAKeyIsWrittenAndANewKeyRemovedIsNot) {
   writes.remove(key_of(4));
   writes.put(key_of(5), "e");
   writes.remove(key_of(5));
+  // A fresh put after a pending remove of a stored key: the remove stays.
+  writes.put(key_of(6), "f");
+  writes.write_to(store, 0);
+  writes.remove(key_of(6));
+  writes.put(key_of(6), "g", true);
+  writes.remove(key_of(6));
   writes.write_to(store, 0);
   std::map<std::int64_t, std::string> seen;
   for (KvCursor c = store.cursor(0, kMaxParallelism - 1); c.valid(); c.next())
