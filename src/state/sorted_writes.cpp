@@ -7,6 +7,11 @@
 namespace runnel::detail {
 
 void SortedWrites::write_to(KvStore& store, std::size_t keep_bytes) {
+  add_to_batch(store, keep_bytes);
+  store.write_batch();
+}
+
+void SortedWrites::add_to_batch(KvStore& store, std::size_t keep_bytes) {
   const std::string_view bytes(bytes_);
   auto key_of = [&](const Row& r) { return bytes.substr(r.at, r.key_size); };
   // Stable: of two writes of one key, the later wins.
@@ -24,7 +29,6 @@ void SortedWrites::write_to(KvStore& store, std::size_t keep_bytes) {
     }
     i = last + 1;
   }
-  store.write_batch();
   rows_.clear();
   bytes_.clear();
   if (bytes_.capacity() > keep_bytes) std::string().swap(bytes_);

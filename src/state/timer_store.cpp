@@ -15,6 +15,8 @@ namespace {
 // timers set and fired soon after (a bid waiting for its auction, an auction
 // closing) cancel out before they reach the memtable.
 constexpr std::size_t kWriteBytes = std::size_t{4} << 20;
+// What a key group's buffer keeps between writes.
+constexpr std::size_t kKeepBytes = std::size_t{64} << 10;
 
 // Entries sort as bytes; the cache keeps them descending.
 bool later(const std::string& a, std::string_view b) { return std::string_view(a) > b; }
@@ -40,7 +42,8 @@ TimerStore::TimerStore(KvStore& store, std::uint8_t tag, int first_group, int la
       tag_(tag),
       first_group_(first_group),
       cached_per_group_(std::max<std::size_t>(cached_per_group, 1)),
-      groups_(static_cast<std::size_t>(std::max(last_group - first_group + 1, 0))) {
+      groups_(static_cast<std::size_t>(std::max(last_group - first_group + 1, 0))),
+      writes_(groups_.size()) {
   heads_.resize(groups_.size());
   position_.resize(groups_.size());
   for (std::size_t g = 0; g < groups_.size(); ++g) {
@@ -69,7 +72,7 @@ void TimerStore::stored_key(int g, std::string_view entry) {
 }
 
 bool TimerStore::stored(int g, std::string_view entry) {
-  write();
+  write_group(g);
   stored_key(g, entry);
   return store_.get(key_, value_);
 }
@@ -103,15 +106,22 @@ bool TimerStore::add(int g, std::string_view entry, bool check) {
   } else {
     note_uncached(group, entry);
   }
-  if (writes_.bytes() >= kWriteBytes) write();
+  if (pending_bytes_ >= kWriteBytes) write();
   return true;
+}
+
+void TimerStore::remove_stored(int g, std::string_view entry) {
+  stored_key(g, entry);
+  pending_bytes_ += key_.size();
+  writes_[static_cast<std::size_t>(g)].remove(key_);
 }
 
 void TimerStore::put(int g, std::string_view entry, bool fresh) {
   Group& group = groups_[static_cast<std::size_t>(g)];
   if (group.largest_known && entry > group.largest) group.largest = entry;
   stored_key(g, entry);
-  writes_.put(key_, {}, fresh);
+  pending_bytes_ += key_.size();
+  writes_[static_cast<std::size_t>(g)].put(key_, {}, fresh);
 }
 
 bool TimerStore::remove(int g, std::string_view entry, bool check) {
@@ -121,8 +131,7 @@ bool TimerStore::remove(int g, std::string_view entry, bool check) {
   if (at != cached.end() && *at == entry) {
     const bool head = at + 1 == cached.end();
     cached.erase(at);
-    stored_key(g, entry);
-    writes_.remove(key_);
+    remove_stored(g, entry);
     if (cached.empty() && !group.all_cached) refill(g);
     if (head) head_changed(g);
     return true;
@@ -130,8 +139,7 @@ bool TimerStore::remove(int g, std::string_view entry, bool check) {
   // Below the cache's largest (or all cached): not set.
   if (group.all_cached || at != cached.begin() || above_all_stored(group, entry)) return false;
   if (check && !stored(g, entry)) return false;
-  stored_key(g, entry);
-  writes_.remove(key_);
+  remove_stored(g, entry);
   return true;
 }
 
@@ -142,15 +150,14 @@ bool TimerStore::pop(Timestamp limit, std::string& entry) {
   if (group.cached.empty() || head_time(g) > limit) return false;
   entry = std::move(group.cached.back());
   group.cached.pop_back();
-  stored_key(g, entry);
-  writes_.remove(key_);
+  remove_stored(g, entry);
   if (group.cached.empty() && !group.all_cached) refill(g);
   head_changed(g);
   return true;
 }
 
 void TimerStore::refill(int g) {
-  write();
+  write_group(g);
   Group& group = groups_[static_cast<std::size_t>(g)];
   std::string upper;
   timer_range(first_group_ + g, tag_, key_, upper);
@@ -177,7 +184,8 @@ void TimerStore::refill(int g) {
 }
 
 void TimerStore::clear() {
-  writes_ = SortedWrites{};
+  for (auto& w : writes_) w = SortedWrites{};
+  pending_bytes_ = 0;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     std::string upper;
     timer_range(first_group_ + static_cast<int>(g), tag_, key_, upper);
@@ -187,7 +195,19 @@ void TimerStore::clear() {
 }
 
 void TimerStore::write() {
-  if (!writes_.empty()) writes_.write_to(store_, 2 * kWriteBytes);
+  if (pending_bytes_ == 0) return;
+  for (auto& w : writes_) {
+    if (!w.empty()) w.add_to_batch(store_, kKeepBytes);
+  }
+  store_.write_batch();
+  pending_bytes_ = 0;
+}
+
+void TimerStore::write_group(int g) {
+  SortedWrites& w = writes_[static_cast<std::size_t>(g)];
+  if (w.empty()) return;
+  pending_bytes_ -= w.bytes();
+  w.write_to(store_, kKeepBytes);
 }
 
 void TimerStore::reload() {

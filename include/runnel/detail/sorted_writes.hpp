@@ -31,6 +31,9 @@ class SortedWrites {
   // Writes what was gathered in one batch, then starts empty. The buffer
   // keeps its memory unless it grew past `keep_bytes`.
   void write_to(KvStore& store, std::size_t keep_bytes);
+  // As write_to, into the store's batch (KvStore::batch_put), not written:
+  // several gathered writes in key order make one batch.
+  void add_to_batch(KvStore& store, std::size_t keep_bytes);
 
  private:
   struct Row {

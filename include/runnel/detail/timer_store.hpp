@@ -13,8 +13,9 @@
 // by their earliest: the next timer, and firing one, reads nothing. Every
 // timer is in the store; the cache holds every stored timer of its key group
 // up to its largest entry, and is read again from the store (from where the
-// uncached ones begin) when it empties. Writes are gathered and written in
-// key order before the store is read and before a snapshot (write()).
+// uncached ones begin) when it empties. Writes are gathered per key group
+// and written in key order before the store is read (that key group's) and
+// before a snapshot (all of them, write()).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -81,6 +82,7 @@ class TimerStore {
     return group.largest_known && entry > group.largest;
   }
   void put(int g, std::string_view entry, bool fresh);
+  void remove_stored(int g, std::string_view entry);
   void note_uncached(Group& group, std::string_view entry);
   void refill(int g);
   Timestamp rank(int g) const;  // the heap's order: empty groups last
@@ -96,7 +98,10 @@ class TimerStore {
   std::vector<Group> groups_;
   std::vector<int> heads_;               // key groups (less first_group), a min-heap by head time
   std::vector<std::uint32_t> position_;  // each key group's in heads_
-  SortedWrites writes_;
+  void write_group(int g);
+
+  std::vector<SortedWrites> writes_;  // per key group
+  std::size_t pending_bytes_ = 0;     // in writes_
   std::string key_, value_;
 };
 
