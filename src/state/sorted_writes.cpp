@@ -31,7 +31,9 @@ void SortedWrites::add_to_batch(KvStore& store, std::size_t keep_bytes) {
   }
   rows_.clear();
   bytes_.clear();
+  // Many buffers (a key group's each) must not all keep what their busiest moment needed.
   if (bytes_.capacity() > keep_bytes) std::string().swap(bytes_);
+  if (rows_.capacity() * sizeof(Row) > keep_bytes) std::vector<Row>().swap(rows_);
 }
 
 }  // namespace runnel::detail

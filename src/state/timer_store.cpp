@@ -206,8 +206,9 @@ void TimerStore::write() {
 void TimerStore::write_group(int g) {
   SortedWrites& w = writes_[static_cast<std::size_t>(g)];
   if (w.empty()) return;
-  pending_bytes_ -= w.bytes();
+  const std::size_t bytes = w.bytes();
   w.write_to(store_, kKeepBytes);
+  pending_bytes_ -= bytes;
 }
 
 void TimerStore::reload() {
