@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/keyed_restore.hpp"
@@ -71,9 +72,20 @@ void TimerStore::stored_key(int g, std::string_view entry) {
   key_.append(entry);
 }
 
+SortedWrites& TimerStore::settled(int g) {
+  SortedWrites& w = writes_[static_cast<std::size_t>(g)];
+  const std::size_t before = w.bytes();
+  w.settle();
+  pending_bytes_ -= before - w.bytes();
+  return w;
+}
+
 bool TimerStore::stored(int g, std::string_view entry) {
-  write_group(g);
+  SortedWrites& w = settled(g);
   stored_key(g, entry);
+  const std::size_t at = w.lower_bound(key_);
+  if (at < w.size() && w.key(at) == key_) return w.is_put(at);
+  if (beyond_store(groups_[static_cast<std::size_t>(g)], entry)) return false;
   return store_.get(key_, value_);
 }
 
@@ -157,20 +169,44 @@ bool TimerStore::pop(Timestamp limit, std::string& entry) {
 }
 
 void TimerStore::refill(int g) {
-  write_group(g);
   Group& group = groups_[static_cast<std::size_t>(g)];
+  const SortedWrites& w = settled(g);
   std::string upper;
   timer_range(first_group_ + g, tag_, key_, upper);
   const std::size_t prefix = key_.size();
   key_.append(group.uncached_from);
+  // The next entries from uncached_from: the store's merged with the gathered
+  // writes (one per key, in key order), which win over the store's.
+  std::size_t p = w.lower_bound(key_);
+  const std::size_t writes = w.size();
+  std::optional<KvCursor> c;
+  if (!beyond_store(group, group.uncached_from)) c.emplace(store_.cursor(key_, upper));
   std::vector<std::string> read;
+  std::string last_stored;
   bool ended = true;
-  for (KvCursor c = store_.cursor(key_, upper); c.valid(); c.next()) {
+  while (true) {
+    const bool from_store = c && c->valid();
+    if (!from_store && p == writes) break;
     if (read.size() == cached_per_group_) {
       ended = false;
       break;
     }
-    read.emplace_back(c.key().substr(prefix));
+    if (p < writes && (!from_store || w.key(p) <= c->key())) {
+      if (from_store && w.key(p) == c->key()) {
+        last_stored.assign(c->key());
+        c->next();
+      }
+      if (w.is_put(p)) read.emplace_back(w.key(p).substr(prefix));
+      ++p;
+    } else {
+      last_stored.assign(c->key());
+      read.emplace_back(c->key().substr(prefix));
+      c->next();
+    }
+  }
+  if (ended && c) {  // the store was read to its end
+    group.stored_known = true;
+    group.stored_largest = last_stored.empty() ? group.uncached_from : last_stored.substr(prefix);
   }
   // Read ascending, cached descending; what stays uncached begins after the last read.
   group.all_cached = ended;
@@ -196,19 +232,19 @@ void TimerStore::clear() {
 
 void TimerStore::write() {
   if (pending_bytes_ == 0) return;
-  for (auto& w : writes_) {
-    if (!w.empty()) w.add_to_batch(store_, kKeepBytes);
+  for (std::size_t g = 0; g < writes_.size(); ++g) {
+    SortedWrites& w = writes_[g];
+    if (w.empty()) continue;
+    w.add_to_batch(store_, kKeepBytes);
+    Group& group = groups_[g];
+    if (!group.largest_known) {
+      group.stored_known = false;
+    } else if (group.stored_largest < group.largest) {
+      group.stored_largest = group.largest;
+    }
   }
   store_.write_batch();
   pending_bytes_ = 0;
-}
-
-void TimerStore::write_group(int g) {
-  SortedWrites& w = writes_[static_cast<std::size_t>(g)];
-  if (w.empty()) return;
-  const std::size_t bytes = w.bytes();
-  w.write_to(store_, kKeepBytes);
-  pending_bytes_ -= bytes;
 }
 
 void TimerStore::reload() {
@@ -217,6 +253,7 @@ void TimerStore::reload() {
     groups_[g] = Group{};
     groups_[g].all_cached = false;
     groups_[g].largest_known = false;
+    groups_[g].stored_known = false;
     refill(static_cast<int>(g));
   }
   for (std::size_t pos = heads_.size(); pos-- > 0;) sift_down(pos);

@@ -73,6 +73,12 @@ TEST(BadInput, BadFlags) {
                     "is not a size");
   expect_user_error(run_cli("run wordcount --input /dev/null --output /tmp/x"),
                     "is not a regular file");
+  expect_user_error(run_cli("run wordcount --input /etc/hostname --output /tmp/x "
+                            "--rocksdb-timers memory"),
+                    "--rocksdb-timers is for --state-backend rocksdb");
+  expect_user_error(run_cli("run wordcount --input /etc/hostname --output /tmp/x "
+                            "--state-backend rocksdb --rocksdb-timers heap"),
+                    "--rocksdb-timers");
   auto help = run_cli("run wordcount --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("--memory-budget"), std::string::npos);

@@ -25,8 +25,22 @@ class SortedWrites {
   }
   void remove(std::string_view key) { add(key, {}, false, false); }
   bool empty() const { return rows_.empty(); }
-  // The bytes gathered (keys and values).
+  // The bytes gathered (keys and values), those of writes settle() dropped included.
   std::size_t bytes() const { return bytes_.size(); }
+
+  // Brings the gathered writes to key order, one per key (its last write; none
+  // for a fresh put since removed), so that a reader can see the store as it
+  // will be once they are written (TimerStore reads through them instead of
+  // writing them first). Returns how many there are; key(i), is_put(i) and
+  // lower_bound() read them until the next put or remove.
+  std::size_t settle();
+  std::size_t size() const { return settled_; }
+  std::string_view key(std::size_t i) const {
+    return {bytes_.data() + rows_[i].at, rows_[i].key_size};
+  }
+  bool is_put(std::size_t i) const { return rows_[i].put; }
+  // After settle(): the first write whose key is not below `key`.
+  std::size_t lower_bound(std::string_view key) const;
 
   // Writes what was gathered in one batch, then starts empty. The buffer
   // keeps its memory unless it grew past `keep_bytes`.
@@ -47,6 +61,7 @@ class SortedWrites {
     bytes_ += value;
   }
   std::vector<Row> rows_;
+  std::size_t settled_ = 0;  // rows_[0, settled_) are in key order, one per key
   std::string bytes_;
 };
 

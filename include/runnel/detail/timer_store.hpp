@@ -13,9 +13,11 @@
 // by their earliest: the next timer, and firing one, reads nothing. Every
 // timer is in the store; the cache holds every stored timer of its key group
 // up to its largest entry, and is read again from the store (from where the
-// uncached ones begin) when it empties. Writes are gathered per key group
-// and written in key order before the store is read (that key group's) and
-// before a snapshot (all of them, write()).
+// uncached ones begin) when it empties. Writes are gathered per key group,
+// read through (a refill or an existence check sees the store as it will be
+// once they are written) and written in key order when they reach a bound or
+// before a snapshot (write()): a timer set beyond the cache and fired before
+// then costs RocksDB nothing.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -71,6 +73,11 @@ class TimerStore {
     // removals leave it), so a later timer, as most are, is known new.
     std::string largest;
     bool largest_known = true;
+    // With stored_known: the store itself (not counting the gathered writes)
+    // holds no entry above `stored_largest`, so a refill from beyond it need
+    // not read the store.
+    std::string stored_largest;
+    bool stored_known = true;
   };
   Timestamp head_time(int g) const {
     const auto& c = groups_[static_cast<std::size_t>(g)].cached;
@@ -81,6 +88,10 @@ class TimerStore {
   bool above_all_stored(const Group& group, std::string_view entry) const {
     return group.largest_known && entry > group.largest;
   }
+  static bool beyond_store(const Group& group, std::string_view entry) {
+    return group.stored_known && entry > group.stored_largest;
+  }
+  SortedWrites& settled(int g);
   void put(int g, std::string_view entry, bool fresh);
   void remove_stored(int g, std::string_view entry);
   void note_uncached(Group& group, std::string_view entry);
@@ -98,10 +109,9 @@ class TimerStore {
   std::vector<Group> groups_;
   std::vector<int> heads_;               // key groups (less first_group), a min-heap by head time
   std::vector<std::uint32_t> position_;  // each key group's in heads_
-  void write_group(int g);
 
   std::vector<SortedWrites> writes_;  // per key group
-  std::size_t pending_bytes_ = 0;     // in writes_
+  std::size_t pending_bytes_ = 0;     // the sum of writes_' bytes()
   std::string key_, value_;
 };
 

@@ -613,5 +613,54 @@ TEST(SortedWrites, OnlyTheLastWriteOfAKeyIsWrittenAndANewKeyRemovedIsNot) {
   EXPECT_EQ(seen, (std::map<std::int64_t, std::string>{{1, "b"}, {2, "c"}, {3, "old"}}));
 }
 
+// settle() shows the store as it will be once the writes are written: each
+// key once, in key order, its last write; a key first put as new (the caller
+// says so whenever it is true) and then removed is not there at all.
+RC_GTEST_PROP(SortedWritesProperty, SettledWritesOverTheStoreAreWhatAMapHolds, ()) {
+  const auto ops = *rc::gen::container<std::vector<std::pair<int, int>>>(
+      rc::gen::pair(rc::gen::inRange(0, 5), rc::gen::inRange(0, 12)));
+  testing::ScratchDir dir;
+  KvStore store(dir.path() / "db");
+  SortedWrites writes;
+  std::map<std::string, std::string> stored, view;  // the store's rows; with the writes
+  auto key_of = [](int k) { return std::string(1, 'k') + static_cast<char>('a' + k); };
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const auto [kind, k] = ops[i];
+    const std::string key = key_of(k);
+    if (kind <= 1) {
+      const std::string value = std::to_string(i);
+      writes.put(key, value, !view.contains(key));
+      view[key] = value;
+    } else if (kind == 2) {
+      if (view.erase(key) == 1) writes.remove(key);
+    } else if (kind == 3) {
+      writes.write_to(store, 0);
+      stored = view;
+    } else {
+      std::map<std::string, std::string> seen = stored;
+      std::string last;
+      const std::size_t n = writes.settle();
+      for (std::size_t w = 0; w < n; ++w) {
+        RC_ASSERT(std::string(writes.key(w)) > last);
+        last = std::string(writes.key(w));
+        if (writes.is_put(w)) {
+          seen[last];
+        } else {
+          RC_ASSERT(stored.contains(last));  // a remove only of what the store holds
+          seen.erase(last);
+        }
+        RC_ASSERT(writes.lower_bound(last) == w);
+      }
+      for (auto& [key, value] : seen) value = view.contains(key) ? view[key] : "";
+      RC_ASSERT(seen == view);
+    }
+  }
+  writes.write_to(store, 0);
+  std::map<std::string, std::string> written;
+  for (KvCursor c = store.cursor("", "z"); c.valid(); c.next())
+    written[std::string(c.key())] = std::string(c.value());
+  RC_ASSERT(written == view);
+}
+
 }  // namespace
 }  // namespace runnel::detail
