@@ -3,14 +3,19 @@
 // same output directory ends with that output again (the file sink's two
 // phases undo and redo exactly what came after the checkpoint).
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <map>
 #include <runnel/runnel.hpp>
+#include <string>
 #include <thread>
 #include <tuple>
 
@@ -691,6 +696,74 @@ TEST(Checkpoints, OneFailureMoreThanToleratedFailsTheJob) {
   EXPECT_NE(error.find("2 in a row failed; --tolerable-checkpoint-failures is 1"),
             std::string::npos)
       << error;
+}
+
+// A full disk under the checkpoint directory: a small tmpfs, filled up.
+// Mounting needs root (CAP_SYS_ADMIN); elsewhere the test skips.
+class FullDisk {
+ public:
+  explicit FullDisk(const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir);
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k") != 0) {
+      error_ = std::strerror(errno);
+      return;
+    }
+    mounted_ = true;
+    std::ofstream fill(dir / "fill", std::ios::binary);
+    const std::string block(4096, 'x');
+    for (int i = 0; i < 64 && fill.write(block.data(), block.size()); ++i) fill.flush();
+  }
+  ~FullDisk() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  FullDisk(const FullDisk&) = delete;
+  FullDisk& operator=(const FullDisk&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  fs::path dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// A disk that is full fails each checkpoint with the system's reason; the
+// job goes on to the plain run's output while failures are tolerated, and
+// stops, saying why, once they are not.
+TEST(Checkpoints, ADiskThatIsFullFailsCheckpointsAndTheJobGoesOn) {
+  runnel::testing::ScratchDir dir;
+  const PlainOutputs plain = plain_run(dir);
+  runnel::testing::ScratchDir run;
+  FullDisk disk(run.path() / "ck");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << disk.error();
+  RunResult r;
+  for (double rate = 50'000; r.checkpoints_failed < 2 && rate >= 50'000.0 / 16; rate /= 4) {
+    fs::remove_all(run.path() / "out");
+    auto o = options(2, (run.path() / "ck").string());
+    o.tolerable_checkpoint_failures = 1000;
+    Pipeline p(o);
+    build(p, run / "out", rate);
+    r = p.run();
+  }
+  EXPECT_GE(r.checkpoints_failed, 2u);
+  EXPECT_EQ(r.checkpoints, 0u);
+  expect_plain_outputs(run / "out", plain);
+
+  std::string error;
+  for (double rate = 50'000; error.empty() && rate >= 50'000.0 / 16; rate /= 4) {
+    fs::remove_all(run.path() / "out");
+    auto o = options(2, (run.path() / "ck").string());
+    o.tolerable_checkpoint_failures = 1;
+    Pipeline p(o);
+    build(p, run / "out", rate);
+    try {
+      p.run();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  EXPECT_NE(error.find(std::strerror(ENOSPC)), std::string::npos) << error;
+  EXPECT_NE(error.find("--tolerable-checkpoint-failures is 1"), std::string::npos) << error;
 }
 
 }  // namespace
