@@ -12,10 +12,6 @@ namespace runnel::detail {
 
 namespace {
 
-// Gathered writes go to the store once they hold this much: enough that most
-// timers set and fired soon after (a bid waiting for its auction, an auction
-// closing) cancel out before they reach the memtable.
-constexpr std::size_t kWriteBytes = std::size_t{4} << 20;
 // What a key group's buffer keeps between writes.
 constexpr std::size_t kKeepBytes = std::size_t{64} << 10;
 
@@ -118,7 +114,6 @@ bool TimerStore::add(int g, std::string_view entry, bool check) {
   } else {
     note_uncached(group, entry);
   }
-  if (pending_bytes_ >= kWriteBytes) write();
   return true;
 }
 
@@ -126,6 +121,8 @@ void TimerStore::remove_stored(int g, std::string_view entry) {
   stored_key(g, entry);
   pending_bytes_ += key_.size();
   writes_[static_cast<std::size_t>(g)].remove(key_);
+  // Here, not in add(): timers that only fire (the end of input) gather removes too.
+  if (pending_bytes_ >= kWriteBytes) write();
 }
 
 void TimerStore::put(int g, std::string_view entry, bool fresh) {
@@ -134,6 +131,7 @@ void TimerStore::put(int g, std::string_view entry, bool fresh) {
   stored_key(g, entry);
   pending_bytes_ += key_.size();
   writes_[static_cast<std::size_t>(g)].put(key_, {}, fresh);
+  if (pending_bytes_ >= kWriteBytes) write();
 }
 
 bool TimerStore::remove(int g, std::string_view entry, bool check) {

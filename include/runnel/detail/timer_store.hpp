@@ -36,6 +36,10 @@ class KvStore;
 class TimerStore {
  public:
   static constexpr std::size_t kDefaultCachedPerGroup = 128;
+  // Gathered writes go to the store once they hold this many bytes of keys:
+  // enough that most timers set and fired soon after (a bid waiting for its
+  // auction, an auction closing) cancel out before they reach the memtable.
+  static constexpr std::size_t kWriteBytes = std::size_t{4} << 20;
 
   // The timers of set `tag` of key groups [first_group, last_group] in `store`.
   TimerStore(KvStore& store, std::uint8_t tag, int first_group, int last_group,
@@ -60,6 +64,8 @@ class TimerStore {
   void write();
   // The store was replaced (a restore): reads each key group's earliest again.
   void reload();
+  // The bytes of keys gathered and not yet written (at most about kWriteBytes).
+  std::size_t gathered_bytes() const { return pending_bytes_; }
 
   static void encode_time(Timestamp t, std::string& out);
   static Timestamp decode_time(std::string_view entry);

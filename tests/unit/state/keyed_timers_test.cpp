@@ -179,3 +179,39 @@ TEST(KeyedTimers, ASnapshotPutsEachTimerInItsKeysKeyGroup) {
 
 }  // namespace
 }  // namespace runnel::detail
+
+namespace runnel::detail {
+namespace {
+
+// The writes a TimerStore gathers stay bounded whether timers are set or
+// only fire (the end of input fires every timer with nothing set after): a
+// pop gathers a delete, and those are written once they add up too.
+TEST(TimerStore, GatheredWritesStayBoundedWhileTimersOnlyFire) {
+  runnel::testing::ScratchDir dir;
+  KvStore store(dir.path() / "db");
+  TimerStore timers(store, 3, 0, 3);
+  constexpr int kTimers = 400'000;  // some 8 MB of keys: twice what is gathered
+  std::string entry;
+  std::size_t most = 0;
+  for (int i = 0; i < kTimers; ++i) {
+    entry.clear();
+    TimerStore::encode_time(i, entry);
+    entry += "key";
+    timers.add(i % 4, entry, false);
+    most = std::max(most, timers.gathered_bytes());
+  }
+  timers.write();  // every timer stored: each pop below gathers a delete
+  int fired = 0;
+  while (timers.pop(kMaxTimestamp, entry)) {
+    EXPECT_EQ(TimerStore::decode_time(entry), fired);
+    ++fired;
+    most = std::max(most, timers.gathered_bytes());
+  }
+  EXPECT_EQ(fired, kTimers);
+  EXPECT_LE(most, TimerStore::kWriteBytes + 64);
+  timers.write();
+  EXPECT_FALSE(store.cursor(std::string_view(), "\xff\xff").valid());  // every timer deleted
+}
+
+}  // namespace
+}  // namespace runnel::detail
