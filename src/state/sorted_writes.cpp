@@ -58,6 +58,11 @@ void SortedWrites::add_to_batch(KvStore& store, std::size_t keep_bytes) {
   rows_.clear();
   settled_ = 0;
   bytes_.clear();
+  release_if_empty(keep_bytes);
+}
+
+void SortedWrites::release_if_empty(std::size_t keep_bytes) {
+  if (!rows_.empty()) return;
   // Many buffers (a key group's each) must not all keep what their busiest moment needed.
   if (bytes_.capacity() > keep_bytes) std::string().swap(bytes_);
   if (rows_.capacity() * sizeof(Row) > keep_bytes) std::vector<Row>().swap(rows_);

@@ -34,11 +34,12 @@ void timer_range(int key_group, std::uint8_t tag, std::string& from, std::string
 }  // namespace
 
 TimerStore::TimerStore(KvStore& store, std::uint8_t tag, int first_group, int last_group,
-                       std::size_t cached_per_group)
+                       std::size_t cached_per_group, std::size_t write_bytes)
     : store_(store),
       tag_(tag),
       first_group_(first_group),
       cached_per_group_(std::max<std::size_t>(cached_per_group, 1)),
+      write_bytes_(write_bytes),
       groups_(static_cast<std::size_t>(std::max(last_group - first_group + 1, 0))),
       writes_(groups_.size()) {
   heads_.resize(groups_.size());
@@ -73,6 +74,7 @@ SortedWrites& TimerStore::settled(int g) {
   const std::size_t before = w.bytes();
   w.settle();
   pending_bytes_ -= before - w.bytes();
+  w.release_if_empty(kKeepBytes);  // write() passes over empty groups
   return w;
 }
 
@@ -122,7 +124,7 @@ void TimerStore::remove_stored(int g, std::string_view entry) {
   pending_bytes_ += key_.size();
   writes_[static_cast<std::size_t>(g)].remove(key_);
   // Here, not in add(): timers that only fire (the end of input) gather removes too.
-  if (pending_bytes_ >= kWriteBytes) write();
+  if (pending_bytes_ >= write_bytes_) write();
 }
 
 void TimerStore::put(int g, std::string_view entry, bool fresh) {
@@ -131,7 +133,7 @@ void TimerStore::put(int g, std::string_view entry, bool fresh) {
   stored_key(g, entry);
   pending_bytes_ += key_.size();
   writes_[static_cast<std::size_t>(g)].put(key_, {}, fresh);
-  if (pending_bytes_ >= kWriteBytes) write();
+  if (pending_bytes_ >= write_bytes_) write();
 }
 
 bool TimerStore::remove(int g, std::string_view entry, bool check) {

@@ -49,8 +49,10 @@ class KeyedTimers {
   // per timer set of the instance. Call before any timer is set.
   void store_in(KvStore& store, std::uint8_t tag, int first_group, int last_group,
                 int max_parallelism,
-                std::size_t cached_per_group = TimerStore::kDefaultCachedPerGroup) {
-    stored_ = std::make_unique<TimerStore>(store, tag, first_group, last_group, cached_per_group);
+                std::size_t cached_per_group = TimerStore::kDefaultCachedPerGroup,
+                std::size_t write_bytes = TimerStore::kWriteBytes) {
+    stored_ = std::make_unique<TimerStore>(store, tag, first_group, last_group, cached_per_group,
+                                           write_bytes);
     first_group_ = first_group;
     max_parallelism_ = max_parallelism;
   }

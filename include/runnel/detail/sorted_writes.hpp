@@ -27,6 +27,8 @@ class SortedWrites {
   bool empty() const { return rows_.empty(); }
   // The bytes gathered (keys and values), those of writes settle() dropped included.
   std::size_t bytes() const { return bytes_.size(); }
+  // The memory the buffers hold (their capacity).
+  std::size_t held_bytes() const { return bytes_.capacity() + rows_.capacity() * sizeof(Row); }
 
   // Brings the gathered writes to key order, one per key (its last write; none
   // for a fresh put since removed), so that a reader can see the store as it
@@ -48,6 +50,9 @@ class SortedWrites {
   // As write_to, into the store's batch (KvStore::batch_put), not written:
   // several gathered writes in key order make one batch.
   void add_to_batch(KvStore& store, std::size_t keep_bytes);
+  // Gives back the buffers' memory when empty and grown past `keep_bytes`
+  // (settle() may empty them without a write).
+  void release_if_empty(std::size_t keep_bytes);
 
  private:
   struct Row {

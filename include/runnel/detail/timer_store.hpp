@@ -41,9 +41,12 @@ class TimerStore {
   // auction, an auction closing) cancel out before they reach the memtable.
   static constexpr std::size_t kWriteBytes = std::size_t{4} << 20;
 
-  // The timers of set `tag` of key groups [first_group, last_group] in `store`.
+  // The timers of set `tag` of key groups [first_group, last_group] in `store`;
+  // gathered writes go to the store once they hold `write_bytes` (tests write
+  // them often).
   TimerStore(KvStore& store, std::uint8_t tag, int first_group, int last_group,
-             std::size_t cached_per_group = kDefaultCachedPerGroup);
+             std::size_t cached_per_group = kDefaultCachedPerGroup,
+             std::size_t write_bytes = kWriteBytes);
 
   // Adds an entry (begins with encode_time). With `check`, says whether it
   // was new (reading the store when the cache cannot tell); else true.
@@ -64,7 +67,7 @@ class TimerStore {
   void write();
   // The store was replaced (a restore): reads each key group's earliest again.
   void reload();
-  // The bytes of keys gathered and not yet written (at most about kWriteBytes).
+  // The bytes of keys gathered and not yet written (at most about write_bytes).
   std::size_t gathered_bytes() const { return pending_bytes_; }
 
   static void encode_time(Timestamp t, std::string& out);
@@ -112,6 +115,7 @@ class TimerStore {
   std::uint8_t tag_;
   int first_group_;
   std::size_t cached_per_group_;
+  std::size_t write_bytes_;
   std::vector<Group> groups_;
   std::vector<int> heads_;               // key groups (less first_group), a min-heap by head time
   std::vector<std::uint32_t> position_;  // each key group's in heads_

@@ -613,6 +613,21 @@ TEST(SortedWrites, OnlyTheLastWriteOfAKeyIsWrittenAndANewKeyRemovedIsNot) {
   EXPECT_EQ(seen, (std::map<std::int64_t, std::string>{{1, "b"}, {2, "c"}, {3, "old"}}));
 }
 
+// Writes that settle() cancels out (fresh puts removed) leave no rows, and
+// their buffers give back what they grew to: a key group's buffer that only
+// settles, never writes, must not keep its busiest moment's memory.
+TEST(SortedWrites, BuffersThatSettleEmptyGiveTheirMemoryBack) {
+  SortedWrites writes;
+  const std::string value(1000, 'v');
+  for (int k = 0; k < 1000; ++k) writes.put("k" + std::to_string(k), value, true);
+  for (int k = 0; k < 1000; ++k) writes.remove("k" + std::to_string(k));
+  ASSERT_GT(writes.held_bytes(), std::size_t{1} << 20);
+  EXPECT_EQ(writes.settle(), 0u);
+  EXPECT_TRUE(writes.empty());
+  writes.release_if_empty(std::size_t{64} << 10);  // each of its two buffers keeps up to this
+  EXPECT_LE(writes.held_bytes(), std::size_t{128} << 10);
+}
+
 // settle() shows the store as it will be once the writes are written: each
 // key once, in key order, its last write; a key first put as new (the caller
 // says so whenever it is true) and then removed is not there at all.

@@ -67,7 +67,11 @@ struct Op {
 // restore replaces (restore()).
 class TimersUnderTest {
  public:
-  explicit TimersUnderTest(bool stored) : stored_(stored) { open(nullptr); }
+  // write_bytes: how soon the stored timers' gathered writes are written.
+  TimersUnderTest(bool stored, std::size_t write_bytes)
+      : stored_(stored), write_bytes_(write_bytes) {
+    open(nullptr);
+  }
   Timers& operator*() { return *timers_; }
   Timers* operator->() { return timers_.get(); }
   bool stored() const { return stored_; }
@@ -87,10 +91,11 @@ class TimersUnderTest {
     if (!stored_) return;
     store_ = std::make_unique<KvStore>(dir_.path() / ("db-" + std::to_string(++generation_)));
     if (snapshot != nullptr) store_->adopt(*snapshot);
-    timers_->store_in(*store_, 3, 0, kMaxParallelism - 1, kMaxParallelism, 2);
+    timers_->store_in(*store_, 3, 0, kMaxParallelism - 1, kMaxParallelism, 2, write_bytes_);
     if (snapshot != nullptr) timers_->restore_stored(RestoredState{}, 3, 0, 1, kMaxParallelism);
   }
   bool stored_;
+  std::size_t write_bytes_;
   runnel::testing::ScratchDir dir_;
   int generation_ = 0;
   std::unique_ptr<KvStore> store_;
@@ -103,7 +108,10 @@ void act_like_an_ordered_set(bool stored) {
                          rc::gen::set(&Op::time, rc::gen::inRange<Timestamp>(-5, 60)),
                          rc::gen::set(&Op::window, rc::gen::inRange(0, 3)),
                          rc::gen::set(&Op::key, rc::gen::inRange(0, 6))));
-  TimersUnderTest timers(stored);
+  // Stored: gathered writes written at once, after a few, or at the end only.
+  const std::size_t write_bytes =
+      stored ? *rc::gen::element<std::size_t>(1, 40, TimerStore::kWriteBytes) : 0;
+  TimersUnderTest timers(stored, write_bytes);
   Model model;
   for (const Op& op : ops) {
     const Window w = window_of(op.window);
@@ -139,7 +147,7 @@ RC_GTEST_PROP(KeyedTimers, StoredInRocksDBActLikeAnOrderedSetOfTimers, ()) {
 // included: a timer at kMaxTimestamp among empty key groups fires.
 TEST(KeyedTimers, StoredTimersAtTheEndOfTimeFire) {
   for (bool stored : {false, true}) {
-    TimersUnderTest timers(stored);
+    TimersUnderTest timers(stored, TimerStore::kWriteBytes);
     for (int k = 0; k < 6; ++k) {
       timers->set(kMaxTimestamp, kGlobalWindow, key_of(k));
       EXPECT_FALSE(timers->empty());
