@@ -78,7 +78,7 @@ TEST(BadInput, BadFlags) {
                     "--rocksdb-timers is for --state-backend rocksdb");
   expect_user_error(run_cli("run wordcount --input /etc/hostname --output /tmp/x "
                             "--state-backend rocksdb --rocksdb-timers heap"),
-                    "--rocksdb-timers");
+                    "--rocksdb-timers: heap not in {rocksdb,memory}");
   auto help = run_cli("run wordcount --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("--memory-budget"), std::string::npos);

@@ -95,6 +95,28 @@ PipelineOptions options(int parallelism, const std::string& ck, const std::strin
   return o;
 }
 
+// Runs attempt(rate) at first_rate, then at a quarter of it, down to a
+// sixteenth, until done() holds: on a loaded machine (TSan on two cores) a
+// run at full pace may hold too few checkpoints. Outputs do not depend on
+// the pace: event times come from the generator's step, not the clock.
+template <class Attempt, class Done>
+void at_slower_rates_until(Done done, Attempt attempt, double first_rate = 50'000) {
+  for (double rate = first_rate; rate >= first_rate / 16; rate /= 4) {
+    attempt(rate);
+    if (done()) return;
+  }
+}
+
+// What p.run() threw, or "" when it ran to the end.
+std::string run_error(Pipeline& p) {
+  try {
+    p.run();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // 30,000 events over 0.6 s: windowed counts (fixed windows, and sessions of
 // sparser keys) and totals per key (with and without event time), and keyed
 // state, and a side input that arrives slowly (main batches wait for it
@@ -196,16 +218,15 @@ TEST(Checkpoints, CheckpointedRunEqualsPlainRunAndEveryRestoreEndsTheSame) {
     runnel::testing::ScratchDir run;
     RunResult first;
     // Three checkpoints must fall inside the run for first, middle and last
-    // to differ; on a loaded machine (TSan on two cores) 0.6 s may hold only
-    // two, so the run is repeated at a slower pace. The outputs do not depend
-    // on the pace: event times come from the generator's step, not the clock.
-    for (double rate = 50'000; first.checkpoints < 3 && rate >= 50'000.0 / 16; rate /= 4) {
-      std::filesystem::remove_all(run.path() / "ck");
-      std::filesystem::remove_all(run.path() / "out");
-      Pipeline p(options(2, run / "ck"));
-      build(p, run / "out", rate);
-      first = p.run();
-    }
+    // to differ.
+    at_slower_rates_until([&] { return first.checkpoints >= 3; },
+                          [&](double rate) {
+                            std::filesystem::remove_all(run.path() / "ck");
+                            std::filesystem::remove_all(run.path() / "out");
+                            Pipeline p(options(2, run / "ck"));
+                            build(p, run / "out", rate);
+                            first = p.run();
+                          });
     EXPECT_GE(first.checkpoints, 3u);
     EXPECT_EQ(first.restored_checkpoint, -1);
     EXPECT_EQ(runnel::testing::read_part_lines(run / "out/windows"), windows);
@@ -370,15 +391,17 @@ TEST(Checkpoints, MemoryCheckpointsWriteWhatChangedSinceTheOneBefore) {
   for (const int full_every : {4, 1}) {
     runnel::testing::ScratchDir run;
     RunResult first;
-    for (double rate = 20'000; first.checkpoints < 5 && rate >= 20'000.0 / 16; rate /= 4) {
-      std::filesystem::remove_all(run.path() / "ck");
-      std::filesystem::remove_all(run.path() / "out");
-      PipelineOptions o = options(2, run / "ck");
-      o.checkpoint_full_every = full_every;
-      Pipeline p(o);
-      build(p, run / "out", rate);
-      first = p.run();
-    }
+    at_slower_rates_until([&] { return first.checkpoints >= 5; },
+                          [&](double rate) {
+                            std::filesystem::remove_all(run.path() / "ck");
+                            std::filesystem::remove_all(run.path() / "out");
+                            PipelineOptions o = options(2, run / "ck");
+                            o.checkpoint_full_every = full_every;
+                            Pipeline p(o);
+                            build(p, run / "out", rate);
+                            first = p.run();
+                          },
+                          20'000);
     ASSERT_GE(first.checkpoints, 5u);
     expect_plain_outputs(run / "out", plain);
     const auto all = state::list_checkpoints(run.path() / "ck", true);
@@ -640,18 +663,19 @@ TEST(Checkpoints, FailedCheckpointsAreToleratedAndTheNextOneCoversThem) {
   runnel::testing::ScratchDir run;
   const fs::path ck = run.path() / "ck";
   RunResult r;
-  // At least two failures must fall inside the run: slower on a loaded machine.
-  for (double rate = 50'000; r.checkpoints_failed < 2 && rate >= 50'000.0 / 16; rate /= 4) {
-    fs::remove_all(ck);
-    fs::remove_all(run.path() / "out");
-    fs::remove_all(run.path() / "saved");
-    runnel::testing::CheckpointSaboteur saboteur(ck, run.path() / "saved");
-    auto o = options(2, ck.string());
-    o.tolerable_checkpoint_failures = 1000;
-    Pipeline p(o);
-    build(p, run / "out", rate);
-    r = p.run();
-  }
+  // At least two failures must fall inside the run.
+  at_slower_rates_until([&] { return r.checkpoints_failed >= 2; },
+                        [&](double rate) {
+                          fs::remove_all(ck);
+                          fs::remove_all(run.path() / "out");
+                          fs::remove_all(run.path() / "saved");
+                          runnel::testing::CheckpointSaboteur saboteur(ck, run.path() / "saved");
+                          auto o = options(2, ck.string());
+                          o.tolerable_checkpoint_failures = 1000;
+                          Pipeline p(o);
+                          build(p, run / "out", rate);
+                          r = p.run();
+                        });
   EXPECT_GE(r.checkpoints_failed, 2u);
   EXPECT_GE(r.checkpoints, 1u);
   expect_plain_outputs(run / "out", plain);
@@ -677,21 +701,18 @@ TEST(Checkpoints, OneFailureMoreThanToleratedFailsTheJob) {
   runnel::testing::ScratchDir run;
   const fs::path ck = run.path() / "ck";
   std::string error;
-  for (double rate = 50'000; error.empty() && rate >= 50'000.0 / 16; rate /= 4) {
-    fs::remove_all(ck);
-    fs::remove_all(run.path() / "out");
-    fs::remove_all(run.path() / "saved");
-    runnel::testing::CheckpointSaboteur saboteur(ck, run.path() / "saved");
-    auto o = options(2, ck.string());
-    o.tolerable_checkpoint_failures = 1;
-    Pipeline p(o);
-    build(p, run / "out", rate);
-    try {
-      p.run();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
+  at_slower_rates_until([&] { return !error.empty(); },
+                        [&](double rate) {
+                          fs::remove_all(ck);
+                          fs::remove_all(run.path() / "out");
+                          fs::remove_all(run.path() / "saved");
+                          runnel::testing::CheckpointSaboteur saboteur(ck, run.path() / "saved");
+                          auto o = options(2, ck.string());
+                          o.tolerable_checkpoint_failures = 1;
+                          Pipeline p(o);
+                          build(p, run / "out", rate);
+                          error = run_error(p);
+                        });
   EXPECT_NE(error.find("failed: checkpoint: cannot create"), std::string::npos) << error;
   EXPECT_NE(error.find("2 in a row failed; --tolerable-checkpoint-failures is 1"),
             std::string::npos)
@@ -737,31 +758,29 @@ TEST(Checkpoints, ADiskThatIsFullFailsCheckpointsAndTheJobGoesOn) {
   FullDisk disk(run.path() / "ck");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << disk.error();
   RunResult r;
-  for (double rate = 50'000; r.checkpoints_failed < 2 && rate >= 50'000.0 / 16; rate /= 4) {
-    fs::remove_all(run.path() / "out");
-    auto o = options(2, (run.path() / "ck").string());
-    o.tolerable_checkpoint_failures = 1000;
-    Pipeline p(o);
-    build(p, run / "out", rate);
-    r = p.run();
-  }
+  at_slower_rates_until([&] { return r.checkpoints_failed >= 2; },
+                        [&](double rate) {
+                          fs::remove_all(run.path() / "out");
+                          auto o = options(2, (run.path() / "ck").string());
+                          o.tolerable_checkpoint_failures = 1000;
+                          Pipeline p(o);
+                          build(p, run / "out", rate);
+                          r = p.run();
+                        });
   EXPECT_GE(r.checkpoints_failed, 2u);
   EXPECT_EQ(r.checkpoints, 0u);
   expect_plain_outputs(run / "out", plain);
 
   std::string error;
-  for (double rate = 50'000; error.empty() && rate >= 50'000.0 / 16; rate /= 4) {
-    fs::remove_all(run.path() / "out");
-    auto o = options(2, (run.path() / "ck").string());
-    o.tolerable_checkpoint_failures = 1;
-    Pipeline p(o);
-    build(p, run / "out", rate);
-    try {
-      p.run();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
+  at_slower_rates_until([&] { return !error.empty(); },
+                        [&](double rate) {
+                          fs::remove_all(run.path() / "out");
+                          auto o = options(2, (run.path() / "ck").string());
+                          o.tolerable_checkpoint_failures = 1;
+                          Pipeline p(o);
+                          build(p, run / "out", rate);
+                          error = run_error(p);
+                        });
   EXPECT_NE(error.find(std::strerror(ENOSPC)), std::string::npos) << error;
   EXPECT_NE(error.find("--tolerable-checkpoint-failures is 1"), std::string::npos) << error;
 }
