@@ -107,16 +107,6 @@ void at_slower_rates_until(Done done, Attempt attempt, double first_rate = 50'00
   }
 }
 
-// What p.run() threw, or "" when it ran to the end.
-std::string run_error(Pipeline& p) {
-  try {
-    p.run();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // 30,000 events over 0.6 s: windowed counts (fixed windows, and sessions of
 // sparser keys) and totals per key (with and without event time), and keyed
 // state, and a side input that arrives slowly (main batches wait for it
@@ -653,6 +643,27 @@ TEST(Checkpoints, MaxParallelismMustNotChange) {
   EXPECT_THROW(p.run(), UserError);
 }
 
+// A run of build() at `rate`, checkpointing into `ck` with `tolerated`
+// failed checkpoints in a row allowed: its result, or what it threw.
+struct TolerantRun {
+  RunResult result;
+  std::string error;
+};
+TolerantRun run_tolerating(const fs::path& ck, const fs::path& out, int tolerated, double rate) {
+  fs::remove_all(out);
+  auto o = options(2, ck.string());
+  o.tolerable_checkpoint_failures = tolerated;
+  Pipeline p(o);
+  build(p, out.string(), rate);
+  TolerantRun r;
+  try {
+    r.result = p.run();
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  return r;
+}
+
 // Checkpoints that cannot be written fail one by one while the job goes on
 // (--tolerable-checkpoint-failures): its output is the plain run's, and the
 // checkpoint before the failures restores, at another parallelism, to the
@@ -662,20 +673,17 @@ TEST(Checkpoints, FailedCheckpointsAreToleratedAndTheNextOneCoversThem) {
   const PlainOutputs plain = plain_run(dir);
   runnel::testing::ScratchDir run;
   const fs::path ck = run.path() / "ck";
-  RunResult r;
+  TolerantRun t;
   // At least two failures must fall inside the run.
-  at_slower_rates_until([&] { return r.checkpoints_failed >= 2; },
+  at_slower_rates_until([&] { return t.result.checkpoints_failed >= 2; },
                         [&](double rate) {
                           fs::remove_all(ck);
-                          fs::remove_all(run.path() / "out");
                           fs::remove_all(run.path() / "saved");
                           runnel::testing::CheckpointSaboteur saboteur(ck, run.path() / "saved");
-                          auto o = options(2, ck.string());
-                          o.tolerable_checkpoint_failures = 1000;
-                          Pipeline p(o);
-                          build(p, run / "out", rate);
-                          r = p.run();
+                          t = run_tolerating(ck, run.path() / "out", 1000, rate);
                         });
+  EXPECT_EQ(t.error, "");
+  const RunResult& r = t.result;
   EXPECT_GE(r.checkpoints_failed, 2u);
   EXPECT_GE(r.checkpoints, 1u);
   expect_plain_outputs(run / "out", plain);
@@ -704,14 +712,9 @@ TEST(Checkpoints, OneFailureMoreThanToleratedFailsTheJob) {
   at_slower_rates_until([&] { return !error.empty(); },
                         [&](double rate) {
                           fs::remove_all(ck);
-                          fs::remove_all(run.path() / "out");
                           fs::remove_all(run.path() / "saved");
                           runnel::testing::CheckpointSaboteur saboteur(ck, run.path() / "saved");
-                          auto o = options(2, ck.string());
-                          o.tolerable_checkpoint_failures = 1;
-                          Pipeline p(o);
-                          build(p, run / "out", rate);
-                          error = run_error(p);
+                          error = run_tolerating(ck, run.path() / "out", 1, rate).error;
                         });
   EXPECT_NE(error.find("failed: checkpoint: cannot create"), std::string::npos) << error;
   EXPECT_NE(error.find("2 in a row failed; --tolerable-checkpoint-failures is 1"),
@@ -757,30 +760,21 @@ TEST(Checkpoints, ADiskThatIsFullFailsCheckpointsAndTheJobGoesOn) {
   runnel::testing::ScratchDir run;
   FullDisk disk(run.path() / "ck");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << disk.error();
-  RunResult r;
-  at_slower_rates_until([&] { return r.checkpoints_failed >= 2; },
-                        [&](double rate) {
-                          fs::remove_all(run.path() / "out");
-                          auto o = options(2, (run.path() / "ck").string());
-                          o.tolerable_checkpoint_failures = 1000;
-                          Pipeline p(o);
-                          build(p, run / "out", rate);
-                          r = p.run();
-                        });
+  const fs::path ck = run.path() / "ck";
+  TolerantRun t;
+  at_slower_rates_until(
+      [&] { return t.result.checkpoints_failed >= 2; },
+      [&](double rate) { t = run_tolerating(ck, run.path() / "out", 1000, rate); });
+  EXPECT_EQ(t.error, "");
+  const RunResult& r = t.result;
   EXPECT_GE(r.checkpoints_failed, 2u);
   EXPECT_EQ(r.checkpoints, 0u);
   expect_plain_outputs(run / "out", plain);
 
   std::string error;
-  at_slower_rates_until([&] { return !error.empty(); },
-                        [&](double rate) {
-                          fs::remove_all(run.path() / "out");
-                          auto o = options(2, (run.path() / "ck").string());
-                          o.tolerable_checkpoint_failures = 1;
-                          Pipeline p(o);
-                          build(p, run / "out", rate);
-                          error = run_error(p);
-                        });
+  at_slower_rates_until(
+      [&] { return !error.empty(); },
+      [&](double rate) { error = run_tolerating(ck, run.path() / "out", 1, rate).error; });
   EXPECT_NE(error.find(std::strerror(ENOSPC)), std::string::npos) << error;
   EXPECT_NE(error.find("--tolerable-checkpoint-failures is 1"), std::string::npos) << error;
 }
