@@ -180,8 +180,8 @@ class KeyedRows {
   void store() {
     if (kv_) {
       mark_dirty(true);
-      ++stores_;
-      if (!cached_->value.measured || stores_ >= next_measure_) measure_current_row();
+      Cached& c = cached_->value;
+      if (!c.measured || ++c.stores >= measure_interval(c.counted)) measure_current_row();
     } else if (log_) {
       table_->second.mark(current_index_);
     }
@@ -201,7 +201,12 @@ class KeyedRows {
       current_ = nullptr;
       return;
     }
-    cached_->value.row = Row{};
+    Cached& c = cached_->value;
+    c.row = Row{};
+    // Holds nothing now; measured again at its next store.
+    cached_bytes_ -= c.counted;
+    c.counted = 0;
+    c.measured = false;
     mark_dirty(false);
   }
 
@@ -447,24 +452,29 @@ class KeyedRows {
   // after they entered, decoded: counting them at their stored size, or at a
   // size known only once they were written back, let a cache of Nexmark
   // q19's top-ten lists (strings) hold 1.7 GB under a 192 MiB share of the
-  // budget. A row is measured at its first store after it entered the cache (paid
-  // for by the read and decode that brought it in), and one store in 32 or
-  // more: the next comes after enough stores to pay for the encode (32 bytes
-  // per store at most), else a few large rows (q15's sets of a day's
-  // bidders, megabytes) were encoded whole every 32 records. Each row counts
-  // at what it was measured at: counting every row at an average of the
-  // rows stored most, q16's four hot channels (megabytes each) counted its
-  // ten thousand small ones as large and emptied the cache every few batches.
+  // budget. A row is measured at its first store after it entered the cache
+  // (or was dropped), then again after measure_interval() of its own stores:
+  // 32, or enough to pay for the encode (32 bytes per store) for a large
+  // row, else a few large rows (q15's sets of a day's bidders, megabytes)
+  // were encoded whole every 32 records. Each row counts at what it was
+  // measured at: counting every row at an average of the rows stored most,
+  // q16's four hot channels (megabytes each) counted its ten thousand small
+  // ones as large and emptied the cache every few batches.
   void measure_current_row() {
     Cached& c = cached_->value;
     const std::size_t bytes = row_bytes_now(cache_->first, cached_->key, c.row);
     row_heap_ = measured_ ? row_heap_ - row_heap_ / 16 + bytes / 16 : bytes;
     measured_ = true;
-    if (c.measured) next_measure_ = stores_ + std::max<std::uint64_t>(32, bytes / 32);
     c.measured = true;
+    c.stores = 0;
     cached_bytes_ -= c.counted;
     c.counted = counted_bytes(bytes);
     cached_bytes_ += c.counted;
+  }
+  // A row's stores between two measures (at most what Cached::stores holds).
+  static std::uint16_t measure_interval(std::uint32_t counted) {
+    return static_cast<std::uint16_t>(
+        std::clamp<std::uint32_t>(counted / 32, 32, std::numeric_limits<std::uint16_t>::max()));
   }
   static std::uint32_t counted_bytes(std::size_t bytes) {
     return static_cast<std::uint32_t>(
@@ -562,10 +572,11 @@ class KeyedRows {
 
   struct Cached {
     Row row;
-    bool present = false;       // false: no row (never was, or dropped)
-    bool dirty = false;         // differs from the store
-    bool stored = false;        // the store holds a row for it
-    bool measured = false;      // counted is what it held when last measured
+    bool present : 1 = false;   // false: no row (never was, or dropped)
+    bool dirty : 1 = false;     // differs from the store
+    bool stored : 1 = false;    // the store holds a row for it
+    bool measured : 1 = false;  // counted is what it held when last measured
+    std::uint16_t stores = 0;   // since it was last measured
     std::uint32_t counted = 0;  // the bytes cached_bytes_ counts it at (saturated)
   };
   // Memory backend: a namespace's rows. Entries move when one is erased or
@@ -697,13 +708,16 @@ class KeyedRows {
     cached_ = e;
     ++cached_rows_;
     Codec::encode_key(ns, e->key, max_parallelism_, key_bytes_);
+    // What the row holds beyond its entry, until it is measured itself: the
+    // average of the rows measured (a new row is usually filled after it
+    // enters), or its stored size if more.
+    std::size_t guess = row_heap_;
     if (kv_->get(key_bytes_, value_)) {
       Codec::decode_row(ns, value_, e->value.row);
       e->value.present = e->value.stored = true;
+      guess = std::max(guess, value_.size());
     }
-    // What the row holds beyond its entry: the average of the rows measured
-    // until it is measured itself (a new row is usually filled after it enters).
-    e->value.counted = counted_bytes(row_heap_);
+    e->value.counted = counted_bytes(guess);
     cached_bytes_ += e->value.counted;
     return e->value;
   }
@@ -763,8 +777,6 @@ class KeyedRows {
   std::size_t row_bytes_ =
       16;                     // a row's encoded size (key and value), as the last flush wrote them
   std::size_t row_heap_ = 0;  // what a cached row holds, averaged (measure_current_row)
-  std::uint64_t stores_ = 0;
-  std::uint64_t next_measure_ = 32;  // stores_ at which measure_current_row runs
   bool measured_ = false;
   SortedWrites writes_;
   std::string key_bytes_, value_;

@@ -675,7 +675,7 @@ TEST(Checkpoints, FailedCheckpointsAreToleratedAndTheNextOneCoversThem) {
   const fs::path ck = run.path() / "ck";
   TolerantRun t;
   // At least two failures must fall inside the run.
-  at_slower_rates_until([&] { return t.result.checkpoints_failed >= 2; },
+  at_slower_rates_until([&] { return !t.error.empty() || t.result.checkpoints_failed >= 2; },
                         [&](double rate) {
                           fs::remove_all(ck);
                           fs::remove_all(run.path() / "saved");
@@ -763,7 +763,7 @@ TEST(Checkpoints, ADiskThatIsFullFailsCheckpointsAndTheJobGoesOn) {
   const fs::path ck = run.path() / "ck";
   TolerantRun t;
   at_slower_rates_until(
-      [&] { return t.result.checkpoints_failed >= 2; },
+      [&] { return !t.error.empty() || t.result.checkpoints_failed >= 2; },
       [&](double rate) { t = run_tolerating(ck, run.path() / "out", 1000, rate); });
   EXPECT_EQ(t.error, "");
   const RunResult& r = t.result;

@@ -442,8 +442,8 @@ TEST(KeyedRows, RocksDBCacheCountsWhatRowsGrewTo) {
     put(rows, k, k, kPayload);
     if (k >= 100) most = std::max(most, rows.rows_in_memory());
   }
-  // 64 KiB holds 16 rows of 4 KB. Rows are measured as they are stored (one
-  // store in 32), not when they are written back: the first fill holds no
+  // 64 KiB holds 16 rows of 4 KB. Rows are measured as they are stored (at
+  // their first store, then every 32), not when they are written back: the first fill holds no
   // more than the rest (it held about 700 when rows were counted at the
   // size the last write-back saw, and none had been written back yet).
   EXPECT_LE(most, 2 * kBudget / kPayload);
@@ -451,6 +451,35 @@ TEST(KeyedRows, RocksDBCacheCountsWhatRowsGrewTo) {
     Row* row = rows.find(ns_of(k), k);
     ASSERT_NE(row, nullptr);
     EXPECT_EQ(row->payload.size(), kPayload);
+  }
+}
+
+// Each cached row counts at its own size: a few large rows stored often
+// (q16's hot channels) do not make the many small ones beside them count
+// as large, and a small row that grows is counted at what it grew to.
+TEST(KeyedRows, RocksDBCacheCountsEachRowAtItsOwnSize) {
+  testing::ScratchDir dir;
+  constexpr std::size_t kBudget = 4 << 20, kLarge = 1 << 20;
+  Rows rows(context(StateBackend::kRocksDB, dir.path(), 0, 1, kBudget));
+  for (int i = 0; i < 64; ++i) {
+    put(rows, 0, i, kLarge);
+    put(rows, 1, i, kLarge);
+  }
+  // 2 MiB of large rows and 1,000 rows of 100 bytes fit in 4 MiB: nothing is
+  // evicted (counted at the large rows' size, the small ones overflow it).
+  for (std::int64_t k = 2; k < 1002; ++k) put(rows, k, k, 100);
+  EXPECT_EQ(rows.rows_in_memory(), 1002u);
+  // Small rows that grow to 8 KB each, stored 40 times: measured again, they
+  // outgrow the budget, and the next row that enters empties the cache.
+  for (int round = 0; round < 40; ++round) {
+    for (std::int64_t k = 2; k < 402; ++k) put(rows, k, k, 8000);
+  }
+  put(rows, 5000, 1, 100);
+  EXPECT_LT(rows.rows_in_memory(), 400u);
+  for (std::int64_t k = 2; k < 402; k += 37) {
+    Row* row = rows.find(ns_of(k), k);
+    ASSERT_NE(row, nullptr);
+    EXPECT_EQ(row->payload.size(), 8000u);
   }
 }
 
