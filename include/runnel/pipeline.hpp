@@ -9,6 +9,7 @@
 // run() throws runnel::UserError for what a user can fix (paths, output in the
 // way) and other exceptions for internal failures; a failed run leaves no
 // output under final names.
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -97,6 +98,14 @@ struct PipelineOptions {
   std::chrono::milliseconds status_interval{0};
   // The job's name on the web page and in the logs.
   std::string job_name = "job";
+  // A job spread over several processes (members, see --job-id in the
+  // guide): this run reads share `share` (0 .. shares-1) of every input:
+  // the Kafka partitions, file splits, generator shards and create()
+  // elements numbered i with i % shares == share, numbered the same in every
+  // member. Records do not cross between shares, so a plan with a keyed or
+  // broadcast exchange is refused while shares > 1.
+  int share = 0;
+  int shares = 1;
 };
 
 struct RunResult {
@@ -207,6 +216,9 @@ class Pipeline {
   std::string explain() const;
 
   RunResult run();
+  // Asks this pipeline's run (on another thread) to stop as request_stop()
+  // does, without touching other runs in the process.
+  void request_stop() { stop_.store(true); }
 
   const PipelineOptions& options() const { return options_; }
   // The mode run() uses: options().mode, or for kAuto what the sources imply.
@@ -239,6 +251,7 @@ class Pipeline {
   runtime::PhysicalPlan physical_plan() const;
 
   PipelineOptions options_;
+  std::atomic<bool> stop_{false};
   std::vector<NodeSpec> nodes_;
   std::vector<PortRef> dead_letter_ports_;
   std::size_t dead_letters_claimed_ = 0;  // dead_letter_ports_[0, this) have a consumer

@@ -13,6 +13,7 @@
 #include <limits>
 #include <thread>
 
+#include "api/job_member.hpp"
 #include "core/log.hpp"
 #include "observe/progress.hpp"
 #include "runnel/error.hpp"
@@ -183,6 +184,17 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
   cmd.add_option("--log-level", f.log_level,
                  "the lowest level logged: trace, debug, info (default), warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  cmd.add_option("--job-id", f.job_id,
+                 "run as a member of the job with this id: every process started with the same "
+                 "flags and id, on any machine that reaches its Kafka cluster, shares the job's "
+                 "inputs (see the guide's 'Scaling out')");
+  cmd.add_option("--bootstrap", f.bootstrap,
+                 "with --job-id: the Kafka cluster the members meet on, HOST:PORT[,...] (default: "
+                 "the one a kafka:// --input or --output names)");
+  cmd.add_option("--job-shards", f.job_shards,
+                 "with --job-id: the job's shards, fixed when its first member starts: at most "
+                 "this many members get work (default 4)")
+      ->check(CLI::Range(1, 1024));
   if (with_explain_flag)
     cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
 }
@@ -229,6 +241,9 @@ void apply_flags(JobFlags& f, const std::string& name) {
   po.mode = f.mode == "batch"       ? ExecutionMode::kBatch
             : f.mode == "streaming" ? ExecutionMode::kStreaming
                                     : ExecutionMode::kAuto;
+  if (f.job_id.empty() && (!f.bootstrap.empty() || f.job_shards > 0))
+    throw UserError(fmt::format("{} is for a job spread over members: add --job-id ID",
+                                f.bootstrap.empty() ? "--job-shards" : "--bootstrap"));
   if (f.restart_attempts > 0 && po.checkpoint_dir.empty())
     throw UserError(fmt::format(
         "--restart-attempts {} needs --checkpoint-dir: a restart resumes from a checkpoint",
@@ -283,6 +298,11 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
     configure_logging(f.log_format == "json" ? LogFormat::kJson : LogFormat::kText, f.log_level);
     apply_flags(f, name);
     auto& po = f.options.pipeline;
+    if (!f.job_id.empty() && !explain_only && !f.explain) {
+      StopSignals signals;
+      run_member(name, f, build);
+      return 0;
+    }
     std::filesystem::path rejected_dir = std::filesystem::path(f.options.output) / "_rejected";
     bool rejected_to_dir = false;
     RunResult r;

@@ -28,6 +28,11 @@ struct JobFlags {
   std::string metrics_linger;                 // empty: the server ends with the job
   std::string log_format = "text";
   std::string log_level = "info";
+  // A job spread over members (see api/job_member.hpp): its id, the Kafka
+  // cluster the members meet on, and its shard count (0: the default).
+  std::string job_id;
+  std::string bootstrap;
+  int job_shards = 0;
 };
 
 // Adds --input, --output, --parallelism, ... to `cmd`.

@@ -167,6 +167,11 @@ runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool
   }
   eo.streaming = streaming_mode;
   eo.tick = options.watermark_interval;
+  if (options.shares < 1 || options.share < 0 || options.share >= options.shares)
+    throw UserError(fmt::format("share {} of {}: a share is 0 .. shares-1, and shares at least 1",
+                                options.share, options.shares));
+  eo.share = options.share;
+  eo.shares = options.shares;
   if (!options.restore.empty() && options.checkpoint_dir.empty()) {
     if (options.restore == "latest")
       throw UserError("--restore latest needs --checkpoint-dir: where are the checkpoints?");
@@ -202,6 +207,22 @@ void linger(const PipelineOptions& options) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
+// Spread over members, each member's run sees only its share of the records:
+// a keyed exchange would need the other members' records of its keys, which
+// cross processes only through repartition topics (not built yet), and a
+// broadcast every member's.
+void refuse_exchanges_between_shares(const runtime::PhysicalPlan& plan) {
+  for (const auto& e : plan.edges) {
+    if (e.kind != ExchangeKind::kHash && e.kind != ExchangeKind::kBroadcast) continue;
+    const auto& to = plan.tasks.at(static_cast<std::size_t>(e.to_task)).ops.at(0).name;
+    throw UserError(fmt::format(
+        "'{}' needs a {} exchange, which a job spread over members (--job-id) cannot do yet: "
+        "records cross between members only through Kafka, and repartition topics are not built "
+        "yet; run it in one process (drop --job-id), or spread only jobs of element-wise steps",
+        to, e.kind == ExchangeKind::kHash ? "keyed" : "broadcast"));
+  }
+}
+
 RunResult result_of(const runtime::ExecutionStats& stats, bool streaming_mode) {
   RunResult result;
   result.records_in = stats.records_in;
@@ -227,7 +248,9 @@ RunResult result_of(const runtime::ExecutionStats& stats, bool streaming_mode) {
 RunResult Pipeline::run() {
   const bool streaming_mode = streaming();
   runtime::PhysicalPlan physical = physical_plan();
+  if (options_.shares > 1) refuse_exchanges_between_shares(physical);
   runtime::ExecutionOptions eo = execution_options(options_, streaming_mode);
+  eo.stop = &stop_;
   auto metrics = std::make_shared<JobMetrics>(options_.job_name);
   eo.metrics = metrics;
   runtime::Executor executor(physical, eo);

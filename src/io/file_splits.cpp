@@ -77,7 +77,7 @@ std::vector<std::string> expand_input(const std::string& pattern) {
   return files;
 }
 
-FileSplitSet::FileSplitSet(const std::string& pattern, int parallelism) {
+FileSplitSet::FileSplitSet(const std::string& pattern, int parallelism, int share, int shares) {
   auto files = expand_input(pattern);
   std::vector<std::uint64_t> sizes;
   for (const auto& f : files) {
@@ -88,13 +88,20 @@ FileSplitSet::FileSplitSet(const std::string& pattern, int parallelism) {
     sizes.push_back(static_cast<std::uint64_t>(st.st_size));
     total_bytes_ += static_cast<std::uint64_t>(st.st_size);
   }
-  // Several splits per instance so a slow one does not hold up the end.
-  std::uint64_t target = total_bytes_ / (static_cast<std::uint64_t>(std::max(parallelism, 1)) * 4);
+  // Several splits per instance so a slow one does not hold up the end;
+  // shared over members, cut the same in each whatever its parallelism.
+  const int readers = shares > 1 ? shares : std::max(parallelism, 1);
+  std::uint64_t target = total_bytes_ / (static_cast<std::uint64_t>(readers) * 4);
   std::uint64_t split_bytes = std::clamp<std::uint64_t>(target, 1 << 20, 64 << 20);
+  std::uint64_t number = 0;
+  total_bytes_ = 0;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    for (std::uint64_t start = 0; start < sizes[i]; start += split_bytes) {
-      splits_.push_back(
-          FileSplit{files[i], start, std::min(sizes[i], start + split_bytes), sizes[i]});
+    for (std::uint64_t start = 0; start < sizes[i]; start += split_bytes, ++number) {
+      if (number % static_cast<std::uint64_t>(shares) != static_cast<std::uint64_t>(share))
+        continue;
+      const std::uint64_t end = std::min(sizes[i], start + split_bytes);
+      splits_.push_back(FileSplit{files[i], start, end, sizes[i]});
+      total_bytes_ += end - start;
     }
   }
 }
@@ -130,26 +137,30 @@ void FileSplitSet::keep_unread(const std::vector<std::string>& states) {
       if (upto > start) read[path].emplace_back(start, upto);
     }
   }
-  std::map<std::string, std::uint64_t> sizes;
-  for (const auto& s : splits_) sizes[s.path] = s.file_size;
+  // What is left of each split of this run (of its share of the input, when
+  // the job is spread over members) once the ranges read are taken out.
+  for (auto& [path, ranges] : read) std::sort(ranges.begin(), ranges.end());
   std::vector<FileSplit> unread;
   total_bytes_ = 0;
   read_before_.clear();
-  for (const auto& [path, size] : sizes) {
-    auto& ranges = read[path];
-    std::sort(ranges.begin(), ranges.end());
-    std::uint64_t at = 0;
+  for (const auto& [path, ranges] : read) {
+    for (auto [start, upto] : ranges) read_before_.push_back(FileSplit{path, start, upto, 0});
+  }
+  for (const auto& split : splits_) {
     auto keep = [&](std::uint64_t from, std::uint64_t to) {
       if (to <= from) return;
-      unread.push_back(FileSplit{path, from, to, size});
+      unread.push_back(FileSplit{split.path, from, to, split.file_size});
       total_bytes_ += to - from;
     };
-    for (auto [start, upto] : ranges) {
-      keep(at, std::min(start, size));
-      at = std::max(at, upto);
-      read_before_.push_back(FileSplit{path, start, upto, size});
+    std::uint64_t at = split.start;
+    if (auto it = read.find(split.path); it != read.end()) {
+      for (auto [start, upto] : it->second) {
+        if (upto <= split.start || start >= split.end) continue;
+        keep(at, std::min(start, split.end));
+        at = std::max(at, upto);
+      }
     }
-    keep(at, size);
+    keep(at, split.end);
   }
   splits_ = std::move(unread);
   next_.store(0);

@@ -51,10 +51,7 @@ class WatchSourceInstance final : public SourceInstance {
       auto name = entry.path().filename().string();
       if (name.empty() || name[0] == '.' || name[0] == '_' || !entry.is_regular_file()) continue;
       if (seen_.count(name)) continue;
-      if (Hash<std::string>{}(name) % static_cast<std::uint64_t>(ctx_.parallelism) !=
-          static_cast<std::uint64_t>(ctx_.instance)) {
-        continue;
-      }
+      if (!ctx_.reads_split(Hash<std::string>{}(name))) continue;
       found.insert(name);
     }
     if (ec) throw UserError("cannot list watched directory '" + dir_ + "': " + ec.message());

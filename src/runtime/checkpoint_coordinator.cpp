@@ -87,9 +87,7 @@ bool CheckpointCoordinator::all_acknowledged() const {
 void CheckpointCoordinator::loop() {
   std::unique_lock lock(mu_);
   auto next = std::chrono::steady_clock::now() + config_.interval;
-  const auto stop_asked = [this] {
-    return stop_requests().load(std::memory_order_relaxed) != stop_base_;
-  };
+  const auto stop_asked = [this] { return stop_.asked(); };
   while (!stopping_) {
     // A stop request (set by a signal handler, which cannot notify) is polled.
     while (!stopping_ && !stop_asked() && std::chrono::steady_clock::now() < next)

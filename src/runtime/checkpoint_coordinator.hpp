@@ -23,6 +23,7 @@
 
 #include "core/job_metrics.hpp"
 #include "runtime/physical_plan.hpp"
+#include "runtime/stop_request.hpp"
 
 namespace runnel::runtime {
 
@@ -66,9 +67,9 @@ class CheckpointCoordinator {
                         Log log, Fail fail, Stopped stopped);
   ~CheckpointCoordinator();
 
-  // Stop requests after this count (see stop_request.hpp) make the next
-  // checkpoint the last. Before start().
-  void set_stop_base(std::uint64_t requests) { stop_base_ = requests; }
+  // A stop request (see stop_request.hpp) makes the next checkpoint the
+  // last. Before start().
+  void set_stop(StopCheck stop) { stop_ = stop; }
   // Completed and aborted checkpoints are recorded there too. Before start().
   void set_metrics(JobMetrics* metrics) { metrics_ = metrics; }
   void start();
@@ -115,7 +116,7 @@ class CheckpointCoordinator {
   // The first operator that cannot go on past a failed checkpoint ("": none).
   std::string needs_every_checkpoint_;
   int failures_in_row_ = 0;  // the coordinator thread's
-  std::uint64_t stop_base_ = 0;
+  StopCheck stop_;
   JobMetrics* metrics_ = nullptr;
   std::int64_t next_id_;
   std::atomic<std::int64_t> requested_{0};

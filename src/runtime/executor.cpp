@@ -42,6 +42,8 @@ void Executor::prepare() {
     auto& per_op = shared_.emplace_back();
     SharedStateContext ctx;
     ctx.parallelism = task.parallelism;
+    ctx.share = options_.share;
+    ctx.shares = options_.shares;
     ctx.checkpointing = options_.streaming && !options_.checkpoints.dir.empty();
     ctx.restoring = ctx.checkpointing && !options_.checkpoints.restore.empty();
     if (ctx.checkpointing) {
@@ -93,7 +95,7 @@ void Executor::stop_after_checkpoint() {
 }
 
 bool Executor::stop_requested_now() {
-  if (stop_requests().load(std::memory_order_relaxed) == stop_base_) return false;
+  if (!stop_.asked()) return false;
   if (!options_.streaming) {
     fail(std::make_exception_ptr(
         UserError("interrupted: a batch job stops without committing its output; run it again")));
@@ -119,9 +121,9 @@ ExecutionStats Executor::run() {
   make_queues();
   TaskGraph graph = build_task_graph(first_id);
 
-  stop_base_ = stop_requests().load();
+  stop_ = StopCheck(stop_requests().load(), options_.stop);
   if (coordinator_) {
-    coordinator_->set_stop_base(stop_base_);
+    coordinator_->set_stop(stop_);
     coordinator_->start();
   }
   metrics_->set_state(JobState::kRunning);

@@ -15,6 +15,7 @@
 #include "core/job_metrics.hpp"
 #include "runtime/checkpoint_coordinator.hpp"
 #include "runtime/physical_plan.hpp"
+#include "runtime/stop_request.hpp"
 #include "state/checkpoint_store.hpp"
 
 namespace runnel::runtime {
@@ -46,6 +47,12 @@ struct ExecutionOptions {
   // Where the run keeps its live figures (for a metrics server); the
   // executor makes its own when unset.
   std::shared_ptr<JobMetrics> metrics;
+  // This run's own stop request (null: only process-wide ones, see stop_request.hpp).
+  const std::atomic<bool>* stop = nullptr;
+  // A job spread over members: this run reads share `share` of `shares` of
+  // every input (see InstanceContext).
+  int share = 0;
+  int shares = 1;
 };
 
 struct ExecutionStats {
@@ -150,7 +157,7 @@ class Executor {
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};   // failed_ was set by a stop request, not an error
   std::atomic<bool> draining_{false};  // streaming without checkpoints: sources end on a stop
-  std::uint64_t stop_base_ = 0;        // stop requests before this run (see stop_request.hpp)
+  StopCheck stop_;                     // whether this run was asked to stop (see stop_request.hpp)
   std::exception_ptr error_;
   std::vector<std::vector<std::unique_ptr<class BatchQueue>>> queues_;  // [task][instance]
   std::unique_ptr<CheckpointCoordinator> coordinator_;

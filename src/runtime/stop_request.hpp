@@ -14,4 +14,22 @@ namespace runnel::runtime {
 // clearing, and concurrent runs all see it).
 std::atomic<std::uint64_t>& stop_requests();
 
+// Whether one run was asked to stop: by a process-wide request made after it
+// started, or by its own flag (Pipeline::request_stop(), which stops one run
+// of several in a process: a member of a scaled-out job stops the shards it
+// hands over).
+class StopCheck {
+ public:
+  StopCheck() = default;
+  StopCheck(std::uint64_t base, const std::atomic<bool>* own) : base_(base), own_(own) {}
+  bool asked() const {
+    return stop_requests().load(std::memory_order_relaxed) != base_ ||
+           (own_ != nullptr && own_->load(std::memory_order_relaxed));
+  }
+
+ private:
+  std::uint64_t base_ = 0;
+  const std::atomic<bool>* own_ = nullptr;
+};
+
 }  // namespace runnel::runtime

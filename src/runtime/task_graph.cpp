@@ -273,6 +273,8 @@ InstanceContext Executor::instance_context(const TaskGraph& g, InstanceRun& r, i
   InstanceContext ctx;
   ctx.instance = r.instance;
   ctx.parallelism = task.parallelism;
+  ctx.share = options_.share;
+  ctx.shares = options_.shares;
   ctx.max_parallelism = options_.max_parallelism;
   ctx.batch_size = options_.batch_size;
   ctx.memory_budget = holds_budget(*fop.op) ? g.budget : 0;

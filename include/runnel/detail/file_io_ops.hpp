@@ -24,7 +24,7 @@ class FileSourceBase : public Operator {
  public:
   explicit FileSourceBase(std::string pattern) : pattern_(std::move(pattern)) {}
   std::shared_ptr<SharedState> make_shared_state(const SharedStateContext& ctx) const override {
-    return std::make_shared<FileSplitSet>(pattern_, ctx.parallelism);
+    return std::make_shared<FileSplitSet>(pattern_, ctx.parallelism, ctx.share, ctx.shares);
   }
   std::uint64_t expected_bytes(SharedState* shared) const override {
     return shared->as<FileSplitSet>().total_bytes();

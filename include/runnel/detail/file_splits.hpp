@@ -27,8 +27,10 @@ std::vector<std::string> expand_input(const std::string& pattern);
 
 class FileSplitSet final : public SharedState {
  public:
-  // Splits are sized so each of `parallelism` instances gets several.
-  FileSplitSet(const std::string& pattern, int parallelism);
+  // Splits are sized so each of `parallelism` instances gets several. A job
+  // spread over members keeps the splits numbered i with i % shares == share
+  // (see InstanceContext::share), cut the same in every member.
+  FileSplitSet(const std::string& pattern, int parallelism, int share = 0, int shares = 1);
 
   const FileSplit* next();  // null once all are taken; thread-safe
   // A restore: keeps only the byte ranges the checkpointed readers' positions

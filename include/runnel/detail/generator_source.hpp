@@ -30,12 +30,15 @@ class GeneratorSource final : public Operator {
     Instance(const io::GeneratorIO<T, F>& spec, const InstanceContext& ctx, Output* out)
         : o_(spec.options),
           make_(spec.make),
-          shards_(o_.shards > 0 ? o_.shards : ctx.parallelism),
+          // Spread over members, a job has as many shards whatever each
+          // member's parallelism (the events are the same at any count).
+          shards_(o_.shards > 0    ? o_.shards
+                  : ctx.shares > 1 ? ctx.shares * kShardsPerShare
+                                   : ctx.parallelism),
           batch_size_(ctx.batch_size),
           streaming_(ctx.streaming),
           counters_(ctx.counters),
-          instance_(ctx.instance),
-          parallelism_(ctx.parallelism),
+          splits_(ctx),
           out_(out, ctx.batch_size) {
       assign_shards({});
     }
@@ -112,7 +115,8 @@ class GeneratorSource final : public Operator {
       next_.clear();
       slot_.clear();
       all_.clear();
-      for (int s = instance_; s < shards_; s += parallelism_) {
+      for (int s = 0; s < shards_; ++s) {
+        if (!splits_.reads_split(static_cast<std::uint64_t>(s))) continue;
         auto next = static_cast<std::uint64_t>(s);
         for (auto [shard, pos] : positions) {
           if (shard == s) next = pos;
@@ -129,13 +133,14 @@ class GeneratorSource final : public Operator {
       emitted_ = 0;
     }
 
+    static constexpr int kShardsPerShare = 8;
     io::GeneratorOptions o_;
     F make_;
     int shards_;
     std::size_t batch_size_;
     bool streaming_;
     InstanceCounters* counters_;
-    int instance_, parallelism_;
+    InstanceContext splits_;  // which shards are this instance's
     Emitter<T> out_;
     std::vector<std::pair<int, std::uint64_t>> all_;  // every shard of this instance, and its next
     std::vector<int> slot_;                           // per running shard: its index in all_

@@ -13,7 +13,8 @@
 
 namespace runnel::detail {
 
-// Instance i of n emits elements [i*size/n, (i+1)*size/n).
+// Instance i of n emits elements [i*size/n, (i+1)*size/n) of its share's
+// (share s of S: [s*size/S, (s+1)*size/S), see InstanceContext::share).
 template <class T>
 class CreateSource final : public Operator {
  public:
@@ -21,10 +22,14 @@ class CreateSource final : public Operator {
   CheckpointSupport checkpoint_support() const override { return CheckpointSupport::kStateful; }
   std::unique_ptr<OperatorInstance> instantiate(const InstanceContext& ctx,
                                                 std::vector<Output*> outputs) const override {
-    std::size_t n = values_.size();
+    const auto shares = static_cast<std::size_t>(ctx.shares);
+    const auto s = static_cast<std::size_t>(ctx.share);
+    const std::size_t first = values_.size() * s / shares;
+    const std::size_t n = values_.size() * (s + 1) / shares - first;
     auto p = static_cast<std::size_t>(ctx.parallelism);
     auto i = static_cast<std::size_t>(ctx.instance);
-    return std::make_unique<Instance>(values_, n * i / p, n * (i + 1) / p, ctx, outputs.at(0));
+    return std::make_unique<Instance>(values_, first + n * i / p, first + n * (i + 1) / p, ctx,
+                                      outputs.at(0));
   }
 
  private:

@@ -69,6 +69,21 @@ class InstanceInput final : public Output {
 struct InstanceContext {
   int instance = 0;  // 0 .. parallelism-1
   int parallelism = 1;
+  // A job spread over members (PipelineOptions::share): this run reads share
+  // `share` of `shares` of every input. Splits (file ranges, Kafka
+  // partitions, generator shards, elements of create()) are numbered the same
+  // in every member, independent of its parallelism; split i belongs to share
+  // i % shares, and within it to instance (i / shares) % parallelism.
+  int share = 0;
+  int shares = 1;
+  bool share_owns(std::uint64_t split) const {
+    return split % static_cast<std::uint64_t>(shares) == static_cast<std::uint64_t>(share);
+  }
+  bool reads_split(std::uint64_t split) const {
+    return share_owns(split) &&
+           (split / static_cast<std::uint64_t>(shares)) % static_cast<std::uint64_t>(parallelism) ==
+               static_cast<std::uint64_t>(instance);
+  }
   int max_parallelism = 128;  // number of key groups
   std::size_t batch_size = 1024;
   std::size_t memory_budget = 0;   // bytes this instance may hold in hash tables; 0 = unlimited
@@ -106,6 +121,8 @@ struct InstanceContext {
 // What the executor tells an operator when it makes its shared state.
 struct SharedStateContext {
   int parallelism = 1;
+  int share = 0;  // as InstanceContext
+  int shares = 1;
   // The job restores a checkpoint (or starts one from nothing): a sink's
   // directory may hold the output of the run being resumed.
   bool restoring = false;

@@ -52,14 +52,12 @@ rd_kafka_resp_err_t query_offsets(rd_kafka_t* rk, const std::string& topic, std:
 
 using io::kafka_client::Handle;
 
-// The partitions a source instance reads: those whose position in the sorted
-// list is congruent to the instance.
-std::vector<std::int32_t> share(const std::vector<std::int32_t>& all, int instance,
-                                int parallelism) {
+// The partitions a source instance reads: its splits (see
+// InstanceContext::reads_split), numbered by position in the sorted list.
+std::vector<std::int32_t> share(const std::vector<std::int32_t>& all, const InstanceContext& ctx) {
   std::vector<std::int32_t> mine;
   for (std::size_t i = 0; i < all.size(); ++i)
-    if (static_cast<int>(i % static_cast<std::size_t>(parallelism)) == instance)
-      mine.push_back(all[i]);
+    if (ctx.reads_split(i)) mine.push_back(all[i]);
   return mine;
 }
 
@@ -88,8 +86,7 @@ class KafkaSourceOp final : public Operator {
    public:
     Instance(const io::KafkaIO& io, const InstanceContext& ctx, Output* out)
         : io_(io),
-          instance_(ctx.instance),
-          parallelism_(ctx.parallelism),
+          splits_(ctx),
           batch_size_(ctx.batch_size),
           streaming_(ctx.streaming),
           counters_(ctx.counters),
@@ -149,7 +146,7 @@ class KafkaSourceOp final : public Operator {
       // partitions it will read (its share of those restored).
       std::vector<std::int32_t> ids;
       for (const auto& [id, next] : restored_) ids.push_back(id);
-      const auto mine = share(ids, instance_, parallelism_);
+      const auto mine = share(ids, splits_);
       ByteWriter w(restored_state_);
       w.put_varint(mine.size());
       for (std::int32_t id : mine) {
@@ -247,7 +244,7 @@ class KafkaSourceOp final : public Operator {
       } else {
         std::sort(all.begin(), all.end());
       }
-      const auto mine = share(all, instance_, parallelism_);
+      const auto mine = share(all, splits_);
       const auto from_time = start_offsets(mine);
       rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(4);
       for (std::int32_t id : mine) {
@@ -543,7 +540,7 @@ class KafkaSourceOp final : public Operator {
     }
 
     const io::KafkaIO& io_;
-    int instance_, parallelism_;
+    InstanceContext splits_;  // which partitions are this instance's
     std::size_t batch_size_;
     bool streaming_;
     InstanceCounters* counters_;

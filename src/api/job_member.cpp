@@ -1,0 +1,325 @@
+#include "api/job_member.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "core/log.hpp"
+#include "io/kafka/job_membership.hpp"
+#include "runnel/error.hpp"
+#include "runnel/kafka.hpp"
+#include "runtime/stop_request.hpp"
+
+namespace runnel::api {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kDefaultShards = 4;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One shard's pipeline, run on a thread of its own.
+struct ShardRun {
+  int shard = 0;
+  std::unique_ptr<Pipeline> pipeline;
+  std::thread thread;
+  std::atomic<bool> finished{false};
+  bool stopping = false;  // this member stopped it (a rebalance, or a stop request)
+  std::exception_ptr error;
+  RunResult result;
+  int restarts = 0;
+};
+
+// The cluster that coordinates the job: --bootstrap, else the one a kafka://
+// input or output names.
+io::KafkaIO job_cluster(const JobFlags& f) {
+  io::KafkaIO cluster;
+  if (!f.bootstrap.empty())
+    cluster.bootstrap = f.bootstrap;
+  else if (io::is_kafka_url(f.options.input))
+    cluster.bootstrap = io::parse_kafka_url(f.options.input).bootstrap;
+  else if (io::is_kafka_url(f.options.output))
+    cluster.bootstrap = io::parse_kafka_url(f.options.output).bootstrap;
+  else
+    throw UserError(fmt::format(
+        "--job-id {}: the members of a job meet on a Kafka cluster; name it with --bootstrap "
+        "HOST:PORT (or use a kafka:// --input or --output)",
+        f.job_id));
+  cluster.properties = f.options.kafka_properties;
+  return cluster;
+}
+
+// The output directory belongs to this job: a member may write into it if it
+// is new, empty, or holds this job's output (a member that died left some).
+void claim_output(const fs::path& dir, const std::string& job_id, bool overwrite) {
+  const fs::path marker = dir / "_runnel_job";
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec) && !overwrite) {
+    std::ifstream in(marker);
+    std::string owner;
+    std::getline(in, owner);
+    if (owner != job_id)
+      throw UserError(fmt::format(
+          "output directory '{}' exists and is not empty{}; remove it, choose another --output, or "
+          "pass --overwrite",
+          dir.string(),
+          owner.empty() ? "" : fmt::format(" (it holds the output of job '{}')", owner)));
+  }
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw UserError(
+        fmt::format("cannot create output directory '{}': {}", dir.string(), ec.message()));
+  // Every member writes the same line: the last rename wins, whichever it is.
+  const fs::path tmp = dir / fmt::format("._runnel_job.{}", ::getpid());
+  {
+    std::ofstream out(tmp);
+    out << job_id << '\n';
+  }
+  fs::rename(tmp, marker, ec);
+}
+
+class Member {
+ public:
+  Member(const std::string& name, JobFlags& f, const JobBuilder& build)
+      : name_(name), f_(f), build_(build), stop_base_(runtime::stop_requests().load()) {}
+  // On a failure: the other runs stop (a final checkpoint each), then the
+  // member leaves the group, so the shards move on at once.
+  ~Member() {
+    for (auto& [shard, run] : runs_) run->stopping = true;
+    for (auto& [shard, run] : runs_) finish(*run);
+    runs_.clear();
+    membership_.reset();
+  }
+  Member(const Member&) = delete;
+  Member& operator=(const Member&) = delete;
+
+  void run() {
+    const bool file_output = !f_.options.output.empty() && !io::is_kafka_url(f_.options.output);
+    if (file_output)
+      claim_output(f_.options.output, f_.job_id, f_.options.pipeline.overwrite_output);
+    io::JobMembership::Callbacks callbacks;
+    callbacks.assigned = [this](const std::vector<int>& shards) {
+      for (int s : shards) start(s);
+    };
+    callbacks.revoked = [this](const std::vector<int>& shards) {
+      for (int s : shards) stop(s, "handed over");
+    };
+    membership_ = std::make_unique<io::JobMembership>(
+        job_cluster(f_), f_.job_id, f_.job_shards > 0 ? f_.job_shards : kDefaultShards,
+        f_.job_shards > 0, std::move(callbacks));
+    log_info(
+        fmt::format("{}: member of job '{}' ({} shards); waiting for the group to give it "
+                    "shards",
+                    name_, f_.job_id, membership_->shards()));
+    bool stop_asked = false;
+    while (true) {
+      membership_->poll(std::chrono::milliseconds(100));
+      reap();
+      if (static_cast<int>(membership_->done().size()) == membership_->shards()) break;
+      if (runtime::stop_requests().load() != stop_base_) {
+        stop_asked = true;
+        break;
+      }
+    }
+    // Stopping: each run takes its final checkpoint (the stop request reached
+    // them too); then the group hands their shards to the other members.
+    for (auto& [shard, run] : runs_) run->stopping = true;
+    for (auto& [shard, run] : runs_) finish(*run);
+    membership_->leave();
+    runs_.clear();
+    if (stop_asked) {
+      log_info(
+          fmt::format("{}: stopped on request; its shards go to the job's other members", name_));
+      return;
+    }
+    if (file_output) write_success();
+    log_info(fmt::format(
+        "{}: job '{}' is done: all {} shards ran to their end ({} of them here: "
+        "{} records in, {} out)",
+        name_, f_.job_id, membership_->shards(), shards_run_here_, records_in_, records_out_));
+  }
+
+ private:
+  // The options of shard `s`'s run, and its pipeline built.
+  std::unique_ptr<Pipeline> build_shard(int s, bool batch) {
+    Options o = f_.options;
+    auto& po = o.pipeline;
+    const int shards = membership_->shards();
+    po.share = s;
+    po.shares = shards;
+    po.job_name = fmt::format("{}/shard-{:02d}", name_, s);
+    po.progress = false;
+    const std::string part = fmt::format("shard-{:02d}", s);
+    if (!o.output.empty() && !io::is_kafka_url(o.output))
+      o.output = (fs::path(o.output) / part).string();
+    if (!po.checkpoint_dir.empty()) {
+      po.checkpoint_dir = (fs::path(po.checkpoint_dir) / part).string();
+      po.restore = "latest";
+    }
+    // A batch shard is rerun from its beginning by whoever takes it over: its
+    // output replaces what a member that died before the end left.
+    if (batch) po.overwrite_output = true;
+    auto p = std::make_unique<Pipeline>(po);
+    build_(*p, o);
+    if (p->has_unclaimed_dead_letters() && !o.output.empty() && !io::is_kafka_url(o.output))
+      p->dead_letters().write(
+          io::csv((fs::path(o.output) / "_rejected").string()).without_success_marker());
+    return p;
+  }
+
+  void start(int s) {
+    if (membership_->done().count(s)) {
+      log_info(fmt::format("{}: shard {} was done already", name_, s));
+      return;
+    }
+    auto run = std::make_unique<ShardRun>();
+    run->shard = s;
+    run->pipeline = build_shard(s, false);
+    const bool streaming = run->pipeline->streaming();
+    if (!streaming) {
+      run->pipeline = build_shard(s, true);
+    } else if (f_.options.pipeline.checkpoint_dir.empty()) {
+      throw UserError(fmt::format(
+          "--job-id {} in streaming mode needs --checkpoint-dir on storage every member reaches: "
+          "a shard that moves to another member resumes from its checkpoints there",
+          f_.job_id));
+    }
+    log_info(fmt::format(
+        "{}: shard {} taken at {} ms ({})", name_, s, wall_ms(),
+        streaming ? "resuming from its latest checkpoint, if it has one" : "from its beginning"));
+    launch(*run);
+    runs_[s] = std::move(run);
+  }
+
+  static void launch(ShardRun& run) {
+    run.finished = false;
+    run.error = nullptr;
+    run.thread = std::thread([&run] {
+      try {
+        run.result = run.pipeline->run();
+      } catch (...) {
+        run.error = std::current_exception();
+      }
+      run.finished.store(true, std::memory_order_release);
+    });
+  }
+
+  void finish(ShardRun& run) {
+    if (!run.thread.joinable()) return;
+    if (run.stopping) run.pipeline->request_stop();
+    run.thread.join();
+  }
+
+  void stop(int s, const char* why) {
+    auto it = runs_.find(s);
+    if (it == runs_.end()) return;
+    it->second->stopping = true;
+    finish(*it->second);
+    if (it->second->error && !it->second->result.stopped) {
+      try {
+        std::rethrow_exception(it->second->error);
+      } catch (const std::exception& e) {
+        log_info(fmt::format("{}: shard {} stopped ({}): {}", name_, s, why, e.what()));
+      }
+    }
+    log_info(fmt::format("{}: shard {} given up at {} ms ({})", name_, s, wall_ms(), why));
+    runs_.erase(it);
+  }
+
+  // Runs that ended by themselves: a shard done, or failed.
+  void reap() {
+    for (auto it = runs_.begin(); it != runs_.end();) {
+      ShardRun& run = *it->second;
+      if (run.stopping || !run.finished.load(std::memory_order_acquire)) {
+        ++it;
+        continue;
+      }
+      run.thread.join();
+      if (run.error) {
+        try {
+          std::rethrow_exception(run.error);
+        } catch (const UserError&) {
+          throw;
+        } catch (const std::exception& e) {
+          if (run.restarts >= f_.restart_attempts || f_.options.pipeline.checkpoint_dir.empty())
+            throw;
+          ++run.restarts;
+          log_warn(
+              fmt::format("{}: shard {} failed: {}; restarting it from its latest checkpoint "
+                          "(restart {} of {})",
+                          name_, run.shard, e.what(), run.restarts, f_.restart_attempts));
+          run.pipeline = build_shard(run.shard, false);
+          launch(run);
+          ++it;
+          continue;
+        }
+      }
+      if (run.result.stopped) {  // a stop request; the loop ends this member
+        ++it;
+        continue;
+      }
+      ++shards_run_here_;
+      records_in_ += run.result.records_in;
+      records_out_ += run.result.records_out;
+      membership_->mark_done(run.shard);
+      log_info(fmt::format("{}: shard {} done at {} ms: {} records in, {} out, {:.2f} s", name_,
+                           run.shard, wall_ms(), run.result.records_in, run.result.records_out,
+                           run.result.seconds));
+      it = runs_.erase(it);
+    }
+  }
+
+  void write_success() {
+    const fs::path dir = f_.options.output;
+    const fs::path tmp = dir / fmt::format("._SUCCESS.{}", ::getpid());
+    {
+      std::ofstream out(tmp);
+      if (!out) throw UserError("cannot write '" + (dir / "_SUCCESS").string() + "'");
+    }
+    std::error_code ec;
+    fs::rename(tmp, dir / "_SUCCESS", ec);
+    if (ec)
+      throw UserError(
+          fmt::format("cannot write '{}': {}", (dir / "_SUCCESS").string(), ec.message()));
+  }
+
+  std::string name_;
+  JobFlags& f_;
+  const JobBuilder& build_;
+  std::uint64_t stop_base_;
+  std::unique_ptr<io::JobMembership> membership_;
+  std::map<int, std::unique_ptr<ShardRun>> runs_;
+  int shards_run_here_ = 0;
+  std::uint64_t records_in_ = 0, records_out_ = 0;
+};
+
+}  // namespace
+
+void run_member(const std::string& name, JobFlags& flags, const JobBuilder& build) {
+  if (!flags.options.pipeline.restore.empty())
+    throw UserError(
+        "--restore with --job-id: every member resumes each shard it takes from that shard's "
+        "latest checkpoint by itself; drop --restore");
+  if (flags.metrics_port >= 0)
+    throw UserError(
+        "--metrics-port with --job-id: a member's metrics page is not built yet; drop "
+        "--metrics-port (--status-interval logs each shard's status)");
+  Member(name, flags, build).run();
+}
+
+}  // namespace runnel::api

@@ -1,0 +1,272 @@
+#include "io/kafka/job_membership.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <librdkafka/rdkafka.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <thread>
+
+#include "core/log.hpp"
+#include "io/kafka/kafka_client.hpp"
+#include "runnel/error.hpp"
+
+namespace runnel::io {
+
+using kafka_client::Handle;
+
+namespace {
+
+constexpr std::chrono::milliseconds kClusterWait{10'000};
+
+// Creates `topic` with `partitions` if it does not exist: through the admin
+// API on a real cluster; the development cluster has none and creates a topic
+// when a producer first asks for its metadata (with its default partition
+// count). Returns the partition count the topic has.
+int ensure_topic(rd_kafka_t* rk, const KafkaIO& cluster, const std::string& topic, int partitions) {
+  char err[512];
+  rd_kafka_NewTopic_t* wanted =
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, err, sizeof err);
+  if (wanted == nullptr)
+    throw std::runtime_error(fmt::format("cannot describe topic '{}': {}", topic, err));
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(options, static_cast<int>(kClusterWait.count()), err,
+                                            sizeof err);
+  rd_kafka_CreateTopics(rk, &wanted, 1, options, queue);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, static_cast<int>(kClusterWait.count()) + 1000);
+  std::string outcome = "no answer";
+  if (ev != nullptr) {
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      outcome = rd_kafka_event_error_string(ev);
+    } else if (const auto* result = rd_kafka_event_CreateTopics_result(ev)) {
+      std::size_t n = 0;
+      const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &n);
+      outcome = n == 0 ? "no result" : rd_kafka_err2str(rd_kafka_topic_result_error(topics[0]));
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_NewTopic_destroy(wanted);
+  rd_kafka_queue_destroy(queue);
+  log_debug(fmt::format("job topic '{}': create: {}", topic, outcome));
+  // What exists now (a producer's metadata request creates it where the
+  // cluster creates topics on demand).
+  KafkaIO io = cluster;
+  io.topic = topic;
+  return static_cast<int>(kafka_client::partitions_of(rk, io, kClusterWait).size());
+}
+
+}  // namespace
+
+struct JobMembership::Impl {
+  KafkaIO cluster;
+  std::string job_id;
+  std::string shards_topic, status_topic;
+  int shards = 0;
+  Callbacks callbacks;
+  Handle producer;  // done markers, and creating the job's topics
+  Handle member;    // the group member: its partitions are the shards it owns
+  Handle status;    // reads the done markers
+  std::set<int> done;
+  std::set<int> owned;
+  std::exception_ptr failure;  // thrown by a callback (inside librdkafka's call)
+  rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
+  bool left = false;
+
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) static_cast<Impl*>(opaque)->delivery = m->err;
+  }
+  static void producer_hook(rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
+  }
+  static void member_hook(rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_rebalance_cb(conf, &on_rebalance);
+  }
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* list, void* opaque) {
+    static_cast<Impl*>(opaque)->rebalance(rk, err, list);
+  }
+
+  // With the cooperative protocol a rebalance adds or takes away only what
+  // moves; with the eager one (a member of an older version) everything is
+  // taken away first. Either way a shard is given up (its pipeline stopped,
+  // its final checkpoint taken) before the group can give it to another.
+  void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list) {
+    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    std::vector<int> moved;
+    for (int i = 0; i < list->cnt; ++i) moved.push_back(list->elems[i].partition);
+    try {
+      if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (cooperative)
+          rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, list));
+        else
+          rd_kafka_assign(rk, list);
+        owned.insert(moved.begin(), moved.end());
+        if (!moved.empty() && !failure) callbacks.assigned(moved);
+      } else {
+        if (rd_kafka_assignment_lost(rk))
+          log_warn(fmt::format("job {}: this member lost its session; giving up shards {}", job_id,
+                               fmt::join(moved, ",")));
+        if (!moved.empty() && !failure) callbacks.revoked(moved);
+        for (int s : moved) owned.erase(s);
+        if (cooperative)
+          rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, list));
+        else
+          rd_kafka_assign(rk, nullptr);
+      }
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+
+  void read_status() {
+    while (rd_kafka_message_t* m = rd_kafka_consumer_poll(status.get(), 0)) {
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key != nullptr) {
+        std::string key(static_cast<const char*>(m->key), m->key_len);
+        std::string value(static_cast<const char*>(m->payload), m->len);
+        if (value.rfind("done", 0) == 0) {
+          int shard = std::atoi(key.c_str());
+          if (shard >= 0 && shard < shards) done.insert(shard);
+        }
+      }
+      rd_kafka_message_destroy(m);
+    }
+  }
+
+  void rethrow() {
+    if (failure) {
+      auto f = failure;
+      failure = nullptr;
+      std::rethrow_exception(f);
+    }
+  }
+};
+
+void JobMembership::check_job_id(const std::string& job_id) {
+  if (job_id.empty() || job_id.size() > 200)
+    throw UserError("--job-id '" + job_id + "': give 1 to 200 characters");
+  for (char c : job_id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      throw UserError(fmt::format(
+          "--job-id '{}': '{}' cannot be in it (it names the job's Kafka topics and group): use "
+          "letters, digits, '.', '_' and '-'",
+          job_id, c));
+  }
+}
+
+JobMembership::JobMembership(const KafkaIO& cluster, const std::string& job_id, int shards,
+                             bool shards_given, Callbacks callbacks)
+    : impl_(std::make_unique<Impl>()) {
+  check_job_id(job_id);
+  auto& m = *impl_;
+  m.cluster = cluster;
+  m.job_id = job_id;
+  m.callbacks = std::move(callbacks);
+  m.shards_topic = "runnel-" + job_id + "-shards";
+  m.status_topic = "runnel-" + job_id + "-status";
+  m.producer = kafka_client::make_client(RD_KAFKA_PRODUCER, cluster, {{"linger.ms", "0"}},
+                                         &Impl::producer_hook, &m);
+  m.shards = ensure_topic(m.producer.get(), cluster, m.shards_topic, shards);
+  ensure_topic(m.producer.get(), cluster, m.status_topic, 1);
+  if (m.shards != shards && shards_given)
+    throw UserError(fmt::format(
+        "job '{}' has {} shards (its topic '{}' has {} partitions), not {} as --job-shards says: "
+        "drop --job-shards, or give the job a new --job-id",
+        job_id, m.shards, m.shards_topic, m.shards, shards));
+
+  m.status = kafka_client::make_client(
+      RD_KAFKA_CONSUMER, cluster,
+      {{"group.id", "runnel-" + job_id + "-status-reader"}, {"enable.auto.commit", "false"}});
+  rd_kafka_topic_partition_list_t* from = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(from, m.status_topic.c_str(), 0)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(m.status.get(), from);
+  rd_kafka_topic_partition_list_destroy(from);
+
+  // A member that dies is noticed when its session times out: short, so its
+  // shards move on within seconds (a real cluster's brokers allow 6 s and up).
+  m.member = kafka_client::make_client(RD_KAFKA_CONSUMER, cluster,
+                                       {{"group.id", "runnel-" + job_id},
+                                        {"partition.assignment.strategy", "cooperative-sticky"},
+                                        {"session.timeout.ms", "6000"},
+                                        {"heartbeat.interval.ms", "500"},
+                                        {"enable.auto.commit", "false"},
+                                        {"enable.auto.offset.store", "false"}},
+                                       &Impl::member_hook, &m);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, m.shards_topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(m.member.get(), topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error(
+        fmt::format("job {}: cannot join its group: {}", job_id, rd_kafka_err2str(e)));
+}
+
+JobMembership::~JobMembership() {
+  try {
+    leave();
+  } catch (const std::exception& e) {
+    log_warn(fmt::format("job {}: leaving its group: {}", impl_->job_id, e.what()));
+  }
+}
+
+int JobMembership::shards() const { return impl_->shards; }
+
+void JobMembership::poll(std::chrono::milliseconds wait) {
+  auto& m = *impl_;
+  const auto until = std::chrono::steady_clock::now() + wait;
+  do {
+    if (!m.left) {
+      if (rd_kafka_message_t* msg = rd_kafka_consumer_poll(m.member.get(), 20))
+        rd_kafka_message_destroy(msg);  // the shards topic holds no records
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    m.read_status();
+    m.rethrow();
+  } while (std::chrono::steady_clock::now() < until);
+}
+
+void JobMembership::mark_done(int shard) {
+  auto& m = *impl_;
+  const std::string key = std::to_string(shard);
+  const std::string value = "done by " + member_id();
+  m.delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
+  rd_kafka_resp_err_t e =
+      rd_kafka_producev(m.producer.get(), RD_KAFKA_V_TOPIC(m.status_topic.c_str()),
+                        RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_KEY(key.data(), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+    e = rd_kafka_flush(m.producer.get(), static_cast<int>(kClusterWait.count()));
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR) e = m.delivery;
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error(fmt::format("job {}: cannot record shard {} as done in '{}': {}",
+                                         m.job_id, shard, m.status_topic, rd_kafka_err2str(e)));
+  m.done.insert(shard);
+}
+
+const std::set<int>& JobMembership::done() const { return impl_->done; }
+
+std::string JobMembership::member_id() const {
+  char* id = rd_kafka_memberid(impl_->member.get());
+  std::string out = id == nullptr ? "" : id;
+  if (id != nullptr) rd_kafka_mem_free(impl_->member.get(), id);
+  return out;
+}
+
+void JobMembership::leave() {
+  auto& m = *impl_;
+  if (m.left) return;
+  m.left = true;
+  rd_kafka_consumer_close(m.member.get());  // runs the revoke callback for what it owns
+  rd_kafka_consumer_close(m.status.get());
+  m.rethrow();
+}
+
+}  // namespace runnel::io

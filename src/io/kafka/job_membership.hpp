@@ -1,0 +1,65 @@
+#pragma once
+// One process's membership in a job spread over several processes (members),
+// Kafka Streams' way: no coordinator of our own, the Kafka cluster is the
+// coordinator. A job with id ID has a fixed number of shards: the partitions
+// of its topic `runnel-ID-shards`, which the consumer group `runnel-ID`
+// hands out among the members (cooperative-sticky: a rebalance moves only
+// the shards it must). A member owns the shards it is assigned and runs one
+// pipeline per shard (PipelineOptions::share); a member that leaves gives its
+// shards back when it has stopped them, and one that dies loses them when
+// its session times out. Shards of a bounded job that finished are marked
+// done in `runnel-ID-status`, which every member reads, so a shard is run to
+// its end once and every member knows when the whole job is done.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runnel/kafka.hpp"
+
+namespace runnel::io {
+
+class JobMembership {
+ public:
+  struct Callbacks {
+    // Shards this member now owns too: start them.
+    std::function<void(const std::vector<int>&)> assigned;
+    // Shards this member must give up (another member joined, or this one
+    // leaves or lost its session): return once they are stopped.
+    std::function<void(const std::vector<int>&)> revoked;
+  };
+
+  // `cluster`: the bootstrap servers and the user's librdkafka properties
+  // (its topic is not used). Creates the job's topics if they do not exist,
+  // with `shards` partitions; a job whose topic has another count keeps
+  // its own, and a UserError says so if `shards_given`.
+  JobMembership(const KafkaIO& cluster, const std::string& job_id, int shards, bool shards_given,
+                Callbacks callbacks);
+  ~JobMembership();
+  JobMembership(const JobMembership&) = delete;
+  JobMembership& operator=(const JobMembership&) = delete;
+
+  int shards() const;
+  // Serves the group for up to `wait`: heartbeats, rebalances (the callbacks
+  // run on this thread, inside this call) and the status topic.
+  void poll(std::chrono::milliseconds wait);
+  // Records that `shard` ran to its end; durable once this returns.
+  void mark_done(int shard);
+  // The shards any member marked done, as read so far.
+  const std::set<int>& done() const;
+  // This member's id in the group (empty before it joined).
+  std::string member_id() const;
+  // Leaves the group: the revoked callback runs for what this member owns.
+  void leave();
+
+  // A job id is a topic and group name's part: letters, digits, '.', '_', '-'.
+  static void check_job_id(const std::string& job_id);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace runnel::io
