@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# A job spread over members (--job-id) on the development cluster: three
+# members start, one is killed with SIGKILL mid-run, a fourth starts later.
+# Its shards move to the others (after its session times out), which resume
+# them from their latest checkpoints. The output must equal a one-process run
+# of the same job, line for line (exactly once), and no shard may have run in
+# two members at once (from the members' logs of when they took and gave up
+# each shard). Twice: streaming from a Kafka topic with checkpoints, and batch
+# over files (a shard whose member died is run again from its beginning).
+#
+#   tests/fault/scale_out_test.sh RUNNEL_CLI SHARDED_JOB [WORKDIR]
+set -euo pipefail
+runnel=$1
+job=$2
+work=${3:-$(mktemp -d)}
+lines=${RUNNEL_FAULT_LINES:-90000}
+export RUNNEL_FAULT_RATE=${RUNNEL_FAULT_RATE:-2000}
+rm -rf "$work"
+mkdir -p "$work"
+log=$work/log.txt
+: >"$log"
+name=scale_out_test
+source "$(dirname "$0")/common.sh"
+
+start_kafka_dev "$runnel" --partitions 8 --topic lines --for 600s
+trap 'kill $dev 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
+awk -v n="$lines" 'BEGIN { for (i = 0; i < n; i++) printf "line %d of the input\n", i }' |
+  "$runnel" kafka produce -b "$b" -t lines 2>>"$log" || fail "producing the input failed"
+mkdir -p "$work/in"
+for f in 1 2 3 4 5 6; do
+  awk -v f="$f" -v n="$lines" 'BEGIN { for (i = 0; i < n / 6; i++) printf "file %d line %d\n", f, i }' \
+    >"$work/in/f$f.txt"
+done
+
+now_ms() { date +%s%3N; }
+
+# Checks the members' logs (member-*.log; $work/killed-* hold a killed
+# member's kill time): each shard ran in one member at a time.
+check_one_owner() {
+  python3 - "$@" <<'PY' || fail "a shard ran in two members at once (see above)"
+import glob, os, re, sys
+work = sys.argv[1]
+spans = {}  # shard -> [(start, end, member)]
+for path in sorted(glob.glob(os.path.join(work, "member-*.log"))):
+    member = os.path.basename(path)[:-4]
+    killed = os.path.join(work, "killed-" + member)
+    end_all = int(open(killed).read()) if os.path.exists(killed) else None
+    open_spans = {}
+    for line in open(path):
+        m = re.search(r"shard (\d+) (taken|given up|done) at (\d+) ms", line)
+        if not m:
+            continue
+        shard, what, t = int(m.group(1)), m.group(2), int(m.group(3))
+        if what == "taken":
+            open_spans[shard] = t
+        elif shard in open_spans:
+            spans.setdefault(shard, []).append((open_spans.pop(shard), t, member))
+    for shard, t in open_spans.items():
+        if end_all is None:
+            print(f"{member}: shard {shard} taken and never given up, and it was not killed")
+            sys.exit(1)
+        spans.setdefault(shard, []).append((t, end_all, member))
+bad = False
+for shard, s in sorted(spans.items()):
+    s.sort()
+    print(f"shard {shard}: " + ", ".join(f"{m} {a}..{b}" for a, b, m in s))
+    for (a1, b1, m1), (a2, b2, m2) in zip(s, s[1:]):
+        if a2 < b1:
+            print(f"shard {shard}: {m2} took it at {a2}, before {m1} gave it up at {b1}")
+            bad = True
+sys.exit(1 if bad else 0)
+PY
+}
+
+# scenario NAME REFERENCE_FLAGS... -- runs the job in one process, then as
+# three members with one killed and one started later; compares.
+scenario() {
+  local sname=$1
+  shift
+  local dir=$work/$sname
+  mkdir -p "$dir"
+  echo "$name: $sname: reference run in one process"
+  RUNNEL_FAULT_RATE=100000000 "$job" "$@" --output "$dir/ref" -p 1 --no-progress >>"$log" 2>&1 ||
+    fail "$sname: the reference run failed"
+  local id="$sname-$RANDOM$RANDOM"
+  local flags=("$@" --output "$dir/out" --job-id "$id" --bootstrap "$b" -p 1 --no-progress)
+  [ -n "${ckflags:-}" ] && flags+=(--checkpoint-dir "$dir/ck" --checkpoint-interval 200ms)
+  echo "$name: $sname: three members of job $id"
+  local pids=()
+  for m in a b c; do
+    "$job" "${flags[@]}" >"$dir/member-$m.log" 2>&1 &
+    pids+=($!)
+  done
+  # Member b is killed once it runs a shard (the group may give it one only
+  # at its second rebalance), in the middle of it.
+  for _ in $(seq 300); do grep -q "taken at" "$dir/member-b.log" && break; sleep 0.1; done
+  grep -q "taken at" "$dir/member-b.log" || fail "$sname: member b got no shard within 30 s"
+  random_sleep 1 3
+  kill -9 "${pids[1]}"
+  now_ms >"$dir/killed-member-b"
+  wait "${pids[1]}" 2>/dev/null || true
+  echo "$name: $sname: member b killed with SIGKILL; member d starts in 2 s"
+  sleep 2
+  "$job" "${flags[@]}" >"$dir/member-d.log" 2>&1 &
+  pids[1]=$!
+  for i in 0 1 2; do
+    if ! wait "${pids[$i]}"; then
+      cat "$dir"/member-*.log >>"$log"
+      fail "$sname: a member exited with an error"
+    fi
+  done
+  cat "$dir"/member-*.log >>"$log"
+  grep -h "taken at\|given up at\|done at\|lost its session" "$dir"/member-*.log | head -n 30
+  [ -f "$dir/out/_SUCCESS" ] || fail "$sname: no _SUCCESS in the shared output directory"
+  records "$dir/ref" >"$dir/ref.txt"
+  find "$dir/out" -path '*/shard-*/part-*' -exec cat {} + | LC_ALL=C sort >"$dir/out.txt"
+  [ -s "$dir/ref.txt" ] || fail "$sname: the reference output is empty"
+  if ! cmp -s "$dir/ref.txt" "$dir/out.txt"; then
+    echo "lost (<) and duplicated (>) lines:" >&2
+    diff "$dir/ref.txt" "$dir/out.txt" | head -n 20 >&2 || true
+    fail "$sname: the members' output differs from the one-process run"
+  fi
+  grep -q "shard .* taken at" "$dir/member-d.log" ||
+    echo "$name: $sname: (member d got no shard before the job ended)"
+  check_one_owner "$dir"
+  echo "$name: $sname: $(wc -l <"$dir/ref.txt") lines, equal to the one-process run"
+}
+
+ckflags=1 scenario streaming --input "kafka://$b/lines" --bounded --mode streaming
+ckflags= scenario batch --input "$work/in/*.txt" --mode batch
+echo "$name: passed"
