@@ -64,6 +64,22 @@ io::KafkaIO job_cluster(const JobFlags& f) {
   return cluster;
 }
 
+// What every member of a job must agree on, as "--flag=value" lines (the
+// program, its inputs and outputs, mode and checkpoints); what may differ
+// per member (parallelism, memory, logging, temp and state directories) is
+// left out.
+std::string job_flags(const std::string& name, const JobFlags& f) {
+  const auto& o = f.options;
+  std::string out = fmt::format(
+      "program={}\n--input={}\n--output={}\n--bounded={}\n--kafka-exactly-once={}\n--mode={}\n"
+      "--checkpoint-dir={}\n--checkpoint-interval={}\n--state-backend={}\n",
+      name, o.input, o.output, o.bounded, o.exactly_once, f.mode, o.pipeline.checkpoint_dir,
+      f.checkpoint_interval, f.state_backend);
+  for (const auto& [k, v] : o.kafka_properties)
+    out += fmt::format("--kafka-property {}={}\n", k, v);
+  return out;
+}
+
 // The output directory belongs to this job: a member may write into it if it
 // is new, empty, or holds this job's output (a member that died left some).
 void claim_output(const fs::path& dir, const std::string& job_id, bool overwrite) {
@@ -121,7 +137,7 @@ class Member {
     };
     membership_ = std::make_unique<io::JobMembership>(
         job_cluster(f_), f_.job_id, f_.job_shards > 0 ? f_.job_shards : kDefaultShards,
-        f_.job_shards > 0, std::move(callbacks));
+        f_.job_shards > 0, job_flags(name_, f_), std::move(callbacks));
     log_info(
         fmt::format("{}: member of job '{}' ({} shards); waiting for the group to give it "
                     "shards",

@@ -8,11 +8,16 @@
 # each shard). Twice: streaming from a Kafka topic with checkpoints, and batch
 # over files (a shard whose member died is run again from its beginning).
 #
-#   tests/fault/scale_out_test.sh RUNNEL_CLI SHARDED_JOB [WORKDIR]
+# And a third time from the topic to a topic through the exactly-once Kafka
+# sink: what a read_committed consumer would see (the records of transactions
+# the shards' logs list as committed) must equal the one-process run.
+#
+#   tests/fault/scale_out_test.sh RUNNEL_CLI SHARDED_JOB KAFKA_COMMITTED [WORKDIR]
 set -euo pipefail
 runnel=$1
 job=$2
-work=${3:-$(mktemp -d)}
+reader=$3
+work=${4:-$(mktemp -d)}
 lines=${RUNNEL_FAULT_LINES:-90000}
 export RUNNEL_FAULT_RATE=${RUNNEL_FAULT_RATE:-2000}
 rm -rf "$work"
@@ -22,7 +27,7 @@ log=$work/log.txt
 name=scale_out_test
 source "$(dirname "$0")/common.sh"
 
-start_kafka_dev "$runnel" --partitions 8 --topic lines --for 600s
+start_kafka_dev "$runnel" --partitions 8 --topic lines --topic out --for 600s
 trap 'kill $dev 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
 awk -v n="$lines" 'BEGIN { for (i = 0; i < n; i++) printf "line %d of the input\n", i }' |
   "$runnel" kafka produce -b "$b" -t lines 2>>"$log" || fail "producing the input failed"
@@ -83,7 +88,10 @@ scenario() {
   RUNNEL_FAULT_RATE=100000000 "$job" "$@" --output "$dir/ref" -p 1 --no-progress >>"$log" 2>&1 ||
     fail "$sname: the reference run failed"
   local id="$sname-$RANDOM$RANDOM"
-  local flags=("$@" --output "$dir/out" --job-id "$id" --bootstrap "$b" -p 1 --no-progress)
+  local out=$dir/out
+  [ -n "${kafka_out:-}" ] && out=kafka://$b/out
+  local flags=("$@" --output "$out" --job-id "$id" --bootstrap "$b" -p 1 --no-progress)
+  [ -n "${kafka_out:-}" ] && flags+=(--kafka-exactly-once)
   [ -n "${ckflags:-}" ] && flags+=(--checkpoint-dir "$dir/ck" --checkpoint-interval 200ms)
   echo "$name: $sname: three members of job $id"
   local pids=()
@@ -111,9 +119,16 @@ scenario() {
   done
   cat "$dir"/member-*.log >>"$log"
   grep -h "taken at\|given up at\|done at\|lost its session" "$dir"/member-*.log | head -n 30
-  [ -f "$dir/out/_SUCCESS" ] || fail "$sname: no _SUCCESS in the shared output directory"
   records "$dir/ref" >"$dir/ref.txt"
-  find "$dir/out" -path '*/shard-*/part-*' -exec cat {} + | LC_ALL=C sort >"$dir/out.txt"
+  if [ -n "${kafka_out:-}" ]; then
+    cat "$dir"/ck/shard-*/_kafka_transactions.log >"$dir/transactions.log"
+    "$reader" "$b" out "$dir/transactions.log" 2>>"$log" | LC_ALL=C sort >"$dir/out.txt" ||
+      fail "$sname: reading the output topic failed"
+    echo "$name: $sname: transactions: $(grep -c '^commit' "$dir/transactions.log") committed, $(grep -c '^abort' "$dir/transactions.log" || true) aborted"
+  else
+    [ -f "$dir/out/_SUCCESS" ] || fail "$sname: no _SUCCESS in the shared output directory"
+    find "$dir/out" -path '*/shard-*/part-*' -exec cat {} + | LC_ALL=C sort >"$dir/out.txt"
+  fi
   [ -s "$dir/ref.txt" ] || fail "$sname: the reference output is empty"
   if ! cmp -s "$dir/ref.txt" "$dir/out.txt"; then
     echo "lost (<) and duplicated (>) lines:" >&2
@@ -124,8 +139,24 @@ scenario() {
     echo "$name: $sname: (member d got no shard before the job ended)"
   check_one_owner "$dir"
   echo "$name: $sname: $(wc -l <"$dir/ref.txt") lines, equal to the one-process run"
+  last_id=$id
+  last_flags=("${flags[@]}")
 }
 
 ckflags=1 scenario streaming --input "kafka://$b/lines" --bounded --mode streaming
+
+# A member whose flags differ from the job's is refused, naming the difference;
+# a member of a job that is done exits at once.
+rc=0
+"$job" "${last_flags[@]}" --state-backend rocksdb >"$work/differs.log" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "a member with another --state-backend exited $rc, not 2"
+grep -q -- "--state-backend is 'rocksdb' here but 'memory' in the job" "$work/differs.log" ||
+  fail "the refusal does not name the difference: $(cat "$work/differs.log")"
+"$job" "${last_flags[@]}" >"$work/again.log" 2>&1 || fail "a member of a done job failed"
+grep -q "is done" "$work/again.log" || fail "a member of a done job did not say it is done"
+grep -q "taken at" "$work/again.log" && fail "a member of a done job ran a shard again"
+echo "$name: a member with other flags is refused; one of a done job exits at once"
+
 ckflags= scenario batch --input "$work/in/*.txt" --mode batch
+ckflags=1 kafka_out=1 scenario exactly-once --input "kafka://$b/lines" --bounded --mode streaming
 echo "$name: passed"

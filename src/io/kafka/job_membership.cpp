@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -61,6 +62,34 @@ int ensure_topic(rd_kafka_t* rk, const KafkaIO& cluster, const std::string& topi
   return static_cast<int>(kafka_client::partitions_of(rk, io, kClusterWait).size());
 }
 
+// "key=value" lines: the keys whose values differ, with both values.
+std::string describe_difference(const std::string& mine, const std::string& job) {
+  auto parse = [](const std::string& text) {
+    std::map<std::string, std::string> out;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      std::size_t end = text.find('\n', at);
+      if (end == std::string::npos) end = text.size();
+      const std::string line = text.substr(at, end - at);
+      const std::size_t eq = line.find('=');
+      if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
+      at = end + 1;
+    }
+    return out;
+  };
+  const auto a = parse(mine), b = parse(job);
+  std::vector<std::string> diffs;
+  std::set<std::string> keys;
+  for (const auto& [k, v] : a) keys.insert(k);
+  for (const auto& [k, v] : b) keys.insert(k);
+  for (const auto& k : keys) {
+    const auto x = a.count(k) ? a.at(k) : "(none)";
+    const auto y = b.count(k) ? b.at(k) : "(none)";
+    if (x != y) diffs.push_back(fmt::format("{} is '{}' here but '{}' in the job", k, x, y));
+  }
+  return diffs.empty() ? "they are written differently" : fmt::format("{}", fmt::join(diffs, "; "));
+}
+
 }  // namespace
 
 struct JobMembership::Impl {
@@ -74,9 +103,11 @@ struct JobMembership::Impl {
   Handle status;    // reads the done markers
   std::set<int> done;
   std::set<int> owned;
+  std::string job_flags;       // as the job's first member gave them
   std::exception_ptr failure;  // thrown by a callback (inside librdkafka's call)
   rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
   bool left = false;
+  bool assigned_once = false;  // the group gave this member an assignment (maybe empty)
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) static_cast<Impl*>(opaque)->delivery = m->err;
@@ -106,6 +137,7 @@ struct JobMembership::Impl {
           rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, list));
         else
           rd_kafka_assign(rk, list);
+        assigned_once = true;
         owned.insert(moved.begin(), moved.end());
         if (!moved.empty() && !failure) callbacks.assigned(moved);
       } else {
@@ -124,18 +156,59 @@ struct JobMembership::Impl {
     }
   }
 
-  void read_status() {
-    while (rd_kafka_message_t* m = rd_kafka_consumer_poll(status.get(), 0)) {
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key != nullptr) {
-        std::string key(static_cast<const char*>(m->key), m->key_len);
-        std::string value(static_cast<const char*>(m->payload), m->len);
-        if (value.rfind("done", 0) == 0) {
-          int shard = std::atoi(key.c_str());
-          if (shard >= 0 && shard < shards) done.insert(shard);
-        }
-      }
-      rd_kafka_message_destroy(m);
+  // Reads the status topic up to its end as of now.
+  void read_status_to_end() {
+    std::int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(status.get(), status_topic.c_str(), 0, &low, &high,
+                                         static_cast<int>(kClusterWait.count())) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high <= low)
+      return;
+    const auto until = std::chrono::steady_clock::now() + kClusterWait;
+    while (std::chrono::steady_clock::now() < until) {
+      rd_kafka_message_t* msg = rd_kafka_consumer_poll(status.get(), 50);
+      if (msg == nullptr) continue;
+      const std::int64_t offset = msg->offset;
+      const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+      take_status(msg);
+      if (ok && offset + 1 >= high) return;
     }
+  }
+
+  // Appends a record to the status topic; durable once this returns.
+  void produce_status(const std::string& key, const std::string& value) {
+    delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(status_topic.c_str()),
+                          RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_KEY(key.data(), key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+      e = rd_kafka_flush(producer.get(), static_cast<int>(kClusterWait.count()));
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) e = delivery;
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw std::runtime_error(fmt::format("job {}: cannot write '{}' to '{}': {}", job_id, key,
+                                           status_topic, rd_kafka_err2str(e)));
+  }
+
+  void read_status() {
+    while (rd_kafka_message_t* m = rd_kafka_consumer_poll(status.get(), 0)) take_status(m);
+  }
+  // A done marker (key: the shard's number, value "done by MEMBER") or the
+  // job's flags (key "flags"; the first such record is the job's).
+  void take_status(rd_kafka_message_t* m) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key != nullptr && m->payload != nullptr) {
+      std::string key(static_cast<const char*>(m->key), m->key_len);
+      std::string value(static_cast<const char*>(m->payload), m->len);
+      if (key == "flags") {
+        if (job_flags.empty()) job_flags = value;
+      } else if (value.rfind("done", 0) == 0 && !key.empty() &&
+                 std::isdigit(static_cast<unsigned char>(key[0]))) {
+        int shard = std::atoi(key.c_str());
+        if (shard >= 0 && shard < shards) done.insert(shard);
+      }
+    }
+    rd_kafka_message_destroy(m);
   }
 
   void rethrow() {
@@ -160,7 +233,7 @@ void JobMembership::check_job_id(const std::string& job_id) {
 }
 
 JobMembership::JobMembership(const KafkaIO& cluster, const std::string& job_id, int shards,
-                             bool shards_given, Callbacks callbacks)
+                             bool shards_given, const std::string& job_flags, Callbacks callbacks)
     : impl_(std::make_unique<Impl>()) {
   check_job_id(job_id);
   auto& m = *impl_;
@@ -187,6 +260,19 @@ JobMembership::JobMembership(const KafkaIO& cluster, const std::string& job_id, 
       RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_assign(m.status.get(), from);
   rd_kafka_topic_partition_list_destroy(from);
+  // What is done already, before the group gives this member anything (a
+  // member that joins late must not run a finished shard again), and the
+  // job's flags: the first member's, which every later one must match.
+  m.read_status_to_end();
+  if (m.job_flags.empty()) {
+    m.produce_status("flags", job_flags);
+    m.read_status_to_end();
+  }
+  if (m.job_flags != job_flags)
+    throw UserError(fmt::format(
+        "this member's flags differ from those job '{}' was started with: {}; start it with the "
+        "job's flags, or give it another --job-id",
+        job_id, describe_difference(job_flags, m.job_flags)));
 
   // A member that dies is noticed when its session times out: short, so its
   // shards move on within seconds (a real cluster's brokers allow 6 s and up).
@@ -233,22 +319,8 @@ void JobMembership::poll(std::chrono::milliseconds wait) {
 }
 
 void JobMembership::mark_done(int shard) {
-  auto& m = *impl_;
-  const std::string key = std::to_string(shard);
-  const std::string value = "done by " + member_id();
-  m.delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
-  rd_kafka_resp_err_t e =
-      rd_kafka_producev(m.producer.get(), RD_KAFKA_V_TOPIC(m.status_topic.c_str()),
-                        RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_KEY(key.data(), key.size()),
-                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-  if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-    e = rd_kafka_flush(m.producer.get(), static_cast<int>(kClusterWait.count()));
-  if (e == RD_KAFKA_RESP_ERR_NO_ERROR) e = m.delivery;
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw std::runtime_error(fmt::format("job {}: cannot record shard {} as done in '{}': {}",
-                                         m.job_id, shard, m.status_topic, rd_kafka_err2str(e)));
-  m.done.insert(shard);
+  impl_->produce_status(std::to_string(shard), "done by " + member_id());
+  impl_->done.insert(shard);
 }
 
 const std::set<int>& JobMembership::done() const { return impl_->done; }
@@ -265,6 +337,10 @@ void JobMembership::leave() {
   if (m.left) return;
   m.left = true;
   rd_kafka_consumer_close(m.member.get());  // runs the revoke callback for what it owns
+  // librdkafka before 2.3.0 (Debian 12 has 2.0.2) aborts when it destroys a
+  // cooperative-sticky member that joined but never got an assignment
+  // (its issue 4312): such a handle is left to the process's exit.
+  if (!m.assigned_once) (void)m.member.release();
   rd_kafka_consumer_close(m.status.get());
   m.rethrow();
 }

@@ -34,9 +34,12 @@ class JobMembership {
   // `cluster`: the bootstrap servers and the user's librdkafka properties
   // (its topic is not used). Creates the job's topics if they do not exist,
   // with `shards` partitions; a job whose topic has another count keeps
-  // its own, and a UserError says so if `shards_given`.
+  // its own, and a UserError says so if `shards_given`. `job_flags`
+  // ("--flag=value" lines): what every member must be started with; the
+  // first member records them, and a member whose differ is refused with a
+  // UserError naming each difference.
   JobMembership(const KafkaIO& cluster, const std::string& job_id, int shards, bool shards_given,
-                Callbacks callbacks);
+                const std::string& job_flags, Callbacks callbacks);
   ~JobMembership();
   JobMembership(const JobMembership&) = delete;
   JobMembership& operator=(const JobMembership&) = delete;

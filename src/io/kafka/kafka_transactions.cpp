@@ -257,7 +257,10 @@ KafkaTransactions::KafkaTransactions(const io::KafkaIO& io, const SharedStateCon
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.io = io;
-  m.uid = ctx.uid;
+  // A shard of a job spread over members has its own checkpoint directory
+  // and log; its sink's name says which shard it is, so the records of all
+  // shards in one topic tell whose transaction they were part of.
+  m.uid = ctx.shares > 1 ? fmt::format("shard{}.{}", ctx.share, ctx.uid) : ctx.uid;
   m.where = io::kafka_client::where(io);
   m.checkpointing = ctx.checkpointing;
   auto user_id = io.properties.find("transactional.id");

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# A job spread over members (--job-id) against the same job in one process,
+# on the development cluster: the built-in `uppercase` job over text files in
+# batch mode (4 shards), run
+#   - in one process at -p 4 (the baseline, no --job-id),
+#   - as 1, 2 and 4 members at -p 1 each (a member runs each shard it owns as
+#     a pipeline of its own, so the job's total parallelism is 4 in each),
+# and the time from a member's SIGKILL to its shard being taken by another.
+# Throughput is input lines per second of wall time, from the first member's
+# start to the last one's exit (group joins included), and over the members'
+# processing window (first shard taken to last shard done, from their logs).
+#
+#   bench/scale_out/run.sh RUNNEL [MB=300] [RUNS=3]
+set -euo pipefail
+runnel=$(realpath "$1")
+mb=${2:-300}
+runs=${3:-3}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+cd "$work"
+
+"$runnel" kafka dev --for 3600s >bootstrap 2>dev.log &
+for _ in $(seq 100); do [ -s bootstrap ] && break; sleep 0.1; done
+b=$(cat bootstrap)
+
+mkdir in
+for f in 1 2 3 4 5 6; do
+  awk -v f="$f" -v bytes=$((mb * 1024 * 1024 / 6)) 'BEGIN {
+    line = sprintf("file %d: the quick brown fox jumps over the lazy dog, again and again", f)
+    for (n = 0; n < bytes; n += length(line) + 12) printf "%s %011d\n", line, n }' >"in/f$f.txt"
+done
+lines=$(cat in/*.txt | wc -l)
+echo "input: $lines lines, $(du -sh in | cut -f1), 4 shards, development cluster at $b"
+
+ms() { date +%s%3N; }
+
+one_process() {
+  rm -rf out
+  local t0
+  t0=$(ms)
+  "$runnel" run uppercase --input 'in/*.txt' --output out --mode batch -p 4 --no-progress 2>>log.txt
+  echo $(($(ms) - t0))
+}
+
+# members N: N members at -p 1; prints "WALL_MS WINDOW_MS"
+members() {
+  local n=$1 id="bench-$RANDOM$RANDOM" pids=() t0
+  rm -rf out m-*.log
+  t0=$(ms)
+  for i in $(seq "$n"); do
+    "$runnel" run uppercase --input 'in/*.txt' --output out --mode batch -p 1 --no-progress \
+      --job-id "$id" --bootstrap "$b" 2>"m-$i.log" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  local wall=$(($(ms) - t0))
+  local window
+  window=$(cat m-*.log | python3 -c '
+import re, sys
+taken, done = [], []
+for line in sys.stdin:
+    m = re.search(r"shard \d+ (taken|done) at (\d+) ms", line)
+    if m:
+        (taken if m.group(1) == "taken" else done).append(int(m.group(2)))
+print(max(done) - min(taken))')
+  echo "$wall $window"
+}
+
+for r in $(seq "$runs"); do
+  base=$(one_process)
+  line="run $r: one process -p 4: $base ms ($((lines * 1000 / base)) lines/s)"
+  for n in 1 2 4; do
+    read -r wall window < <(members "$n")
+    line+="; $n member(s): $wall ms wall ($((lines * 1000 / wall)) lines/s, $(awk -v a="$base" -v b="$wall" 'BEGIN { printf "%.2f", a / b }')x), window $window ms ($(awk -v a="$base" -v b="$window" 'BEGIN { printf "%.2f", a / b }')x)"
+  done
+  echo "$line"
+done
+
+# Failover: two members of an unbounded, paced streaming job (Nexmark q1 from
+# the generator, checkpoints every second); the one that took shard 0 is
+# killed with SIGKILL, and the time until the other takes shard 0 is printed.
+id="failover-$RANDOM$RANDOM"
+for i in 1 2; do
+  "$runnel" nexmark run --query q1 --events 0 --rate 20000 --mode streaming -p 1 --no-progress \
+    --checkpoint-dir ck --job-id "$id" --bootstrap "$b" 2>"f-$i.log" &
+  eval "fp$i=$!"
+done
+victim=
+for _ in $(seq 600); do
+  for i in 1 2; do grep -q "shard 0 taken at" "f-$i.log" && victim=$i; done
+  [ -n "$victim" ] && break
+  sleep 0.05
+done
+[ -n "$victim" ] || { echo "no member took shard 0"; exit 1; }
+sleep 2
+eval "kill -9 \$fp$victim"
+killed=$(ms)
+other=$((3 - victim))
+for _ in $(seq 600); do grep -q "shard 0 taken at" "f-$other.log" && break; sleep 0.05; done
+taken=$(grep -o "shard 0 taken at [0-9]*" "f-$other.log" | grep -o "[0-9]*$" | head -1)
+echo "failover: shard 0 taken by the other member $((taken - killed)) ms after the SIGKILL (session.timeout.ms 6000, no standby replicas)"
+eval "kill -TERM \$fp$other"
+eval "wait \$fp$other" || true
