@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # A job spread over members (--job-id) against the same job in one process,
-# on the development cluster: the built-in `uppercase` job over text files in
-# batch mode (4 shards), run
+# on the development cluster: Nexmark q1 (element-wise: a currency
+# conversion of every bid) over EVENTS generated events in batch mode, sink
+# blackhole, a job of 4 shards, run
 #   - in one process at -p 4 (the baseline, no --job-id),
 #   - as 1, 2 and 4 members at -p 1 each (a member runs each shard it owns as
 #     a pipeline of its own, so the job's total parallelism is 4 in each),
 # and the time from a member's SIGKILL to its shard being taken by another.
-# Throughput is input lines per second of wall time, from the first member's
-# start to the last one's exit (group joins included), and over the members'
-# processing window (first shard taken to last shard done, from their logs).
+# Throughput is events per second of wall time, from the first member's
+# start to the last one's exit (topic creation and group joins included), and
+# over the members' processing window (first shard taken to last shard done,
+# from their logs); each beside the one-process run as a ratio.
 #
-#   bench/scale_out/run.sh RUNNEL [MB=300] [RUNS=3]
+#   bench/scale_out/run.sh RUNNEL [EVENTS=20000000] [RUNS=3]
 set -euo pipefail
 runnel=$(realpath "$1")
-mb=${2:-300}
+events=${2:-20000000}
 runs=${3:-3}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -22,34 +24,25 @@ cd "$work"
 "$runnel" kafka dev --for 3600s >bootstrap 2>dev.log &
 for _ in $(seq 100); do [ -s bootstrap ] && break; sleep 0.1; done
 b=$(cat bootstrap)
-
-mkdir in
-for f in 1 2 3 4 5 6; do
-  awk -v f="$f" -v bytes=$((mb * 1024 * 1024 / 6)) 'BEGIN {
-    line = sprintf("file %d: the quick brown fox jumps over the lazy dog, again and again", f)
-    for (n = 0; n < bytes; n += length(line) + 12) printf "%s %011d\n", line, n }' >"in/f$f.txt"
-done
-lines=$(cat in/*.txt | wc -l)
-echo "input: $lines lines, $(du -sh in | cut -f1), 4 shards, development cluster at $b"
+echo "Nexmark q1, $events events, batch mode, 4 shards, development cluster at $b"
 
 ms() { date +%s%3N; }
+q1=(nexmark run --query q1 --events "$events" --mode batch --no-progress)
 
 one_process() {
-  rm -rf out
   local t0
   t0=$(ms)
-  "$runnel" run uppercase --input 'in/*.txt' --output out --mode batch -p 4 --no-progress 2>>log.txt
+  "$runnel" "${q1[@]}" -p 4 2>>log.txt
   echo $(($(ms) - t0))
 }
 
 # members N: N members at -p 1; prints "WALL_MS WINDOW_MS"
 members() {
   local n=$1 id="bench-$RANDOM$RANDOM" pids=() t0
-  rm -rf out m-*.log
+  rm -f m-*.log
   t0=$(ms)
   for i in $(seq "$n"); do
-    "$runnel" run uppercase --input 'in/*.txt' --output out --mode batch -p 1 --no-progress \
-      --job-id "$id" --bootstrap "$b" 2>"m-$i.log" &
+    "$runnel" "${q1[@]}" -p 1 --job-id "$id" --bootstrap "$b" 2>"m-$i.log" &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
@@ -66,12 +59,13 @@ print(max(done) - min(taken))')
   echo "$wall $window"
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 for r in $(seq "$runs"); do
   base=$(one_process)
-  line="run $r: one process -p 4: $base ms ($((lines * 1000 / base)) lines/s)"
+  line="run $r: one process -p 4: $base ms ($((events * 1000 / base)) events/s)"
   for n in 1 2 4; do
     read -r wall window < <(members "$n")
-    line+="; $n member(s): $wall ms wall ($((lines * 1000 / wall)) lines/s, $(awk -v a="$base" -v b="$wall" 'BEGIN { printf "%.2f", a / b }')x), window $window ms ($(awk -v a="$base" -v b="$window" 'BEGIN { printf "%.2f", a / b }')x)"
+    line+="; $n member(s): wall $wall ms ($(ratio "$base" "$wall")x), window $window ms ($(ratio "$base" "$window")x)"
   done
   echo "$line"
 done

@@ -100,10 +100,11 @@ struct PipelineOptions {
   std::string job_name = "job";
   // A job spread over several processes (members, see --job-id in the
   // guide): this run reads share `share` (0 .. shares-1) of every input:
-  // the Kafka partitions, file splits, generator shards and create()
-  // elements numbered i with i % shares == share, numbered the same in every
-  // member. Records do not cross between shares, so a plan with a keyed or
-  // broadcast exchange is refused while shares > 1.
+  // the Kafka partitions, file splits and generator shards numbered i with
+  // i % shares == share (numbered the same in every member), and the
+  // share-th of `shares` equal slices of a create(). Records do not cross
+  // between shares, so a plan with a keyed or broadcast exchange is refused
+  // while shares > 1.
   int share = 0;
   int shares = 1;
 };
@@ -218,7 +219,15 @@ class Pipeline {
   RunResult run();
   // Asks this pipeline's run (on another thread) to stop as request_stop()
   // does, without touching other runs in the process.
-  void request_stop() { stop_.store(true); }
+  void request_stop() {
+    int none = 0;
+    stop_.compare_exchange_strong(none, 1);
+  }
+  // Ends this pipeline's run at once without a final checkpoint or a commit:
+  // run() throws, and what the run wrote since its last checkpoint is
+  // discarded by the next restore (a member of a job spread over processes
+  // that lost a shard to another member).
+  void request_abort() { stop_.store(2); }
 
   const PipelineOptions& options() const { return options_; }
   // The mode run() uses: options().mode, or for kAuto what the sources imply.
@@ -251,7 +260,7 @@ class Pipeline {
   runtime::PhysicalPlan physical_plan() const;
 
   PipelineOptions options_;
-  std::atomic<bool> stop_{false};
+  std::atomic<int> stop_{0};  // 1: stop, 2: abort (runtime::OwnStop)
   std::vector<NodeSpec> nodes_;
   std::vector<PortRef> dead_letter_ports_;
   std::size_t dead_letters_claimed_ = 0;  // dead_letter_ports_[0, this) have a consumer

@@ -60,7 +60,16 @@ io::KafkaIO job_cluster(const JobFlags& f) {
         "--job-id {}: the members of a job meet on a Kafka cluster; name it with --bootstrap "
         "HOST:PORT (or use a kafka:// --input or --output)",
         f.job_id));
-  cluster.properties = f.options.kafka_properties;
+  // Only how to reach the cluster: the membership's clients set their own
+  // group, assignor and transactions (a sink's transactional.id or a
+  // source's group.id are not theirs).
+  for (const auto& [k, v] : f.options.kafka_properties) {
+    for (const char* prefix : {"security.", "sasl.", "ssl.", "socket.", "client.", "broker.",
+                               "reconnect.", "metadata.", "api.version", "session.timeout.ms",
+                               "heartbeat.interval.ms", "max.poll.interval.ms", "debug"}) {
+      if (k.rfind(prefix, 0) == 0) cluster.properties[k] = v;
+    }
+  }
   return cluster;
 }
 
@@ -132,9 +141,7 @@ class Member {
     callbacks.assigned = [this](const std::vector<int>& shards) {
       for (int s : shards) start(s);
     };
-    callbacks.revoked = [this](const std::vector<int>& shards) {
-      for (int s : shards) stop(s, "handed over");
-    };
+    callbacks.revoked = [this](const std::vector<int>& shards, bool lost) { stop(shards, lost); };
     membership_ = std::make_unique<io::JobMembership>(
         job_cluster(f_), f_.job_id, f_.job_shards > 0 ? f_.job_shards : kDefaultShards,
         f_.job_shards > 0, job_flags(name_, f_), std::move(callbacks));
@@ -205,21 +212,27 @@ class Member {
     }
     auto run = std::make_unique<ShardRun>();
     run->shard = s;
-    run->pipeline = build_shard(s, false);
-    const bool streaming = run->pipeline->streaming();
+    const bool streaming = make_pipeline(*run);
+    log_info(fmt::format(
+        "{}: shard {} taken at {} ms ({})", name_, s, wall_ms(),
+        streaming ? "resuming from its latest checkpoint, if it has one" : "from its beginning"));
+    launch(*run);
+    runs_[s] = std::move(run);
+  }
+
+  // The shard's pipeline, for its mode; returns whether it streams.
+  bool make_pipeline(ShardRun& run) {
+    run.pipeline = build_shard(run.shard, false);
+    const bool streaming = run.pipeline->streaming();
     if (!streaming) {
-      run->pipeline = build_shard(s, true);
+      run.pipeline = build_shard(run.shard, true);
     } else if (f_.options.pipeline.checkpoint_dir.empty()) {
       throw UserError(fmt::format(
           "--job-id {} in streaming mode needs --checkpoint-dir on storage every member reaches: "
           "a shard that moves to another member resumes from its checkpoints there",
           f_.job_id));
     }
-    log_info(fmt::format(
-        "{}: shard {} taken at {} ms ({})", name_, s, wall_ms(),
-        streaming ? "resuming from its latest checkpoint, if it has one" : "from its beginning"));
-    launch(*run);
-    runs_[s] = std::move(run);
+    return streaming;
   }
 
   static void launch(ShardRun& run) {
@@ -241,20 +254,37 @@ class Member {
     run.thread.join();
   }
 
-  void stop(int s, const char* why) {
-    auto it = runs_.find(s);
-    if (it == runs_.end()) return;
-    it->second->stopping = true;
-    finish(*it->second);
-    if (it->second->error && !it->second->result.stopped) {
-      try {
-        std::rethrow_exception(it->second->error);
-      } catch (const std::exception& e) {
-        log_info(fmt::format("{}: shard {} stopped ({}): {}", name_, s, why, e.what()));
-      }
+  // Gives shards up: handed over, each stops with a final checkpoint (all
+  // asked at once, then waited for); lost (this member's session expired, so
+  // another member may own them already), each is aborted without one.
+  void stop(const std::vector<int>& shards, bool lost) {
+    reap();  // a shard that ended by itself is done, not given up
+    std::vector<std::map<int, std::unique_ptr<ShardRun>>::iterator> going;
+    for (int s : shards) {
+      auto it = runs_.find(s);
+      if (it == runs_.end()) continue;
+      it->second->stopping = true;
+      if (lost)
+        it->second->pipeline->request_abort();
+      else
+        it->second->pipeline->request_stop();
+      going.push_back(it);
     }
-    log_info(fmt::format("{}: shard {} given up at {} ms ({})", name_, s, wall_ms(), why));
-    runs_.erase(it);
+    const char* why = lost ? "lost with this member's session" : "handed over";
+    for (auto it : going) {
+      ShardRun& run = *it->second;
+      if (run.thread.joinable()) run.thread.join();
+      if (run.error) {
+        try {
+          std::rethrow_exception(run.error);
+        } catch (const std::exception& e) {
+          log_info(fmt::format("{}: shard {} ended ({}): {}", name_, run.shard, why, e.what()));
+        }
+      }
+      log_info(
+          fmt::format("{}: shard {} given up at {} ms ({})", name_, run.shard, wall_ms(), why));
+      runs_.erase(it);
+    }
   }
 
   // Runs that ended by themselves: a shard done, or failed.
@@ -279,7 +309,7 @@ class Member {
               fmt::format("{}: shard {} failed: {}; restarting it from its latest checkpoint "
                           "(restart {} of {})",
                           name_, run.shard, e.what(), run.restarts, f_.restart_attempts));
-          run.pipeline = build_shard(run.shard, false);
+          make_pipeline(run);
           launch(run);
           ++it;
           continue;

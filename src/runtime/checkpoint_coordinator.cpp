@@ -93,7 +93,7 @@ void CheckpointCoordinator::loop() {
     while (!stopping_ && !stop_asked() && std::chrono::steady_clock::now() < next)
       cv_.wait_until(
           lock, std::min(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
-    if (stopping_) break;
+    if (stopping_ || stop_.aborted()) break;  // aborted: no final checkpoint
     const bool final = stop_asked();
     // Once every source has finished, the end of the job commits what is left.
     if (running_sources_ == 0) {

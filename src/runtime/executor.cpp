@@ -96,6 +96,11 @@ void Executor::stop_after_checkpoint() {
 
 bool Executor::stop_requested_now() {
   if (!stop_.asked()) return false;
+  if (stop_.aborted()) {
+    fail(std::make_exception_ptr(
+        std::runtime_error("aborted: the run was told to end without committing")));
+    return true;
+  }
   if (!options_.streaming) {
     fail(std::make_exception_ptr(
         UserError("interrupted: a batch job stops without committing its output; run it again")));

@@ -48,7 +48,7 @@ struct ExecutionOptions {
   // executor makes its own when unset.
   std::shared_ptr<JobMetrics> metrics;
   // This run's own stop request (null: only process-wide ones, see stop_request.hpp).
-  const std::atomic<bool>* stop = nullptr;
+  const std::atomic<int>* stop = nullptr;  // an OwnStop
   // A job spread over members: this run reads share `share` of `shares` of
   // every input (see InstanceContext).
   int share = 0;

@@ -71,9 +71,10 @@ struct InstanceContext {
   int parallelism = 1;
   // A job spread over members (PipelineOptions::share): this run reads share
   // `share` of `shares` of every input. Splits (file ranges, Kafka
-  // partitions, generator shards, elements of create()) are numbered the same
-  // in every member, independent of its parallelism; split i belongs to share
-  // i % shares, and within it to instance (i / shares) % parallelism.
+  // partitions, generator shards) are numbered the same in every member,
+  // independent of its parallelism; split i belongs to share i % shares, and
+  // within it to instance (i / shares) % parallelism. (A create() is cut
+  // into `shares` slices, then each into `parallelism`.)
   int share = 0;
   int shares = 1;
   bool share_owns(std::uint64_t split) const {

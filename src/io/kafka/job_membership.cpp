@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -24,42 +25,70 @@ namespace {
 
 constexpr std::chrono::milliseconds kClusterWait{10'000};
 
-// Creates `topic` with `partitions` if it does not exist: through the admin
-// API on a real cluster; the development cluster has none and creates a topic
-// when a producer first asks for its metadata (with its default partition
-// count). Returns the partition count the topic has.
-int ensure_topic(rd_kafka_t* rk, const KafkaIO& cluster, const std::string& topic, int partitions) {
+// Creates the job's topics (name, partitions) that do not exist: through
+// the admin API on a real cluster; the development cluster has no controller
+// to ask (so no admin API) and creates a topic when a producer first asks for
+// its metadata, with its default partition count. Returns the partition
+// count each topic has.
+std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
+                               const std::vector<std::pair<std::string, int>>& wanted) {
+  const auto existing = kafka_client::list_topics(rk, cluster.bootstrap, kClusterWait);
+  auto exists = [&](const std::string& t) {
+    return std::any_of(existing.begin(), existing.end(),
+                       [&](const auto& e) { return e.first == t; });
+  };
+  std::vector<rd_kafka_NewTopic_t*> create;
   char err[512];
-  rd_kafka_NewTopic_t* wanted =
-      rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, err, sizeof err);
-  if (wanted == nullptr)
-    throw std::runtime_error(fmt::format("cannot describe topic '{}': {}", topic, err));
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_request_timeout(options, static_cast<int>(kClusterWait.count()), err,
-                                            sizeof err);
-  rd_kafka_CreateTopics(rk, &wanted, 1, options, queue);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, static_cast<int>(kClusterWait.count()) + 1000);
-  std::string outcome = "no answer";
-  if (ev != nullptr) {
-    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      outcome = rd_kafka_event_error_string(ev);
-    } else if (const auto* result = rd_kafka_event_CreateTopics_result(ev)) {
-      std::size_t n = 0;
-      const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &n);
-      outcome = n == 0 ? "no result" : rd_kafka_err2str(rd_kafka_topic_result_error(topics[0]));
-    }
-    rd_kafka_event_destroy(ev);
+  for (const auto& [topic, partitions] : wanted) {
+    if (exists(topic)) continue;
+    rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, err, sizeof err);
+    if (t == nullptr)
+      throw std::runtime_error(fmt::format("cannot describe topic '{}': {}", topic, err));
+    // The job's records there (its flags, the shards done) must outlive any retention.
+    rd_kafka_NewTopic_set_config(t, "retention.ms", "-1");
+    create.push_back(t);
   }
-  rd_kafka_AdminOptions_destroy(options);
-  rd_kafka_NewTopic_destroy(wanted);
-  rd_kafka_queue_destroy(queue);
-  log_debug(fmt::format("job topic '{}': create: {}", topic, outcome));
-  // What exists now (a producer's metadata request creates it where the
+  if (!create.empty() && rd_kafka_controllerid(rk, 2000) >= 0) {
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t* options =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    // Short: a cluster without the admin API (the development one) makes
+    // librdkafka wait this long for a controller that can serve it.
+    rd_kafka_AdminOptions_set_request_timeout(options, 1500, err, sizeof err);
+    rd_kafka_CreateTopics(rk, create.data(), create.size(), options, queue);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 3000);
+    std::string outcome = "no answer";
+    if (ev != nullptr) {
+      outcome = rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR
+                    ? rd_kafka_event_error_string(ev)
+                    : "answered";
+      rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(options);
+    rd_kafka_queue_destroy(queue);
+    log_debug(fmt::format("job topics: create: {}", outcome));
+  }
+  for (auto* t : create) rd_kafka_NewTopic_destroy(t);
+  // What exists now (a producer's metadata request creates a topic where the
   // cluster creates topics on demand).
-  KafkaIO io = cluster;
-  io.topic = topic;
-  return static_cast<int>(kafka_client::partitions_of(rk, io, kClusterWait).size());
+  // (A real cluster may not know a topic it just created for a moment.)
+  std::vector<int> counts;
+  for (const auto& [topic, partitions] : wanted) {
+    KafkaIO io = cluster;
+    io.topic = topic;
+    const auto until = std::chrono::steady_clock::now() + kClusterWait;
+    while (true) {
+      try {
+        counts.push_back(
+            static_cast<int>(kafka_client::partitions_of(rk, io, kClusterWait).size()));
+        break;
+      } catch (const UserError&) {
+        if (std::chrono::steady_clock::now() >= until) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+  }
+  return counts;
 }
 
 // "key=value" lines: the keys whose values differ, with both values.
@@ -131,29 +160,36 @@ struct JobMembership::Impl {
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     std::vector<int> moved;
     for (int i = 0; i < list->cnt; ++i) moved.push_back(list->elems[i].partition);
-    try {
-      if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (cooperative)
-          rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, list));
-        else
-          rd_kafka_assign(rk, list);
-        assigned_once = true;
-        owned.insert(moved.begin(), moved.end());
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      if (cooperative)
+        rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, list));
+      else
+        rd_kafka_assign(rk, list);
+      assigned_once = true;
+      owned.insert(moved.begin(), moved.end());
+      try {
+        read_status();  // what was marked done just before
         if (!moved.empty() && !failure) callbacks.assigned(moved);
-      } else {
-        if (rd_kafka_assignment_lost(rk))
-          log_warn(fmt::format("job {}: this member lost its session; giving up shards {}", job_id,
-                               fmt::join(moved, ",")));
-        if (!moved.empty() && !failure) callbacks.revoked(moved);
-        for (int s : moved) owned.erase(s);
-        if (cooperative)
-          rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, list));
-        else
-          rd_kafka_assign(rk, nullptr);
+      } catch (...) {
+        if (!failure) failure = std::current_exception();
       }
+      return;
+    }
+    // Revoked: whatever failed before, the shards stop before they go.
+    const bool lost = rd_kafka_assignment_lost(rk) != 0;
+    if (lost)
+      log_warn(fmt::format("job {}: this member lost its session; aborting shards {}", job_id,
+                           fmt::join(moved, ",")));
+    try {
+      if (!moved.empty()) callbacks.revoked(moved, lost);
     } catch (...) {
       if (!failure) failure = std::current_exception();
     }
+    for (int s : moved) owned.erase(s);
+    if (cooperative)
+      rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, list));
+    else
+      rd_kafka_assign(rk, nullptr);
   }
 
   // Reads the status topic up to its end as of now.
@@ -244,8 +280,9 @@ JobMembership::JobMembership(const KafkaIO& cluster, const std::string& job_id, 
   m.status_topic = "runnel-" + job_id + "-status";
   m.producer = kafka_client::make_client(RD_KAFKA_PRODUCER, cluster, {{"linger.ms", "0"}},
                                          &Impl::producer_hook, &m);
-  m.shards = ensure_topic(m.producer.get(), cluster, m.shards_topic, shards);
-  ensure_topic(m.producer.get(), cluster, m.status_topic, 1);
+  m.shards =
+      ensure_topics(m.producer.get(), cluster, {{m.shards_topic, shards}, {m.status_topic, 1}})
+          .at(0);
   if (m.shards != shards && shards_given)
     throw UserError(fmt::format(
         "job '{}' has {} shards (its topic '{}' has {} partitions), not {} as --job-shards says: "

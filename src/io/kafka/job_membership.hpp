@@ -27,8 +27,9 @@ class JobMembership {
     // Shards this member now owns too: start them.
     std::function<void(const std::vector<int>&)> assigned;
     // Shards this member must give up (another member joined, or this one
-    // leaves or lost its session): return once they are stopped.
-    std::function<void(const std::vector<int>&)> revoked;
+    // leaves): return once they are stopped. `lost`: this member's session
+    // expired, so another member may own them already.
+    std::function<void(const std::vector<int>&, bool lost)> revoked;
   };
 
   // `cluster`: the bootstrap servers and the user's librdkafka properties

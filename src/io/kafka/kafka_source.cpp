@@ -146,7 +146,10 @@ class KafkaSourceOp final : public Operator {
       // partitions it will read (its share of those restored).
       std::vector<std::int32_t> ids;
       for (const auto& [id, next] : restored_) ids.push_back(id);
-      const auto mine = share(ids, splits_);
+      // (Spread over members, the restored list holds only this share's
+      // partitions, so positions in it are not split numbers: every
+      // instance repeats them all; a restore takes the furthest position.)
+      const auto mine = splits_.shares > 1 ? ids : share(ids, splits_);
       ByteWriter w(restored_state_);
       w.put_varint(mine.size());
       for (std::int32_t id : mine) {
@@ -306,6 +309,12 @@ class KafkaSourceOp final : public Operator {
     }
 
     void subscribe() {
+      if (splits_.shares > 1)
+        throw UserError(fmt::format(
+            "Kafka source, {}: subscribe() lets a consumer group spread the partitions, and "
+            "--job-id spreads them by the job's shards; drop subscribe() in a job spread over "
+            "members",
+            io::kafka_client::where(io_)));
       if (io_.bounded_read || !io_.partitions.empty() || io_.start_time >= 0)
         throw UserError(fmt::format(
             "Kafka source, {}: subscribe() reads what the consumer group assigns, unbounded, "
