@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +18,7 @@
 #include "runnel/error.hpp"
 #include "runnel/kafka.hpp"
 #include "runtime/stop_request.hpp"
+#include "state/synced_file.hpp"
 
 namespace runnel::api {
 namespace {
@@ -73,19 +73,22 @@ io::KafkaIO job_cluster(const JobFlags& f) {
   return cluster;
 }
 
-// What every member of a job must agree on, as "--flag=value" lines (the
-// program, its inputs and outputs, mode and checkpoints); what may differ
-// per member (parallelism, memory, logging, temp and state directories) is
-// left out.
-std::string job_flags(const std::string& name, const JobFlags& f) {
+// What every member of a job must agree on, flag -> value (the program,
+// its inputs and outputs, mode and checkpoints); what may differ per member
+// (parallelism, memory, logging, temp and state directories) is left out.
+std::map<std::string, std::string> job_flags(const std::string& name, const JobFlags& f) {
   const auto& o = f.options;
-  std::string out = fmt::format(
-      "program={}\n--input={}\n--output={}\n--bounded={}\n--kafka-exactly-once={}\n--mode={}\n"
-      "--checkpoint-dir={}\n--checkpoint-interval={}\n--state-backend={}\n",
-      name, o.input, o.output, o.bounded, o.exactly_once, f.mode, o.pipeline.checkpoint_dir,
-      f.checkpoint_interval, f.state_backend);
-  for (const auto& [k, v] : o.kafka_properties)
-    out += fmt::format("--kafka-property {}={}\n", k, v);
+  std::map<std::string, std::string> out = {
+      {"program", name},
+      {"--input", o.input},
+      {"--output", o.output},
+      {"--bounded", fmt::format("{}", o.bounded)},
+      {"--kafka-exactly-once", fmt::format("{}", o.exactly_once)},
+      {"--mode", f.mode},
+      {"--checkpoint-dir", o.pipeline.checkpoint_dir},
+      {"--checkpoint-interval", fmt::format("{}", f.checkpoint_interval)},
+      {"--state-backend", f.state_backend}};
+  for (const auto& [k, v] : o.kafka_properties) out["--kafka-property " + k] = v;
   return out;
 }
 
@@ -110,12 +113,7 @@ void claim_output(const fs::path& dir, const std::string& job_id, bool overwrite
     throw UserError(
         fmt::format("cannot create output directory '{}': {}", dir.string(), ec.message()));
   // Every member writes the same line: the last rename wins, whichever it is.
-  const fs::path tmp = dir / fmt::format("._runnel_job.{}", ::getpid());
-  {
-    std::ofstream out(tmp);
-    out << job_id << '\n';
-  }
-  fs::rename(tmp, marker, ec);
+  state::replace_file_synced(marker, job_id + "\n", "output directory");
 }
 
 class Member {
@@ -125,9 +123,7 @@ class Member {
   // On a failure: the other runs stop (a final checkpoint each), then the
   // member leaves the group, so the shards move on at once.
   ~Member() {
-    for (auto& [shard, run] : runs_) run->stopping = true;
-    for (auto& [shard, run] : runs_) finish(*run);
-    runs_.clear();
+    stop_all();
     membership_.reset();
   }
   Member(const Member&) = delete;
@@ -161,10 +157,8 @@ class Member {
     }
     // Stopping: each run takes its final checkpoint (the stop request reached
     // them too); then the group hands their shards to the other members.
-    for (auto& [shard, run] : runs_) run->stopping = true;
-    for (auto& [shard, run] : runs_) finish(*run);
+    stop_all();
     membership_->leave();
-    runs_.clear();
     if (stop_asked) {
       log_info(
           fmt::format("{}: stopped on request; its shards go to the job's other members", name_));
@@ -248,10 +242,15 @@ class Member {
     });
   }
 
-  void finish(ShardRun& run) {
-    if (!run.thread.joinable()) return;
-    if (run.stopping) run.pipeline->request_stop();
-    run.thread.join();
+  // Every run asked to stop (each takes a final checkpoint), then joined.
+  void stop_all() {
+    for (auto& [shard, run] : runs_) {
+      run->stopping = true;
+      if (run->thread.joinable()) run->pipeline->request_stop();
+    }
+    for (auto& [shard, run] : runs_)
+      if (run->thread.joinable()) run->thread.join();
+    runs_.clear();
   }
 
   // Gives shards up: handed over, each stops with a final checkpoint (all
@@ -331,17 +330,7 @@ class Member {
   }
 
   void write_success() {
-    const fs::path dir = f_.options.output;
-    const fs::path tmp = dir / fmt::format("._SUCCESS.{}", ::getpid());
-    {
-      std::ofstream out(tmp);
-      if (!out) throw UserError("cannot write '" + (dir / "_SUCCESS").string() + "'");
-    }
-    std::error_code ec;
-    fs::rename(tmp, dir / "_SUCCESS", ec);
-    if (ec)
-      throw UserError(
-          fmt::format("cannot write '{}': {}", (dir / "_SUCCESS").string(), ec.message()));
+    state::replace_file_synced(fs::path(f_.options.output) / "_SUCCESS", "", "job output");
   }
 
   std::string name_;
@@ -357,6 +346,11 @@ class Member {
 }  // namespace
 
 void run_member(const std::string& name, JobFlags& flags, const JobBuilder& build) {
+  try {
+    io::JobMembership::check_job_id(flags.job_id);
+  } catch (const UserError& e) {
+    throw UserError(fmt::format("--job-id: {}", e.what()));
+  }
   if (!flags.options.pipeline.restore.empty())
     throw UserError(
         "--restore with --job-id: every member resumes each shard it takes from that shard's "

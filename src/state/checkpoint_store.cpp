@@ -19,6 +19,7 @@
 
 #include "core/bytes_hasher.hpp"
 #include "runnel/hash.hpp"
+#include "state/synced_file.hpp"
 
 namespace runnel::state {
 namespace fs = std::filesystem;
@@ -49,40 +50,6 @@ std::int64_t parse_dir_name(const std::string& name, bool& in_progress) {
 [[noreturn]] void io_error(const std::string& what, const fs::path& path) {
   throw std::runtime_error(
       fmt::format("checkpoint: cannot {} '{}': {}", what, path.string(), std::strerror(errno)));
-}
-
-void write_all(int fd, const char* p, std::size_t n, const fs::path& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      io_error("write", path);
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
-// Writes the pieces to `path` and fsyncs it.
-void write_file_synced(const fs::path& path, const std::vector<const std::string*>& pieces) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) io_error("create", path);
-  try {
-    for (const auto* s : pieces) write_all(fd, s->data(), s->size(), path);
-    if (::fsync(fd) != 0) io_error("fsync", path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  if (::close(fd) != 0) io_error("close", path);
-}
-
-void fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) io_error("open directory", dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) io_error("fsync directory", dir);
 }
 
 std::uint64_t checksum(std::string_view bytes) { return hash_bytes(bytes.data(), bytes.size()); }
@@ -182,7 +149,7 @@ std::vector<NativeFileInfo> link_native_dir(const fs::path& from, const fs::path
         fmt::format("checkpoint: cannot list '{}': {}", from.string(), ec.message()));
   std::sort(files.begin(), files.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
-  fsync_dir(to);
+  fsync_dir(to, "checkpoint");
   return files;
 }
 
@@ -237,7 +204,7 @@ std::uint64_t write_checkpoint_files(const fs::path& tmp_dir, const CheckpointCo
         offset += bytes.size();
       }
       // Nothing to save (a stateless instance, an idle sink): no file.
-      if (offset != 0) write_file_synced(tmp_dir / state_file, pieces);
+      if (offset != 0) write_file_synced(tmp_dir / state_file, pieces, "checkpoint");
       total += offset;
       manifest += fmt::format("inst {} {} {} {}\n", i, offset == 0 ? std::string("-") : state_file,
                               offset, sections);
@@ -255,8 +222,8 @@ std::uint64_t write_checkpoint_files(const fs::path& tmp_dir, const CheckpointCo
     }
   }
   manifest += fmt::format("checksum {:016x}\n", checksum(manifest));
-  write_file_synced(tmp_dir / kManifest, {&manifest});
-  fsync_dir(tmp_dir);
+  write_file_synced(tmp_dir / kManifest, {&manifest}, "checkpoint");
+  fsync_dir(tmp_dir, "checkpoint");
   return total + manifest.size();
 }
 
@@ -284,7 +251,7 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
       throw std::runtime_error(
           fmt::format("checkpoint: cannot rename '{}': {}", tmp_dir.string(), ec.message()));
     renamed = true;
-    fsync_dir(dir);
+    fsync_dir(dir, "checkpoint");
     return bytes;
   } catch (...) {
     // A checkpoint that cannot be written leaves no part of itself: on a

@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <librdkafka/rdkafka.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -91,32 +93,31 @@ std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
   return counts;
 }
 
-// "key=value" lines: the keys whose values differ, with both values.
-std::string describe_difference(const std::string& mine, const std::string& job) {
-  auto parse = [](const std::string& text) {
-    std::map<std::string, std::string> out;
-    std::size_t at = 0;
-    while (at < text.size()) {
-      std::size_t end = text.find('\n', at);
-      if (end == std::string::npos) end = text.size();
-      const std::string line = text.substr(at, end - at);
-      const std::size_t eq = line.find('=');
-      if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
-      at = end + 1;
-    }
-    return out;
-  };
-  const auto a = parse(mine), b = parse(job);
+using Flags = std::map<std::string, std::string>;
+
+// The flags as the status topic holds them: a JSON object.
+std::string encode_flags(const Flags& flags) { return nlohmann::json(flags).dump(); }
+
+Flags decode_flags(const std::string& text) {
+  Flags out;
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return {{"(the job's flags record)", "unreadable: " + text}};
+  for (const auto& [k, v] : j.items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  return out;
+}
+
+// The flags whose values differ, with both values.
+std::string describe_difference(const Flags& mine, const Flags& job) {
   std::vector<std::string> diffs;
   std::set<std::string> keys;
-  for (const auto& [k, v] : a) keys.insert(k);
-  for (const auto& [k, v] : b) keys.insert(k);
+  for (const auto& [k, v] : mine) keys.insert(k);
+  for (const auto& [k, v] : job) keys.insert(k);
   for (const auto& k : keys) {
-    const auto x = a.count(k) ? a.at(k) : "(none)";
-    const auto y = b.count(k) ? b.at(k) : "(none)";
+    const auto x = mine.count(k) ? mine.at(k) : "(none)";
+    const auto y = job.count(k) ? job.at(k) : "(none)";
     if (x != y) diffs.push_back(fmt::format("{} is '{}' here but '{}' in the job", k, x, y));
   }
-  return diffs.empty() ? "they are written differently" : fmt::format("{}", fmt::join(diffs, "; "));
+  return fmt::format("{}", fmt::join(diffs, "; "));
 }
 
 }  // namespace
@@ -132,7 +133,7 @@ struct JobMembership::Impl {
   Handle status;    // reads the done markers
   std::set<int> done;
   std::set<int> owned;
-  std::string job_flags;       // as the job's first member gave them
+  std::string job_flags;       // as the job's first member gave them (JSON)
   std::exception_ptr failure;  // thrown by a callback (inside librdkafka's call)
   rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
   bool left = false;
@@ -258,18 +259,19 @@ struct JobMembership::Impl {
 
 void JobMembership::check_job_id(const std::string& job_id) {
   if (job_id.empty() || job_id.size() > 200)
-    throw UserError("--job-id '" + job_id + "': give 1 to 200 characters");
+    throw UserError("job id '" + job_id + "': give 1 to 200 characters");
   for (char c : job_id) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
       throw UserError(fmt::format(
-          "--job-id '{}': '{}' cannot be in it (it names the job's Kafka topics and group): use "
+          "job id '{}': '{}' cannot be in it (it names the job's Kafka topics and group): use "
           "letters, digits, '.', '_' and '-'",
           job_id, c));
   }
 }
 
 JobMembership::JobMembership(const KafkaIO& cluster, const std::string& job_id, int shards,
-                             bool shards_given, const std::string& job_flags, Callbacks callbacks)
+                             bool shards_given, const std::map<std::string, std::string>& job_flags,
+                             Callbacks callbacks)
     : impl_(std::make_unique<Impl>()) {
   check_job_id(job_id);
   auto& m = *impl_;
@@ -302,14 +304,14 @@ JobMembership::JobMembership(const KafkaIO& cluster, const std::string& job_id, 
   // job's flags: the first member's, which every later one must match.
   m.read_status_to_end();
   if (m.job_flags.empty()) {
-    m.produce_status("flags", job_flags);
+    m.produce_status("flags", encode_flags(job_flags));
     m.read_status_to_end();
   }
-  if (m.job_flags != job_flags)
+  if (const Flags theirs = decode_flags(m.job_flags); theirs != job_flags)
     throw UserError(fmt::format(
         "this member's flags differ from those job '{}' was started with: {}; start it with the "
         "job's flags, or give it another --job-id",
-        job_id, describe_difference(job_flags, m.job_flags)));
+        job_id, describe_difference(job_flags, theirs)));
 
   // A member that dies is noticed when its session times out: short, so its
   // shards move on within seconds (a real cluster's brokers allow 6 s and up).

@@ -12,6 +12,7 @@
 // its end once and every member knows when the whole job is done.
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -36,11 +37,11 @@ class JobMembership {
   // (its topic is not used). Creates the job's topics if they do not exist,
   // with `shards` partitions; a job whose topic has another count keeps
   // its own, and a UserError says so if `shards_given`. `job_flags`
-  // ("--flag=value" lines): what every member must be started with; the
+  // (flag -> value): what every member must be started with; the
   // first member records them, and a member whose differ is refused with a
   // UserError naming each difference.
   JobMembership(const KafkaIO& cluster, const std::string& job_id, int shards, bool shards_given,
-                const std::string& job_flags, Callbacks callbacks);
+                const std::map<std::string, std::string>& job_flags, Callbacks callbacks);
   ~JobMembership();
   JobMembership(const JobMembership&) = delete;
   JobMembership& operator=(const JobMembership&) = delete;
