@@ -1,0 +1,82 @@
+#pragma once
+// A repartition topic's two ends over librdkafka: the writer a producing
+// shard runs, the reader of one partition a consuming shard runs. The
+// protocol (markers, epochs, what a reader may take) is RepartitionInbox's.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "io/kafka/repartition_inbox.hpp"
+#include "runnel/kafka.hpp"
+
+namespace runnel::io {
+
+class RepartitionWriter {
+ public:
+  // `topic` (in `topic.topic`) has `partitions` partitions, one per shard;
+  // this is shard `producer`'s run, restored from checkpoint
+  // `restored_checkpoint` (0: none), whose next checkpoint is `first_epoch`.
+  // Writes the run's marker to every partition.
+  RepartitionWriter(const KafkaIO& topic, int producer, int partitions,
+                    std::int64_t restored_checkpoint, std::int64_t first_epoch);
+  ~RepartitionWriter();
+  RepartitionWriter(const RepartitionWriter&) = delete;
+  RepartitionWriter& operator=(const RepartitionWriter&) = delete;
+
+  // Records for the shard that owns `partition`: one encoded batch.
+  void send(int partition, std::string_view payload);
+  // The producer's watermark, to every partition, when it advanced.
+  void watermark(std::int64_t time);
+  // Checkpoint `id` is taken: what was sent is acknowledged before this
+  // returns (or it throws), and what is sent later belongs to later ones.
+  void barrier(std::int64_t id);
+  // Checkpoint `id` completed: its records may be read.
+  void committed(std::int64_t id);
+  // The input ended: everything sent may be read; flushed.
+  void end();
+
+  std::uint64_t run() const;
+  std::uint64_t bytes_sent() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+class RepartitionReader {
+ public:
+  // Reads partition `partition` of `topic.topic`, written by `producers`
+  // shards; keeps at most `buffer_bytes` of records it cannot take yet.
+  RepartitionReader(const KafkaIO& topic, int partition, int producers,
+                    std::size_t buffer_bytes = 64 << 20);
+  ~RepartitionReader();
+  RepartitionReader(const RepartitionReader&) = delete;
+  RepartitionReader& operator=(const RepartitionReader&) = delete;
+
+  // Resumes from a snapshot() taken before; call before the first poll().
+  void restore(std::string_view snapshot);
+  // Reads what arrived, waiting up to `wait` for the first record.
+  void poll(std::chrono::milliseconds wait);
+  // The next record to take (data, watermark or a producer's end), in order.
+  bool pop(RepartitionInbox::Item& out) { return inbox_.pop(out); }
+  std::int64_t watermark() const { return inbox_.watermark(); }
+  bool ended() const { return inbox_.ended(); }
+  std::string snapshot() const { return inbox_.snapshot(); }
+  const RepartitionInbox& inbox() const { return inbox_; }
+
+ private:
+  void assign(std::int64_t offset);
+
+  KafkaIO topic_;
+  int partition_;
+  RepartitionInbox inbox_;
+  struct Client;
+  std::unique_ptr<Client> client_;
+  std::int64_t assigned_from_ = -1;
+  std::uint64_t errors_ = 0;
+};
+
+}  // namespace runnel::io
