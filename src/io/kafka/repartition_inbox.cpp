@@ -9,9 +9,8 @@ namespace {
 constexpr char kMagic = 'R';
 constexpr std::size_t kHeaderSize = 1 + 1 + 4 + 8 + 8 + 8;
 constexpr std::string_view kSnapshotMagic = "runnel-repartition-inbox 1";
-// A producer that fails over many times keeps this many runs known; a
-// record of a run forgotten since is dropped (its run was settled long ago).
-constexpr std::size_t kRunsKept = 16;
+// What a kept record costs beyond its payload and key, for the buffer's bound.
+constexpr std::size_t kRecordOverhead = 64;
 
 void put(std::string& out, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -61,8 +60,10 @@ std::optional<RepartitionHeader> RepartitionHeader::decode(std::string_view byte
   return h;
 }
 
-RepartitionInbox::RepartitionInbox(int producers, std::size_t buffer_bytes)
-    : producers_(static_cast<std::size_t>(producers)), buffer_bytes_(buffer_bytes) {}
+RepartitionInbox::RepartitionInbox(int producers, std::size_t buffer_bytes, std::size_t runs_kept)
+    : producers_(static_cast<std::size_t>(producers)),
+      buffer_bytes_(buffer_bytes),
+      runs_kept_(runs_kept) {}
 
 void RepartitionInbox::take(std::int64_t offset, std::string_view key, std::string_view payload) {
   if (offset < read_from_) return;  // read before a seek back
@@ -72,7 +73,7 @@ void RepartitionInbox::take(std::int64_t offset, std::string_view key, std::stri
     ++bad_headers_;
     return;
   }
-  learn(*h);
+  learn(offset, *h);
   const bool handed_on = h->kind == RepartitionKind::kData ||
                          h->kind == RepartitionKind::kWatermark || h->kind == RepartitionKind::kEnd;
   if (handed_on) {
@@ -85,17 +86,18 @@ void RepartitionInbox::take(std::int64_t offset, std::string_view key, std::stri
       }
       return;
     }
-    if (gap_from_ < 0 && !pending_.empty() && pending_bytes_ + payload.size() > buffer_bytes_)
+    const std::size_t cost = payload.size() + key.size() + kRecordOverhead;
+    if (gap_from_ < 0 && !pending_.empty() && pending_bytes_ + cost > buffer_bytes_)
       gap_from_ = offset;
     if (gap_from_ < 0) {
       pending_.push_back(Pending{offset, *h, std::string(payload)});
-      pending_bytes_ += payload.size();
+      pending_bytes_ += cost;
     }
   }
   decide();
 }
 
-void RepartitionInbox::learn(const RepartitionHeader& h) {
+void RepartitionInbox::learn(std::int64_t offset, const RepartitionHeader& h) {
   Producer& p = producers_[h.producer];
   switch (h.kind) {
     case RepartitionKind::kRun: {
@@ -104,8 +106,9 @@ void RepartitionInbox::learn(const RepartitionHeader& h) {
         if (run.settled) continue;
         run.committed = std::max(run.committed, h.value);
         run.settled = true;
+        run.settled_at = offset;
       }
-      p.runs[h.run] = Run{next_order_++, h.value, false};
+      p.runs[h.run] = Run{next_order_++, h.value, false, 0};
       forget_old_runs(p);
       return;
     }
@@ -120,6 +123,7 @@ void RepartitionInbox::learn(const RepartitionHeader& h) {
       if (p.ended_run != 0 || it == p.runs.end() || it->second.settled) return;
       it->second.committed = std::numeric_limits<std::int64_t>::max();
       it->second.settled = true;
+      it->second.settled_at = offset;
       p.ended_run = h.run;
       return;
     }
@@ -143,7 +147,7 @@ void RepartitionInbox::decide() {
     Pending& front = pending_.front();
     const Fate f = fate(front.header);
     if (f == Fate::kWait) return;
-    pending_bytes_ -= front.payload.size();
+    pending_bytes_ -= front.payload.size() + kHeaderSize + kRecordOverhead;
     if (f == Fate::kTake) {
       ready_.push_back(Item{front.header.kind, front.header.producer, front.offset,
                             front.header.value, std::move(front.payload)});
@@ -158,16 +162,28 @@ void RepartitionInbox::decide() {
   }
 }
 
+// A run's records all come before the marker that settled it (a zombie's
+// later ones are of epochs past its cut, dropped either way), so a run
+// settled before the first record that may be read again is not needed.
 void RepartitionInbox::forget_old_runs(Producer& p) {
-  while (p.runs.size() > kRunsKept) {
+  const std::int64_t from = position();
+  while (p.runs.size() > runs_kept_) {
     auto oldest = p.runs.end();
     for (auto it = p.runs.begin(); it != p.runs.end(); ++it) {
-      if (it->second.settled && (oldest == p.runs.end() || it->second.order < oldest->second.order))
+      const Run& r = it->second;
+      if (r.settled && r.settled_at < from && p.ended_run != it->first &&
+          (oldest == p.runs.end() || r.order < oldest->second.order))
         oldest = it;
     }
     if (oldest == p.runs.end()) return;
     p.runs.erase(oldest);
   }
+}
+
+std::int64_t RepartitionInbox::position() const {
+  if (!ready_.empty()) return ready_.front().offset;
+  if (!pending_.empty()) return pending_.front().offset;
+  return read_from_;
 }
 
 bool RepartitionInbox::pop(Item& out) {
@@ -197,11 +213,7 @@ bool RepartitionInbox::ended() const {
 }
 
 std::string RepartitionInbox::snapshot() const {
-  std::int64_t position = read_from_;
-  if (!ready_.empty())
-    position = ready_.front().offset;
-  else if (!pending_.empty())
-    position = pending_.front().offset;
+  const std::int64_t position = this->position();
   std::string out(kSnapshotMagic);
   put(out, producers_.size(), 4);
   put(out, static_cast<std::uint64_t>(position), 8);
@@ -216,6 +228,7 @@ std::string RepartitionInbox::snapshot() const {
       put(out, run.order, 8);
       put(out, static_cast<std::uint64_t>(run.committed), 8);
       put(out, run.settled ? 1 : 0, 1);
+      put(out, static_cast<std::uint64_t>(run.settled_at), 8);
     }
   }
   return out;
@@ -243,6 +256,7 @@ void RepartitionInbox::restore(std::string_view bytes) {
       run.order = r.get(8);
       run.committed = r.get_signed();
       run.settled = r.get(1) != 0;
+      run.settled_at = r.get_signed();
       p.runs[id] = run;
     }
   }

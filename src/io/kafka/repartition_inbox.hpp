@@ -70,7 +70,9 @@ class RepartitionInbox {
     std::string payload;         // kData
   };
 
-  RepartitionInbox(int producers, std::size_t buffer_bytes);
+  // `runs_kept`: runs known per producer before settled ones are forgotten
+  // (only those settled before the first record the inbox may read again).
+  RepartitionInbox(int producers, std::size_t buffer_bytes, std::size_t runs_kept = 16);
 
   // The offset the partition must be read from next. It moves back when the
   // inbox dropped records it could not keep and must read them again; the
@@ -89,6 +91,8 @@ class RepartitionInbox {
   bool ended() const;
   std::uint64_t bad_headers() const { return bad_headers_; }
   std::uint64_t dropped() const { return dropped_; }
+  // Records decided and not popped yet.
+  std::size_t ready() const { return ready_.size(); }
 
   // Where to resume: the first record not popped yet, and what is known of
   // each producer's runs (knowledge only grows, so knowing more than a
@@ -99,9 +103,10 @@ class RepartitionInbox {
  private:
   enum class Fate { kTake, kDrop, kWait };
   struct Run {
-    std::uint64_t order = 0;     // when first seen
-    std::int64_t committed = 0;  // epochs <= this are taken
-    bool settled = false;        // no more commits: the rest is dropped
+    std::uint64_t order = 0;      // when first seen
+    std::int64_t committed = 0;   // epochs <= this are taken
+    bool settled = false;         // no more commits: the rest is dropped
+    std::int64_t settled_at = 0;  // offset of the marker that settled it
   };
   struct Producer {
     std::map<std::uint64_t, Run> runs;
@@ -115,13 +120,15 @@ class RepartitionInbox {
     std::string payload;
   };
 
-  void learn(const RepartitionHeader& h);
+  void learn(std::int64_t offset, const RepartitionHeader& h);
   Fate fate(const RepartitionHeader& h) const;
   void decide();
   void forget_old_runs(Producer& p);
+  std::int64_t position() const;
 
   std::vector<Producer> producers_;
   std::size_t buffer_bytes_;
+  std::size_t runs_kept_;
   std::deque<Pending> pending_;  // undecided, contiguous from the first
   std::size_t pending_bytes_ = 0;
   std::int64_t gap_from_ = -1;  // first record not kept (the buffer was full)

@@ -124,6 +124,8 @@ void RepartitionWriter::committed(std::int64_t id) {
 }
 
 void RepartitionWriter::end() {
+  // End covers every record of the run: none may be missing behind it.
+  impl_->flush();
   impl_->to_every_partition(RepartitionKind::kEnd, 0);
   impl_->flush();
 }
@@ -145,7 +147,7 @@ RepartitionReader::RepartitionReader(const KafkaIO& topic, int partition, int pr
                                           {{"group.id", "runnel-repartition-reader"},
                                            {"enable.auto.commit", "false"},
                                            {"enable.auto.offset.store", "false"},
-                                           {"auto.offset.reset", "earliest"},
+                                           {"auto.offset.reset", "error"},
                                            {"enable.partition.eof", "false"},
                                            {"fetch.wait.max.ms", "10"},
                                            {"log_level", "3"}});
@@ -155,12 +157,17 @@ RepartitionReader::~RepartitionReader() {
   if (client_ && client_->rk) rd_kafka_assign(client_->rk.get(), nullptr);
 }
 
-void RepartitionReader::restore(std::string_view snapshot) { inbox_.restore(snapshot); }
+void RepartitionReader::restore(std::string_view snapshot) {
+  inbox_.restore(snapshot);
+  assigned_from_ = -1;  // read from the restored position
+}
 
 void RepartitionReader::assign(std::int64_t offset) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, topic_.topic.c_str(), partition_)->offset =
       offset == 0 ? RD_KAFKA_OFFSET_BEGINNING : offset;
+  // A partition assigned again would keep its fetch position: unassign first.
+  if (assigned_from_ >= 0) rd_kafka_assign(client_->rk.get(), nullptr);
   rd_kafka_resp_err_t e = rd_kafka_assign(client_->rk.get(), list);
   rd_kafka_topic_partition_list_destroy(list);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -168,28 +175,57 @@ void RepartitionReader::assign(std::int64_t offset) {
                                          kafka_client::where(topic_), partition_,
                                          rd_kafka_err2str(e)));
   assigned_from_ = offset;
+  sought_ = offset > 0;
 }
 
 void RepartitionReader::poll(std::chrono::milliseconds wait) {
   if (assigned_from_ < 0) assign(inbox_.read_from());
   rd_kafka_t* rk = client_->rk.get();
   int timeout = static_cast<int>(wait.count());
-  for (int n = 0; n < 10'000; ++n) {
+  // Reads no further while many records wait to be popped.
+  for (int n = 0; n < 10'000 && inbox_.ready() < 10'000; ++n) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, timeout);
     if (m == nullptr) return;
     timeout = 0;
-    const std::int64_t before = inbox_.read_from();
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+      const std::string why = rd_kafka_message_errstr(m);
+      rd_kafka_message_destroy(m);
+      throw std::runtime_error(fmt::format(
+          "repartition, {} partition {}: cannot read from offset {}: {} (deleted by the topic's "
+          "retention, or the topic was made anew)",
+          kafka_client::where(topic_), partition_, inbox_.read_from(), why));
+    }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && errors_++ % 100 == 0)
       log_warn(fmt::format("repartition, {} partition {}: {} (retrying)",
                            kafka_client::where(topic_), partition_, rd_kafka_message_errstr(m)));
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->partition == partition_) {
-      inbox_.take(m->offset,
+    const bool record = m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->partition == partition_;
+    // After a seek back, what was fetched before it may still come: wait
+    // for the record sought.
+    if (record && sought_ && m->offset != inbox_.read_from()) {
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    if (record) sought_ = false;
+    if (record && m->offset > inbox_.read_from()) {
+      // Offsets of a topic without transactions or compaction are
+      // contiguous: a jump means the cluster deleted records not read yet.
+      const std::int64_t expected = inbox_.read_from(), got = m->offset;
+      rd_kafka_message_destroy(m);
+      throw std::runtime_error(fmt::format(
+          "repartition, {} partition {}: records {}..{} were deleted before they were read (the "
+          "topic's retention is too short; the development cluster keeps 5 MB per partition)",
+          kafka_client::where(topic_), partition_, expected, got - 1));
+    }
+    const std::int64_t offset = m->offset;
+    if (record) {
+      inbox_.take(offset,
                   std::string_view(static_cast<const char*>(m->key), m->key ? m->key_len : 0),
                   std::string_view(static_cast<const char*>(m->payload), m->len));
     }
     rd_kafka_message_destroy(m);
-    // The inbox must read records again that it could not keep.
-    if (inbox_.read_from() < before) {
+    // The inbox must read records again that it could not keep (this one
+    // among them, perhaps).
+    if (record && inbox_.read_from() <= offset) {
       assign(inbox_.read_from());
       return;
     }

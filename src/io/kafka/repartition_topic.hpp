@@ -56,7 +56,7 @@ class RepartitionReader {
   RepartitionReader(const RepartitionReader&) = delete;
   RepartitionReader& operator=(const RepartitionReader&) = delete;
 
-  // Resumes from a snapshot() taken before; call before the first poll().
+  // Resumes from a snapshot() taken before.
   void restore(std::string_view snapshot);
   // Reads what arrived, waiting up to `wait` for the first record.
   void poll(std::chrono::milliseconds wait);
@@ -77,6 +77,7 @@ class RepartitionReader {
   std::unique_ptr<Client> client_;
   std::int64_t assigned_from_ = -1;
   std::uint64_t errors_ = 0;
+  bool sought_ = false;  // reading again from assigned_from_
 };
 
 }  // namespace runnel::io

@@ -86,10 +86,14 @@ std::vector<Record> live(std::uint32_t producer, const std::vector<int>& script,
           if (op % 2 == 0) out.push_back({header(RepartitionKind::kCommit, completed), ""});
         }
         break;
-      case 5:  // a crash: the next run restores the latest completed checkpoint
+      case 5: {  // a crash: the next run restores the latest completed checkpoint
         settle(completed);
+        const std::string zombie = header(RepartitionKind::kData, 0);
         start();
+        // A run cut off but alive may still write after its successor began.
+        if (op % 2 == 1) out.push_back({zombie, "zombie"});
         break;
+      }
       case 6:
         if (op % 5 == 0) {  // the input ends
           out.push_back({header(RepartitionKind::kEnd, 0), ""});
@@ -112,26 +116,33 @@ std::string describe(const Item& it) {
 
 // Feeds `log` to an inbox as a consumer would (reading again from where it
 // asks), snapshotting and restoring into a new inbox after `restore_at` takes.
+// Pops only every `pop_every` takes, so a snapshot may fall on records
+// decided but not popped.
 std::map<std::uint32_t, std::vector<std::string>> read_all(const std::vector<Record>& log,
                                                            int producers, std::size_t buffer,
+                                                           std::size_t runs_kept, int pop_every,
                                                            int restore_at, bool& ended) {
   std::map<std::uint32_t, std::vector<std::string>> got;
-  auto inbox = std::make_unique<RepartitionInbox>(producers, buffer);
+  auto inbox = std::make_unique<RepartitionInbox>(producers, buffer, runs_kept);
+  auto pop_all = [&] {
+    Item it;
+    while (inbox->pop(it))
+      if (it.kind != RepartitionKind::kEnd) got[it.producer].push_back(describe(it));
+  };
   int takes = 0;
   std::int64_t at = inbox->read_from();
   while (at < static_cast<std::int64_t>(log.size())) {
     inbox->take(at, log[at].key, log[at].payload);
-    Item it;
-    while (inbox->pop(it))
-      if (it.kind != RepartitionKind::kEnd) got[it.producer].push_back(describe(it));
-    if (++takes == restore_at) {
+    if (++takes % pop_every == 0) pop_all();
+    if (takes == restore_at) {
       const std::string snap = inbox->snapshot();
-      inbox = std::make_unique<RepartitionInbox>(producers, buffer);
+      inbox = std::make_unique<RepartitionInbox>(producers, buffer, runs_kept);
       inbox->restore(snap);
     }
     at = std::min(at + 1, inbox->read_from());
     if (inbox->read_from() > at) at = inbox->read_from();
   }
+  pop_all();
   ended = inbox->ended();
   return got;
 }
@@ -157,8 +168,10 @@ RC_GTEST_PROP(RepartitionInbox, TakesEachCommittedRecordOnceInOrder, ()) {
   }
   const std::size_t buffer = *rc::gen::element<std::size_t>(0, 8, 40, 1 << 20);
   const int restore_at = *rc::gen::inRange(0, static_cast<int>(log.size()) + 2);
+  const std::size_t runs_kept = *rc::gen::element<std::size_t>(1, 2, 16);
+  const int pop_every = *rc::gen::inRange(1, 6);
   bool ended = false;
-  auto got = read_all(log, producers, buffer, restore_at, ended);
+  auto got = read_all(log, producers, buffer, runs_kept, pop_every, restore_at, ended);
   for (int p = 0; p < producers; ++p) {
     RC_ASSERT(got[p] == expected[p]);
   }
@@ -178,7 +191,7 @@ TEST(RepartitionInbox, HoldsRecordsUntilCommittedAndWatermarkIsTheLowest) {
   inbox.take(o++, key(RepartitionKind::kWatermark, 0, 1, 40), "");
   Item it;
   EXPECT_FALSE(inbox.pop(it)) << "nothing is committed yet";
-  EXPECT_EQ(inbox.snapshot().size(), RepartitionInbox(2, 1).snapshot().size() + 2 * 25);
+  EXPECT_EQ(inbox.snapshot().size(), RepartitionInbox(2, 1).snapshot().size() + 2 * 33);
   inbox.take(o++, key(RepartitionKind::kCommit, 0, 0, 1), "");
   ASSERT_TRUE(inbox.pop(it));
   EXPECT_EQ(it.payload, "a");
