@@ -16,7 +16,7 @@
 set(RUNNEL_HEADERS_core
   coder.hpp dead_letter.hpp emitter.hpp error.hpp execution_mode.hpp fields.hpp hash.hpp pane.hpp unit.hpp
   window.hpp
-  detail/batch.hpp detail/check.hpp detail/counter.hpp detail/key_groups.hpp detail/memory_size.hpp
+  detail/batch.hpp detail/batch_coder.hpp detail/check.hpp detail/counter.hpp detail/key_groups.hpp detail/memory_size.hpp
   detail/node_builder.hpp detail/node_spec.hpp detail/operator.hpp detail/partitioner.hpp
   detail/shared_state.hpp detail/snapshot.hpp)
 set(RUNNEL_HEADERS_state
@@ -27,7 +27,7 @@ set(RUNNEL_HEADERS_runtime)
 set(RUNNEL_HEADERS_operators
   combine_fn.hpp combiners.hpp do_fn.hpp element_context.hpp state.hpp trigger.hpp
   watermarks.hpp windows.hpp
-  detail/batch_coder.hpp detail/callable_traits.hpp detail/combine_ops.hpp detail/distinct_op.hpp
+  detail/callable_traits.hpp detail/combine_ops.hpp detail/distinct_op.hpp
   detail/element_ops.hpp detail/spilling_aggregator.hpp detail/split_watermarks.hpp
   detail/stateful_par_do.hpp detail/time_ops.hpp detail/window_panes.hpp
   detail/window_state.hpp detail/windowed_key.hpp)

@@ -67,16 +67,17 @@ Result run_repartition(const std::string& bootstrap, const std::string& topic_na
   std::vector<std::thread> threads;
   for (int s = 0; s < f.shards; ++s) {
     threads.emplace_back([&, s] {
-      runnel::io::RepartitionWriter w(topic, s, f.shards, 0, 1);
+      runnel::io::RepartitionWriter w(topic, s, f.shards, 0);
       auto last = Clock::now();
       std::int64_t id = 0;
       for (std::uint64_t i = static_cast<std::uint64_t>(s); i < payloads;
            i += static_cast<std::uint64_t>(f.shards)) {
-        w.send(static_cast<int>(i % static_cast<std::uint64_t>(f.shards)), payload_of(f, i));
-        w.watermark(static_cast<std::int64_t>(i));
+        w.send(static_cast<int>(i % static_cast<std::uint64_t>(f.shards)), id + 1,
+               payload_of(f, i));
+        w.watermark(id + 1, static_cast<std::int64_t>(i));
         if (Clock::now() - last >= std::chrono::milliseconds(f.checkpoint_ms)) {
-          w.barrier(++id);
-          w.committed(id);
+          w.flush();  // the barrier of checkpoint id + 1
+          w.committed(++id);
           last = Clock::now();
         }
       }

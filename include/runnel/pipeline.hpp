@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -102,11 +103,17 @@ struct PipelineOptions {
   // guide): this run reads share `share` (0 .. shares-1) of every input:
   // the Kafka partitions, file splits and generator shards numbered i with
   // i % shares == share (numbered the same in every member), and the
-  // share-th of `shares` equal slices of a create(). Records do not cross
-  // between shares, so a plan with a keyed or broadcast exchange is refused
-  // while shares > 1.
+  // share-th of `shares` equal slices of a create(). A keyed exchange
+  // crosses between shares through the job's repartition topics on the
+  // cluster below (key group g to share g * shares / max_parallelism); a
+  // plan with a broadcast exchange is refused while shares > 1.
   int share = 0;
   int shares = 1;
+  // With shares > 1: the job's id, and the Kafka cluster its members meet on
+  // (bootstrap servers; librdkafka properties to reach it).
+  std::string job_id;
+  std::string job_bootstrap;
+  std::map<std::string, std::string> job_kafka_properties;
 };
 
 struct RunResult {

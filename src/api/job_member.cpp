@@ -179,6 +179,11 @@ class Member {
     const int shards = membership_->shards();
     po.share = s;
     po.shares = shards;
+    // Keyed exchanges go through the job's repartition topics.
+    const io::KafkaIO cluster = job_cluster(f_);
+    po.job_id = f_.job_id;
+    po.job_bootstrap = cluster.bootstrap;
+    po.job_kafka_properties = cluster.properties;
     po.job_name = fmt::format("{}/shard-{:02d}", name_, s);
     po.progress = false;
     const std::string part = fmt::format("shard-{:02d}", s);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "api/repartition_plan.hpp"
 #include "core/log.hpp"
 #include "observe/metrics_server.hpp"
 #include "observe/progress.hpp"
@@ -141,7 +142,10 @@ std::vector<NodeSpec> Pipeline::graph_with_defaults() const {
 
 runtime::PhysicalPlan Pipeline::physical_plan() const {
   plan::PlanOptions po{options_.parallelism, options_.lift_combiners, options_.fuse};
-  return plan::make_physical_plan(graph_with_defaults(), po);
+  runtime::PhysicalPlan plan = plan::make_physical_plan(graph_with_defaults(), po);
+  // Spread over members: keyed exchanges go through repartition topics.
+  if (options_.shares > 1) api::cut_exchanges_between_shares(plan, options_);
+  return plan;
 }
 
 std::string Pipeline::explain() const { return physical_plan().explain(); }
@@ -207,22 +211,6 @@ void linger(const PipelineOptions& options) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
-// Spread over members, each member's run sees only its share of the records:
-// a keyed exchange would need the other members' records of its keys, which
-// cross processes only through repartition topics (not built yet), and a
-// broadcast every member's.
-void refuse_exchanges_between_shares(const runtime::PhysicalPlan& plan) {
-  for (const auto& e : plan.edges) {
-    if (e.kind != ExchangeKind::kHash && e.kind != ExchangeKind::kBroadcast) continue;
-    const auto& to = plan.tasks.at(static_cast<std::size_t>(e.to_task)).ops.at(0).name;
-    throw UserError(fmt::format(
-        "'{}' needs a {} exchange, which a job spread over members (--job-id) cannot do yet: "
-        "records cross between members only through Kafka, and repartition topics are not built "
-        "yet; run it in one process (drop --job-id), or spread only jobs of element-wise steps",
-        to, e.kind == ExchangeKind::kHash ? "keyed" : "broadcast"));
-  }
-}
-
 RunResult result_of(const runtime::ExecutionStats& stats, bool streaming_mode) {
   RunResult result;
   result.records_in = stats.records_in;
@@ -248,7 +236,7 @@ RunResult result_of(const runtime::ExecutionStats& stats, bool streaming_mode) {
 RunResult Pipeline::run() {
   const bool streaming_mode = streaming();
   runtime::PhysicalPlan physical = physical_plan();
-  if (options_.shares > 1) refuse_exchanges_between_shares(physical);
+  if (options_.shares > 1) api::create_repartition_topics(physical, options_);
   runtime::ExecutionOptions eo = execution_options(options_, streaming_mode);
   eo.stop = &stop_;
   auto metrics = std::make_shared<JobMetrics>(options_.job_name);

@@ -10,7 +10,9 @@
 #
 # And a third time from the topic to a topic through the exactly-once Kafka
 # sink: what a read_committed consumer would see (the records of transactions
-# the shards' logs list as committed) must equal the one-process run.
+# the shards' logs list as committed) must equal the one-process run. And a
+# fourth with a keyed count, whose records cross between the members through
+# a repartition topic.
 #
 #   tests/fault/scale_out_test.sh RUNNEL_CLI SHARDED_JOB KAFKA_COMMITTED [WORKDIR]
 set -euo pipefail
@@ -159,4 +161,7 @@ echo "$name: a member with other flags is refused; one of a done job exits at on
 
 ckflags= scenario batch --input "$work/in/*.txt" --mode batch
 ckflags=1 kafka_out=1 scenario exactly-once --input "kafka://$b/lines" --bounded --mode streaming
+# A keyed count: every shard's lines reach the shard that owns their key
+# through a repartition topic, exactly once across the kill.
+RUNNEL_FAULT_KEYED=1 ckflags=1 scenario keyed --input "kafka://$b/lines" --bounded --mode streaming
 echo "$name: passed"

@@ -2,9 +2,12 @@
 // How a keyed exchange routes records: a typed object made by the API layer,
 // called once per batch by the runtime's exchange.
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "runnel/detail/batch.hpp"
+#include "runnel/detail/batch_coder.hpp"
 #include "runnel/detail/key_groups.hpp"
 
 namespace runnel {
@@ -15,6 +18,13 @@ class Partitioner {
   // Moves every value of `in` to outs[instance owning its key group].
   // outs holds one batch of the right type per target instance.
   virtual void split(BatchBase& in, std::vector<BatchPtr>& outs, int max_parallelism) const = 0;
+
+  // A job spread over members sends a keyed exchange between its shards
+  // through Kafka, as bytes: whether the records' type has a Coder, and a
+  // batch to bytes and back.
+  virtual bool encodable() const { return false; }
+  virtual void encode(const BatchBase& /*batch*/, std::string& /*out*/) const {}
+  virtual BatchPtr decode(std::string_view /*bytes*/) const { return nullptr; }
 };
 
 // Routes a Batch<T> by Hash<K> of key_of(value).
@@ -39,6 +49,22 @@ class KeyPartitioner final : public Partitioner {
       }
     }
     in.clear();
+  }
+
+  bool encodable() const override { return coder_defined_v<T>; }
+  void encode(const BatchBase& batch, std::string& out) const override {
+    if constexpr (coder_defined_v<T>) {
+      ByteWriter w(out);
+      detail::encode_batch(static_cast<const Batch<T>&>(batch), w);
+    }
+  }
+  BatchPtr decode(std::string_view bytes) const override {
+    if constexpr (coder_defined_v<T>) {
+      ByteReader r(bytes);
+      return detail::decode_batch<T>(r);
+    } else {
+      return nullptr;
+    }
   }
 
  private:

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/log.hpp"
+#include "io/kafka/job_topics.hpp"
 #include "io/kafka/kafka_client.hpp"
 #include "runnel/error.hpp"
 
@@ -27,11 +28,35 @@ namespace {
 
 constexpr std::chrono::milliseconds kClusterWait{10'000};
 
-// Creates the job's topics (name, partitions) that do not exist: through
-// the admin API on a real cluster; the development cluster has no controller
-// to ask (so no admin API) and creates a topic when a producer first asks for
-// its metadata, with its default partition count. Returns the partition
-// count each topic has.
+using Flags = std::map<std::string, std::string>;
+
+// The flags as the status topic holds them: a JSON object.
+std::string encode_flags(const Flags& flags) { return nlohmann::json(flags).dump(); }
+
+Flags decode_flags(const std::string& text) {
+  Flags out;
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return {{"(the job's flags record)", "unreadable: " + text}};
+  for (const auto& [k, v] : j.items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  return out;
+}
+
+// The flags whose values differ, with both values.
+std::string describe_difference(const Flags& mine, const Flags& job) {
+  std::vector<std::string> diffs;
+  std::set<std::string> keys;
+  for (const auto& [k, v] : mine) keys.insert(k);
+  for (const auto& [k, v] : job) keys.insert(k);
+  for (const auto& k : keys) {
+    const auto x = mine.count(k) ? mine.at(k) : "(none)";
+    const auto y = job.count(k) ? job.at(k) : "(none)";
+    if (x != y) diffs.push_back(fmt::format("{} is '{}' here but '{}' in the job", k, x, y));
+  }
+  return fmt::format("{}", fmt::join(diffs, "; "));
+}
+
+}  // namespace
+
 std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
                                const std::vector<std::pair<std::string, int>>& wanted) {
   const auto existing = kafka_client::list_topics(rk, cluster.bootstrap, kClusterWait);
@@ -92,35 +117,6 @@ std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
   }
   return counts;
 }
-
-using Flags = std::map<std::string, std::string>;
-
-// The flags as the status topic holds them: a JSON object.
-std::string encode_flags(const Flags& flags) { return nlohmann::json(flags).dump(); }
-
-Flags decode_flags(const std::string& text) {
-  Flags out;
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return {{"(the job's flags record)", "unreadable: " + text}};
-  for (const auto& [k, v] : j.items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
-  return out;
-}
-
-// The flags whose values differ, with both values.
-std::string describe_difference(const Flags& mine, const Flags& job) {
-  std::vector<std::string> diffs;
-  std::set<std::string> keys;
-  for (const auto& [k, v] : mine) keys.insert(k);
-  for (const auto& [k, v] : job) keys.insert(k);
-  for (const auto& k : keys) {
-    const auto x = mine.count(k) ? mine.at(k) : "(none)";
-    const auto y = job.count(k) ? job.at(k) : "(none)";
-    if (x != y) diffs.push_back(fmt::format("{} is '{}' here but '{}' in the job", k, x, y));
-  }
-  return fmt::format("{}", fmt::join(diffs, "; "));
-}
-
-}  // namespace
 
 struct JobMembership::Impl {
   KafkaIO cluster;

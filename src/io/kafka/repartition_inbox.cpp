@@ -192,7 +192,8 @@ bool RepartitionInbox::pop(Item& out) {
   ready_.pop_front();
   Producer& p = producers_[out.producer];
   if (out.kind == RepartitionKind::kWatermark) {
-    p.watermark = std::max(p.watermark, out.watermark);
+    p.idle = out.watermark == kIdle;
+    if (!p.idle) p.watermark = std::max(p.watermark, out.watermark);
   } else if (out.kind == RepartitionKind::kEnd) {
     p.end_popped = true;
   }
@@ -202,9 +203,19 @@ bool RepartitionInbox::pop(Item& out) {
 std::int64_t RepartitionInbox::watermark() const {
   std::int64_t low = std::numeric_limits<std::int64_t>::max();
   for (const Producer& p : producers_) {
-    if (!p.end_popped) low = std::min(low, p.watermark);
+    if (!p.end_popped && !p.idle) low = std::min(low, p.watermark);
   }
   return low;
+}
+
+bool RepartitionInbox::idle() const {
+  bool open = false;
+  for (const Producer& p : producers_) {
+    if (p.end_popped) continue;
+    if (!p.idle) return false;
+    open = true;
+  }
+  return open;
 }
 
 bool RepartitionInbox::ended() const {
@@ -221,7 +232,7 @@ std::string RepartitionInbox::snapshot() const {
   for (const Producer& p : producers_) {
     put(out, p.ended_run, 8);
     put(out, static_cast<std::uint64_t>(p.watermark), 8);
-    put(out, p.end_popped ? 1 : 0, 1);
+    put(out, (p.end_popped ? 1 : 0) | (p.idle ? 2 : 0), 1);
     put(out, p.runs.size(), 4);
     for (const auto& [id, run] : p.runs) {
       put(out, id, 8);
@@ -248,7 +259,9 @@ void RepartitionInbox::restore(std::string_view bytes) {
     p = Producer{};
     p.ended_run = r.get(8);
     p.watermark = r.get_signed();
-    p.end_popped = r.get(1) != 0;
+    const auto flags = r.get(1);
+    p.end_popped = (flags & 1) != 0;
+    p.idle = (flags & 2) != 0;
     const auto runs = r.get(4);
     for (std::uint64_t i = 0; i < runs; ++i) {
       const std::uint64_t id = r.get(8);

@@ -60,6 +60,8 @@ struct RepartitionHeader {
 class RepartitionInbox {
  public:
   static constexpr std::int64_t kNoWatermark = std::numeric_limits<std::int64_t>::min();
+  // A watermark record of this value: the producer is idle (holds no one back).
+  static constexpr std::int64_t kIdle = std::numeric_limits<std::int64_t>::min();
 
   // What the inbox hands on, in partition order.
   struct Item {
@@ -84,9 +86,11 @@ class RepartitionInbox {
   // The next record decided to be taken, or false.
   bool pop(Item& out);
 
-  // Minimum over every producer of the watermarks popped (kNoWatermark until
-  // each producer gave one); the greatest time once every producer ended.
+  // Minimum over the producers neither ended nor idle of the watermarks
+  // popped (kNoWatermark until each gave one); the greatest time if none.
   std::int64_t watermark() const;
+  // Every producer not ended is idle (and one is not ended).
+  bool idle() const;
   // Every producer's end popped.
   bool ended() const;
   std::uint64_t bad_headers() const { return bad_headers_; }
@@ -112,6 +116,7 @@ class RepartitionInbox {
     std::map<std::uint64_t, Run> runs;
     std::uint64_t ended_run = 0;            // nonzero once its End was read
     std::int64_t watermark = kNoWatermark;  // as popped
+    bool idle = false;
     bool end_popped = false;
   };
   struct Pending {

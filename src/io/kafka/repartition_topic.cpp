@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 
@@ -30,47 +32,68 @@ struct RepartitionWriter::Impl {
   int producer = 0;
   int partitions = 0;
   std::uint64_t run = 0;
-  std::int64_t epoch = 1;
-  std::int64_t watermark = RepartitionInbox::kNoWatermark;
-  std::uint64_t bytes = 0;
+  std::atomic<std::uint64_t> bytes{0};
+  // Delivery reports run in whichever thread polls.
+  std::mutex mu;
   std::uint64_t failed = 0;
   std::string first_error;
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->_private != nullptr)
+      static_cast<InFlight*>(m->_private)->records.fetch_sub(1, std::memory_order_acq_rel);
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     auto* impl = static_cast<Impl*>(opaque);
+    std::lock_guard lock(impl->mu);
     if (impl->failed++ == 0) impl->first_error = rd_kafka_err2str(m->err);
   }
   static void hook(rd_kafka_conf_t* conf) { rd_kafka_conf_set_dr_msg_cb(conf, on_delivery); }
 
-  void produce(int partition, const RepartitionHeader& h, std::string_view payload) {
+  void produce(int partition, const RepartitionHeader& h, std::string_view payload,
+               InFlight* in_flight = nullptr) {
     const std::string key = h.encode();
     while (true) {
-      rd_kafka_resp_err_t e = rd_kafka_producev(
-          rk.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()), RD_KAFKA_V_END);
+      if (in_flight) in_flight->records.fetch_add(1, std::memory_order_acq_rel);
+      rd_kafka_resp_err_t e =
+          rd_kafka_producev(rk.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
+                            RD_KAFKA_V_OPAQUE(in_flight), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (in_flight) in_flight->records.fetch_sub(1, std::memory_order_acq_rel);
       if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
         throw std::runtime_error(
             fmt::format("repartition, {}: cannot send: {}", where, rd_kafka_err2str(e)));
       rd_kafka_poll(rk.get(), 50);  // wait for acknowledgements to make room
     }
-    bytes += key.size() + payload.size();
+    bytes.fetch_add(key.size() + payload.size(), std::memory_order_relaxed);
   }
 
-  void to_every_partition(RepartitionKind kind, std::int64_t value) {
+  void to_every_partition(RepartitionKind kind, std::int64_t epoch, std::int64_t value) {
     RepartitionHeader h{kind, static_cast<std::uint32_t>(producer), run, epoch, value};
     for (int p = 0; p < partitions; ++p) produce(p, h, {});
   }
 
-  void flush() {
+  void flush(InFlight* in_flight) {
     constexpr int kFlushMs = 60'000;
-    if (rd_kafka_flush(rk.get(), kFlushMs) == RD_KAFKA_RESP_ERR__TIMED_OUT)
-      throw std::runtime_error(fmt::format(
-          "repartition, {}: {} records not acknowledged within {} s (is the cluster up?)", where,
-          rd_kafka_outq_len(rk.get()), kFlushMs / 1000));
+    if (in_flight == nullptr) {
+      if (rd_kafka_flush(rk.get(), kFlushMs) == RD_KAFKA_RESP_ERR__TIMED_OUT)
+        throw std::runtime_error(fmt::format(
+            "repartition, {}: {} records not acknowledged within {} s (is the cluster up?)", where,
+            rd_kafka_outq_len(rk.get()), kFlushMs / 1000));
+    } else {
+      // Not rd_kafka_flush: it waits for the whole queue, which the other
+      // senders keep filling.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFlushMs);
+      while (in_flight->records.load(std::memory_order_acquire) > 0) {
+        if (std::chrono::steady_clock::now() >= until)
+          throw std::runtime_error(fmt::format(
+              "repartition, {}: {} records not acknowledged within {} s (is the cluster up?)",
+              where, in_flight->records.load(), kFlushMs / 1000));
+        rd_kafka_poll(rk.get(), 5);
+      }
+    }
+    std::lock_guard lock(mu);
     if (failed > 0)
       throw std::runtime_error(
           fmt::format("repartition, {}: {} records not delivered: {}", where, failed, first_error));
@@ -78,14 +101,13 @@ struct RepartitionWriter::Impl {
 };
 
 RepartitionWriter::RepartitionWriter(const KafkaIO& topic, int producer, int partitions,
-                                     std::int64_t restored_checkpoint, std::int64_t first_epoch)
+                                     std::int64_t restored_checkpoint)
     : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.where = kafka_client::where(topic);
   m.producer = producer;
   m.partitions = partitions;
   m.run = new_run_id();
-  m.epoch = first_epoch;
   // Idempotence keeps each partition's records in the order sent through
   // retries: a marker never overtakes the records before it.
   m.rk = kafka_client::make_client(
@@ -93,45 +115,44 @@ RepartitionWriter::RepartitionWriter(const KafkaIO& topic, int producer, int par
       {{"linger.ms", "5"}, {"enable.idempotence", "true"}, {"log_level", "3"}}, &Impl::hook, &m);
   m.topic = rd_kafka_topic_new(m.rk.get(), topic.topic.c_str(), nullptr);
   kafka_client::warm_up(m.rk.get(), m.topic, topic.metadata_wait);
-  m.to_every_partition(RepartitionKind::kRun, restored_checkpoint);
+  m.to_every_partition(RepartitionKind::kRun, 0, restored_checkpoint);
 }
 
 RepartitionWriter::~RepartitionWriter() {
+  // A Commit sent last (a stopping shard's final checkpoint) should reach
+  // the readers now, not when the shard runs again; a bounded wait.
+  rd_kafka_flush(impl_->rk.get(), 5000);
   if (impl_->topic) rd_kafka_topic_destroy(impl_->topic);
 }
 
-void RepartitionWriter::send(int partition, std::string_view payload) {
+void RepartitionWriter::send(int partition, std::int64_t epoch, std::string_view payload,
+                             InFlight* in_flight) {
   RepartitionHeader h{RepartitionKind::kData, static_cast<std::uint32_t>(impl_->producer),
-                      impl_->run, impl_->epoch, 0};
-  impl_->produce(partition, h, payload);
+                      impl_->run, epoch, 0};
+  impl_->produce(partition, h, payload, in_flight);
   rd_kafka_poll(impl_->rk.get(), 0);
 }
 
-void RepartitionWriter::watermark(std::int64_t time) {
-  if (time <= impl_->watermark) return;
-  impl_->watermark = time;
-  impl_->to_every_partition(RepartitionKind::kWatermark, time);
+void RepartitionWriter::watermark(std::int64_t epoch, std::int64_t time) {
+  impl_->to_every_partition(RepartitionKind::kWatermark, epoch, time);
 }
 
-void RepartitionWriter::barrier(std::int64_t id) {
-  impl_->flush();
-  impl_->epoch = id + 1;
-}
+void RepartitionWriter::flush(InFlight* in_flight) { impl_->flush(in_flight); }
 
 void RepartitionWriter::committed(std::int64_t id) {
-  impl_->to_every_partition(RepartitionKind::kCommit, id);
+  impl_->to_every_partition(RepartitionKind::kCommit, id, id);
   rd_kafka_poll(impl_->rk.get(), 0);
 }
 
 void RepartitionWriter::end() {
   // End covers every record of the run: none may be missing behind it.
-  impl_->flush();
-  impl_->to_every_partition(RepartitionKind::kEnd, 0);
-  impl_->flush();
+  impl_->flush(nullptr);
+  impl_->to_every_partition(RepartitionKind::kEnd, 0, 0);
+  impl_->flush(nullptr);
 }
 
 std::uint64_t RepartitionWriter::run() const { return impl_->run; }
-std::uint64_t RepartitionWriter::bytes_sent() const { return impl_->bytes; }
+std::uint64_t RepartitionWriter::bytes_sent() const { return impl_->bytes.load(); }
 
 struct RepartitionReader::Client {
   kafka_client::Handle rk;

@@ -2,6 +2,7 @@
 // A repartition topic's two ends over librdkafka: the writer a producing
 // shard runs, the reader of one partition a consuming shard runs. The
 // protocol (markers, epochs, what a reader may take) is RepartitionInbox's.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -13,25 +14,35 @@
 
 namespace runnel::io {
 
+// Thread-safe: the parallel instances of a shard's producing step share one.
 class RepartitionWriter {
  public:
   // `topic` (in `topic.topic`) has `partitions` partitions, one per shard;
   // this is shard `producer`'s run, restored from checkpoint
-  // `restored_checkpoint` (0: none), whose next checkpoint is `first_epoch`.
-  // Writes the run's marker to every partition.
+  // `restored_checkpoint` (0: none). Writes the run's marker to every
+  // partition.
   RepartitionWriter(const KafkaIO& topic, int producer, int partitions,
-                    std::int64_t restored_checkpoint, std::int64_t first_epoch);
+                    std::int64_t restored_checkpoint);
   ~RepartitionWriter();
   RepartitionWriter(const RepartitionWriter&) = delete;
   RepartitionWriter& operator=(const RepartitionWriter&) = delete;
 
-  // Records for the shard that owns `partition`: one encoded batch.
-  void send(int partition, std::string_view payload);
-  // The producer's watermark, to every partition, when it advanced.
-  void watermark(std::int64_t time);
-  // Checkpoint `id` is taken: what was sent is acknowledged before this
-  // returns (or it throws), and what is sent later belongs to later ones.
-  void barrier(std::int64_t id);
+  // What one sender (a parallel instance) has sent and not yet seen
+  // acknowledged, so that it can wait for its own records only.
+  struct InFlight {
+    std::atomic<std::int64_t> records{0};
+  };
+
+  // Records for the shard that owns `partition` (one encoded batch), sent
+  // before the barrier of checkpoint `epoch` (the first that covers them).
+  void send(int partition, std::int64_t epoch, std::string_view payload,
+            InFlight* in_flight = nullptr);
+  // The producer's watermark (RepartitionInbox::kIdle: idle), to every partition.
+  void watermark(std::int64_t epoch, std::int64_t time);
+  // Waits until everything sent is acknowledged (or throws): at a barrier,
+  // before the checkpoint can complete. With `in_flight`, only what that
+  // sender sent (the others may go on sending meanwhile).
+  void flush(InFlight* in_flight = nullptr);
   // Checkpoint `id` completed: its records may be read.
   void committed(std::int64_t id);
   // The input ended: everything sent may be read; flushed.

@@ -232,29 +232,29 @@ TEST(RepartitionTopic, ReadersTakeCommittedRecordsOnceAcrossAFailure) {
   topic.topic = "rp";
   std::vector<std::string> want[2];
   {
-    runnel::io::RepartitionWriter w0(topic, 0, 2, 0, 1), w1(topic, 1, 2, 0, 1);
+    runnel::io::RepartitionWriter w0(topic, 0, 2, 0), w1(topic, 1, 2, 0);
     for (int i = 0; i < 20; ++i) {
-      w0.send(i % 2, fmt::format("s0-{}", i));
+      w0.send(i % 2, 1, fmt::format("s0-{}", i));
       want[i % 2].push_back(fmt::format("s0-{}", i));
-      w1.send(i % 2, fmt::format("s1-{}", i));
+      w1.send(i % 2, 1, fmt::format("s1-{}", i));
       want[i % 2].push_back(fmt::format("s1-{}", i));
     }
-    w0.watermark(100);
-    w1.watermark(90);
-    w0.barrier(1);
-    w1.barrier(1);
+    w0.watermark(1, 100);
+    w1.watermark(1, 90);
+    w0.flush();  // the barrier of checkpoint 1
+    w1.flush();
     w0.committed(1);
     w1.committed(1);
-    for (int i = 0; i < 10; ++i) w0.send(i % 2, fmt::format("lost-{}", i));  // never committed
-    w0.barrier(2);  // shard 0 dies here: checkpoint 2 never completes
-    runnel::io::RepartitionWriter again(topic, 0, 2, 1, 2);
+    for (int i = 0; i < 10; ++i) w0.send(i % 2, 2, fmt::format("lost-{}", i));  // never committed
+    w0.flush();  // shard 0 dies here: checkpoint 2 never completes
+    runnel::io::RepartitionWriter again(topic, 0, 2, 1);
     for (int i = 0; i < 10; ++i) {
-      again.send(i % 2, fmt::format("again-{}", i));
+      again.send(i % 2, 2, fmt::format("again-{}", i));
       want[i % 2].push_back(fmt::format("again-{}", i));
     }
-    again.watermark(200);
+    again.watermark(2, 200);
     again.end();
-    w1.watermark(300);
+    w1.watermark(2, 300);
     w1.end();
   }
   for (int part = 0; part < 2; ++part) {
