@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A job spread over members (--job-id) against the same job in one process,
-# on the development cluster: Nexmark q1 (element-wise: a currency
-# conversion of every bid) over EVENTS generated events in batch mode, sink
-# blackhole, a job of 4 shards, run
+# on the development cluster: a Nexmark query (q1 by default, element-wise: a
+# currency conversion of every bid; a keyed one such as q17 sends its records
+# between the members through repartition topics) over EVENTS generated
+# events in batch mode, sink blackhole, a job of 4 shards, run
 #   - in one process at -p 4 (the baseline, no --job-id),
 #   - as 1, 2 and 4 members at -p 1 each (a member runs each shard it owns as
 #     a pipeline of its own, so the job's total parallelism is 4 in each),
@@ -12,11 +13,13 @@
 # over the members' processing window (first shard taken to last shard done,
 # from their logs); each beside the one-process run as a ratio.
 #
-#   bench/scale_out/run.sh RUNNEL [EVENTS=20000000] [RUNS=3]
+#   bench/scale_out/run.sh RUNNEL [EVENTS=20000000] [RUNS=3] [QUERY=q1] [FAILOVER=1]
 set -euo pipefail
 runnel=$(realpath "$1")
 events=${2:-20000000}
 runs=${3:-3}
+query=${4:-q1}
+failover=${5:-1}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
@@ -24,15 +27,15 @@ cd "$work"
 "$runnel" kafka dev --for 3600s >bootstrap 2>dev.log &
 for _ in $(seq 100); do [ -s bootstrap ] && break; sleep 0.1; done
 b=$(cat bootstrap)
-echo "Nexmark q1, $events events, batch mode, 4 shards, development cluster at $b"
+echo "Nexmark $query, $events events, batch mode, 4 shards, development cluster at $b"
 
 ms() { date +%s%3N; }
-q1=(nexmark run --query q1 --events "$events" --mode batch --no-progress)
+q1=(nexmark run --query "$query" --events "$events" --mode batch --no-progress)
 
 one_process() {
   local t0
   t0=$(ms)
-  "$runnel" "${q1[@]}" -p 4 2>>log.txt
+  "$runnel" "${q1[@]}" -p 4 2>>log.txt || { echo "the one-process run failed:" >&2; tail -n 20 log.txt >&2; exit 1; }
   echo $(($(ms) - t0))
 }
 
@@ -45,7 +48,9 @@ members() {
     "$runnel" "${q1[@]}" -p 1 --job-id "$id" --bootstrap "$b" 2>"m-$i.log" &
     pids+=($!)
   done
-  for p in "${pids[@]}"; do wait "$p"; done
+  for p in "${pids[@]}"; do
+    wait "$p" || { echo "a member failed:" >&2; grep -hv rdkafka m-*.log | tail -n 20 >&2; exit 1; }
+  done
   local wall=$(($(ms) - t0))
   local window
   window=$(cat m-*.log | python3 -c '
@@ -70,6 +75,7 @@ for r in $(seq "$runs"); do
   echo "$line"
 done
 
+[ "$failover" = 1 ] || exit 0
 # Failover: two members of an unbounded, paced streaming job (Nexmark q1 from
 # the generator, checkpoints every second); the one that took shard 0 is
 # killed with SIGKILL, and the time until the other takes shard 0 is printed.

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -75,7 +77,17 @@ std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
     rd_kafka_NewTopic_set_config(t, "retention.ms", "-1");
     create.push_back(t);
   }
-  if (!create.empty() && rd_kafka_controllerid(rk, 2000) >= 0) {
+  // A cluster that cannot serve the admin API (the development one: its
+  // request waits for a controller until it times out) is asked once per
+  // process; then its topics are made on demand only.
+  static std::mutex asked_mu;
+  static std::set<std::string> without_admin;
+  bool ask = !create.empty();
+  if (ask) {
+    std::lock_guard lock(asked_mu);
+    ask = without_admin.count(cluster.bootstrap) == 0;
+  }
+  if (ask && rd_kafka_controllerid(rk, 2000) >= 0) {
     rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t* options =
         rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -85,11 +97,17 @@ std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
     rd_kafka_CreateTopics(rk, create.data(), create.size(), options, queue);
     rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 3000);
     std::string outcome = "no answer";
+    bool timed_out = ev == nullptr;
     if (ev != nullptr) {
+      timed_out = rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR__TIMED_OUT;
       outcome = rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR
                     ? rd_kafka_event_error_string(ev)
                     : "answered";
       rd_kafka_event_destroy(ev);
+    }
+    if (timed_out) {
+      std::lock_guard lock(asked_mu);
+      without_admin.insert(cluster.bootstrap);
     }
     rd_kafka_AdminOptions_destroy(options);
     rd_kafka_queue_destroy(queue);

@@ -111,6 +111,26 @@ TEST(Share, AKeyedStepNeedsTheJobsCluster) {
   }
 }
 
+// Runs the pipelines at once, each on a thread, calls `meanwhile`, and
+// returns each one's error ("" if none).
+std::vector<std::string> run_together(std::vector<std::unique_ptr<Pipeline>>& pipelines,
+                                      const std::function<void()>& meanwhile) {
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(pipelines.size());
+  for (std::size_t s = 0; s < pipelines.size(); ++s) {
+    threads.emplace_back([&, s] {
+      try {
+        pipelines[s]->run();
+      } catch (const std::exception& e) {
+        errors[s] = e.what();
+      }
+    });
+  }
+  meanwhile();
+  for (auto& t : threads) t.join();
+  return errors;
+}
+
 struct Reading {
   std::string key;
   Timestamp time = 0;
@@ -140,18 +160,7 @@ std::vector<std::string> run_spread(int shares, const std::string& job, Build bu
     pipelines.push_back(std::make_unique<Pipeline>(o));
     got.push_back(build(*pipelines.back()));
   }
-  std::vector<std::thread> threads;
-  std::vector<std::string> errors(static_cast<std::size_t>(shares));
-  for (int s = 0; s < shares; ++s) {
-    threads.emplace_back([&, s] {
-      try {
-        pipelines[static_cast<std::size_t>(s)]->run();
-      } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(s)] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  const auto errors = run_together(pipelines, [] {});
   std::vector<std::string> all;
   for (int s = 0; s < shares; ++s) {
     EXPECT_EQ(errors[static_cast<std::size_t>(s)], "") << "share " << s;
@@ -164,7 +173,7 @@ std::vector<std::string> run_spread(int shares, const std::string& job, Build bu
 
 // A keyed count whose keys are spread over every share: each key is
 // counted once, in the share that owns its key group, as in one process.
-TEST(Share, AKeyedCountAcrossSharesMatchesOneProcess) {
+TEST(Share, AKeyedCountAcrossSharesThroughKafkaMatchesOneProcess) {
   std::vector<std::string> in;
   for (int i = 0; i < 5000; ++i) in.push_back("k" + std::to_string(i % 97));
   auto build = [&](Pipeline& p) {
@@ -183,7 +192,7 @@ TEST(Share, AKeyedCountAcrossSharesMatchesOneProcess) {
 
 // Event-time windows in streaming mode: every share's watermark travels
 // through the repartition topic, so each window fires once, complete.
-TEST(Share, WindowsAcrossSharesFireOnceCompleteInStreamingMode) {
+TEST(Share, WindowsAcrossSharesThroughKafkaFireOnceCompleteInStreamingMode) {
   std::vector<Reading> in;
   for (int i = 0; i < 4000; ++i) in.push_back({"s" + std::to_string(i % 13), i});
   auto build = [&](Pipeline& p) {
@@ -210,7 +219,7 @@ TEST(Share, WindowsAcrossSharesFireOnceCompleteInStreamingMode) {
 // step was released by Commit markers only (each shard's checkpoints). Every
 // window that fired before the stop is complete and fired once (the files
 // each shard's checkpoints committed).
-TEST(Share, UnboundedWindowsAcrossSharesFireCompleteOnCommits) {
+TEST(Share, UnboundedWindowsAcrossSharesThroughKafkaFireCompleteOnCommits) {
   io::KafkaDevCluster cluster;
   runnel::testing::ScratchDir dir;
   constexpr int kShares = 4;
@@ -246,20 +255,10 @@ TEST(Share, UnboundedWindowsAcrossSharesFireCompleteOnCommits) {
         .map([](const auto& kv) { return fmt::format("{}={}", kv.first, kv.second); })
         .write(io::text(dir / ("out-" + std::to_string(s))));
   }
-  std::vector<std::thread> threads;
-  std::vector<std::string> errors(kShares);
-  for (int s = 0; s < kShares; ++s) {
-    threads.emplace_back([&, s] {
-      try {
-        pipelines[static_cast<std::size_t>(s)]->run();
-      } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(s)] = e.what();
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(4));
-  for (auto& p : pipelines) p->request_stop();
-  for (auto& t : threads) t.join();
+  const auto errors = run_together(pipelines, [&] {
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    for (auto& p : pipelines) p->request_stop();
+  });
   std::set<std::string> seen;
   for (int s = 0; s < kShares; ++s) {
     EXPECT_EQ(errors[static_cast<std::size_t>(s)], "") << "share " << s;

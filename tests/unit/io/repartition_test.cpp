@@ -223,7 +223,7 @@ TEST(RepartitionHeader, RoundTripsAndRefusesOtherBytes) {
 // Two producing shards and a reader of each partition, over real clients:
 // shard 0 fails after a checkpoint and its new run restores it; what it sent
 // after that checkpoint is read once (from the new run), nothing twice.
-TEST(RepartitionTopic, ReadersTakeCommittedRecordsOnceAcrossAFailure) {
+TEST(RepartitionKafkaTopic, ReadersTakeCommittedRecordsOnceAcrossAFailure) {
   using namespace std::chrono_literals;
   runnel::io::KafkaDevCluster cluster;
   cluster.create_topic("rp", 2);
