@@ -98,9 +98,25 @@ void claim_output(const fs::path& dir, const std::string& job_id, bool overwrite
   const fs::path marker = dir / "_runnel_job";
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_empty(dir, ec) && !overwrite) {
-    std::ifstream in(marker);
-    std::string owner;
-    std::getline(in, owner);
+    auto owner_of = [&] {
+      std::ifstream in(marker);
+      std::string owner;
+      std::getline(in, owner);
+      return owner;
+    };
+    // Another member may be claiming it this moment (its marker is still a
+    // temporary file): wait for the marker.
+    auto only_claims = [&] {
+      for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().filename().string().rfind("._runnel_job.", 0) != 0) return false;
+      return true;
+    };
+    std::string owner = owner_of();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (owner.empty() && only_claims() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      owner = owner_of();
+    }
     if (owner != job_id)
       throw UserError(fmt::format(
           "output directory '{}' exists and is not empty{}; remove it, choose another --output, or "
