@@ -9,12 +9,13 @@ namespace runnel::runtime {
 
 CheckpointCoordinator::CheckpointCoordinator(
     const PhysicalPlan& plan, const std::vector<std::vector<std::shared_ptr<SharedState>>>& shared,
-    CheckpointConfig config, std::int64_t first_id, int max_parallelism, Log log, Fail fail,
-    Stopped stopped)
+    CheckpointConfig config, std::int64_t first_id, int max_parallelism, KeyGroupRange key_groups,
+    Log log, Fail fail, Stopped stopped)
     : plan_(plan),
       shared_(shared),
       config_(std::move(config)),
       max_parallelism_(max_parallelism),
+      key_groups_(key_groups),
       log_(std::move(log)),
       fail_(std::move(fail)),
       stopped_(std::move(stopped)),
@@ -169,6 +170,7 @@ bool CheckpointCoordinator::complete(std::int64_t id, std::chrono::steady_clock:
   state::CheckpointContent content;
   content.id = id;
   content.max_parallelism = max_parallelism_;
+  content.key_groups = key_groups_;
   for (std::size_t t = 0; t < plan_.tasks.size(); ++t) {
     const auto& task = plan_.tasks[t];
     for (std::size_t o = 0; o < task.ops.size(); ++o) {

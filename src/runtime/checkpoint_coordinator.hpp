@@ -64,7 +64,7 @@ class CheckpointCoordinator {
   CheckpointCoordinator(const PhysicalPlan& plan,
                         const std::vector<std::vector<std::shared_ptr<SharedState>>>& shared,
                         CheckpointConfig config, std::int64_t first_id, int max_parallelism,
-                        Log log, Fail fail, Stopped stopped);
+                        KeyGroupRange key_groups, Log log, Fail fail, Stopped stopped);
   ~CheckpointCoordinator();
 
   // A stop request (see stop_request.hpp) makes the next checkpoint the
@@ -110,6 +110,7 @@ class CheckpointCoordinator {
   const std::vector<std::vector<std::shared_ptr<SharedState>>>& shared_;
   CheckpointConfig config_;
   int max_parallelism_;
+  KeyGroupRange key_groups_;
   Log log_;
   Fail fail_;
   Stopped stopped_;

@@ -6,14 +6,16 @@ namespace runnel::runtime {
 
 ExchangeOutput::ExchangeOutput(ExchangeKind kind, const Partitioner* partitioner,
                                std::vector<BatchQueue*> targets, int to_input, int channel,
-                               std::size_t batch_size, int max_parallelism)
+                               std::size_t batch_size, int max_parallelism,
+                               KeyGroupRange key_groups)
     : kind_(kind),
       partitioner_(partitioner),
       targets_(std::move(targets)),
       to_input_(to_input),
       channel_(channel),
       batch_size_(batch_size),
-      max_parallelism_(max_parallelism) {}
+      max_parallelism_(max_parallelism),
+      key_groups_(key_groups) {}
 
 void ExchangeOutput::send(std::size_t target, BatchPtr batch) {
   targets_[target]->push(Message{Message::Kind::kData, to_input_, channel_, std::move(batch)});
@@ -37,7 +39,7 @@ void ExchangeOutput::push(BatchBase& batch) {
       if (buffers_.empty()) {
         for (std::size_t t = 0; t < targets_.size(); ++t) buffers_.push_back(batch.make_empty());
       }
-      partitioner_->split(batch, buffers_, max_parallelism_);
+      partitioner_->split(batch, buffers_, max_parallelism_, key_groups_);
       for (std::size_t t = 0; t < targets_.size(); ++t) {
         if (buffers_[t]->size() >= batch_size_) send(t, buffers_[t]->take());
       }

@@ -15,7 +15,7 @@ class ExchangeOutput final : public Output {
   // for kForward, all of them otherwise).
   ExchangeOutput(ExchangeKind kind, const Partitioner* partitioner,
                  std::vector<BatchQueue*> targets, int to_input, int channel,
-                 std::size_t batch_size, int max_parallelism);
+                 std::size_t batch_size, int max_parallelism, KeyGroupRange key_groups);
 
   void push(BatchBase& batch) override;
   // Sends what is buffered (streaming mode: bounds how long a record waits).
@@ -41,6 +41,7 @@ class ExchangeOutput final : public Output {
   bool sent_idle_ = false;
   std::size_t batch_size_;
   int max_parallelism_;
+  KeyGroupRange key_groups_;       // the ones this run owns, spread over the targets
   std::size_t next_ = 0;           // kRebalance: next target
   std::vector<BatchPtr> buffers_;  // kHash: one per target
 };

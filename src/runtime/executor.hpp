@@ -53,6 +53,10 @@ struct ExecutionOptions {
   // every input (see InstanceContext).
   int share = 0;
   int shares = 1;
+  // The key groups this run owns: its share's.
+  KeyGroupRange key_groups() const {
+    return KeyGroupRange::of_share(share, shares, max_parallelism);
+  }
 };
 
 struct ExecutionStats {

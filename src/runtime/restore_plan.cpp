@@ -34,7 +34,7 @@ std::int64_t Executor::start_checkpointing() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   coordinator_ = std::make_unique<CheckpointCoordinator>(
       plan_, shared_, options_.checkpoints, first_id, options_.max_parallelism,
-      [this](const std::string& line) { log(line); },
+      options_.key_groups(), [this](const std::string& line) { log(line); },
       [this](std::exception_ptr e) { fail(std::move(e)); },
       [this](std::int64_t) { stop_after_checkpoint(); });
   return first_id;
@@ -97,6 +97,14 @@ void Executor::check_same_pipeline(const state::LoadedCheckpoint& c) const {
         "(key groups) must stay the same across restores",
         c.path.string(), c.max_parallelism, options_.max_parallelism));
   }
+  if (c.key_groups != options_.key_groups()) {
+    const KeyGroupRange now = options_.key_groups();
+    throw UserError(fmt::format(
+        "checkpoint '{}' holds key groups {}..{} but this run owns {}..{} (share {} of {}); a "
+        "share restores only its own checkpoints, and the number of shares must stay the same",
+        c.path.string(), c.key_groups.first, c.key_groups.last(), now.first, now.last(),
+        options_.share, options_.shares));
+  }
   // Every stateful operator must be where it was.
   const auto& tasks = plan_.tasks;
   std::size_t matched = 0;
@@ -149,10 +157,10 @@ void Executor::assign_restored_state(InstanceRun& r) const {
     in.format = saved->format;
     in.operator_states = saved->operator_states;
     in.native_dirs = saved->native_dirs;
+    in.saved_key_groups = restored_->key_groups;
     for (std::size_t kg = 0; kg < saved->key_groups.size(); ++kg) {
       if (saved->key_groups[kg].empty()) continue;
-      if (instance_of_key_group(static_cast<int>(kg), task.parallelism, options_.max_parallelism) ==
-          r.instance)
+      if (restored_->key_groups.instance_of(static_cast<int>(kg), task.parallelism) == r.instance)
         in.key_groups.emplace_back(static_cast<int>(kg), saved->key_groups[kg]);
     }
     r.restore[o] = std::move(in);

@@ -238,9 +238,9 @@ Output* Executor::wire_port(const TaskGraph& g, InstanceRun& r, int o, int p) {
       for (auto& q : queues_[edge.to_task]) targets.push_back(q.get());
     }
     int channel = g.channel_base[e] + (edge.kind == ExchangeKind::kForward ? 0 : r.instance);
-    auto ex =
-        std::make_unique<ExchangeOutput>(edge.kind, edge.partitioner.get(), targets, edge.to_input,
-                                         channel, options_.batch_size, options_.max_parallelism);
+    auto ex = std::make_unique<ExchangeOutput>(edge.kind, edge.partitioner.get(), targets,
+                                               edge.to_input, channel, options_.batch_size,
+                                               options_.max_parallelism, options_.key_groups());
     r.exchanges.push_back(ex.get());
     r.exchange_owner.push_back(o);
     consumers.push_back(ex.get());
@@ -276,6 +276,7 @@ InstanceContext Executor::instance_context(const TaskGraph& g, InstanceRun& r, i
   ctx.share = options_.share;
   ctx.shares = options_.shares;
   ctx.max_parallelism = options_.max_parallelism;
+  ctx.key_groups = options_.key_groups();
   ctx.batch_size = options_.batch_size;
   ctx.memory_budget = holds_budget(*fop.op) ? g.budget : 0;
   ctx.temp_dir = options_.temp_dir;

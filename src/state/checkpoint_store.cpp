@@ -183,8 +183,12 @@ std::uint64_t write_checkpoint_files(const fs::path& tmp_dir, const CheckpointCo
   auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
-  std::string manifest = fmt::format("{}\nid {}\ncreated_ms {}\nmax_parallelism {}\n", kMagic,
-                                     content.id, now_ms, content.max_parallelism);
+  const KeyGroupRange owned = content.key_groups.count > 0
+                                  ? content.key_groups
+                                  : KeyGroupRange::all(content.max_parallelism);
+  std::string manifest =
+      fmt::format("{}\nid {}\ncreated_ms {}\nmax_parallelism {}\nkey_groups {} {}\n", kMagic,
+                  content.id, now_ms, content.max_parallelism, owned.first, owned.count);
   std::uint64_t total = 0;
   for (const auto& op : content.operators) {
     manifest +=
@@ -315,6 +319,8 @@ void parse_manifest(const std::string& body, CheckpointInfo& info) {
       f >> info.created_ms;
     } else if (tag == "max_parallelism") {
       f >> info.max_parallelism;
+    } else if (tag == "key_groups") {
+      f >> info.key_groups.first >> info.key_groups.count;
     } else if (tag == "op") {
       OperatorInfo op;
       f >> op.uid >> op.parallelism;
@@ -385,6 +391,8 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
   info.problem = read_manifest(path, body);
   if (!info.problem.empty()) return info;
   parse_manifest(body, info);
+  // Written before jobs had shares: the run owned every key group.
+  if (info.key_groups.count == 0) info.key_groups = KeyGroupRange::all(info.max_parallelism);
   info.valid = true;
   if (!verify) return info;
   info.problem = verify_files(path, info);
@@ -454,6 +462,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   out.id = info.id;
   out.path = path;
   out.max_parallelism = info.max_parallelism;
+  out.key_groups = info.key_groups;
   for (const auto& op : info.operators) {
     LoadedOperator lo;
     lo.name = op.name;

@@ -28,6 +28,7 @@ struct OperatorCheckpoint {
 struct CheckpointContent {
   std::int64_t id = 0;
   int max_parallelism = 128;
+  KeyGroupRange key_groups;  // the ones the run owned (count 0: all)
   std::vector<OperatorCheckpoint> operators;
 };
 
@@ -64,6 +65,7 @@ struct CheckpointInfo {
   std::filesystem::path path;
   std::int64_t created_ms = 0;
   int max_parallelism = 0;
+  KeyGroupRange key_groups;  // the ones the run owned (all, for a checkpoint before shares)
   std::uint64_t bytes = 0;
   std::vector<OperatorInfo> operators;
   bool valid = false;   // manifest present and intact (and, if verified, every section)
@@ -102,6 +104,7 @@ struct LoadedCheckpoint {
   std::int64_t id = 0;
   std::filesystem::path path;
   int max_parallelism = 0;
+  KeyGroupRange key_groups;
   std::vector<std::pair<std::string, LoadedOperator>> operators;  // by uid
   const LoadedOperator* find(const std::string& uid) const;
 };

@@ -33,16 +33,17 @@ const std::string* adoptable_native_dir(const RestoredState& in, int instance, i
 }
 
 std::vector<NativePart> native_parts(const RestoredState& in, int instance, int parallelism,
-                                     int max_parallelism) {
+                                     const KeyGroupRange& owned) {
   const int n = static_cast<int>(in.native_dirs.size());
-  const int first = first_key_group(instance, parallelism, max_parallelism);
-  const int last = last_key_group(instance, parallelism, max_parallelism);
+  const int first = owned.first_of(instance, parallelism);
+  const int last = owned.last_of(instance, parallelism);
+  const KeyGroupRange& saved = in.saved_key_groups.count > 0 ? in.saved_key_groups : owned;
   std::vector<NativePart> parts;
   for (int j = 0; j < n; ++j) {
     const std::string& dir = in.native_dirs[static_cast<std::size_t>(j)];
     if (dir.empty()) continue;
-    const int from = std::max(first, first_key_group(j, n, max_parallelism));
-    const int to = std::min(last, last_key_group(j, n, max_parallelism));
+    const int from = std::max(first, saved.first_of(j, n));
+    const int to = std::min(last, saved.last_of(j, n));
     if (from <= to) parts.push_back({&dir, from, to});
   }
   // Stable: of equal shares, the lower old instance comes first.
@@ -64,9 +65,10 @@ bool holds_row_logs(const RestoredState& in) {
   return false;
 }
 
-bool scan_native_rows(const RestoredState& in, int instance, int parallelism, int max_parallelism,
+bool scan_native_rows(const RestoredState& in, int instance, int parallelism,
+                      const KeyGroupRange& owned,
                       const std::function<void(std::string_view, std::string_view)>& fn) {
-  for (const NativePart& part : native_parts(in, instance, parallelism, max_parallelism))
+  for (const NativePart& part : native_parts(in, instance, parallelism, owned))
     scan_kv_snapshot(*part.dir, part.first, part.last, fn);
   return has_native_snapshots(in);
 }

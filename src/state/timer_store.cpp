@@ -302,10 +302,11 @@ void TimerStore::sift_down(std::size_t pos) {
   place(pos, g);
 }
 
-void scan_stored_timers(const RestoredState& in, int instance, int parallelism, int max_parallelism,
-                        std::uint8_t tag, const std::function<void(std::string_view entry)>& fn) {
+void scan_stored_timers(const RestoredState& in, int instance, int parallelism,
+                        const KeyGroupRange& owned, std::uint8_t tag,
+                        const std::function<void(std::string_view entry)>& fn) {
   if (holds_row_logs(in)) return;  // the memory backend's: no timers in them
-  for (const NativePart& part : native_parts(in, instance, parallelism, max_parallelism)) {
+  for (const NativePart& part : native_parts(in, instance, parallelism, owned)) {
     scan_kv_snapshot(*part.dir, part.first, part.last, [&](std::string_view key, std::string_view) {
       if (is_timer_key(key) && static_cast<std::uint8_t>(key[9]) == tag)
         fn(key.substr(kKvPrefixBytes));

@@ -37,7 +37,7 @@ struct NativePart {
 // groups, the one with most key groups first (that one a RocksDB instance
 // takes over, deleting the rest by range; it ingests the others).
 std::vector<NativePart> native_parts(const RestoredState& in, int instance, int parallelism,
-                                     int max_parallelism);
+                                     const KeyGroupRange& owned);
 
 // Whether `in` holds any native snapshot.
 bool has_native_snapshots(const RestoredState& in);
@@ -48,7 +48,8 @@ bool holds_row_logs(const RestoredState& in);
 // Calls fn(key, value) for every row of the old instances' native snapshots
 // that lies in this instance's key groups. Returns whether `in` held any
 // native snapshot.
-bool scan_native_rows(const RestoredState& in, int instance, int parallelism, int max_parallelism,
+bool scan_native_rows(const RestoredState& in, int instance, int parallelism,
+                      const KeyGroupRange& owned,
                       const std::function<void(std::string_view key, std::string_view value)>& fn);
 
 }  // namespace runnel::detail

@@ -101,6 +101,7 @@ class KeyedRows {
       : max_parallelism_(ctx.max_parallelism),
         instance_(ctx.instance),
         parallelism_(ctx.parallelism),
+        owned_(ctx.owned_key_groups()),
         timers_in_kv_(ctx.rocksdb_timers == RocksDbTimers::kRocksDB),
         cache_limit_(cache_bytes),
         write_back_bytes_(write_back_bytes),
@@ -393,7 +394,7 @@ class KeyedRows {
       if (restored && !timers_in_kv_) kv_->remove_timers(first_group(), last_group());
       return restored;
     }
-    return scan_native_rows(in, instance_, parallelism_, max_parallelism_,
+    return scan_native_rows(in, instance_, parallelism_, owned_,
                             [&](std::string_view bytes, std::string_view value) {
                               if (is_timer_key(bytes)) return;
                               auto [ns, k] = Codec::decode_key(bytes);
@@ -519,8 +520,7 @@ class KeyedRows {
       return true;
     }
     // The same codec wrote the old rows: they are moved as bytes.
-    const std::vector<NativePart> parts =
-        native_parts(in, instance_, parallelism_, max_parallelism_);
+    const std::vector<NativePart> parts = native_parts(in, instance_, parallelism_, owned_);
     for (std::size_t i = 0; i < parts.size(); ++i) {
       const NativePart& part = parts[i];
       if (i == 0) {
@@ -540,7 +540,7 @@ class KeyedRows {
   template <class OnRow>
   void restore_row_logs(const RestoredState& in, bool visit, OnRow& on_row) {
     std::size_t written = 0;
-    for (const NativePart& part : native_parts(in, instance_, parallelism_, max_parallelism_)) {
+    for (const NativePart& part : native_parts(in, instance_, parallelism_, owned_)) {
       scan_row_logs(*part.dir, part.first, part.last,
                     [&](std::string_view stored, const std::string_view* value) {
                       if (kv_) {
@@ -671,8 +671,8 @@ class KeyedRows {
   static std::size_t default_cache_bytes(const InstanceContext& ctx) {
     return ctx.memory_budget != 0 ? ctx.memory_budget : kDefaultCacheBytes;
   }
-  int first_group() const { return first_key_group(instance_, parallelism_, max_parallelism_); }
-  int last_group() const { return last_key_group(instance_, parallelism_, max_parallelism_); }
+  int first_group() const { return owned_.first_of(instance_, parallelism_); }
+  int last_group() const { return owned_.last_of(instance_, parallelism_); }
 
   // The cached row of (ns, key) (hash h), read from the store if not cached, made current.
   template <class Q, class MakeKey>
@@ -745,6 +745,7 @@ class KeyedRows {
   }
 
   int max_parallelism_, instance_, parallelism_;
+  KeyGroupRange owned_;
   bool timers_in_kv_;
   // Memory backend.
   Tables tables_;

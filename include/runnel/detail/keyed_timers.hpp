@@ -154,12 +154,12 @@ class KeyedTimers {
   // read again. Memory: the timers RocksDB's native snapshots in `in` hold
   // (of the set with the tag `tag`) are set.
   void restore_stored(const RestoredState& in, std::uint8_t tag, int instance, int parallelism,
-                      int max_parallelism) {
+                      const KeyGroupRange& owned) {
     if (stored_) {
       stored_->reload();
       return;
     }
-    scan_stored_timers(in, instance, parallelism, max_parallelism, tag, [&](std::string_view e) {
+    scan_stored_timers(in, instance, parallelism, owned, tag, [&](std::string_view e) {
       ByteReader r(e.substr(8));
       Ns ns = Coder<Ns>::decode(r);
       add_in_memory(TimerStore::decode_time(e), ns, Coder<Key>::decode(r));

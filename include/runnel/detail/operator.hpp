@@ -14,6 +14,7 @@
 
 #include "runnel/detail/batch.hpp"
 #include "runnel/detail/counter.hpp"
+#include "runnel/detail/key_groups.hpp"
 #include "runnel/detail/shared_state.hpp"
 #include "runnel/detail/snapshot.hpp"
 
@@ -86,6 +87,13 @@ struct InstanceContext {
                static_cast<std::uint64_t>(instance);
   }
   int max_parallelism = 128;  // number of key groups
+  // The key groups this run owns (count 0: all of them); a keyed operator's
+  // instance owns owned_key_groups().first_of(instance, parallelism) ..
+  // last_of(instance, parallelism).
+  KeyGroupRange key_groups;
+  KeyGroupRange owned_key_groups() const {
+    return key_groups.count > 0 ? key_groups : KeyGroupRange::all(max_parallelism);
+  }
   std::size_t batch_size = 1024;
   std::size_t memory_budget = 0;   // bytes this instance may hold in hash tables; 0 = unlimited
   std::filesystem::path temp_dir;  // where spill files go

@@ -15,9 +15,11 @@ namespace runnel {
 class Partitioner {
  public:
   virtual ~Partitioner() = default;
-  // Moves every value of `in` to outs[instance owning its key group].
+  // Moves every value of `in` to outs[instance owning its key group], the
+  // key groups of `range` (of all max_parallelism) spread over the targets.
   // outs holds one batch of the right type per target instance.
-  virtual void split(BatchBase& in, std::vector<BatchPtr>& outs, int max_parallelism) const = 0;
+  virtual void split(BatchBase& in, std::vector<BatchPtr>& outs, int max_parallelism,
+                     const KeyGroupRange& range) const = 0;
 
   // A job spread over members sends a keyed exchange between its shards
   // through Kafka, as bytes: whether the records' type has a Coder, and a
@@ -32,7 +34,8 @@ template <class T, class KeyOf>
 class KeyPartitioner final : public Partitioner {
  public:
   explicit KeyPartitioner(KeyOf key_of) : key_of_(std::move(key_of)) {}
-  void split(BatchBase& in, std::vector<BatchPtr>& outs, int max_parallelism) const override {
+  void split(BatchBase& in, std::vector<BatchPtr>& outs, int max_parallelism,
+             const KeyGroupRange& range) const override {
     auto& values = batch_cast<T>(in).values;
     const int n = static_cast<int>(outs.size());
     const bool timed = in.timed();
@@ -40,7 +43,7 @@ class KeyPartitioner final : public Partitioner {
       const auto& key = key_of_(values[i]);
       using K = std::decay_t<decltype(key)>;
       int kg = key_group_of(Hash<K>{}(key), max_parallelism);
-      int target = instance_of_key_group(kg, n, max_parallelism);
+      int target = range.instance_of(kg, n);
       auto& out = static_cast<Batch<T>&>(*outs[target]);
       out.values.push_back(std::move(values[i]));
       if (timed) {

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "runnel/detail/key_groups.hpp"
+
 namespace runnel {
 
 // Where keyed state lives while a job runs.
@@ -71,9 +73,11 @@ struct RestoredState {
   std::vector<std::string> operator_states;  // every old instance's
   std::vector<std::pair<int, std::string>> key_groups;  // the ones this instance owns
   // Every old instance's native directory (empty where it had none); old
-  // instance i of n held key groups first_key_group(i, n, kg) ..
-  // last_key_group(i, n, kg) (see key_groups.hpp).
+  // instance i of n held key groups saved_key_groups.first_of(i, n) ..
+  // saved_key_groups.last_of(i, n) (see key_groups.hpp).
   std::vector<std::string> native_dirs;
+  // The key groups the checkpointed run owned (count 0: the ones this run owns).
+  KeyGroupRange saved_key_groups;
 };
 
 }  // namespace runnel

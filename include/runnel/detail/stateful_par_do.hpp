@@ -178,12 +178,13 @@ class StatefulParDoOp final : public Operator {
           max_parallelism_(ctx.max_parallelism),
           instance_(ctx.instance),
           parallelism_(ctx.parallelism),
+          owned_(ctx.owned_key_groups()),
           context_([this](TimeDomain d, Timestamp t) { set_timer(d, t); },
                    [this](TimeDomain d, Timestamp t) { delete_timer(d, t); }) {
       rows_.advance_time(now_);
       if (KvStore* kv = rows_.timers_kv()) {  // RocksDB: timers in its database
-        const int first = first_key_group(instance_, parallelism_, max_parallelism_);
-        const int last = last_key_group(instance_, parallelism_, max_parallelism_);
+        const int first = owned_.first_of(instance_, parallelism_);
+        const int last = owned_.last_of(instance_, parallelism_);
         for (std::uint8_t tag = 0; tag < 3; ++tag)
           timers(tag).store_in(*kv, tag, first, last, max_parallelism_);
       }
@@ -302,7 +303,7 @@ class StatefulParDoOp final : public Operator {
           });
       if (timers_native) {
         for (std::uint8_t tag = 0; tag < (reload ? 3 : 2); ++tag)
-          timers(tag).restore_stored(in, tag, instance_, parallelism_, max_parallelism_);
+          timers(tag).restore_stored(in, tag, instance_, parallelism_, owned_);
       }
       for (const auto& [kg, bytes] : in.key_groups) {
         ByteReader r(bytes);
@@ -416,6 +417,7 @@ class StatefulParDoOp final : public Operator {
     Fn fn_;
     std::unique_ptr<E> out_;
     int max_parallelism_, instance_, parallelism_;
+    KeyGroupRange owned_;
     bool timed_ = false;
     Timestamp now_ = wall_clock_ms();
     Timestamp watermark_ = kMinTimestamp;

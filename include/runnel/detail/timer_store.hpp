@@ -127,7 +127,8 @@ class TimerStore {
 
 // Memory backend restoring RocksDB's native snapshots: fn(entry) for each
 // timer of set `tag` they hold in this instance's key groups.
-void scan_stored_timers(const RestoredState& in, int instance, int parallelism, int max_parallelism,
-                        std::uint8_t tag, const std::function<void(std::string_view entry)>& fn);
+void scan_stored_timers(const RestoredState& in, int instance, int parallelism,
+                        const KeyGroupRange& owned, std::uint8_t tag,
+                        const std::function<void(std::string_view entry)>& fn);
 
 }  // namespace runnel::detail

@@ -87,10 +87,11 @@ class WindowState : WindowPanes<CF> {
         rows_(ctx, ctx.memory_budget != 0 ? ctx.memory_budget : SIZE_MAX, write_back_bytes),
         max_parallelism_(ctx.max_parallelism),
         instance_(ctx.instance),
-        parallelism_(ctx.parallelism) {
+        parallelism_(ctx.parallelism),
+        owned_(ctx.owned_key_groups()) {
     if (KvStore* kv = rows_.timers_kv()) {  // RocksDB: the indexes in its database
-      const int first = first_key_group(instance_, parallelism_, max_parallelism_);
-      const int last = last_key_group(instance_, parallelism_, max_parallelism_);
+      const int first = owned_.first_of(instance_, parallelism_);
+      const int last = owned_.last_of(instance_, parallelism_);
       due_.store_in(*kv, 0, first, last, max_parallelism_);
       deadlines_.store_in(*kv, 1, first, last, max_parallelism_);
     }
@@ -299,8 +300,8 @@ class WindowState : WindowPanes<CF> {
     }
     rebuild_indexes(!stored);
     if (stored) {
-      due_.restore_stored(in, 0, instance_, parallelism_, max_parallelism_);
-      deadlines_.restore_stored(in, 1, instance_, parallelism_, max_parallelism_);
+      due_.restore_stored(in, 0, instance_, parallelism_, owned_);
+      deadlines_.restore_stored(in, 1, instance_, parallelism_, owned_);
     }
   }
 
@@ -451,6 +452,7 @@ class WindowState : WindowPanes<CF> {
 
   Rows rows_;
   int max_parallelism_, instance_, parallelism_;
+  KeyGroupRange owned_;
   Timestamp watermark_ = kMinTimestamp;
   // Windows holding cells, by end: whether every cell's on-time pane fired.
   std::map<Window, bool, WindowByEnd> windows_;

@@ -52,7 +52,8 @@ class WriterInstance final : public OperatorInstance {
     if (batch.size() == 0) return;
     if (outs_.empty())
       for (int s = 0; s < edge_.shards; ++s) outs_.push_back(batch.make_empty());
-    edge_.partitioner->split(batch, outs_, ctx_.max_parallelism);
+    edge_.partitioner->split(batch, outs_, ctx_.max_parallelism,
+                             KeyGroupRange::all(ctx_.max_parallelism));
     for (int s = 0; s < edge_.shards; ++s) {
       BatchBase& out = *outs_[static_cast<std::size_t>(s)];
       if (out.size() == 0) continue;

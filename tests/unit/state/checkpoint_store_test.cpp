@@ -47,6 +47,7 @@ TEST(CheckpointStore, WritesAndLoadsBack) {
   auto loaded = load_checkpoint(dir.path() / "chk-000000003");
   EXPECT_EQ(loaded.id, 3);
   EXPECT_EQ(loaded.max_parallelism, 8);
+  EXPECT_EQ(loaded.key_groups, KeyGroupRange::all(8));  // a run of the whole job owns all
   const auto* op = loaded.find("1.0");
   ASSERT_NE(op, nullptr);
   EXPECT_EQ(op->name, "combine per key");
@@ -59,6 +60,19 @@ TEST(CheckpointStore, WritesAndLoadsBack) {
   EXPECT_EQ(op->key_groups[7], std::string(1000, 'b'));
   EXPECT_TRUE(op->key_groups[1].empty());
   EXPECT_EQ(loaded.find("9.9"), nullptr);
+}
+
+// A member of a job spread over shares checkpoints its share's key groups;
+// the manifest says which, so a restore can refuse another share's.
+TEST(CheckpointStore, AShareRecordsTheKeyGroupsItOwned) {
+  runnel::testing::ScratchDir dir;
+  CheckpointContent c = sample(4);
+  c.key_groups = KeyGroupRange::of_share(1, 3, 8);
+  write_checkpoint(dir.path(), c);
+  auto loaded = load_checkpoint(dir.path() / "chk-000000004");
+  EXPECT_EQ(loaded.key_groups, (KeyGroupRange{3, 3}));
+  EXPECT_EQ(inspect_checkpoint(dir.path() / "chk-000000004", true).key_groups,
+            (KeyGroupRange{3, 3}));
 }
 
 TEST(CheckpointStore, EachOperatorsStateFormatIsKept) {

@@ -491,19 +491,22 @@ struct Checkpoint {
   RestoredState restored;
 };
 
-Checkpoint checkpoint(StateBackend backend, int parallelism, std::int64_t keys) {
+// Of a run that owns the key groups `owned`, only the keys in them are put.
+Checkpoint checkpoint(StateBackend backend, int parallelism, std::int64_t keys,
+                      KeyGroupRange owned = KeyGroupRange::all(kMaxParallelism)) {
   Checkpoint c;
   for (int i = 0; i < parallelism; ++i) {
     c.dirs.push_back(std::make_unique<testing::ScratchDir>());
-    c.instances.push_back(
-        std::make_unique<Rows>(context(backend, c.dirs.back()->path(), i, parallelism, 8 << 10)));
+    InstanceContext ctx = context(backend, c.dirs.back()->path(), i, parallelism, 8 << 10);
+    ctx.key_groups = owned;
+    c.instances.push_back(std::make_unique<Rows>(ctx));
   }
   for (std::int64_t k = 0; k < keys; ++k) {
     const int kg = key_group_of(Codec::hash(k), kMaxParallelism);
-    put(*c.instances[static_cast<std::size_t>(
-            instance_of_key_group(kg, parallelism, kMaxParallelism))],
-        k, k + 1000);
+    if (!owned.contains(kg)) continue;
+    put(*c.instances[static_cast<std::size_t>(owned.instance_of(kg, parallelism))], k, k + 1000);
   }
+  c.restored.saved_key_groups = owned;
   for (auto& rows : c.instances) {
     OperatorSnapshot out;
     if (rows->native()) rows->snapshot_native(1, out);
@@ -552,6 +555,44 @@ TEST(KeyedRows, NativeCheckpointRestoresAtAnyParallelismOnEitherBackend) {
               << before << " -> " << after << " instances, backend " << static_cast<int>(backend);
           for (const auto& [k, v] : all) ASSERT_EQ(v, k + 1000);
         }
+      }
+    }
+  }
+}
+
+// A member of a job spread over shares owns a range of the key groups and
+// spreads that range (not all of them) over its instances: each instance gets
+// a part of it, and a checkpoint of the share restores at another
+// parallelism within the same range, every key once, on either backend.
+TEST(KeyedRows, AShareSpreadsItsKeyGroupsOverEveryInstanceAndRestoresAtAnyParallelism) {
+  constexpr std::int64_t kKeys = 3000;
+  const KeyGroupRange share = KeyGroupRange::of_share(1, 3, kMaxParallelism);
+  ASSERT_GE(share.count, 3);
+  std::int64_t in_share = 0;
+  for (std::int64_t k = 0; k < kKeys; ++k)
+    in_share += share.contains(key_group_of(Codec::hash(k), kMaxParallelism)) ? 1 : 0;
+  for (int before : {1, 3}) {
+    Checkpoint c = checkpoint(StateBackend::kRocksDB, before, kKeys, share);
+    for (StateBackend backend : kBackends) {
+      for (int after : {1, 2, 3}) {
+        std::map<std::int64_t, std::int64_t> all;
+        for (int i = 0; i < after; ++i) {
+          testing::ScratchDir dir;
+          InstanceContext ctx = context(backend, dir.path(), i, after);
+          ctx.key_groups = share;
+          Rows rows(ctx);
+          rows.restore_native(c.restored, false, [](int, std::int64_t) {});
+          auto seen = read_all(rows, kKeys);
+          EXPECT_FALSE(seen.empty()) << "instance " << i << " of " << after << " got no key";
+          for (const auto& [k, v] : seen) {
+            ASSERT_EQ(share.instance_of(key_group_of(Codec::hash(k), kMaxParallelism), after), i)
+                << "key " << k << " of another instance";
+          }
+          all.insert(seen.begin(), seen.end());
+        }
+        ASSERT_EQ(all.size(), static_cast<std::size_t>(in_share))
+            << before << " -> " << after << " instances, backend " << static_cast<int>(backend);
+        for (const auto& [k, v] : all) ASSERT_EQ(v, k + 1000);
       }
     }
   }

@@ -92,7 +92,8 @@ class TimersUnderTest {
     store_ = std::make_unique<KvStore>(dir_.path() / ("db-" + std::to_string(++generation_)));
     if (snapshot != nullptr) store_->adopt(*snapshot);
     timers_->store_in(*store_, 3, 0, kMaxParallelism - 1, kMaxParallelism, 2, write_bytes_);
-    if (snapshot != nullptr) timers_->restore_stored(RestoredState{}, 3, 0, 1, kMaxParallelism);
+    if (snapshot != nullptr)
+      timers_->restore_stored(RestoredState{}, 3, 0, 1, KeyGroupRange::all(kMaxParallelism));
   }
   bool stored_;
   std::size_t write_bytes_;
