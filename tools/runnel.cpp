@@ -8,6 +8,7 @@
 
 #include "api/job_cli.hpp"
 #include "checkpoints_command.hpp"
+#include "job_command.hpp"
 #include "jobs/fraud.hpp"
 #include "jobs/iot.hpp"
 #include "jobs/maintenance.hpp"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   run->require_subcommand(1);
   explain->require_subcommand(1);
   auto run_kafka = runnel::tools::add_kafka_commands(app);
+  auto run_job_command = runnel::tools::add_job_commands(app);
   auto run_nexmark = runnel::tools::add_nexmark_commands(app);
 
   std::map<CLI::App*, std::pair<const Job*, bool>> commands;  // -> job, explain only
@@ -103,6 +105,7 @@ int main(int argc, char** argv) {
   }
 
   if (int rc = run_kafka(); rc >= 0) return rc;
+  if (int rc = run_job_command(); rc >= 0) return rc;
   if (int rc = run_nexmark(); rc >= 0) return rc;
   if (list_cmd->parsed()) return runnel::tools::list_checkpoints_command(checkpoint_path);
   if (inspect_cmd->parsed()) return runnel::tools::inspect_checkpoint_command(checkpoint_path);

@@ -14,12 +14,16 @@
 # from their logs); each beside the one-process run as a ratio.
 #
 #   bench/scale_out/run.sh RUNNEL [EVENTS=20000000] [RUNS=3] [QUERY=q1] [FAILOVER=1]
+#                          [SESSION_MS=6000]
+# (RUNS=0 measures the failover alone; SESSION_MS is the members'
+# session.timeout.ms there.)
 set -euo pipefail
 runnel=$(realpath "$1")
 events=${2:-20000000}
 runs=${3:-3}
 query=${4:-q1}
 failover=${5:-1}
+session_ms=${6:-6000}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
@@ -82,7 +86,8 @@ done
 id="failover-$RANDOM$RANDOM"
 for i in 1 2; do
   "$runnel" nexmark run --query q1 --events 0 --rate 20000 --mode streaming -p 1 --no-progress \
-    --checkpoint-dir ck --job-id "$id" --bootstrap "$b" 2>"f-$i.log" &
+    --checkpoint-dir ck --job-id "$id" --bootstrap "$b" \
+    --kafka-property "session.timeout.ms=$session_ms" 2>"f-$i.log" &
   eval "fp$i=$!"
 done
 victim=
@@ -98,6 +103,6 @@ killed=$(ms)
 other=$((3 - victim))
 for _ in $(seq 600); do grep -q "shard 0 taken at" "f-$other.log" && break; sleep 0.05; done
 taken=$(grep -o "shard 0 taken at [0-9]*" "f-$other.log" | grep -o "[0-9]*$" | head -1)
-echo "failover: shard 0 taken by the other member $((taken - killed)) ms after the SIGKILL (session.timeout.ms 6000, no standby replicas)"
+echo "failover: shard 0 taken by the other member $((taken - killed)) ms after the SIGKILL (session.timeout.ms $session_ms, no standby replicas)"
 eval "kill -TERM \$fp$other"
 eval "wait \$fp$other" || true

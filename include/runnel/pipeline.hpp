@@ -29,6 +29,7 @@
 #include "runnel/pcollection.hpp"
 
 namespace runnel {
+class JobMetrics;
 namespace runtime {
 struct PhysicalPlan;
 }
@@ -97,6 +98,10 @@ struct PipelineOptions {
   // Logs a one-line status (rates, watermark lag, backpressure, checkpoints)
   // this often while the job runs; 0: never.
   std::chrono::milliseconds status_interval{0};
+  // Called with the run's figures before it starts (they outlive the run
+  // while held): a member of a job spread over processes reports its shards'
+  // progress from them. The figures' type is internal (src/core).
+  std::function<void(const std::shared_ptr<JobMetrics>&)> on_metrics;
   // The job's name on the web page and in the logs.
   std::string job_name = "job";
   // A job spread over several processes (members, see --job-id in the

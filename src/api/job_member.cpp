@@ -11,8 +11,13 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include "core/job_metrics.hpp"
 #include "core/log.hpp"
 #include "io/kafka/job_membership.hpp"
 #include "runnel/error.hpp"
@@ -26,6 +31,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kDefaultShards = 4;
+// How often a member reports to the job's members topic (runnel job status).
+constexpr std::chrono::seconds kReportInterval{2};
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -36,7 +43,12 @@ std::int64_t wall_ms() {
 // One shard's pipeline, run on a thread of its own.
 struct ShardRun {
   int shard = 0;
+  std::int64_t taken_ms = 0;
   std::unique_ptr<Pipeline> pipeline;
+  // The run's figures, set from its thread once it has them (for reports;
+  // not their bytes_read, which points into the run's executor).
+  std::mutex metrics_mu;
+  std::shared_ptr<JobMetrics> metrics;
   std::thread thread;
   std::atomic<bool> finished{false};
   bool stopping = false;  // this member stopped it (a rebalance, or a stop request)
@@ -87,7 +99,9 @@ std::map<std::string, std::string> job_flags(const std::string& name, const JobF
       {"--mode", f.mode},
       {"--checkpoint-dir", o.pipeline.checkpoint_dir},
       {"--checkpoint-interval", fmt::format("{}", f.checkpoint_interval)},
-      {"--state-backend", f.state_backend}};
+      {"--state-backend", f.state_backend},
+      // Keys must hash into the same key groups in every member.
+      {"max_parallelism", fmt::format("{}", o.pipeline.max_parallelism)}};
   for (const auto& [k, v] : o.kafka_properties) out["--kafka-property " + k] = v;
   return out;
 }
@@ -162,9 +176,14 @@ class Member {
                     "shards",
                     name_, f_.job_id, membership_->shards()));
     bool stop_asked = false;
+    auto next_report = std::chrono::steady_clock::now();
     while (true) {
       membership_->poll(std::chrono::milliseconds(100));
       reap();
+      if (std::chrono::steady_clock::now() >= next_report) {
+        membership_->report(report(false));
+        next_report = std::chrono::steady_clock::now() + kReportInterval;
+      }
       if (static_cast<int>(membership_->done().size()) == membership_->shards()) break;
       if (runtime::stop_requests().load() != stop_base_) {
         stop_asked = true;
@@ -175,6 +194,8 @@ class Member {
     // them too); then the group hands their shards to the other members.
     stop_all();
     membership_->leave();
+    membership_->report(report(true));
+    membership_->flush_reports();
     if (stop_asked) {
       log_info(
           fmt::format("{}: stopped on request; its shards go to the job's other members", name_));
@@ -189,9 +210,14 @@ class Member {
 
  private:
   // The options of shard `s`'s run, and its pipeline built.
-  std::unique_ptr<Pipeline> build_shard(int s, bool batch) {
+  std::unique_ptr<Pipeline> build_shard(ShardRun& run, bool batch) {
+    const int s = run.shard;
     Options o = f_.options;
     auto& po = o.pipeline;
+    po.on_metrics = [&run](const std::shared_ptr<JobMetrics>& m) {
+      std::lock_guard lock(run.metrics_mu);
+      run.metrics = m;
+    };
     const int shards = membership_->shards();
     po.share = s;
     po.shares = shards;
@@ -227,6 +253,7 @@ class Member {
     }
     auto run = std::make_unique<ShardRun>();
     run->shard = s;
+    run->taken_ms = wall_ms();
     const bool streaming = make_pipeline(*run);
     log_info(fmt::format(
         "{}: shard {} taken at {} ms ({})", name_, s, wall_ms(),
@@ -237,10 +264,10 @@ class Member {
 
   // The shard's pipeline, for its mode; returns whether it streams.
   bool make_pipeline(ShardRun& run) {
-    run.pipeline = build_shard(run.shard, false);
+    run.pipeline = build_shard(run, false);
     const bool streaming = run.pipeline->streaming();
     if (!streaming) {
-      run.pipeline = build_shard(run.shard, true);
+      run.pipeline = build_shard(run, true);
     } else if (f_.options.pipeline.checkpoint_dir.empty()) {
       throw UserError(fmt::format(
           "--job-id {} in streaming mode needs --checkpoint-dir on storage every member reaches: "
@@ -251,6 +278,10 @@ class Member {
   }
 
   static void launch(ShardRun& run) {
+    {
+      std::lock_guard lock(run.metrics_mu);
+      run.metrics.reset();  // a restart's figures are the new run's
+    }
     run.finished = false;
     run.error = nullptr;
     run.thread = std::thread([&run] {
@@ -350,6 +381,54 @@ class Member {
     }
   }
 
+  // What this member owns and how each shard does, for `runnel job status`.
+  std::string report(bool left) {
+    nlohmann::json shards = nlohmann::json::array();
+    for (const auto& [s, run] : runs_) {
+      nlohmann::json j = {{"shard", s}, {"taken_ms", run->taken_ms}, {"restarts", run->restarts}};
+      std::shared_ptr<JobMetrics> m;
+      {
+        std::lock_guard lock(run->metrics_mu);
+        m = run->metrics;
+      }
+      if (m && !run->finished.load(std::memory_order_acquire)) {
+        const JobTotals t = totals(*m);
+        j["records_in"] = t.records_in;
+        j["records_out"] = t.records_out;
+        j["dead_letters"] = t.dead_letters;
+        j["late_records"] = t.late_records;
+        const auto ck = m->checkpoints();
+        if (!ck.history.empty()) {
+          j["checkpoint"] = ck.history.back().id;
+          j["checkpoint_ms"] = ck.history.back().completed_unix_ms;
+        }
+        if (ck.restored_id >= 0) j["restored"] = ck.restored_id;
+        if (const auto wm = slowest_sink_watermark(*m)) j["watermark_ms"] = *wm;
+        nlohmann::json lag = nlohmann::json::array();
+        for (const auto& [tp, n] : m->consumer_lag())
+          lag.push_back({{"topic", tp.first}, {"partition", tp.second}, {"lag", n}});
+        j["lag"] = std::move(lag);
+      }
+      shards.push_back(std::move(j));
+    }
+    return nlohmann::json{{"member", membership_->member_id()},
+                          {"host", host_name()},
+                          {"pid", static_cast<long>(::getpid())},
+                          {"program", name_},
+                          {"parallelism", f_.options.pipeline.parallelism},
+                          {"started_ms", started_ms_},
+                          {"updated_ms", wall_ms()},
+                          {"left", left},
+                          {"shards_done_here", shards_run_here_},
+                          {"shards", std::move(shards)}}
+        .dump();
+  }
+
+  static std::string host_name() {
+    char name[256] = {};
+    return ::gethostname(name, sizeof name - 1) == 0 ? name : "unknown-host";
+  }
+
   void write_success() {
     state::replace_file_synced(fs::path(f_.options.output) / "_SUCCESS", "", "job output");
   }
@@ -361,6 +440,7 @@ class Member {
   std::unique_ptr<io::JobMembership> membership_;
   std::map<int, std::unique_ptr<ShardRun>> runs_;
   int shards_run_here_ = 0;
+  std::int64_t started_ms_ = wall_ms();
   std::uint64_t records_in_ = 0, records_out_ = 0;
 };
 

@@ -87,7 +87,9 @@ Pipeline::Pipeline(PipelineOptions options) : options_(std::move(options)) {
     options_.parallelism = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   if (options_.batch_size == 0) options_.batch_size = 1;
-  if (options_.max_parallelism < options_.parallelism)
+  // Every instance gets a key group. Not in a job spread over shares: all its
+  // members must hash keys into the same groups, whatever their parallelism.
+  if (options_.max_parallelism < options_.parallelism && options_.shares <= 1)
     options_.max_parallelism = options_.parallelism;
   // Key groups are two bytes in RocksDB keys (and Flink's limit is the same).
   if (options_.max_parallelism > kMaxKeyGroups)
@@ -174,8 +176,19 @@ runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool
   if (options.shares < 1 || options.share < 0 || options.share >= options.shares)
     throw UserError(fmt::format("share {} of {}: a share is 0 .. shares-1, and shares at least 1",
                                 options.share, options.shares));
+  // Each share owns a range of key groups, at least one.
+  if (options.shares > options.max_parallelism)
+    throw UserError(fmt::format(
+        "{} shares but {} key groups (max parallelism): a job needs at least as many key groups "
+        "as shares; use fewer shares or raise PipelineOptions::max_parallelism",
+        options.shares, options.max_parallelism));
   eo.share = options.share;
   eo.shares = options.shares;
+  if (const int groups = eo.key_groups().count; options.shares > 1 && options.parallelism > groups)
+    log_warn(
+        fmt::format("share {} of {} owns {} key groups: keyed steps use {} of their {} "
+                    "instances (fewer shares, or more key groups, would use them all)",
+                    options.share, options.shares, groups, groups, options.parallelism));
   if (!options.restore.empty() && options.checkpoint_dir.empty()) {
     if (options.restore == "latest")
       throw UserError("--restore latest needs --checkpoint-dir: where are the checkpoints?");
@@ -245,6 +258,7 @@ RunResult Pipeline::run() {
   executor.prepare();
   metrics->expected_bytes = executor.expected_bytes();
   metrics->bytes_read = &executor.bytes_read();
+  if (options_.on_metrics) options_.on_metrics(metrics);
   // Destroyed before the executor: the metrics point at its byte count.
   std::unique_ptr<observe::MetricsServer> server;
   if (options_.metrics_port >= 0) {

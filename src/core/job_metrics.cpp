@@ -1,5 +1,7 @@
 #include "core/job_metrics.hpp"
 
+#include <algorithm>
+
 namespace runnel {
 
 namespace {
@@ -94,6 +96,23 @@ JobTotals totals(const JobMetrics& m) {
     }
   }
   return t;
+}
+
+std::optional<std::int64_t> slowest_sink_watermark(const JobMetrics& m) {
+  if (!m.has_plan()) return std::nullopt;
+  std::optional<std::int64_t> slowest;
+  for (std::size_t t = 0; t < m.tasks().size(); ++t) {
+    const auto& task = m.tasks()[t];
+    for (int i = 0; i < task.parallelism; ++i) {
+      const auto& inst = m.instance(static_cast<int>(t), i);
+      for (std::size_t o = 0; o < task.ops.size(); ++o) {
+        const std::int64_t w = inst.ops[o].watermark.load(std::memory_order_relaxed);
+        if (task.ops[o].kind == "sink" && is_watermark_time(w))
+          slowest = slowest ? std::min(*slowest, w) : w;
+      }
+    }
+  }
+  return slowest;
 }
 
 }  // namespace runnel

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -140,5 +141,9 @@ struct JobTotals {
                 spilled_bytes = 0, bytes_in = 0;
 };
 JobTotals totals(const JobMetrics& m);
+
+// The slowest watermark of the job's sinks (ms since the epoch), if any
+// has one that is a time.
+std::optional<std::int64_t> slowest_sink_watermark(const JobMetrics& m);
 
 }  // namespace runnel

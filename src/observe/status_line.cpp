@@ -19,8 +19,7 @@ std::string status_text(const JobMetrics& m, const JobTotals& before, double sec
   if (now.dead_letters > 0) line += fmt::format(", {} dead letters", now.dead_letters);
   if (now.late_records > 0) line += fmt::format(", {} late", now.late_records);
   if (!m.has_plan()) return line;
-  // The sinks' slowest watermark, and the fullest input queue.
-  std::int64_t wm = std::numeric_limits<std::int64_t>::max();
+  // The fullest input queue.
   double fullest = 0;
   std::size_t fullest_task = 0;
   for (std::size_t t = 0; t < m.tasks().size(); ++t) {
@@ -34,17 +33,13 @@ std::string status_text(const JobMetrics& m, const JobTotals& before, double sec
           fullest_task = t;
         }
       }
-      for (std::size_t o = 0; o < task.ops.size(); ++o) {
-        std::int64_t w = inst.ops[o].watermark.load(std::memory_order_relaxed);
-        if (task.ops[o].kind == "sink" && is_watermark_time(w)) wm = std::min(wm, w);
-      }
     }
   }
-  if (wm != std::numeric_limits<std::int64_t>::max()) {
+  if (const auto wm = slowest_sink_watermark(m)) {
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-    line += fmt::format("; watermark lag {:.1f} s", static_cast<double>(now_ms - wm) / 1e3);
+    line += fmt::format("; watermark lag {:.1f} s", static_cast<double>(now_ms - *wm) / 1e3);
   }
   if (fullest >= 0.5)
     line += fmt::format("; backpressure: task {} input {:.0f}% full", fullest_task, fullest * 100);

@@ -100,8 +100,10 @@ void Executor::check_same_pipeline(const state::LoadedCheckpoint& c) const {
   if (c.key_groups != options_.key_groups()) {
     const KeyGroupRange now = options_.key_groups();
     throw UserError(fmt::format(
-        "checkpoint '{}' holds key groups {}..{} but this run owns {}..{} (share {} of {}); a "
-        "share restores only its own checkpoints, and the number of shares must stay the same",
+        "checkpoint '{}' holds key groups {}..{} but this run owns {}..{} (share {} of {}): a "
+        "share restores only checkpoints of its own range (the number of shares must stay the "
+        "same, and a checkpoint written before runnel recorded ranges holds all groups); start "
+        "the job with a new --checkpoint-dir",
         c.path.string(), c.key_groups.first, c.key_groups.last(), now.first, now.last(),
         options_.share, options_.shares));
   }

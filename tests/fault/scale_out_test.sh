@@ -12,7 +12,8 @@
 # sink: what a read_committed consumer would see (the records of transactions
 # the shards' logs list as committed) must equal the one-process run. And a
 # fourth with a keyed count, whose records cross between the members through
-# a repartition topic.
+# a repartition topic. The first also asks `runnel job status` while the
+# members run and after they are done.
 #
 #   tests/fault/scale_out_test.sh RUNNEL_CLI SHARDED_JOB KAFKA_COMMITTED [WORKDIR]
 set -euo pipefail
@@ -79,6 +80,46 @@ sys.exit(1 if bad else 0)
 PY
 }
 
+# runnel job status while the members run: within 5 s (members report every
+# 2 s), a member that reports shards it runs, with their progress.
+check_status_running() {
+  local id=$1 dir=$2
+  for _ in $(seq 25); do
+    "$runnel" job status --job-id "$id" --bootstrap "$b" --json >"$dir/status-running.json" \
+      2>>"$log" || fail "runnel job status failed while the job ran"
+    python3 - "$dir/status-running.json" <<'EOF' && return 0
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["shards"] == 4, s["shards"]
+running = [x for m in s["members"] if m["alive"] for x in m["shards"] if "records_in" in x]
+sys.exit(0 if running else 1)
+EOF
+    sleep 0.2
+  done
+  fail "runnel job status showed no member running a shard within 5 s: $(cat "$dir/status-running.json")"
+}
+
+# runnel job status once the job is done: every shard done, one report per
+# member process (a, b, c, d), each member that ended by itself marked left.
+check_status_done() {
+  local id=$1 dir=$2
+  "$runnel" job status --job-id "$id" --bootstrap "$b" --json >"$dir/status-done.json" 2>>"$log" ||
+    fail "runnel job status failed after the job"
+  python3 - "$dir/status-done.json" <<'EOF' || fail "runnel job status after the job: $(cat "$dir/status-done.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert sorted(s["done"]) == ["0", "1", "2", "3"], s["done"]
+assert len(s["members"]) == 4, [m["key"] for m in s["members"]]
+assert sum(1 for m in s["members"] if m["left"]) == 3, [m["left"] for m in s["members"]]
+assert s["flags"]["--checkpoint-dir"].endswith("/ck"), s["flags"]
+assert sorted(s["checkpoints"]) == ["0", "1", "2", "3"], s["checkpoints"]
+EOF
+  "$runnel" job status --job-id "$id" --bootstrap "$b" >"$dir/status-done.txt" 2>>"$log"
+  grep -q "4 shards, 4 done" "$dir/status-done.txt" ||
+    fail "runnel job status does not say the job is done: $(cat "$dir/status-done.txt")"
+  echo "$name: runnel job status: 4 of 4 shards done, 4 member processes (3 left, 1 killed)"
+}
+
 # scenario NAME REFERENCE_FLAGS... -- runs the job in one process, then as
 # three members with one killed and one started later; compares.
 scenario() {
@@ -105,6 +146,7 @@ scenario() {
   # at its second rebalance), in the middle of it.
   for _ in $(seq 300); do grep -q "taken at" "$dir/member-b.log" && break; sleep 0.1; done
   grep -q "taken at" "$dir/member-b.log" || fail "$sname: member b got no shard within 30 s"
+  if [ -n "${status_check:-}" ]; then check_status_running "$id" "$dir"; fi
   random_sleep 1 3
   kill -9 "${pids[1]}"
   now_ms >"$dir/killed-member-b"
@@ -120,6 +162,7 @@ scenario() {
     fi
   done
   cat "$dir"/member-*.log >>"$log"
+  if [ -n "${status_check:-}" ]; then check_status_done "$id" "$dir"; fi
   grep -h "taken at\|given up at\|done at\|lost its session" "$dir"/member-*.log | head -n 30
   records "$dir/ref" >"$dir/ref.txt"
   if [ -n "${kafka_out:-}" ]; then
@@ -145,7 +188,7 @@ scenario() {
   last_flags=("${flags[@]}")
 }
 
-ckflags=1 scenario streaming --input "kafka://$b/lines" --bounded --mode streaming
+status_check=1 ckflags=1 scenario streaming --input "kafka://$b/lines" --bounded --mode streaming
 
 # A member whose flags differ from the job's is refused, naming the difference;
 # a member of a job that is done exits at once.

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <librdkafka/rdkafka.h>
 
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -30,18 +32,38 @@ namespace {
 
 constexpr std::chrono::milliseconds kClusterWait{10'000};
 
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "unknown-host";
+  return name;
+}
+
 using Flags = std::map<std::string, std::string>;
 
 // The flags as the status topic holds them: a JSON object.
 std::string encode_flags(const Flags& flags) { return nlohmann::json(flags).dump(); }
 
-Flags decode_flags(const std::string& text) {
+}  // namespace
+
+std::map<std::string, std::string> decode_job_flags(const std::string& text) {
   Flags out;
   const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return {{"(the job's flags record)", "unreadable: " + text}};
   for (const auto& [k, v] : j.items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
   return out;
 }
+
+void JobStatusLog::take(std::string_view key, std::string_view value, int shards) {
+  if (key == "flags") {
+    if (flags_json.empty()) flags_json = value;
+  } else if (value.substr(0, 4) == "done" && !key.empty() &&
+             std::isdigit(static_cast<unsigned char>(key[0]))) {
+    const int shard = std::atoi(std::string(key).c_str());
+    if (shard >= 0 && shard < shards) done.emplace(shard, value);
+  }
+}
+
+namespace {
 
 // The flags whose values differ, with both values.
 std::string describe_difference(const Flags& mine, const Flags& job) {
@@ -60,7 +82,8 @@ std::string describe_difference(const Flags& mine, const Flags& job) {
 }  // namespace
 
 std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
-                               const std::vector<std::pair<std::string, int>>& wanted) {
+                               const std::vector<std::pair<std::string, int>>& wanted,
+                               const std::set<std::string>& compacted) {
   const auto existing = kafka_client::list_topics(rk, cluster.bootstrap, kClusterWait);
   auto exists = [&](const std::string& t) {
     return std::any_of(existing.begin(), existing.end(),
@@ -75,6 +98,11 @@ std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
       throw std::runtime_error(fmt::format("cannot describe topic '{}': {}", topic, err));
     // The job's records there (its flags, the shards done) must outlive any retention.
     rd_kafka_NewTopic_set_config(t, "retention.ms", "-1");
+    if (compacted.count(topic)) {
+      // Compaction skips the active segment: roll it hourly so old reports go.
+      rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
+      rd_kafka_NewTopic_set_config(t, "segment.ms", "3600000");
+    }
     create.push_back(t);
   }
   // A cluster that cannot serve the admin API (the development one: its
@@ -139,15 +167,18 @@ std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
 struct JobMembership::Impl {
   KafkaIO cluster;
   std::string job_id;
-  std::string shards_topic, status_topic;
+  std::string shards_topic, status_topic, members_topic;
+  std::string report_key;  // this process's key in the members topic
   int shards = 0;
   Callbacks callbacks;
   Handle producer;  // done markers, and creating the job's topics
+  Handle reporter;  // member reports: never waited for with the done markers
   Handle member;    // the group member: its partitions are the shards it owns
   Handle status;    // reads the done markers
   std::set<int> done;
   std::set<int> owned;
-  std::string job_flags;       // as the job's first member gave them (JSON)
+  JobStatusLog log;            // the status topic as read so far
+  std::string last_member_id;  // as member_id() last read it
   std::exception_ptr failure;  // thrown by a callback (inside librdkafka's call)
   rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
   bool left = false;
@@ -245,19 +276,11 @@ struct JobMembership::Impl {
   void read_status() {
     while (rd_kafka_message_t* m = rd_kafka_consumer_poll(status.get(), 0)) take_status(m);
   }
-  // A done marker (key: the shard's number, value "done by MEMBER") or the
-  // job's flags (key "flags"; the first such record is the job's).
   void take_status(rd_kafka_message_t* m) {
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key != nullptr && m->payload != nullptr) {
-      std::string key(static_cast<const char*>(m->key), m->key_len);
-      std::string value(static_cast<const char*>(m->payload), m->len);
-      if (key == "flags") {
-        if (job_flags.empty()) job_flags = value;
-      } else if (value.rfind("done", 0) == 0 && !key.empty() &&
-                 std::isdigit(static_cast<unsigned char>(key[0]))) {
-        int shard = std::atoi(key.c_str());
-        if (shard >= 0 && shard < shards) done.insert(shard);
-      }
+      log.take(std::string_view(static_cast<const char*>(m->key), m->key_len),
+               std::string_view(static_cast<const char*>(m->payload), m->len), shards);
+      for (const auto& [shard, by] : log.done) done.insert(shard);
     }
     rd_kafka_message_destroy(m);
   }
@@ -294,11 +317,14 @@ JobMembership::JobMembership(const KafkaIO& cluster, const std::string& job_id, 
   m.callbacks = std::move(callbacks);
   m.shards_topic = "runnel-" + job_id + "-shards";
   m.status_topic = "runnel-" + job_id + "-status";
+  m.members_topic = members_topic(job_id);
+  m.report_key = fmt::format("{}/{}/{:08x}", host_name(), ::getpid(), std::random_device{}());
   m.producer = kafka_client::make_client(RD_KAFKA_PRODUCER, cluster, {{"linger.ms", "0"}},
                                          &Impl::producer_hook, &m);
-  m.shards =
-      ensure_topics(m.producer.get(), cluster, {{m.shards_topic, shards}, {m.status_topic, 1}})
-          .at(0);
+  m.shards = ensure_topics(m.producer.get(), cluster,
+                           {{m.shards_topic, shards}, {m.status_topic, 1}, {m.members_topic, 1}},
+                           {m.members_topic})
+                 .at(0);
   if (m.shards != shards && shards_given)
     throw UserError(fmt::format(
         "job '{}' has {} shards (its topic '{}' has {} partitions), not {} as --job-shards says: "
@@ -317,11 +343,11 @@ JobMembership::JobMembership(const KafkaIO& cluster, const std::string& job_id, 
   // member that joins late must not run a finished shard again), and the
   // job's flags: the first member's, which every later one must match.
   m.read_status_to_end();
-  if (m.job_flags.empty()) {
+  if (m.log.flags_json.empty()) {
     m.produce_status("flags", encode_flags(job_flags));
     m.read_status_to_end();
   }
-  if (const Flags theirs = decode_flags(m.job_flags); theirs != job_flags)
+  if (const Flags theirs = decode_job_flags(m.log.flags_json); theirs != job_flags)
     throw UserError(fmt::format(
         "this member's flags differ from those job '{}' was started with: {}; start it with the "
         "job's flags, or give it another --job-id",
@@ -378,16 +404,41 @@ void JobMembership::mark_done(int shard) {
 
 const std::set<int>& JobMembership::done() const { return impl_->done; }
 
+void JobMembership::report(const std::string& json) {
+  auto& m = *impl_;
+  // Not waited for: a report lost to a broken connection is replaced by the next.
+  if (!m.reporter)
+    m.reporter = kafka_client::make_client(RD_KAFKA_PRODUCER, m.cluster, {{"linger.ms", "100"}});
+  rd_kafka_producev(m.reporter.get(), RD_KAFKA_V_TOPIC(m.members_topic.c_str()),
+                    RD_KAFKA_V_PARTITION(0),
+                    RD_KAFKA_V_KEY(m.report_key.data(), m.report_key.size()),
+                    RD_KAFKA_V_VALUE(const_cast<char*>(json.data()), json.size()),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  rd_kafka_poll(m.reporter.get(), 0);
+}
+
+void JobMembership::flush_reports() {
+  if (impl_->reporter) rd_kafka_flush(impl_->reporter.get(), 2000);
+}
+
+std::string members_topic(const std::string& job_id) { return "runnel-" + job_id + "-members"; }
+
 std::string JobMembership::member_id() const {
-  char* id = rd_kafka_memberid(impl_->member.get());
-  std::string out = id == nullptr ? "" : id;
-  if (id != nullptr) rd_kafka_mem_free(impl_->member.get(), id);
-  return out;
+  auto& m = *impl_;
+  // After leave() the id it had (its handle may be gone: see there).
+  if (!m.left && m.member) {
+    if (char* id = rd_kafka_memberid(m.member.get())) {
+      m.last_member_id = id;
+      rd_kafka_mem_free(m.member.get(), id);
+    }
+  }
+  return m.last_member_id;
 }
 
 void JobMembership::leave() {
   auto& m = *impl_;
   if (m.left) return;
+  (void)member_id();
   m.left = true;
   rd_kafka_consumer_close(m.member.get());  // runs the revoke callback for what it owns
   // librdkafka before 2.3.0 (Debian 12 has 2.0.2) aborts when it destroys a

@@ -16,6 +16,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runnel/kafka.hpp"
@@ -56,6 +57,12 @@ class JobMembership {
   const std::set<int>& done() const;
   // This member's id in the group (empty before it joined).
   std::string member_id() const;
+  // Publishes this member's report (JSON: what it owns and how its shards
+  // are doing) in the job's members topic, under a key of its own
+  // (host/pid/random), without waiting; `runnel job status` reads the
+  // latest of each member. flush_reports waits up to 2 s for them.
+  void report(const std::string& json);
+  void flush_reports();
   // Leaves the group: the revoked callback runs for what this member owns.
   void leave();
 
@@ -66,5 +73,19 @@ class JobMembership {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The job's status topic, `runnel-ID-status`, as read so far: the job's
+// flags (key "flags": the first such record, the first member's) and the
+// shards done (key: the shard's number; value "done by MEMBER").
+struct JobStatusLog {
+  std::string flags_json;
+  std::map<int, std::string> done;
+  void take(std::string_view key, std::string_view value, int shards);
+};
+// The flags as the status topic holds them (a JSON object).
+std::map<std::string, std::string> decode_job_flags(const std::string& json);
+
+// The topic of a job's member reports: one partition, compacted by member.
+std::string members_topic(const std::string& job_id);
 
 }  // namespace runnel::io
