@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/kafka/job_status.hpp"
+#include "kafka_command.hpp"
 #include "runnel/error.hpp"
 #include "runnel/kafka.hpp"
 #include "state/checkpoint_store.hpp"
@@ -63,13 +64,7 @@ std::map<int, state::CheckpointInfo> latest_checkpoints(const std::string& dir, 
 int status(const JobFlags& f) {
   if (f.bootstrap.empty())
     throw UserError("job status: name the job's Kafka cluster with --bootstrap HOST:PORT");
-  io::KafkaIO cluster = io::kafka(f.bootstrap, "");
-  for (const auto& kv : f.properties) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw UserError("--kafka-property '" + kv + "': write key=value");
-    cluster.properties[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  const io::KafkaIO cluster = kafka_target(f.bootstrap, "", f.properties);
   const io::JobStatusRecords r = io::read_job_status(cluster, f.job_id);
   const std::int64_t now = now_ms();
 
@@ -205,16 +200,7 @@ std::function<int()> add_job_commands(CLI::App& app) {
   status_cmd->add_option("--kafka-property", f->properties, "a librdkafka property, key=value");
   status_cmd->add_flag("--json", f->json_out, "print it as JSON");
   return [=]() -> int {
-    try {
-      if (status_cmd->parsed()) return status(*f);
-    } catch (const UserError& e) {
-      std::fprintf(stderr, "runnel: error: %s\n", e.what());
-      return 2;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "runnel: failure: %s\n", e.what());
-      return 1;
-    }
-    return -1;
+    return run_command([&]() -> int { return status_cmd->parsed() ? status(*f) : -1; });
   };
 }
 

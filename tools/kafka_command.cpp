@@ -39,16 +39,7 @@ struct KafkaFlags {
   std::string group;
 };
 
-io::KafkaIO target(const KafkaFlags& f) {
-  io::KafkaIO io = io::kafka(f.bootstrap, f.topic);
-  for (const auto& kv : f.properties) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw UserError("--kafka-property '" + kv + "': write key=value");
-    io.properties[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  return io;
-}
+io::KafkaIO target(const KafkaFlags& f) { return kafka_target(f.bootstrap, f.topic, f.properties); }
 
 int dev(const KafkaFlags& f) {
   io::KafkaDevCluster cluster(f.brokers);
@@ -213,20 +204,38 @@ std::function<int()> add_kafka_commands(CLI::App& app) {
                          "also the offsets this consumer group committed, and its lag (a job's "
                          "Kafka source commits its checkpointed offsets to runnel-TOPIC)");
   return [=]() -> int {
-    try {
+    return run_command([&]() -> int {
       if (dev_cmd->parsed()) return dev(*f);
       if (produce_cmd->parsed()) return produce(*f);
       if (consume_cmd->parsed()) return consume(*f);
       if (topics_cmd->parsed()) return topics(*f);
-    } catch (const UserError& e) {
-      std::fprintf(stderr, "runnel: error: %s\n", e.what());
-      return 2;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "runnel: failure: %s\n", e.what());
-      return 1;
-    }
-    return -1;
+      return -1;
+    });
   };
+}
+
+io::KafkaIO kafka_target(const std::string& bootstrap, const std::string& topic,
+                         const std::vector<std::string>& properties) {
+  io::KafkaIO io = io::kafka(bootstrap, topic);
+  for (const auto& kv : properties) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UserError("--kafka-property '" + kv + "': write key=value");
+    io.properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return io;
+}
+
+int run_command(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const UserError& e) {
+    std::fprintf(stderr, "runnel: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "runnel: failure: %s\n", e.what());
+    return 1;
+  }
 }
 
 }  // namespace runnel::tools
