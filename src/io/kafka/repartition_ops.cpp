@@ -15,6 +15,10 @@ namespace {
 // their watermarks.
 struct WriterShared final : SharedState {
   std::mutex mu;
+  // Each instance's count of records not yet delivered. Kept here, declared
+  // before the writer so they outlive it: its delivery reports (the last
+  // ones when it is destroyed, after the instances are) count them down.
+  std::unique_ptr<RepartitionWriter::InFlight[]> in_flight;
   std::unique_ptr<RepartitionWriter> writer;
   std::int64_t restored = 0;
   std::vector<Timestamp> watermarks;  // per instance; kIdleWatermark: idle
@@ -44,8 +48,11 @@ class WriterInstance final : public OperatorInstance {
     if (shared_.watermarks.empty()) {
       shared_.watermarks.assign(static_cast<std::size_t>(ctx_.parallelism), kMinTimestamp);
       shared_.epochs.assign(static_cast<std::size_t>(ctx_.parallelism), epoch_);
+      shared_.in_flight = std::make_unique<RepartitionWriter::InFlight[]>(
+          static_cast<std::size_t>(ctx_.parallelism));
     }
     writer_ = shared_.writer.get();
+    in_flight_ = &shared_.in_flight[static_cast<std::size_t>(ctx_.instance)];
   }
 
   void process(int, BatchBase& batch) override {
@@ -59,7 +66,7 @@ class WriterInstance final : public OperatorInstance {
       if (out.size() == 0) continue;
       bytes_.clear();
       edge_.partitioner->encode(out, bytes_);
-      writer_->send(s, epoch_, bytes_, &in_flight_);
+      writer_->send(s, epoch_, bytes_, in_flight_);
       out.clear();
     }
   }
@@ -92,7 +99,7 @@ class WriterInstance final : public OperatorInstance {
   // What was sent before the barrier is acknowledged before this instance
   // acknowledges it; what comes after belongs to the next checkpoint.
   void snapshot(std::int64_t id, OperatorSnapshot&) override {
-    writer_->flush(&in_flight_);
+    writer_->flush(in_flight_);
     epoch_ = id + 1;
     std::lock_guard lock(shared_.mu);
     shared_.epochs[static_cast<std::size_t>(ctx_.instance)] = epoch_;
@@ -109,7 +116,7 @@ class WriterInstance final : public OperatorInstance {
   WriterShared& shared_;
   RepartitionWriter* writer_ = nullptr;
   std::int64_t epoch_;
-  RepartitionWriter::InFlight in_flight_;
+  RepartitionWriter::InFlight* in_flight_ = nullptr;  // in shared_
   std::vector<BatchPtr> outs_;
   std::string bytes_;
 };
