@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The same configuration as scripts/test.sh, which then builds on this one.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DRUNNEL_WERROR=ON -DRUNNEL_CHECK_HEADERS=ON
 cmake --build build
 bash scripts/demo.sh

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Quick start, step 2: build and run every test. This is what CI runs.
 #   0. formatting (clang-format, the repository's .clang-format)
-#   1. the release build, every public header compiled alone against its layer
-#      (cmake/layers.cmake), and the test suites (unit, integration, property)
-#   2. the unit and property suites again under AddressSanitizer + UBSan
+#   1. the Release build (what users and the benchmarks build), every public
+#      header compiled alone against its layer (cmake/layers.cmake), and the
+#      test suites (unit, integration, property)
+#   2. the unit and property suites again under AddressSanitizer + UBSan (Debug)
 #   3. the unit suite (the executor's threads, queues and exchanges) under ThreadSanitizer
 #   4. an install, and the examples built against it with find_package(runnel)
+# Warnings are errors here (RUNNEL_WERROR), not in a user's default build. The
+# sanitized suites run as shards, two at a time: one process of a suite leaves
+# a core idle most of the time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --browser
 jobs=$(nproc)
+# ccache (when installed) shares objects between clones of the repository:
+# paths are taken relative to the clone.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
 
 # CI once saw two compilers fail at the same moment with no message at all
 # (killed from outside: memory or a signal). A failed build says what the
@@ -36,33 +43,29 @@ if git grep -n '#include *"\.\./' -- src include tools; then
   exit 1
 fi
 
-echo "== build and test (RelWithDebInfo)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRUNNEL_CHECK_HEADERS=ON
+echo "== build and test (Release)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DRUNNEL_WERROR=ON -DRUNNEL_CHECK_HEADERS=ON
 build build
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== build and test with ASan + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRUNNEL_SANITIZE=address \
-  -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
+  -DRUNNEL_WERROR=ON -DRUNNEL_TEST_SHARDS=3 -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
 build build-asan --target runnel_unit_tests runnel_property_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -R 'runnel_(unit|property)_tests'
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -R 'runnel_(unit|property)_tests'
 
 echo "== build and test with TSan"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRUNNEL_SANITIZE=thread \
-  -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
+  -DRUNNEL_WERROR=ON -DRUNNEL_TEST_SHARDS=4 -DRUNNEL_BUILD_BENCH=OFF -DRUNNEL_BUILD_EXAMPLES=OFF
 build build-tsan --target runnel_unit_tests
 # Not the Kafka tests: Debian's librdkafka starts its threads where TSan's
 # pthread_create interceptor does not see them, and TSan then crashes in its own
 # allocator on their first malloc (seen in the mock cluster's thread). They run
 # in the release and ASan builds above.
-# In three shards: the suite takes about six of the ten minutes ctest gives a
-# test on a loaded 2-core machine, and each shard gets its own ten.
-for shard in 0 1 2; do
-  GTEST_TOTAL_SHARDS=3 GTEST_SHARD_INDEX=$shard GTEST_FILTER='-*Kafka*' \
-    TSAN_OPTIONS="halt_on_error=1 suppressions=$(pwd)/tests/tsan.supp" \
-    ctest --test-dir build-tsan --output-on-failure -R 'runnel_unit_tests'
-done
+# Four shards, each with ctest's ten minutes, two at a time.
+GTEST_FILTER='-*Kafka*' TSAN_OPTIONS="halt_on_error=1 suppressions=$(pwd)/tests/tsan.supp" \
+  ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R 'runnel_unit_tests'
 
 echo "== install, then build the examples against it with find_package(runnel)"
 prefix=$(pwd)/build/install-check
