@@ -20,9 +20,11 @@
 #include "core/job_metrics.hpp"
 #include "core/log.hpp"
 #include "io/kafka/job_membership.hpp"
+#include "observe/metrics_server.hpp"
 #include "runnel/error.hpp"
 #include "runnel/kafka.hpp"
 #include "runtime/stop_request.hpp"
+#include "state/checkpoint_claims.hpp"
 #include "state/synced_file.hpp"
 
 namespace runnel::api {
@@ -45,8 +47,8 @@ struct ShardRun {
   int shard = 0;
   std::int64_t taken_ms = 0;
   std::unique_ptr<Pipeline> pipeline;
-  // The run's figures, set from its thread once it has them (for reports;
-  // not their bytes_read, which points into the run's executor).
+  // The run's figures, set from its thread once it has them (for reports
+  // and the member's page).
   std::mutex metrics_mu;
   std::shared_ptr<JobMetrics> metrics;
   std::thread thread;
@@ -153,6 +155,7 @@ class Member {
   // On a failure: the other runs stop (a final checkpoint each), then the
   // member leaves the group, so the shards move on at once.
   ~Member() {
+    server_.reset();
     stop_all();
     membership_.reset();
   }
@@ -175,12 +178,17 @@ class Member {
         fmt::format("{}: member of job '{}' ({} shards); waiting for the group to give it "
                     "shards",
                     name_, f_.job_id, membership_->shards()));
+    if (f_.metrics_port >= 0) serve_page();
     bool stop_asked = false;
     auto next_report = std::chrono::steady_clock::now();
     while (true) {
       membership_->poll(std::chrono::milliseconds(100));
       reap();
       if (std::chrono::steady_clock::now() >= next_report) {
+        {
+          std::lock_guard lock(page_mu_);
+          page_member_id_ = membership_->member_id();
+        }
         membership_->report(report(false));
         next_report = std::chrono::steady_clock::now() + kReportInterval;
       }
@@ -214,10 +222,15 @@ class Member {
     const int s = run.shard;
     Options o = f_.options;
     auto& po = o.pipeline;
-    po.on_metrics = [&run](const std::shared_ptr<JobMetrics>& m) {
-      std::lock_guard lock(run.metrics_mu);
-      run.metrics = m;
+    po.on_metrics = [this, &run](const std::shared_ptr<JobMetrics>& m) {
+      {
+        std::lock_guard lock(run.metrics_mu);
+        run.metrics = m;
+      }
+      std::lock_guard lock(page_mu_);
+      page_shards_[run.shard] = m;
     };
+    po.metrics_port = -1;  // the member serves one page for all its shards
     const int shards = membership_->shards();
     po.share = s;
     po.shares = shards;
@@ -303,13 +316,17 @@ class Member {
     for (auto& [shard, run] : runs_)
       if (run->thread.joinable()) run->thread.join();
     runs_.clear();
+    std::lock_guard lock(page_mu_);
+    page_shards_.clear();
   }
 
   // Gives shards up: handed over, each stops with a final checkpoint (all
   // asked at once, then waited for); lost (this member's session expired, so
   // another member may own them already), each is aborted without one.
   void stop(const std::vector<int>& shards, bool lost) {
-    reap();  // a shard that ended by itself is done, not given up
+    // A shard that ended by itself is done, not given up; one that failed
+    // is not restarted when the session is lost (another member may own it).
+    reap(!lost);
     std::vector<std::map<int, std::unique_ptr<ShardRun>>::iterator> going;
     for (int s : shards) {
       auto it = runs_.find(s);
@@ -334,12 +351,13 @@ class Member {
       }
       log_info(
           fmt::format("{}: shard {} given up at {} ms ({})", name_, run.shard, wall_ms(), why));
+      off_page(run.shard);
       runs_.erase(it);
     }
   }
 
   // Runs that ended by themselves: a shard done, or failed.
-  void reap() {
+  void reap(bool restarts = true) {
     for (auto it = runs_.begin(); it != runs_.end();) {
       ShardRun& run = *it->second;
       if (run.stopping || !run.finished.load(std::memory_order_acquire)) {
@@ -350,11 +368,34 @@ class Member {
       if (run.error) {
         try {
           std::rethrow_exception(run.error);
+        } catch (const state::FencedError& e) {
+          // Another member owns the shard now (this one stalled past its
+          // session): not restarted, which would take it back; the group
+          // tells this member what it owns when it catches up.
+          log_warn(fmt::format("{}: shard {} given up at {} ms (another member took it over): {}",
+                               name_, run.shard, wall_ms(), e.what()));
+          off_page(run.shard);
+          it = runs_.erase(it);
+          continue;
         } catch (const UserError&) {
           throw;
         } catch (const std::exception& e) {
           if (run.restarts >= f_.restart_attempts || f_.options.pipeline.checkpoint_dir.empty())
             throw;
+          // A restart claims the shard's checkpoints: not when another
+          // member claimed them since (this one stalled, and its run failed
+          // for another reason before the fence saw it).
+          const fs::path ck =
+              fs::path(f_.options.pipeline.checkpoint_dir) / fmt::format("shard-{:02d}", run.shard);
+          if (!restarts || !state::newest_claim_is_this_process(ck)) {
+            log_warn(fmt::format("{}: shard {} given up at {} ms (failed: {}; {})", name_,
+                                 run.shard, wall_ms(), e.what(),
+                                 restarts ? "another member claimed its checkpoints since"
+                                          : "this member's session is lost"));
+            off_page(run.shard);
+            it = runs_.erase(it);
+            continue;
+          }
           ++run.restarts;
           log_warn(
               fmt::format("{}: shard {} failed: {}; restarting it from its latest checkpoint "
@@ -374,6 +415,7 @@ class Member {
       records_in_ += run.result.records_in;
       records_out_ += run.result.records_out;
       membership_->mark_done(run.shard);
+      off_page(run.shard);
       log_info(fmt::format("{}: shard {} done at {} ms: {} records in, {} out, {:.2f} s", name_,
                            run.shard, wall_ms(), run.result.records_in, run.result.records_out,
                            run.result.seconds));
@@ -424,6 +466,34 @@ class Member {
         .dump();
   }
 
+  // The member's page (--metrics-port): the figures of the shards it runs now.
+  void serve_page() {
+    try {
+      server_ = std::make_unique<observe::MetricsServer>(
+          [this] {
+            observe::MemberFigures fig;
+            fig.job_id = f_.job_id;
+            std::lock_guard lock(page_mu_);
+            fig.member_id = page_member_id_;
+            for (const auto& [s, m] : page_shards_) fig.shards.emplace_back(s, m);
+            return fig;
+          },
+          f_.metrics_port);
+    } catch (const std::runtime_error& e) {
+      throw UserError(e.what());
+    }
+    log_info(
+        fmt::format("{}: metrics: http://127.0.0.1:{}/ (Prometheus: /metrics, JSON: /api/member, "
+                    "/api/job?shard=N)",
+                    name_, server_->port()));
+    if (f_.options.pipeline.on_metrics_port) f_.options.pipeline.on_metrics_port(server_->port());
+  }
+
+  void off_page(int shard) {
+    std::lock_guard lock(page_mu_);
+    page_shards_.erase(shard);
+  }
+
   static std::string host_name() {
     char name[256] = {};
     return ::gethostname(name, sizeof name - 1) == 0 ? name : "unknown-host";
@@ -442,6 +512,11 @@ class Member {
   int shards_run_here_ = 0;
   std::int64_t started_ms_ = wall_ms();
   std::uint64_t records_in_ = 0, records_out_ = 0;
+  // What the page shows, set from the shards' threads and the member's loop.
+  std::mutex page_mu_;
+  std::string page_member_id_;
+  std::map<int, std::shared_ptr<const JobMetrics>> page_shards_;
+  std::unique_ptr<observe::MetricsServer> server_;  // after what it reads: destroyed first
 };
 
 }  // namespace
@@ -456,10 +531,10 @@ void run_member(const std::string& name, JobFlags& flags, const JobBuilder& buil
     throw UserError(
         "--restore with --job-id: every member resumes each shard it takes from that shard's "
         "latest checkpoint by itself; drop --restore");
-  if (flags.metrics_port >= 0)
+  if (flags.options.pipeline.metrics_linger.count() > 0)
     throw UserError(
-        "--metrics-port with --job-id: a member's metrics page is not built yet; drop "
-        "--metrics-port (--status-interval logs each shard's status)");
+        "--metrics-linger with --job-id: a member's page ends with the member; runnel job "
+        "status shows a job's members and shards after they end");
   Member(name, flags, build).run();
 }
 

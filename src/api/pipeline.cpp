@@ -257,7 +257,12 @@ RunResult Pipeline::run() {
   runtime::Executor executor(physical, eo);
   executor.prepare();
   metrics->expected_bytes = executor.expected_bytes();
-  metrics->bytes_read = &executor.bytes_read();
+  metrics->attach_bytes_read(&executor.bytes_read());
+  // Before the executor goes (a return or a throw): the figures may outlive it.
+  struct DetachBytes {
+    JobMetrics& m;
+    ~DetachBytes() { m.detach_bytes_read(); }
+  } detach_bytes{*metrics};
   if (options_.on_metrics) options_.on_metrics(metrics);
   // Destroyed before the executor: the metrics point at its byte count.
   std::unique_ptr<observe::MetricsServer> server;

@@ -36,6 +36,22 @@ void JobMetrics::set_plan(std::vector<TaskInfo> tasks, std::vector<EdgeInfo> edg
   planned_.store(true, std::memory_order_release);
 }
 
+void JobMetrics::attach_bytes_read(const std::atomic<std::uint64_t>* count) {
+  std::lock_guard lock(mu_);
+  bytes_source_ = count;
+}
+
+void JobMetrics::detach_bytes_read() {
+  std::lock_guard lock(mu_);
+  if (bytes_source_) bytes_final_ = bytes_source_->load();
+  bytes_source_ = nullptr;
+}
+
+std::uint64_t JobMetrics::bytes_read() const {
+  std::lock_guard lock(mu_);
+  return bytes_source_ ? bytes_source_->load() : bytes_final_;
+}
+
 double JobMetrics::uptime_seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }

@@ -116,10 +116,14 @@ class JobMetrics final : public FigureReporter {
   void set_consumer_lag(const std::string& topic, int partition, std::int64_t lag) override;
   std::map<std::pair<std::string, int>, std::int64_t> consumer_lag() const;
 
-  // Bytes the job's bounded sources will read (0: unknown), and read so far
-  // (the executor's count: set before any reader starts, outlived by it).
+  // Bytes the job's bounded sources will read (0: unknown).
   std::atomic<std::uint64_t> expected_bytes{0};
-  const std::atomic<std::uint64_t>* bytes_read = nullptr;
+  // Bytes read so far: the executor's count while it lives (attached before
+  // any reader starts), then the last value it had, so figures that outlive
+  // their run (a member's page over its shards) never read a freed count.
+  void attach_bytes_read(const std::atomic<std::uint64_t>* count);
+  void detach_bytes_read();
+  std::uint64_t bytes_read() const;
 
  private:
   std::string job_name_;
@@ -132,6 +136,8 @@ class JobMetrics final : public FigureReporter {
   mutable std::mutex mu_;
   CheckpointFigures checkpoints_;
   std::map<std::pair<std::string, int>, std::int64_t> lag_;
+  const std::atomic<std::uint64_t>* bytes_source_ = nullptr;  // under mu_
+  std::uint64_t bytes_final_ = 0;                             // under mu_
 };
 
 // The job's totals: records read by sources (rejected included) and taken by

@@ -10,6 +10,7 @@
 #include "runnel/coder.hpp"
 #include "runnel/detail/file_io_ops.hpp"
 #include "runnel/error.hpp"
+#include "state/checkpoint_claims.hpp"
 
 namespace runnel::detail {
 namespace fs = std::filesystem;
@@ -51,6 +52,14 @@ OutputDirectory::OutputDirectory(OutputSpec spec, bool restoring)
       throw UserError("output directory '" + spec_.dir +
                       "' holds files runnel did not write (e.g. '" + others.front() +
                       "'); --overwrite only replaces runnel output, so choose another --output");
+    }
+    // An earlier run's unpublished parts: replaced, as its published ones
+    // are at the end (a pending part is created exclusively).
+    if (spec_.overwrite && !restoring_) {
+      for (const auto& name : ours)
+        if (name.rfind(".part-", 0) == 0 && name.size() > 8 &&
+            name.compare(name.size() - 8, 8, ".pending") == 0)
+          fs::remove(dir_ / name, ec);
     }
   }
   key_ = fs::weakly_canonical(fs::absolute(dir_), ec);
@@ -119,6 +128,9 @@ void OutputDirectory::commit() {
   parts_.clear();
   for (auto [i, e] : epoch_parts_) {
     if (!fs::exists(pending_path(i, e), ec)) continue;  // published at a checkpoint
+    // Published at a checkpoint already: a pending file of that name now is
+    // another run's (one taken over, still writing), never published over it.
+    if (published_.count(epoch_path(i, e).filename().string())) continue;
     fs::rename(pending_path(i, e), epoch_path(i, e), ec);
     if (ec) {
       throw UserError("cannot publish output file '" + epoch_path(i, e).string() +
@@ -247,7 +259,16 @@ std::vector<std::pair<int, std::int64_t>> decode_pending_parts(
 }
 
 PartWriter::PartWriter(fs::path path) : path_(std::move(path)) {
-  file_ = std::fopen(path_.c_str(), "wb");
+  // A checkpointed part is created, never truncated: a pending file of this
+  // name is another run's (a restore removes the ones it does not publish),
+  // so this run was taken over and must not write into it.
+  const bool pending = path_.extension() == ".pending";
+  file_ = std::fopen(path_.c_str(), pending ? "wbx" : "wb");
+  if (file_ == nullptr && pending && errno == EEXIST) {
+    throw state::FencedError("fenced: output file '" + path_.string() +
+                             "' is being written by another run of this job (this run was taken "
+                             "over); it stops without publishing");
+  }
   if (file_ == nullptr) {
     throw UserError("cannot create output file '" + path_.string() + "': " + std::strerror(errno));
   }

@@ -88,9 +88,7 @@ json checkpoints_json(const JobMetrics& m) {
           {"history", std::move(history)}};
 }
 
-}  // namespace
-
-std::string job_json(const JobMetrics& m) {
+json job_document(const JobMetrics& m) {
   json j;
   j["job"] = m.job_name();
   j["state"] = to_string(m.state());
@@ -103,7 +101,7 @@ std::string job_json(const JobMetrics& m) {
   j["records_out"] = tot.records_out;
   j["dead_letters"] = tot.dead_letters;
   j["late_records"] = tot.late_records;
-  j["bytes_read"] = m.bytes_read ? m.bytes_read->load() : 0;
+  j["bytes_read"] = m.bytes_read();
   j["expected_bytes"] = m.expected_bytes.load();
   json tasks = json::array();
   json edges = json::array();
@@ -122,8 +120,46 @@ std::string job_json(const JobMetrics& m) {
   for (const auto& [tp, n] : m.consumer_lag())
     lag.push_back({{"topic", tp.first}, {"partition", tp.second}, {"lag", n}});
   j["kafka_consumer_lag"] = std::move(lag);
-  // Names come from user code and files: bytes that are not UTF-8 are replaced.
+  return j;
+}
+
+// Names come from user code and files: bytes that are not UTF-8 are replaced.
+std::string dump(const json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string job_json(const JobMetrics& m) { return dump(job_document(m)); }
+
+std::string job_json(const MemberFigures& member, int shard) {
+  json j;
+  for (const auto& [s, m] : member.shards)
+    if (s == shard) j = job_document(*m);
+  json shards = json::array();
+  for (const auto& [s, m] : member.shards) shards.push_back(s);
+  j["member"] = {{"job_id", member.job_id},
+                 {"member_id", member.member_id},
+                 {"shard", shard},
+                 {"shards", std::move(shards)}};
+  return dump(j);
+}
+
+std::string member_json(const MemberFigures& member) {
+  json shards = json::array();
+  for (const auto& [s, m] : member.shards) {
+    const JobTotals t = totals(*m);
+    shards.push_back({{"shard", s},
+                      {"state", to_string(m->state())},
+                      {"uptime_seconds", m->uptime_seconds()},
+                      {"records_in", t.records_in},
+                      {"records_out", t.records_out},
+                      {"dead_letters", t.dead_letters},
+                      {"late_records", t.late_records},
+                      {"checkpoints", m->checkpoints().completed}});
+  }
+  return dump(
+      {{"job_id", member.job_id}, {"member_id", member.member_id}, {"shards", std::move(shards)}});
 }
 
 MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port)
@@ -135,6 +171,50 @@ MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port
     res.set_header("Cache-Control", "no-store");
     res.set_content(job_json(*metrics_), "application/json");
   });
+  listen(port);
+}
+
+MetricsServer::MetricsServer(std::function<MemberFigures()> member, int port)
+    : member_(std::move(member)), server_(std::make_unique<httplib::Server>()) {
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(prometheus_text(member_()), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server_->Get("/api/member", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(member_json(member_()), "application/json");
+  });
+  server_->Get("/api/job", [this](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    const MemberFigures member = member_();
+    if (member.shards.empty()) {
+      res.status = 503;
+      res.set_content(R"({"error":"this member runs no shard of the job now"})",
+                      "application/json");
+      return;
+    }
+    int shard = member.shards.front().first;
+    if (req.has_param("shard")) {
+      const std::string want = req.get_param_value("shard");
+      bool found = false;
+      for (const auto& [s, m] : member.shards) {
+        if (std::to_string(s) == want) {
+          shard = s;
+          found = true;
+        }
+      }
+      if (!found) {
+        res.status = 404;
+        res.set_content(dump({{"error", "this member runs no shard " + want + " now"}}),
+                        "application/json");
+        return;
+      }
+    }
+    res.set_content(job_json(member, shard), "application/json");
+  });
+  listen(port);
+}
+
+void MetricsServer::listen(int port) {
   server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(web_page(), "text/html; charset=utf-8");
   });

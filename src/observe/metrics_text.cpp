@@ -24,6 +24,12 @@ double now_ms() {
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 
+// A series' own labels and the ones every series of a view carries (a shard's).
+prometheus::Labels with(const prometheus::Labels& base, prometheus::Labels own) {
+  own.insert(base.begin(), base.end());
+  return own;
+}
+
 // The per-operator and per-task families of one scrape.
 struct InstanceFamilies {
   explicit InstanceFamilies(prometheus::Registry& reg)
@@ -116,14 +122,15 @@ void add_operator_figures(InstanceFamilies& f, const prometheus::Labels& l, cons
   }
 }
 
-void add_instance_figures(InstanceFamilies& f, const JobMetrics& m, JobTotals& tot) {
+void add_instance_figures(InstanceFamilies& f, const JobMetrics& m, const prometheus::Labels& base,
+                          JobTotals& tot) {
   const double now = now_ms();
   const auto& tasks = m.tasks();
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     for (int i = 0; i < tasks[t].parallelism; ++i) {
       const auto& inst = m.instance(static_cast<int>(t), i);
-      const prometheus::Labels task_labels{{"task", std::to_string(t)},
-                                           {"instance", std::to_string(i)}};
+      const prometheus::Labels task_labels =
+          with(base, {{"task", std::to_string(t)}, {"instance", std::to_string(i)}});
       f.busy.Add(task_labels).Increment(static_cast<double>(inst.busy_ns.get()) / 1e9);
       if (inst.queue_capacity > 0) {
         f.fill.Add(task_labels)
@@ -132,11 +139,11 @@ void add_instance_figures(InstanceFamilies& f, const JobMetrics& m, JobTotals& t
       }
       for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
         const auto& op = tasks[t].ops[o];
-        const prometheus::Labels l{{"task", std::to_string(t)},
-                                   {"op", std::to_string(o)},
-                                   {"operator", op.name},
-                                   {"kind", op.kind},
-                                   {"instance", std::to_string(i)}};
+        const prometheus::Labels l = with(base, {{"task", std::to_string(t)},
+                                                 {"op", std::to_string(o)},
+                                                 {"operator", op.name},
+                                                 {"kind", op.kind},
+                                                 {"instance", std::to_string(i)}});
         add_operator_figures(f, l, op.kind, inst.ops[o], now, tot);
       }
     }
@@ -144,72 +151,74 @@ void add_instance_figures(InstanceFamilies& f, const JobMetrics& m, JobTotals& t
 }
 
 // The job's totals, uptime and state.
-void add_job_figures(prometheus::Registry& reg, const JobMetrics& m, const JobTotals& tot) {
+void add_job_figures(prometheus::Registry& reg, const JobMetrics& m, const prometheus::Labels& base,
+                     const JobTotals& tot) {
   BuildCounter()
       .Name("runnel_job_records_in_total")
       .Help("Records the job's sources read (rejected ones included)")
       .Register(reg)
-      .Add({})
+      .Add(base)
       .Increment(static_cast<double>(tot.records_in));
   BuildCounter()
       .Name("runnel_job_records_out_total")
       .Help("Records the job's sinks took")
       .Register(reg)
-      .Add({})
+      .Add(base)
       .Increment(static_cast<double>(tot.records_out));
   BuildCounter()
       .Name("runnel_job_dead_letters_total")
       .Help("Records the job sent to dead-letter outputs")
       .Register(reg)
-      .Add({})
+      .Add(base)
       .Increment(static_cast<double>(tot.dead_letters));
   BuildGauge()
       .Name("runnel_job_uptime_seconds")
       .Help("Seconds since the run was set up")
       .Register(reg)
-      .Add({})
+      .Add(base)
       .Set(m.uptime_seconds());
   auto& state_gauge =
       BuildGauge().Name("runnel_job_state").Help("1 for the job's current state").Register(reg);
   for (auto s : {JobState::kCreated, JobState::kRunning, JobState::kFinished, JobState::kStopped,
                  JobState::kFailed}) {
-    state_gauge.Add({{"state", to_string(s)}}).Set(m.state() == s ? 1 : 0);
+    state_gauge.Add(with(base, {{"state", to_string(s)}})).Set(m.state() == s ? 1 : 0);
   }
   if (m.expected_bytes.load() > 0) {
     BuildGauge()
         .Name("runnel_job_expected_bytes")
         .Help("Bytes the job's bounded sources will read")
         .Register(reg)
-        .Add({})
+        .Add(base)
         .Set(static_cast<double>(m.expected_bytes.load()));
   }
 }
 
 // Checkpoints, restores and Kafka consumer lag.
-void add_checkpoint_figures(prometheus::Registry& reg, const JobMetrics& m) {
+void add_checkpoint_figures(prometheus::Registry& reg, const JobMetrics& m,
+                            const prometheus::Labels& base) {
   const auto ck = m.checkpoints();
   BuildCounter()
       .Name("runnel_checkpoints_completed_total")
       .Help("Checkpoints completed (durable and committed)")
       .Register(reg)
-      .Add({})
+      .Add(base)
       .Increment(static_cast<double>(ck.completed));
   BuildCounter()
       .Name("runnel_checkpoints_failed_total")
       .Help("Checkpoints that could not be written, tolerated (--tolerable-checkpoint-failures)")
       .Register(reg)
-      .Add({})
+      .Add(base)
       .Increment(static_cast<double>(ck.failed));
   BuildCounter()
       .Name("runnel_restores_total")
       .Help("Checkpoints this process restored")
       .Register(reg)
-      .Add({})
+      .Add(base)
       .Increment(static_cast<double>(ck.restores));
   if (!ck.history.empty()) {
     const auto& last = ck.history.back();
     auto gauge = [&](const char* name, const char* help, double v) {
-      BuildGauge().Name(name).Help(help).Register(reg).Add({}).Set(v);
+      BuildGauge().Name(name).Help(help).Register(reg).Add(base).Set(v);
     };
     gauge("runnel_checkpoint_last_id", "The id of the last completed checkpoint",
           static_cast<double>(last.id));
@@ -232,23 +241,49 @@ void add_checkpoint_figures(prometheus::Registry& reg, const JobMetrics& m) {
                     .Help("Records in a Kafka partition after the source's position")
                     .Register(reg);
     for (const auto& [tp, n] : lag)
-      fam.Add({{"topic", tp.first}, {"partition", std::to_string(tp.second)}})
+      fam.Add(with(base, {{"topic", tp.first}, {"partition", std::to_string(tp.second)}}))
           .Set(static_cast<double>(n));
   }
 }
 
 }  // namespace
 
-std::string prometheus_text(const JobMetrics& m) {
-  prometheus::Registry reg;
+namespace {
+
+// Every figure of one run, its series labelled with `base` too. A family
+// registered twice in `reg` (a member's second shard) is the same family.
+void add_run(prometheus::Registry& reg, const JobMetrics& m, const prometheus::Labels& base) {
   InstanceFamilies families(reg);  // registered (and listed) before the plan is known too
   JobTotals tot;
-  if (m.has_plan()) add_instance_figures(families, m, tot);
-  add_job_figures(reg, m, tot);
-  add_checkpoint_figures(reg, m);
+  if (m.has_plan()) add_instance_figures(families, m, base, tot);
+  add_job_figures(reg, m, base, tot);
+  add_checkpoint_figures(reg, m, base);
+}
+
+std::string serialize(const prometheus::Registry& reg) {
   std::ostringstream os;
   prometheus::TextSerializer().Serialize(os, reg.Collect());
   return os.str();
+}
+
+}  // namespace
+
+std::string prometheus_text(const JobMetrics& m) {
+  prometheus::Registry reg;
+  add_run(reg, m, {});
+  return serialize(reg);
+}
+
+std::string prometheus_text(const MemberFigures& member) {
+  prometheus::Registry reg;
+  BuildGauge()
+      .Name("runnel_member_shards")
+      .Help("Shards of the job this member runs now")
+      .Register(reg)
+      .Add({{"job_id", member.job_id}})
+      .Set(static_cast<double>(member.shards.size()));
+  for (const auto& [shard, m] : member.shards) add_run(reg, *m, {{"shard", std::to_string(shard)}});
+  return serialize(reg);
 }
 
 }  // namespace runnel::observe

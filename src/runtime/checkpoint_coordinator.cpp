@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "runtime/stop_request.hpp"
+#include "state/checkpoint_claims.hpp"
 #include "state/checkpoint_store.hpp"
 
 namespace runnel::runtime {
@@ -105,6 +106,20 @@ void CheckpointCoordinator::loop() {
       next = std::chrono::steady_clock::now() + config_.interval;
       continue;
     }
+    // Fenced runs start no checkpoint: their instances would open the next
+    // epoch's files, which the new owner may be writing.
+    if (claim_ > 0) {
+      lock.unlock();
+      try {
+        state::check_claim(config_.dir, claim_, fmt::format("checkpoint {}", next_id_));
+      } catch (...) {
+        fail_(std::current_exception());
+        lock.lock();
+        break;
+      }
+      lock.lock();
+      if (stopping_) break;
+    }
     const std::int64_t id = next_id_++;
     const auto started = std::chrono::steady_clock::now();
     in_flight_ = id;
@@ -167,10 +182,14 @@ bool CheckpointCoordinator::complete(std::int64_t id, std::chrono::steady_clock:
                                      bool final) {
   // The acknowledgements are complete and no task touches the slots of a
   // checkpoint in flight any more: read them without the lock.
+  // Fenced (another run claimed the directory): not tolerated like a
+  // failed write, the run ends here.
+  if (claim_ > 0) state::check_claim(config_.dir, claim_, fmt::format("checkpoint {}", id));
   state::CheckpointContent content;
   content.id = id;
   content.max_parallelism = max_parallelism_;
   content.key_groups = key_groups_;
+  content.claim = claim_;
   for (std::size_t t = 0; t < plan_.tasks.size(); ++t) {
     const auto& task = plan_.tasks[t];
     for (std::size_t o = 0; o < task.ops.size(); ++o) {
@@ -197,6 +216,10 @@ bool CheckpointCoordinator::complete(std::int64_t id, std::chrono::steady_clock:
     return false;
   }
   failures_in_row_ = 0;
+  // Taken over while it was written: a restore ignores it (it finished after
+  // the newer claim) or owns it (before), and publishes what it covers.
+  if (claim_ > 0)
+    state::check_claim(config_.dir, claim_, fmt::format("publishing checkpoint {}'s output", id));
   // Durable: the sinks may publish what it covers.
   for (std::size_t t = 0, k = 0; t < plan_.tasks.size(); ++t) {
     const auto& task = plan_.tasks[t];

@@ -72,6 +72,9 @@ class CheckpointCoordinator {
   void set_stop(StopCheck stop) { stop_ = stop; }
   // Completed and aborted checkpoints are recorded there too. Before start().
   void set_metrics(JobMetrics* metrics) { metrics_ = metrics; }
+  // The run's claim on the directory (state/checkpoint_claims.hpp): checked
+  // before each checkpoint is written and before its output is published.
+  void set_claim(std::int64_t claim) { claim_ = claim; }
   void start();
   void stop();  // abandons a checkpoint in flight; joins the thread
 
@@ -111,6 +114,7 @@ class CheckpointCoordinator {
   CheckpointConfig config_;
   int max_parallelism_;
   KeyGroupRange key_groups_;
+  std::int64_t claim_ = 0;
   Log log_;
   Fail fail_;
   Stopped stopped_;

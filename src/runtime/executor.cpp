@@ -18,6 +18,7 @@
 #include "runtime/instance_run.hpp"
 #include "runtime/stop_request.hpp"
 #include "runtime/watermark_valve.hpp"
+#include "state/checkpoint_claims.hpp"
 
 namespace runnel::runtime {
 namespace {
@@ -158,6 +159,14 @@ void Executor::run_threads(std::vector<std::unique_ptr<InstanceRun>>& runs) {
 }
 
 void Executor::commit_job() {
+  // A run taken over publishes nothing at its end either.
+  if (!failed_ && claim_ > 0) {
+    try {
+      state::check_claim(options_.checkpoints.dir, claim_, "publishing the job's final output");
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  }
   // Publish every sink's output, or none: once one commit fails, the rest abort.
   const auto& tasks = plan_.tasks;
   for (std::size_t t = 0; t < tasks.size(); ++t) {

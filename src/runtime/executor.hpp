@@ -167,6 +167,7 @@ class Executor {
   std::unique_ptr<CheckpointCoordinator> coordinator_;
   std::optional<state::LoadedCheckpoint> restored_;
   std::int64_t restored_id_ = -1;
+  std::int64_t claim_ = 0;   // this run's claim on the checkpoint directory (0: none)
   double load_seconds_ = 0;  // reading and verifying the checkpoint to restore
 };
 

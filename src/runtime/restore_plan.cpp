@@ -9,6 +9,8 @@
 #include "runnel/error.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/instance_run.hpp"
+#include "state/checkpoint_claims.hpp"
+#include "state/checkpoint_store.hpp"
 
 namespace runnel::runtime {
 namespace {
@@ -28,6 +30,15 @@ std::int64_t Executor::start_checkpointing() {
       }
     }
   }
+  // Claimed before the restore reads it: a run still writing here from
+  // before (one taken over) is fenced from now on.
+  try {
+    claim_ = state::claim_checkpoints(options_.checkpoints.dir);
+  } catch (const std::exception& e) {
+    // A full disk fails the checkpoints too, each as tolerated; the job
+    // goes on, without the fence.
+    log(fmt::format("{}; this run is not fenced against another on the same directory", e.what()));
+  }
   const auto load_start = std::chrono::steady_clock::now();
   const std::int64_t first_id = prepare_restore();
   load_seconds_ =
@@ -37,6 +48,7 @@ std::int64_t Executor::start_checkpointing() {
       options_.key_groups(), [this](const std::string& line) { log(line); },
       [this](std::exception_ptr e) { fail(std::move(e)); },
       [this](std::int64_t) { stop_after_checkpoint(); });
+  coordinator_->set_claim(claim_);
   return first_id;
 }
 

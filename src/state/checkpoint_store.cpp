@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -19,6 +20,7 @@
 
 #include "core/bytes_hasher.hpp"
 #include "runnel/hash.hpp"
+#include "state/checkpoint_claims.hpp"
 #include "state/synced_file.hpp"
 
 namespace runnel::state {
@@ -30,16 +32,15 @@ constexpr const char* kMagic = "runnel-checkpoint 1";
 
 std::string dir_name(std::int64_t id) { return fmt::format("chk-{:09d}", id); }
 
-// chk-000000012 -> 12; chk-000000012.inprogress -> 12 (in_progress set); else -1.
+// chk-000000012 -> 12; chk-000000012.inprogress (or .inprogress-cN, run N's)
+// -> 12 (in_progress set); else -1.
 std::int64_t parse_dir_name(const std::string& name, bool& in_progress) {
   if (name.rfind("chk-", 0) != 0) return -1;
   std::string rest = name.substr(4);
   in_progress = false;
-  const std::string suffix = ".inprogress";
-  if (rest.size() > suffix.size() &&
-      rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
+  if (const auto dot = rest.find(".inprogress"); dot != std::string::npos) {
     in_progress = true;
-    rest.resize(rest.size() - suffix.size());
+    rest.resize(dot);
   }
   if (rest.empty() ||
       !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -189,6 +190,7 @@ std::uint64_t write_checkpoint_files(const fs::path& tmp_dir, const CheckpointCo
   std::string manifest =
       fmt::format("{}\nid {}\ncreated_ms {}\nmax_parallelism {}\nkey_groups {} {}\n", kMagic,
                   content.id, now_ms, content.max_parallelism, owned.first, owned.count);
+  if (content.claim > 0) manifest += fmt::format("claim {}\n", content.claim);
   std::uint64_t total = 0;
   for (const auto& op : content.operators) {
     manifest +=
@@ -235,7 +237,11 @@ std::uint64_t write_checkpoint_files(const fs::path& tmp_dir, const CheckpointCo
 
 std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& content) {
   const fs::path final_dir = dir / dir_name(content.id);
-  const fs::path tmp_dir = dir / (dir_name(content.id) + ".inprogress");
+  // Each run (claim) its own: a run taken over that writes the same id never
+  // writes into the new owner's files.
+  const fs::path tmp_dir =
+      dir / (dir_name(content.id) + ".inprogress" +
+             (content.claim > 0 ? fmt::format("-c{}", content.claim) : std::string()));
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
@@ -249,11 +255,12 @@ std::uint64_t write_checkpoint(const fs::path& dir, const CheckpointContent& con
   bool renamed = false;
   try {
     const std::uint64_t bytes = write_checkpoint_files(tmp_dir, content);
-    fs::remove_all(final_dir, ec);
-    fs::rename(tmp_dir, final_dir, ec);
-    if (ec)
-      throw std::runtime_error(
-          fmt::format("checkpoint: cannot rename '{}': {}", tmp_dir.string(), ec.message()));
+    // Never over another checkpoint of this id (another run's: the new
+    // owner's, when this run was taken over): that one stays.
+    if (::renameat2(AT_FDCWD, tmp_dir.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_NOREPLACE) != 0)
+      throw std::runtime_error(fmt::format("checkpoint: cannot rename '{}' to '{}': {}",
+                                           tmp_dir.string(), final_dir.filename().string(),
+                                           std::strerror(errno)));
     renamed = true;
     fsync_dir(dir, "checkpoint");
     return bytes;
@@ -321,6 +328,8 @@ void parse_manifest(const std::string& body, CheckpointInfo& info) {
       f >> info.max_parallelism;
     } else if (tag == "key_groups") {
       f >> info.key_groups.first >> info.key_groups.count;
+    } else if (tag == "claim") {
+      f >> info.claim;
     } else if (tag == "op") {
       OperatorInfo op;
       f >> op.uid >> op.parallelism;
@@ -463,6 +472,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   out.path = path;
   out.max_parallelism = info.max_parallelism;
   out.key_groups = info.key_groups;
+  out.claim = info.claim;
   for (const auto& op : info.operators) {
     LoadedOperator lo;
     lo.name = op.name;
@@ -514,10 +524,18 @@ std::optional<LoadedCheckpoint> load_latest(
     const fs::path& dir, std::vector<std::string>& log,
     const std::function<std::string(const LoadedCheckpoint&)>& problem) {
   auto all = list_checkpoints(dir, false);
+  const auto claims = read_claims(dir);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (!it->valid) {
       log.push_back(fmt::format("checkpoint {} is not usable ({}); trying the one before",
                                 it->path.string(), it->problem));
+      continue;
+    }
+    if (written_after_takeover(claims, it->claim, it->id)) {
+      log.push_back(fmt::format(
+          "checkpoint {} is not usable (its run, claim {}, had been taken over when it finished "
+          "it); trying the one before",
+          it->path.string(), it->claim));
       continue;
     }
     try {

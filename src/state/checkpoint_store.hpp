@@ -29,6 +29,7 @@ struct CheckpointContent {
   std::int64_t id = 0;
   int max_parallelism = 128;
   KeyGroupRange key_groups;  // the ones the run owned (count 0: all)
+  std::int64_t claim = 0;    // the writing run's claim on the directory (checkpoint_claims.hpp)
   std::vector<OperatorCheckpoint> operators;
 };
 
@@ -66,6 +67,7 @@ struct CheckpointInfo {
   std::int64_t created_ms = 0;
   int max_parallelism = 0;
   KeyGroupRange key_groups;  // the ones the run owned (all, for a checkpoint before shares)
+  std::int64_t claim = 0;    // the writing run's claim (0: written before claims)
   std::uint64_t bytes = 0;
   std::vector<OperatorInfo> operators;
   bool valid = false;   // manifest present and intact (and, if verified, every section)
@@ -105,6 +107,7 @@ struct LoadedCheckpoint {
   std::filesystem::path path;
   int max_parallelism = 0;
   KeyGroupRange key_groups;
+  std::int64_t claim = 0;
   std::vector<std::pair<std::string, LoadedOperator>> operators;  // by uid
   const LoadedOperator* find(const std::string& uid) const;
 };
@@ -113,9 +116,9 @@ struct LoadedCheckpoint {
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
 
 // `--restore latest`: the newest checkpoint under dir that loads and
-// verifies, and that `problem` (if given) has nothing against (it returns
-// why not); newer ones are skipped, each with a line to `log`. nullopt if
-// there is none.
+// verifies, that no fenced run finished (checkpoint_claims.hpp), and that
+// `problem` (if given) has nothing against (it returns why not); newer ones
+// are skipped, each with a line to `log`. nullopt if there is none.
 std::optional<LoadedCheckpoint> load_latest(
     const std::filesystem::path& dir, std::vector<std::string>& log,
     const std::function<std::string(const LoadedCheckpoint&)>& problem = {});

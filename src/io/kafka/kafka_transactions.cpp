@@ -29,6 +29,7 @@
 #include "runnel/coder.hpp"
 #include "runnel/detail/kafka_ops.hpp"
 #include "runnel/error.hpp"
+#include "state/checkpoint_claims.hpp"
 
 namespace runnel::detail {
 namespace fs = std::filesystem;
@@ -221,7 +222,7 @@ struct KafkaTransactions::Impl {
     s.prepared = false;
     s.fenced = true;
     s.cv.notify_all();
-    throw UserError(fmt::format(
+    throw state::FencedError(fmt::format(
         "Kafka sink, {}: fenced: a newer run (epoch {}) of this job restored from {} and "
         "took over its transactions; this run (epoch {}) stops without committing",
         where, newest, log_path.parent_path().string(), epoch));
@@ -352,7 +353,8 @@ void KafkaTransactions::send(int instance, std::string_view key, std::string_vie
           "could not be committed",
           m.where, s.prepared_for, m.max_wait.count() / 1000));
     if (s.fenced)
-      throw UserError(fmt::format("Kafka sink, {}: fenced by a newer run of this job", m.where));
+      throw state::FencedError(
+          fmt::format("Kafka sink, {}: fenced by a newer run of this job", m.where));
     if (s.cancelled && !s.open.load())
       throw std::runtime_error(
           fmt::format("Kafka sink, {}: the job failed while this sink waited for checkpoint {}",

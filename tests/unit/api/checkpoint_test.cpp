@@ -20,6 +20,7 @@
 #include <tuple>
 
 #include "checkpoint_saboteur.hpp"
+#include "state/checkpoint_claims.hpp"
 #include "state/checkpoint_store.hpp"
 #include "test_util.hpp"
 
@@ -700,6 +701,66 @@ TEST(Checkpoints, FailedCheckpointsAreToleratedAndTheNextOneCoversThem) {
   build(p, run / "out");
   RunResult restored = p.run();
   EXPECT_EQ(restored.restored_checkpoint, latest);
+  expect_plain_outputs(run / "out", plain);
+}
+
+// Runs the checkpointed job at `rate` while another run claims its
+// checkpoint directory once two checkpoints are complete; the job's
+// FencedError, or "" when it ended first.
+std::string run_taken_over(const fs::path& ck, const std::string& out, double rate) {
+  fs::remove_all(ck);
+  fs::remove_all(out);
+  std::atomic<bool> ended{false};
+  std::thread taker([&] {
+    while (!ended.load()) {
+      std::int64_t newest = 0;
+      for (const auto& c : state::list_checkpoints(ck, false))
+        if (c.valid) newest = std::max(newest, c.id);
+      if (newest >= 2) {
+        state::claim_checkpoints(ck);
+        return;
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  struct Join {
+    std::atomic<bool>& ended;
+    std::thread& t;
+    ~Join() {
+      ended = true;
+      t.join();
+    }
+  } join{ended, taker};
+  try {
+    Pipeline p(options(2, ck));
+    build(p, out, rate);
+    p.run();
+  } catch (const state::FencedError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A run whose checkpoint directory another run claimed (a member of a
+// scaled-out job that stalled past its Kafka session while another member
+// took its shard) is fenced at its next checkpoint: it completes none and
+// publishes nothing more. The new owner resumes from what the directory
+// holds, and the output is exactly the plain run's.
+TEST(Checkpoints, ARunTakenOverIsFencedAndTheNewOwnerEndsExactlyOnce) {
+  runnel::testing::ScratchDir dir;
+  const PlainOutputs plain = plain_run(dir);
+  runnel::testing::ScratchDir run;
+  const fs::path ck = run.path() / "ck";
+  std::string error;
+  at_slower_rates_until([&] { return !error.empty(); },
+                        [&](double rate) { error = run_taken_over(ck, run / "out", rate); },
+                        10'000);
+  EXPECT_NE(error.find("fenced before"), std::string::npos) << error;
+  EXPECT_NE(error.find("claimed by another run"), std::string::npos) << error;
+  Pipeline p(options(2, ck, "latest"));
+  build(p, run / "out");
+  const RunResult r = p.run();
+  EXPECT_GE(r.restored_checkpoint, 2);
   expect_plain_outputs(run / "out", plain);
 }
 

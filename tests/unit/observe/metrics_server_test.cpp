@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <mutex>
 #include <regex>
 #include <runnel/runnel.hpp>
 #include <set>
@@ -89,6 +90,77 @@ TEST(MetricsServer, ServesTheThreeEndpoints) {
   ASSERT_TRUE(page);
   EXPECT_NE(page->body.find("<title>runnel job</title>"), std::string::npos);
   EXPECT_EQ(client.Get("/nothing")->status, 404);
+}
+
+// A member of a scaled-out job: its shards come and go while it serves.
+TEST(MetricsServer, AMemberServesEachOfItsShards) {
+  std::mutex mu;
+  observe::MemberFigures now{"orders", "member-1", {}};
+  observe::MetricsServer server(
+      [&] {
+        std::lock_guard lock(mu);
+        return now;
+      },
+      0);
+  httplib::Client client("127.0.0.1", server.port());
+  // No shard yet: a page to wait on, not a crash.
+  auto none = client.Get("/api/job");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 503);
+  EXPECT_NE(none->body.find("no shard"), std::string::npos) << none->body;
+  auto other = two_task_job();
+  other->instance(0, 0).ops[0].counters.records_out = 100;
+  {
+    std::lock_guard lock(mu);
+    now.shards = {{2, two_task_job()}, {5, other}};
+  }
+  const std::string text = client.Get("/metrics")->body;
+  EXPECT_NE(text.find("runnel_job_records_in_total{shard=\"2\"} 15\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("runnel_job_records_in_total{shard=\"5\"} 105\n"), std::string::npos);
+  EXPECT_NE(text.find("runnel_member_shards{job_id=\"orders\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("runnel_operator_records_out_total{instance=\"1\",kind=\"source\",op=\"0\","
+                      "operator=\"generator\",shard=\"5\",task=\"0\"} 5\n"),
+            std::string::npos);
+  // Each family once, though two shards registered it.
+  EXPECT_EQ(text.find("# TYPE runnel_job_records_in_total"),
+            text.rfind("# TYPE runnel_job_records_in_total"));
+  // The lowest shard by default, another on request, an unknown one refused.
+  auto first = client.Get("/api/job");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_NE(first->body.find("\"records_in\":15"), std::string::npos) << first->body;
+  EXPECT_NE(first->body.find("\"shard\":2"), std::string::npos) << first->body;
+  EXPECT_NE(first->body.find("\"shards\":[2,5]"), std::string::npos) << first->body;
+  auto fifth = client.Get("/api/job?shard=5");
+  ASSERT_TRUE(fifth);
+  EXPECT_NE(fifth->body.find("\"records_in\":105"), std::string::npos) << fifth->body;
+  EXPECT_EQ(client.Get("/api/job?shard=7")->status, 404);
+  auto member = client.Get("/api/member");
+  ASSERT_TRUE(member);
+  EXPECT_NE(member->body.find("\"member_id\":\"member-1\""), std::string::npos) << member->body;
+  EXPECT_NE(member->body.find("\"shard\":5"), std::string::npos) << member->body;
+  EXPECT_NE(member->body.find("\"records_in\":105"), std::string::npos) << member->body;
+  // A shard handed over leaves the page.
+  {
+    std::lock_guard lock(mu);
+    now.shards.erase(now.shards.begin());
+  }
+  EXPECT_EQ(client.Get("/metrics")->body.find("shard=\"2\""), std::string::npos);
+  EXPECT_EQ(client.Get("/api/job?shard=2")->status, 404);
+}
+
+// Figures outlive their run (a member's page holds them): the bytes read stay
+// the last count, not a pointer into a gone executor.
+TEST(MetricsServer, BytesReadOutliveTheirCount) {
+  JobMetrics m("test");
+  {
+    std::atomic<std::uint64_t> count{0};
+    m.attach_bytes_read(&count);
+    count = 1234;
+    EXPECT_EQ(m.bytes_read(), 1234u);
+    m.detach_bytes_read();
+  }
+  EXPECT_EQ(m.bytes_read(), 1234u);
 }
 
 TEST(MetricsServer, PortInUseIsAClearError) {
