@@ -171,7 +171,8 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
       ->check(CLI::Range(0, 1'000'000));
   cmd.add_option("--metrics-port", f.metrics_port,
                  "serve the job's metrics on 127.0.0.1:PORT: /metrics (Prometheus), /api/job "
-                 "(JSON) and a web page at /; 0 picks a free port and logs it (default: off)")
+                 "(JSON) and a web page at /; 0 picks a free port and logs it; with --job-id, the "
+                 "member's shards, also /api/member (default: off)")
       ->check(CLI::Range(0, 65535));
   cmd.add_option("--metrics-linger", f.metrics_linger,
                  "with --metrics-port: keep serving the final figures this long after the job "

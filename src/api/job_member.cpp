@@ -372,10 +372,7 @@ class Member {
           // Another member owns the shard now (this one stalled past its
           // session): not restarted, which would take it back; the group
           // tells this member what it owns when it catches up.
-          log_warn(fmt::format("{}: shard {} given up at {} ms (another member took it over): {}",
-                               name_, run.shard, wall_ms(), e.what()));
-          off_page(run.shard);
-          it = runs_.erase(it);
+          it = give_up(it, fmt::format("another member took it over: {}", e.what()));
           continue;
         } catch (const UserError&) {
           throw;
@@ -388,12 +385,9 @@ class Member {
           const fs::path ck =
               fs::path(f_.options.pipeline.checkpoint_dir) / fmt::format("shard-{:02d}", run.shard);
           if (!restarts || !state::newest_claim_is_this_process(ck)) {
-            log_warn(fmt::format("{}: shard {} given up at {} ms (failed: {}; {})", name_,
-                                 run.shard, wall_ms(), e.what(),
-                                 restarts ? "another member claimed its checkpoints since"
-                                          : "this member's session is lost"));
-            off_page(run.shard);
-            it = runs_.erase(it);
+            it = give_up(it, fmt::format("failed: {}; {}", e.what(),
+                                         restarts ? "another member claimed its checkpoints since"
+                                                  : "this member's session is lost"));
             continue;
           }
           ++run.restarts;
@@ -487,6 +481,14 @@ class Member {
                     "/api/job?shard=N)",
                     name_, server_->port()));
     if (f_.options.pipeline.on_metrics_port) f_.options.pipeline.on_metrics_port(server_->port());
+  }
+
+  // Drops a run that failed and must not be restarted, saying why.
+  std::map<int, std::unique_ptr<ShardRun>>::iterator give_up(
+      std::map<int, std::unique_ptr<ShardRun>>::iterator it, const std::string& why) {
+    log_warn(fmt::format("{}: shard {} given up at {} ms ({})", name_, it->first, wall_ms(), why));
+    off_page(it->first);
+    return runs_.erase(it);
   }
 
   void off_page(int shard) {

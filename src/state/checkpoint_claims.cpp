@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "state/checkpoint_store.hpp"
 #include "state/synced_file.hpp"
 
 namespace runnel::state {
@@ -67,12 +68,8 @@ void write_claim(int fd, const fs::path& path, const CheckpointClaim& c) {
 // The newest complete checkpoint's id in dir (0: none).
 std::int64_t newest_complete(const fs::path& dir) {
   std::int64_t newest = 0;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("chk-", 0) != 0 || name.find('.') != std::string::npos) continue;
-    if (!fs::exists(entry.path() / "_manifest")) continue;
-    newest = std::max(newest, static_cast<std::int64_t>(std::stoll(name.substr(4))));
-  }
+  for (const auto& c : list_checkpoints(dir, false))
+    if (c.valid) newest = std::max(newest, c.id);
   return newest;
 }
 
