@@ -108,7 +108,7 @@ inline Transaction fraud_live_transaction(const io::GeneratedEvent& e) {
 inline void fraud(Pipeline& p, const Options& o) {
   using namespace std::chrono_literals;
   const auto strategy = watermarks::bounded_out_of_orderness(5s);
-  auto history = p.read(o.csv_input<Transaction>().skip_header())
+  auto history = p.read(o.source<Transaction>().skip_header())
                      .with_timestamps(&Transaction::time_ms, strategy);
   auto live =
       p.read(io::generator<Transaction>(fraud_live_options(p.streaming()), fraud_live_transaction))

@@ -73,7 +73,7 @@ inline void iot(Pipeline& p, const Options& o) {
   using namespace std::chrono_literals;
   const auto strategy = watermarks::bounded_out_of_orderness(5s);
   auto history =
-      p.read(o.csv_input<Reading>().skip_header()).with_timestamps(&Reading::time_ms, strategy);
+      p.read(o.source<Reading>().skip_header()).with_timestamps(&Reading::time_ms, strategy);
   auto live = p.read(io::generator<Reading>(iot_live_options(p.streaming()), iot_live_reading))
                   .filter(iot_device_online)
                   .with_timestamps(&Reading::time_ms, strategy);

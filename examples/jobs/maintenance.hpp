@@ -100,7 +100,7 @@ inline void maintenance(Pipeline& p, const Options& o) {
   using namespace std::chrono_literals;
   const auto strategy = watermarks::bounded_out_of_orderness(2s);
   auto history =
-      p.read(o.csv_input<Vibration>().skip_header()).with_timestamps(&Vibration::time_ms, strategy);
+      p.read(o.source<Vibration>().skip_header()).with_timestamps(&Vibration::time_ms, strategy);
   auto live = p.read(io::generator<Vibration>(maintenance_live_options(p.streaming()),
                                               maintenance_live_reading))
                   .with_timestamps(&Vibration::time_ms, strategy);

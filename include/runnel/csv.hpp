@@ -33,6 +33,29 @@ struct Column;  // how a T spreads over columns
 
 namespace detail {
 template <class T>
+struct IsPairOrTuple : std::false_type {};
+template <class A, class B>
+struct IsPairOrTuple<std::pair<A, B>> : std::true_type {
+  using Tuple = std::tuple<A, B>;
+};
+template <class... Ts>
+struct IsPairOrTuple<std::tuple<Ts...>> : std::true_type {
+  using Tuple = std::tuple<Ts...>;
+};
+template <class T>
+struct IsSequence : std::false_type {};
+template <class T>
+struct IsSequence<std::vector<T>> : std::true_type {
+  using Element = T;
+};
+template <class K, class V>
+struct IsSequence<std::map<K, V>> : std::true_type {
+  using Element = std::pair<K, V>;
+};
+}  // namespace detail
+
+namespace detail {
+template <class T>
 void append_scalar(std::string& out, const T& v) {
   if constexpr (std::is_same_v<T, bool>) {
     out += v ? "true" : "false";
@@ -232,6 +255,73 @@ struct Column<std::map<K, V>> {
     detail::append_joined(out, v, first);
   }
 };
+
+namespace detail {
+template <class T>
+struct IsOptional : std::false_type {};
+template <class T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+// `Seen`: the records being looked into (a record that holds a vector of its
+// own type is judged by its other fields).
+template <class T, class Seen = runnel::detail::TypeList<>>
+constexpr bool column_parsable();
+template <class T, class Seen = runnel::detail::TypeList<>>
+constexpr bool column_writable();
+template <class Tuple, class Seen>
+struct AllColumns;
+template <class... Ts, class Seen>
+struct AllColumns<std::tuple<Ts...>, Seen> {
+  static constexpr bool parsable = (column_parsable<std::decay_t<Ts>, Seen>() && ...);
+  static constexpr bool writable = (column_writable<std::decay_t<Ts>, Seen>() && ...);
+};
+template <class T>
+using FieldsTuple = decltype(fields_of(std::declval<T&>()));
+template <class T, class Seen>
+constexpr bool column_parsable() {
+  using runnel::detail::Contains;
+  using runnel::detail::With;
+  if constexpr (Contains<T, Seen>::value) {
+    return true;
+  } else if constexpr (has_fields_v<T>) {
+    return AllColumns<FieldsTuple<T>, With<T, Seen>>::parsable;
+  } else if constexpr (IsOptional<T>::value) {
+    using U = typename T::value_type;
+    if constexpr (column_parsable<U, Seen>()) return Column<U>::count() == 1;
+    return false;
+  } else if constexpr (IsPairOrTuple<T>::value) {
+    return AllColumns<typename IsPairOrTuple<T>::Tuple, Seen>::parsable;
+  } else {
+    return std::is_arithmetic_v<T> || std::is_same_v<T, std::string>;
+  }
+}
+template <class T, class Seen>
+constexpr bool column_writable() {
+  using runnel::detail::Contains;
+  using runnel::detail::With;
+  if constexpr (Contains<T, Seen>::value) {
+    return true;
+  } else if constexpr (has_fields_v<T>) {
+    return AllColumns<FieldsTuple<T>, With<T, Seen>>::writable;
+  } else if constexpr (IsOptional<T>::value) {
+    using U = typename T::value_type;
+    if constexpr (column_writable<U, Seen>()) return Column<U>::count() == 1;
+    return false;
+  } else if constexpr (IsPairOrTuple<T>::value) {
+    return AllColumns<typename IsPairOrTuple<T>::Tuple, Seen>::writable;
+  } else if constexpr (IsSequence<T>::value) {
+    return column_writable<typename IsSequence<T>::Element, Seen>();
+  } else {
+    return std::is_arithmetic_v<T> || std::is_convertible_v<const T&, std::string_view>;
+  }
+}
+}  // namespace detail
+
+// Whether a T has a CSV form to read, and to write (checked where the format
+// is chosen at run time, so a type with only one form still compiles).
+template <class T>
+inline constexpr bool parsable_v = detail::column_parsable<T>();
+template <class T>
+inline constexpr bool writable_v = detail::column_writable<T>();
 
 // One record as a CSV line (no line break).
 template <class T>

@@ -82,6 +82,24 @@ template <class T>
 struct has_member_fields<T, std::void_t<decltype(std::declval<T&>().fields())>> : std::true_type {};
 }  // namespace detail
 
+namespace detail {
+// A list of types, for traits that must not look into the same record twice.
+template <class... Ts>
+struct TypeList {};
+template <class T, class List>
+struct Contains;
+template <class T, class... Ts>
+struct Contains<T, TypeList<Ts...>> : std::bool_constant<(std::is_same_v<T, Ts> || ...)> {};
+template <class T, class List>
+struct WithT;
+template <class T, class... Ts>
+struct WithT<T, TypeList<Ts...>> {
+  using type = TypeList<T, Ts...>;
+};
+template <class T, class List>
+using With = typename WithT<T, List>::type;
+}  // namespace detail
+
 // True for user structs that list their fields (either way).
 template <class T>
 inline constexpr bool has_fields_v =

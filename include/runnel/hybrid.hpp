@@ -50,8 +50,8 @@ auto history_then_live(History history, KafkaValuesIO<T, F> live, TimeOf time_of
                     std::is_same_v<History, KafkaValuesIO<T, KafkaFormat::kJson>> ||
                     std::is_same_v<History, KafkaValuesIO<T, KafkaFormat::kCsv>> ||
                     std::is_same_v<History, KafkaValuesIO<T, KafkaFormat::kCoder>>,
-                "history_then_live: the history is io::csv<T>(files) or a Kafka topic's "
-                "values as T (io::kafka(...).bounded().json<T>(), ...)");
+                "history_then_live: the history is io::csv<T>(files), io::json<T>(files) or a "
+                "Kafka topic's values as T (io::kafka(...).bounded().json<T>(), ...)");
   return HybridIO<T, History, KafkaValuesIO<T, F>, decltype(fn)>{
       std::move(history), std::move(live), std::move(fn), switch_time};
 }

@@ -6,7 +6,9 @@
 //   p.read(io::csv<Reading>("in/*.csv"))  each line parsed into a Reading;
 //                                         bad lines go to p.dead_letters()
 //   c.write(io::text("out"))              one line per record, out/part-NNNNN.txt
+//   p.read(io::json<Reading>("in/*.jsonl")) one JSON object per line
 //   c.write(io::csv("out"))               CSV records, out/part-NNNNN.csv
+//   c.write(io::json("out"))              JSON lines, out/part-NNNNN.jsonl
 // A read path is a file, a directory (its files) or a glob. A write path is a
 // directory; it must be empty or absent unless .overwrite() is set.
 // Either may be a Kafka topic, kafka://HOST:PORT/TOPIC (see runnel/kafka.hpp):
@@ -49,34 +51,67 @@ struct TextIO {
   }
 };
 
+// How typed records are laid out: one CSV line, or one JSON object (see
+// runnel/csv.hpp and runnel/json.hpp), per line of a file or per record value
+// of a topic.
+enum class RecordFormat { kCsv, kJson };
+
+// Typed records in files or in a topic. T names the record type when reading;
+// writing names none (the collection's type is written).
 template <class T = void>
-struct CsvIO {
+struct RecordsIO {
   std::string path;
   bool overwrite_output = false;
   bool success_marker = true;
-  bool header = false;                                    // reading: skip each file's first line
-  std::map<std::string, std::string> kafka_properties{};  // writing to a kafka:// path
-  bool kafka_exactly_once = false;                        // ... through transactions
-  CsvIO& overwrite(bool on = true) {
+  bool header = false;  // reading CSV files: skip each file's first line (a topic has none)
+  // kafka:// paths: each record value is one record. The properties go to
+  // the client. Writing: through transactions (exactly once). Reading: only
+  // up to the end offsets at the start (bounded); values that do not parse go
+  // to dead_letters() with topic-partition, offset and reason.
+  std::map<std::string, std::string> kafka_properties{};
+  bool kafka_exactly_once = false;
+  bool kafka_bounded = false;
+  RecordFormat format = RecordFormat::kCsv;
+  RecordsIO& overwrite(bool on = true) {
     overwrite_output = on;
     return *this;
   }
-  CsvIO& skip_header(bool on = true) {
+  RecordsIO& skip_header(bool on = true) {
     header = on;
     return *this;
   }
-  CsvIO& without_success_marker() {
+  RecordsIO& without_success_marker() {
     success_marker = false;
     return *this;
   }
 };
+template <class T = void>
+using CsvIO = RecordsIO<T>;
 
 inline TextIO text(std::string path) { return TextIO{std::move(path)}; }
 
-// io::csv<T>(glob) to read records of type T; io::csv(dir) to write.
+// io::csv<T>(glob) to read records of type T; io::csv(dir) to write. The
+// path may also be kafka://HOST:PORT/TOPIC, one CSV line per record value.
 template <class T = void>
-CsvIO<T> csv(std::string path) {
-  return CsvIO<T>{std::move(path)};
+RecordsIO<T> csv(std::string path) {
+  RecordsIO<T> io{std::move(path)};
+  io.format = RecordFormat::kCsv;
+  return io;
 }
+// The same with JSON lines (files: one object per line, written as
+// part-NNNNN.jsonl) or JSON record values.
+template <class T = void>
+RecordsIO<T> json(std::string path) {
+  RecordsIO<T> io{std::move(path)};
+  io.format = RecordFormat::kJson;
+  return io;
+}
+
+// The format a --format flag names ("csv" or "json"; a UserError otherwise),
+// and the one a path's extension implies (.json, .jsonl, .ndjson: JSON; any
+// other, a directory or a topic: CSV).
+RecordFormat parse_record_format(const std::string& name, const std::string& flag);
+RecordFormat record_format_of(const std::string& path);
+const char* record_format_name(RecordFormat f);
 
 }  // namespace runnel::io

@@ -264,6 +264,72 @@ struct Value<std::pair<A, B>> {
   }
 };
 
+namespace detail {
+template <class T>
+struct Shape {
+  static constexpr int kind = 0;  // 0 scalar or struct
+};
+template <class T>
+struct Shape<std::optional<T>> {
+  static constexpr int kind = 1;
+  using Element = T;
+};
+template <class T>
+struct Shape<std::vector<T>> {
+  static constexpr int kind = 1;
+  using Element = T;
+};
+template <class V>
+struct Shape<std::map<std::string, V>> {
+  static constexpr int kind = 2;  // written, not read
+  using Element = V;
+};
+template <class A, class B>
+struct Shape<std::pair<A, B>> {
+  static constexpr int kind = 3;  // written, not read
+};
+// `Seen`: the records being looked into (a record that holds a vector of its
+// own type is judged by its other fields).
+template <class T, bool kRead, class Seen = runnel::detail::TypeList<>>
+constexpr bool has_form();
+template <class Tuple, bool kRead, class Seen>
+struct AllFields;
+template <class... Ts, bool kRead, class Seen>
+struct AllFields<std::tuple<Ts...>, kRead, Seen> {
+  static constexpr bool value = (has_form<std::decay_t<Ts>, kRead, Seen>() && ...);
+};
+template <class T, bool kRead, class Seen>
+constexpr bool has_form() {
+  using S = Shape<T>;
+  if constexpr (runnel::detail::Contains<T, Seen>::value) {
+    return true;
+  } else if constexpr (S::kind == 1) {
+    return has_form<typename S::Element, kRead, Seen>();
+  } else if constexpr (S::kind == 2) {
+    return !kRead && has_form<typename S::Element, kRead, Seen>();
+  } else if constexpr (S::kind == 3) {
+    return !kRead && has_form<typename T::first_type, kRead, Seen>() &&
+           has_form<typename T::second_type, kRead, Seen>();
+  } else if constexpr (has_fields_v<T>) {
+    if constexpr (runnel::detail::has_adl_fields<T>::value)
+      return AllFields<decltype(fields_of(std::declval<T&>())), kRead,
+                       runnel::detail::With<T, Seen>>::value;
+    return false;  // JSON needs the field names
+  } else if constexpr (kRead) {
+    return std::is_arithmetic_v<T> || std::is_same_v<T, std::string>;
+  } else {
+    return std::is_arithmetic_v<T> || std::is_convertible_v<const T&, std::string_view>;
+  }
+}
+}  // namespace detail
+
+// Whether a T has a JSON form to read, and to write (checked where the format
+// is chosen at run time, so a type with only one form still compiles).
+template <class T>
+inline constexpr bool parsable_v = detail::has_form<T, true>();
+template <class T>
+inline constexpr bool writable_v = detail::has_form<T, false>();
+
 template <class T>
 void append(std::string& out, const T& v) {
   Value<T>::append(out, v);

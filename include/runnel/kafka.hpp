@@ -196,6 +196,10 @@ inline KafkaIO kafka(std::string bootstrap, std::string topic) {
 // the KafkaIO it names (a UserError saying what is wrong if it is not one).
 bool is_kafka_url(const std::string& path);
 KafkaIO parse_kafka_url(const std::string& url);
+// The input a kafka:// `--input` names, read to its end offsets at the start
+// if `bounded`, with the client's properties.
+KafkaIO kafka_url_input(const std::string& url, bool bounded,
+                        const std::map<std::string, std::string>& properties);
 
 // librdkafka's mock cluster on loopback: a development Kafka cluster with
 // nothing installed (it speaks the real protocol; see the user guide for its

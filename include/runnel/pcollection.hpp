@@ -21,6 +21,7 @@
 
 #include "runnel/coder.hpp"
 #include "runnel/combiners.hpp"
+#include "runnel/csv.hpp"
 #include "runnel/detail/callable_traits.hpp"
 #include "runnel/detail/combine_ops.hpp"
 #include "runnel/detail/descriptor_nodes.hpp"
@@ -391,9 +392,11 @@ class PCollection {
   void write(const io::TextIO& out) const {
     add_sink(detail::sink_for<T>(out, detail::overwrite_default(*p_)));
   }
+  // As CSV or JSON lines (io::csv(dir), io::json(dir)), or values of a topic.
   template <class U>
-  void write(const io::CsvIO<U>& out) const {
-    static_assert(std::is_void_v<U>, "write(io::csv(dir)): name no type when writing");
+  void write(const io::RecordsIO<U>& out) const {
+    static_assert(std::is_void_v<U>,
+                  "write(io::csv(dir)) or write(io::json(dir)): name no type when writing");
     add_sink(detail::sink_for<T>(out, detail::overwrite_default(*p_)));
   }
   // To a Kafka topic, at least once: std::string elements are record values,
@@ -409,6 +412,8 @@ class PCollection {
   // (io::kafka(...).json<T>(), .csv<T>(), .coded<T>()).
   template <io::KafkaFormat F>
   void write(const io::KafkaValuesIO<T, F>& out) const {
+    static_assert(F != io::KafkaFormat::kCsv || csv::writable_v<T>,
+                  "write(io::kafka(...).csv<T>()): T has no CSV form");
     add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, false, F>>(out.io, false), out.io);
   }
 

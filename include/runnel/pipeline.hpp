@@ -18,14 +18,17 @@
 #include <string>
 #include <vector>
 
+#include "runnel/csv.hpp"
 #include "runnel/dead_letter.hpp"
 #include "runnel/detail/generator_source.hpp"
 #include "runnel/detail/hybrid_source.hpp"
 #include "runnel/detail/node_builder.hpp"
+#include "runnel/error.hpp"
 #include "runnel/execution_mode.hpp"
 #include "runnel/generator.hpp"
 #include "runnel/hybrid.hpp"
 #include "runnel/io.hpp"
+#include "runnel/json.hpp"
 #include "runnel/pcollection.hpp"
 
 namespace runnel {
@@ -207,13 +210,26 @@ class Pipeline {
             typed_source(in.history), typed_source(live_values), in.time_of, in.switch_time)));
   }
 
-  // Every line parsed as a T; lines that do not parse go to dead_letters().
+  // Every line (of the files, or every record value of a kafka:// topic)
+  // parsed as a T, as CSV or JSON; lines that do not parse go to dead_letters().
   template <class T>
-  PCollection<T> read(const io::CsvIO<T>& in) {
-    static_assert(!std::is_void_v<T>, "read(io::csv<T>(glob)): name the record type T");
+  PCollection<T> read(const io::RecordsIO<T>& in) {
+    static_assert(!std::is_void_v<T>,
+                  "read(io::csv<T>(glob)) or read(io::json<T>(glob)): name the record type T");
+    if (io::is_kafka_url(in.path)) {
+      const io::KafkaIO k = io::kafka_url_input(in.path, in.kafka_bounded, in.kafka_properties);
+      if constexpr (json::parsable_v<T>) {
+        if (in.format == io::RecordFormat::kJson) return read(k.template json<T>());
+      }
+      if constexpr (csv::parsable_v<T>) {
+        if (in.format == io::RecordFormat::kCsv) return read(k.template csv<T>());
+      }
+      throw UserError("'" + in.path + "': these records have no " +
+                      io::record_format_name(in.format) + " form to read");
+    }
     return source_with_dead_letters<T>(
-        NodeBuilder("read csv '" + in.path + "'", OperatorKind::kSource,
-                    std::make_shared<detail::CsvSourceOp<T>>(in.path, in.header)));
+        NodeBuilder(std::string("read ") + io::record_format_name(in.format) + " '" + in.path + "'",
+                    OperatorKind::kSource, detail::record_file_source(in)));
   }
 
   // Every record any source read so far rejected, with where and why. Call
@@ -260,8 +276,8 @@ class Pipeline {
     return PCollection<T>(this, PortRef{id, 0});
   }
   template <class T>
-  static detail::TypedSource typed_source(const io::CsvIO<T>& in) {
-    return {std::make_shared<detail::CsvSourceOp<T>>(in.path, in.header), nullptr};
+  static detail::TypedSource typed_source(const io::RecordsIO<T>& in) {
+    return {detail::record_file_source(in), nullptr};
   }
   template <class T, io::KafkaFormat F>
   static detail::TypedSource typed_source(const io::KafkaValuesIO<T, F>& in) {

@@ -7,7 +7,11 @@
 //     });
 //   }
 //
-// Flags: --input, --output, --parallelism, --memory-budget, --batch-size,
+// Typed records: p.read(o.source<Sale>()) ... .write(o.sink()) reads and
+// writes CSV or JSON lines (--format, --output-format) in files or topics.
+//
+// Flags: --input, --output, --format, --output-format, --parallelism, --memory-budget,
+// --batch-size,
 // --temp-dir, --overwrite, --no-progress, --mode, --explain, --help, the
 // checkpoint and state flags, and for Kafka --bounded and --kafka-property. Records a source
 // rejects are written to OUTPUT/_rejected/ and counted in the summary.
@@ -27,7 +31,38 @@ struct Options {
   bool bounded = false;       // --bounded: a Kafka input is read up to its end offsets at start
   bool exactly_once = false;  // --kafka-exactly-once: a Kafka output through transactions
   std::map<std::string, std::string> kafka_properties;  // --kafka-property key=value
+  // --format csv|json: how source() reads records (and sink() writes them,
+  // unless --output-format says otherwise). Empty: from --input's extension
+  // (.json, .jsonl, .ndjson: JSON), else CSV; sink() writes CSV.
+  std::string format;
+  std::string output_format;  // --output-format csv|json
   PipelineOptions pipeline;
+
+  // Records of type T from --input, in --format: files or a topic (one
+  // record per line or per record value); those that do not parse go to the
+  // dead letters (OUTPUT/_rejected/).
+  template <class T>
+  io::RecordsIO<T> source() const {
+    io::RecordsIO<T> in{input};
+    in.format =
+        format.empty() ? io::record_format_of(input) : io::parse_record_format(format, "--format");
+    in.kafka_bounded = bounded;
+    in.kafka_properties = kafka_properties;
+    return in;
+  }
+  // To --output in --output-format (else --format, else CSV): files
+  // OUTPUT/part-NNNNN.csv or .jsonl, or record values of a topic.
+  io::RecordsIO<> sink() const {
+    const io::RecordFormat f = !output_format.empty()
+                                   ? io::parse_record_format(output_format, "--output-format")
+                               : !format.empty() ? io::parse_record_format(format, "--format")
+                                                 : io::RecordFormat::kCsv;
+    io::RecordsIO<> out{output};
+    out.format = f;
+    out.kafka_properties = kafka_properties;
+    out.kafka_exactly_once = exactly_once;
+    return out;
+  }
 
   io::TextIO text_input() const {
     io::TextIO in = io::text(input);
@@ -35,9 +70,14 @@ struct Options {
     in.kafka_properties = kafka_properties;
     return in;
   }
+  // CSV records of type T from files or a topic (one line per record value),
+  // whatever --format says.
   template <class T>
   io::CsvIO<T> csv_input() const {
-    return io::csv<T>(input);
+    io::CsvIO<T> in = io::csv<T>(input);
+    in.kafka_bounded = bounded;
+    in.kafka_properties = kafka_properties;
+    return in;
   }
   io::TextIO text_output() const {
     io::TextIO out = io::text(output);

@@ -108,6 +108,13 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
                  "input file, directory or glob (quote globs), or kafka://HOST:PORT/TOPIC");
   cmd.add_option("--output,-o", f.options.output,
                  "output directory (must be empty or absent), or kafka://HOST:PORT/TOPIC");
+  cmd.add_option("--format", f.options.format,
+                 "csv or json: how a program's typed records (Options::source) are read, one "
+                 "per line or record value (default: from --input's extension, "
+                 ".json/.jsonl/.ndjson being JSON; else csv); jobs over text lines ignore it");
+  cmd.add_option("--output-format", f.options.output_format,
+                 "csv or json: how a program's typed records are written (default: --format, "
+                 "else csv)");
   cmd.add_flag("--bounded", f.options.bounded,
                "a kafka:// input is read up to its end offsets at the start (batch input)");
   cmd.add_flag("--kafka-exactly-once", f.options.exactly_once,
@@ -223,6 +230,9 @@ void apply_flags(JobFlags& f, const std::string& name) {
   if (f.options.exactly_once && !io::is_kafka_url(f.options.output))
     throw UserError("--kafka-exactly-once is for a kafka:// --output; '" + f.options.output +
                     "' is not one (file outputs are exactly once with checkpoints already)");
+  if (!f.options.format.empty()) io::parse_record_format(f.options.format, "--format");
+  if (!f.options.output_format.empty())
+    io::parse_record_format(f.options.output_format, "--output-format");
   if (f.options.bounded && !io::is_kafka_url(f.options.input))
     throw UserError("--bounded is for a kafka:// --input; '" + f.options.input +
                     "' is not one (files are bounded already)");

@@ -105,6 +105,9 @@ std::map<std::string, std::string> job_flags(const std::string& name, const JobF
       // Keys must hash into the same key groups in every member.
       {"max_parallelism", fmt::format("{}", o.pipeline.max_parallelism)}};
   for (const auto& [k, v] : o.kafka_properties) out["--kafka-property " + k] = v;
+  // Only when given, so members started before these flags existed agree.
+  if (!o.format.empty()) out["--format"] = o.format;
+  if (!o.output_format.empty()) out["--output-format"] = o.output_format;
   return out;
 }
 

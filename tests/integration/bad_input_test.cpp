@@ -26,6 +26,17 @@ TEST(BadInput, MissingInputPath) {
   EXPECT_FALSE(std::filesystem::exists(dir / "out/_SUCCESS"));
 }
 
+TEST(BadInput, UnknownRecordFormat) {
+  ScratchDir dir;
+  runnel::testing::write_file(dir / "in.txt", "a b a\n");
+  const std::string args = "run wordcount --input " + shell_quote(dir / "in.txt") + " --output " +
+                           shell_quote(dir / "out");
+  expect_user_error(run_cli(args + " --format avro"),
+                    "--format 'avro': the formats are csv and json");
+  expect_user_error(run_cli(args + " --output-format xml"), "--output-format 'xml'");
+  EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+}
+
 TEST(BadInput, EmptyGlob) {
   ScratchDir dir;
   auto r = run_cli("run wordcount --input " + shell_quote(dir / "*.txt") + " --output " +

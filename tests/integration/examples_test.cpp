@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <runnel/kafka.hpp>
 #include <set>
 #include <sstream>
 
@@ -143,6 +145,37 @@ TEST(IotExample, BatchAndStreamingAveragesMatchTheReference) {
     EXPECT_FALSE(read_part_lines(out + "/maxima").empty());
     EXPECT_FALSE(read_part_lines(out + "/sessions").empty());
   }
+}
+
+TEST(IotExample, ReadsItsHistoryFromATopicAsFromAFile) {
+  // A bundled job given a kafka:// input: the history, produced by kcat one
+  // reading per value (the header line too, which is rejected, not lost),
+  // gives the averages the file gives.
+  if (std::system("command -v kcat >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "kcat is not installed (scripts/install-deps.sh installs it)";
+  ScratchDir dir;
+  write_history(dir / "history.csv");
+  runnel::io::KafkaDevCluster cluster;
+  cluster.create_topic("readings", 3);
+  ASSERT_EQ(std::system(("kcat -P -b " + cluster.bootstrap() + " -t readings -l " +
+                         shell_quote(dir / "history.csv"))
+                            .c_str()),
+            0);
+  auto from_file =
+      run_cli("run iot --no-progress -p 2 --mode batch --input " +
+              shell_quote(dir / "history.csv") + " --output " + shell_quote(dir / "file"));
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.output;
+  auto from_topic =
+      run_cli("run iot --no-progress -p 2 --mode batch --input kafka://" + cluster.bootstrap() +
+              "/readings --bounded --output " + shell_quote(dir / "topic"));
+  ASSERT_EQ(from_topic.exit_code, 0) << from_topic.output;
+  expect_near(final_averages(read_part_lines(dir / "topic/averages")),
+              final_averages(read_part_lines(dir / "file/averages")));
+  EXPECT_EQ(read_part_lines(dir / "topic/maxima").size(),
+            read_part_lines(dir / "file/maxima").size());
+  const auto rejected = read_part_lines(dir / "topic/_rejected");
+  ASSERT_EQ(rejected.size(), 1u);  // the header line, a record like any other in a topic
+  EXPECT_NE(rejected[0].find("device,time_ms,celsius"), std::string::npos) << rejected[0];
 }
 
 TEST(MaintenanceExample, EarlyAlertsComeBeforeTheWindowCloses) {

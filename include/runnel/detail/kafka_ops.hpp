@@ -169,7 +169,7 @@ class KafkaSinkOp final : public Operator {
             ByteWriter w(line_);
             Coder<T>::encode(v, w);
           } else {
-            append_line(line_, v, op_.raw_text_);
+            append_line(line_, v, op_.raw_text_ ? LineFormat::kText : LineFormat::kCsv);
             line_.pop_back();  // the '\n'
           }
           send({}, line_, time);

@@ -25,6 +25,14 @@ KafkaIO parse_kafka_url(const std::string& url) {
   return kafka(rest.substr(0, slash), rest.substr(slash + 1));
 }
 
+KafkaIO kafka_url_input(const std::string& url, bool bounded,
+                        const std::map<std::string, std::string>& properties) {
+  KafkaIO k = parse_kafka_url(url);
+  k.bounded_read = bounded;
+  k.properties = properties;
+  return k;
+}
+
 }  // namespace runnel::io
 
 namespace runnel::io::kafka_client {
