@@ -15,7 +15,7 @@
 # The layer a public header belongs to (relative to include/runnel).
 set(RUNNEL_HEADERS_core
   coder.hpp dead_letter.hpp emitter.hpp error.hpp execution_mode.hpp fields.hpp hash.hpp pane.hpp unit.hpp
-  window.hpp
+  version.hpp window.hpp
   detail/batch.hpp detail/batch_coder.hpp detail/check.hpp detail/counter.hpp detail/key_groups.hpp detail/memory_size.hpp
   detail/node_builder.hpp detail/node_spec.hpp detail/operator.hpp detail/partitioner.hpp
   detail/shared_state.hpp detail/snapshot.hpp)

@@ -16,6 +16,7 @@
 #include "jobs/wordcount.hpp"
 #include "kafka_command.hpp"
 #include "nexmark_command.hpp"
+#include "runnel/version.hpp"
 
 namespace {
 
@@ -47,6 +48,7 @@ const Job kJobs[] = {
 
 int main(int argc, char** argv) {
   CLI::App app("runnel: one engine for batch and stream processing");
+  app.set_version_flag("--version", std::string("runnel ") + runnel::version());
   app.require_subcommand(1);
   auto* run = app.add_subcommand("run", "run a built-in job");
   auto* explain = app.add_subcommand(
@@ -98,6 +100,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "runnel: error: %s (see runnel --help)\n", e.what());

@@ -263,55 +263,34 @@ template <class T>
 struct IsOptional<std::optional<T>> : std::true_type {};
 // `Seen`: the records being looked into (a record that holds a vector of its
 // own type is judged by its other fields).
-template <class T, class Seen = runnel::detail::TypeList<>>
-constexpr bool column_parsable();
-template <class T, class Seen = runnel::detail::TypeList<>>
-constexpr bool column_writable();
-template <class Tuple, class Seen>
+template <class T, bool kWrite, class Seen = runnel::detail::TypeList<>>
+constexpr bool has_columns();
+template <class Tuple, bool kWrite, class Seen>
 struct AllColumns;
-template <class... Ts, class Seen>
-struct AllColumns<std::tuple<Ts...>, Seen> {
-  static constexpr bool parsable = (column_parsable<std::decay_t<Ts>, Seen>() && ...);
-  static constexpr bool writable = (column_writable<std::decay_t<Ts>, Seen>() && ...);
+template <class... Ts, bool kWrite, class Seen>
+struct AllColumns<std::tuple<Ts...>, kWrite, Seen> {
+  static constexpr bool value = (has_columns<std::decay_t<Ts>, kWrite, Seen>() && ...);
 };
 template <class T>
 using FieldsTuple = decltype(fields_of(std::declval<T&>()));
-template <class T, class Seen>
-constexpr bool column_parsable() {
-  using runnel::detail::Contains;
-  using runnel::detail::With;
-  if constexpr (Contains<T, Seen>::value) {
+template <class T, bool kWrite, class Seen>
+constexpr bool has_columns() {
+  if constexpr (runnel::detail::Contains<T, Seen>::value) {
     return true;
   } else if constexpr (has_fields_v<T>) {
-    return AllColumns<FieldsTuple<T>, With<T, Seen>>::parsable;
+    return AllColumns<FieldsTuple<T>, kWrite, runnel::detail::With<T, Seen>>::value;
   } else if constexpr (IsOptional<T>::value) {
     using U = typename T::value_type;
-    if constexpr (column_parsable<U, Seen>()) return Column<U>::count() == 1;
+    if constexpr (has_columns<U, kWrite, Seen>()) return Column<U>::count() == 1;
     return false;
   } else if constexpr (IsPairOrTuple<T>::value) {
-    return AllColumns<typename IsPairOrTuple<T>::Tuple, Seen>::parsable;
+    return AllColumns<typename IsPairOrTuple<T>::Tuple, kWrite, Seen>::value;
+  } else if constexpr (IsSequence<T>::value) {
+    return kWrite && has_columns<typename IsSequence<T>::Element, kWrite, Seen>();
+  } else if constexpr (kWrite) {
+    return std::is_arithmetic_v<T> || std::is_convertible_v<const T&, std::string_view>;
   } else {
     return std::is_arithmetic_v<T> || std::is_same_v<T, std::string>;
-  }
-}
-template <class T, class Seen>
-constexpr bool column_writable() {
-  using runnel::detail::Contains;
-  using runnel::detail::With;
-  if constexpr (Contains<T, Seen>::value) {
-    return true;
-  } else if constexpr (has_fields_v<T>) {
-    return AllColumns<FieldsTuple<T>, With<T, Seen>>::writable;
-  } else if constexpr (IsOptional<T>::value) {
-    using U = typename T::value_type;
-    if constexpr (column_writable<U, Seen>()) return Column<U>::count() == 1;
-    return false;
-  } else if constexpr (IsPairOrTuple<T>::value) {
-    return AllColumns<typename IsPairOrTuple<T>::Tuple, Seen>::writable;
-  } else if constexpr (IsSequence<T>::value) {
-    return column_writable<typename IsSequence<T>::Element, Seen>();
-  } else {
-    return std::is_arithmetic_v<T> || std::is_convertible_v<const T&, std::string_view>;
   }
 }
 }  // namespace detail
@@ -319,9 +298,9 @@ constexpr bool column_writable() {
 // Whether a T has a CSV form to read, and to write (checked where the format
 // is chosen at run time, so a type with only one form still compiles).
 template <class T>
-inline constexpr bool parsable_v = detail::column_parsable<T>();
+inline constexpr bool parsable_v = detail::has_columns<T, false>();
 template <class T>
-inline constexpr bool writable_v = detail::column_writable<T>();
+inline constexpr bool writable_v = detail::has_columns<T, true>();
 
 // One record as a CSV line (no line break).
 template <class T>

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "runnel/version.hpp"
+
 namespace runnel::observe {
 
 namespace {
@@ -91,6 +93,7 @@ json checkpoints_json(const JobMetrics& m) {
 json job_document(const JobMetrics& m) {
   json j;
   j["job"] = m.job_name();
+  j["runnel_version"] = version();
   j["state"] = to_string(m.state());
   j["uptime_seconds"] = m.uptime_seconds();
   j["now_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -1,7 +1,9 @@
 // Bad input: a clear one-line error, exit code 2, and nothing under final names.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <runnel/runnel.hpp>
+#include <runnel/version.hpp>
 
 #include "api/job_cli.hpp"
 #include "integration/cli_runner.hpp"
@@ -24,6 +26,15 @@ TEST(BadInput, MissingInputPath) {
                    shell_quote(dir / "out"));
   expect_user_error(r, "does not exist");
   EXPECT_FALSE(std::filesystem::exists(dir / "out/_SUCCESS"));
+}
+
+TEST(Cli, VersionIsTheProjects) {
+  auto r = run_cli("--version");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, std::string("runnel ") + runnel::version() + "\n");
+  // project(runnel VERSION ...) in CMakeLists.txt
+  EXPECT_TRUE(std::regex_match(runnel::version(), std::regex(R"(\d+\.\d+\.\d+)")))
+      << runnel::version();
 }
 
 TEST(BadInput, UnknownRecordFormat) {

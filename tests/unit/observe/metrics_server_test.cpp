@@ -8,6 +8,7 @@
 #include <mutex>
 #include <regex>
 #include <runnel/runnel.hpp>
+#include <runnel/version.hpp>
 #include <set>
 #include <thread>
 
@@ -86,6 +87,9 @@ TEST(MetricsServer, ServesTheThreeEndpoints) {
   ASSERT_TRUE(job);
   EXPECT_NE(job->body.find("\"records_in\":15"), std::string::npos) << job->body;
   EXPECT_NE(job->body.find("\"name\":\"generator\""), std::string::npos);
+  EXPECT_NE(job->body.find(std::string("\"runnel_version\":\"") + runnel::version() + "\""),
+            std::string::npos)
+      << job->body;
   auto page = client.Get("/");
   ASSERT_TRUE(page);
   EXPECT_NE(page->body.find("<title>runnel job</title>"), std::string::npos);
