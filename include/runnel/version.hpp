@@ -1,6 +1,6 @@
 #pragma once
-// The runnel library's version ("0.1.0"), as `runnel --version`, a run_main
-// program's --version and a job's /api/job report it.
+// The runnel library's version (project(runnel VERSION ...) in CMakeLists.txt),
+// as `runnel --version`, a run_main program's --version and /api/job report it.
 namespace runnel {
 
 const char* version();
