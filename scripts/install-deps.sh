@@ -15,6 +15,8 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # a Kafka client no one here wrote, for the interop tests; Python for the metrics tests
   kcat python3
+  # network namespaces for the scale-out test's members (used when it runs as root)
+  iproute2
   # used by the wordcount benchmark's shell baseline and timing (GNU time)
   coreutils time
 )

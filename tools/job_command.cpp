@@ -134,6 +134,13 @@ int status(const JobFlags& f) {
                 m["alive"].get<bool>() ? shards.c_str() : "-", m.value("shards_done_here", 0),
                 ago(m["reported_ms_ago"].get<std::int64_t>()).c_str(),
                 m.value("member", std::string("?")).c_str());
+    if (m["alive"].get<bool>() && m.contains("standby") && !m["standby"].empty()) {
+      std::string copies;
+      for (const auto& c : m["standby"])
+        copies += fmt::format("{}shard {} (checkpoint {})", copies.empty() ? "" : ", ",
+                              c.value("shard", -1), c.value("checkpoint", 0LL));
+      std::printf("      standby copies: %s\n", copies.c_str());
+    }
   }
   std::printf("shards:\n");
   for (int s = 0; s < r.shards; ++s) {

@@ -88,6 +88,12 @@ struct PipelineOptions {
   // from the beginning if there is none); a checkpoint's path: from that one;
   // empty: start afresh.
   std::string restore;
+  // With restore "latest": a directory of copies of checkpoint_dir's
+  // checkpoints on this machine's disk (a job member's standby replica,
+  // --standby-replicas; Flink's task-local recovery). The checkpoint the
+  // restore chooses is read from its copy here when the copy is the same
+  // checkpoint and intact, else from checkpoint_dir.
+  std::string restore_local_copy;
 
   // While it runs, the job serves its figures on 127.0.0.1:metrics_port:
   // /metrics (Prometheus text format), /api/job (the plan and its figures as

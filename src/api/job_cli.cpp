@@ -203,6 +203,11 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
                  "with --job-id: the job's shards, fixed when its first member starts: at most "
                  "this many members get work (default 4)")
       ->check(CLI::Range(1, 1024));
+  cmd.add_option("--standby-replicas", f.standby_replicas,
+                 "with --job-id: this many other members keep a copy of each shard's latest "
+                 "checkpoint on their own disk, so a member that takes a shard over restores it "
+                 "from there (default 0)")
+      ->check(CLI::Range(0, 64));
   if (with_explain_flag)
     cmd.add_flag("--explain", f.explain, "print the physical plan instead of running");
 }
@@ -252,9 +257,11 @@ void apply_flags(JobFlags& f, const std::string& name) {
   po.mode = f.mode == "batch"       ? ExecutionMode::kBatch
             : f.mode == "streaming" ? ExecutionMode::kStreaming
                                     : ExecutionMode::kAuto;
-  if (f.job_id.empty() && (!f.bootstrap.empty() || f.job_shards > 0))
+  if (f.job_id.empty() && (!f.bootstrap.empty() || f.job_shards > 0 || f.standby_replicas > 0))
     throw UserError(fmt::format("{} is for a job spread over members: add --job-id ID",
-                                f.bootstrap.empty() ? "--job-shards" : "--bootstrap"));
+                                !f.bootstrap.empty() ? "--bootstrap"
+                                : f.job_shards > 0   ? "--job-shards"
+                                                     : "--standby-replicas"));
   if (f.restart_attempts > 0 && po.checkpoint_dir.empty())
     throw UserError(fmt::format(
         "--restart-attempts {} needs --checkpoint-dir: a restart resumes from a checkpoint",

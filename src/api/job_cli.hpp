@@ -33,6 +33,9 @@ struct JobFlags {
   std::string job_id;
   std::string bootstrap;
   int job_shards = 0;
+  // Other members that keep a copy of each shard's latest checkpoint on
+  // their own disk, so the one that takes a shard over restores from it.
+  int standby_replicas = 0;
 };
 
 // Adds --input, --output, --parallelism, ... to `cmd`.

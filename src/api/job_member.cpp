@@ -1,4 +1,5 @@
 #include "api/job_member.hpp"
+#include "api/standby_copies.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -35,6 +36,8 @@ namespace fs = std::filesystem;
 constexpr int kDefaultShards = 4;
 // How often a member reports to the job's members topic (runnel job status).
 constexpr std::chrono::seconds kReportInterval{2};
+// A member whose latest report is older is taken for gone (as by runnel job status).
+constexpr std::int64_t kSilentMs = 10'000;
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -53,7 +56,8 @@ struct ShardRun {
   std::shared_ptr<JobMetrics> metrics;
   std::thread thread;
   std::atomic<bool> finished{false};
-  bool stopping = false;  // this member stopped it (a rebalance, or a stop request)
+  bool stopping = false;   // this member stopped it (a rebalance, or a stop request)
+  std::string local_copy;  // this member's standby copies of the shard's checkpoints
   std::exception_ptr error;
   RunResult result;
   int restarts = 0;
@@ -107,6 +111,7 @@ std::map<std::string, std::string> job_flags(const std::string& name, const JobF
   for (const auto& [k, v] : o.kafka_properties) out["--kafka-property " + k] = v;
   // Only when given, so members started before these flags existed agree.
   if (!o.format.empty()) out["--format"] = o.format;
+  if (f.standby_replicas > 0) out["--standby-replicas"] = std::to_string(f.standby_replicas);
   if (!o.output_format.empty()) out["--output-format"] = o.output_format;
   return out;
 }
@@ -182,6 +187,15 @@ class Member {
                     "shards",
                     name_, f_.job_id, membership_->shards()));
     if (f_.metrics_port >= 0) serve_page();
+    if (f_.standby_replicas > 0 && !f_.options.pipeline.checkpoint_dir.empty()) {
+      const auto& po = f_.options.pipeline;
+      const fs::path base = !po.state_dir.empty()  ? fs::path(po.state_dir)
+                            : !po.temp_dir.empty() ? fs::path(po.temp_dir)
+                                                   : fs::temp_directory_path();
+      standby_ = std::make_unique<StandbyCopies>(
+          po.checkpoint_dir,
+          base / fmt::format("runnel-standby-{}-{}", f_.job_id, static_cast<long>(::getpid())));
+    }
     bool stop_asked = false;
     auto next_report = std::chrono::steady_clock::now();
     while (true) {
@@ -193,6 +207,7 @@ class Member {
           page_member_id_ = membership_->member_id();
         }
         membership_->report(report(false));
+        if (standby_) place_standby_copies();
         next_report = std::chrono::steady_clock::now() + kReportInterval;
       }
       if (static_cast<int>(membership_->done().size()) == membership_->shards()) break;
@@ -250,6 +265,7 @@ class Member {
     if (!po.checkpoint_dir.empty()) {
       po.checkpoint_dir = (fs::path(po.checkpoint_dir) / part).string();
       po.restore = "latest";
+      po.restore_local_copy = run.local_copy;
     }
     // A batch shard is rerun from its beginning by whoever takes it over: its
     // output replaces what a member that died before the end left.
@@ -270,6 +286,7 @@ class Member {
     auto run = std::make_unique<ShardRun>();
     run->shard = s;
     run->taken_ms = wall_ms();
+    if (standby_) run->local_copy = standby_->take(s).string();
     const bool streaming = make_pipeline(*run);
     log_info(fmt::format(
         "{}: shard {} taken at {} ms ({})", name_, s, wall_ms(),
@@ -355,6 +372,7 @@ class Member {
       log_info(
           fmt::format("{}: shard {} given up at {} ms ({})", name_, run.shard, wall_ms(), why));
       off_page(run.shard);
+      if (standby_) standby_->release(run.shard);
       runs_.erase(it);
     }
   }
@@ -413,6 +431,7 @@ class Member {
       records_out_ += run.result.records_out;
       membership_->mark_done(run.shard);
       off_page(run.shard);
+      if (standby_) standby_->release(run.shard);
       log_info(fmt::format("{}: shard {} done at {} ms: {} records in, {} out, {:.2f} s", name_,
                            run.shard, wall_ms(), run.result.records_in, run.result.records_out,
                            run.result.seconds));
@@ -442,6 +461,8 @@ class Member {
           j["checkpoint_ms"] = ck.history.back().completed_unix_ms;
         }
         if (ck.restored_id >= 0) j["restored"] = ck.restored_id;
+        // Restored, and checkpointed since: its standby copy is not needed.
+        if (standby_ && !ck.history.empty()) standby_->restored(s);
         if (const auto wm = slowest_sink_watermark(*m)) j["watermark_ms"] = *wm;
         nlohmann::json lag = nlohmann::json::array();
         for (const auto& [tp, n] : m->consumer_lag())
@@ -459,8 +480,47 @@ class Member {
                           {"updated_ms", wall_ms()},
                           {"left", left},
                           {"shards_done_here", shards_run_here_},
-                          {"shards", std::move(shards)}}
+                          {"shards", std::move(shards)},
+                          {"standby", standby_json()}}
         .dump();
+  }
+
+  // The standby copies this member holds: shard -> the checkpoint copied.
+  nlohmann::json standby_json() const {
+    nlohmann::json out = nlohmann::json::array();
+    if (standby_)
+      for (const auto& [s, id] : standby_->held())
+        out.push_back({{"shard", s}, {"checkpoint", id}});
+    return out;
+  }
+
+  // Which shards to keep standby copies of, from the members' latest reports.
+  void place_standby_copies() {
+    std::vector<MemberShards> live;
+    const std::string& me = membership_->report_key();
+    const std::int64_t now = wall_ms();
+    for (const auto& [key, r] : membership_->reports()) {
+      if (key == me || now - r.time_ms > kSilentMs) continue;
+      const auto j = nlohmann::json::parse(r.json, nullptr, false);
+      if (j.is_discarded() || j.value("left", false)) continue;
+      MemberShards m{key, {}};
+      if (j.contains("shards") && j["shards"].is_array())
+        for (const auto& sh : j["shards"]) m.shards.push_back(sh.value("shard", -1));
+      live.push_back(std::move(m));
+    }
+    MemberShards mine{me, {}};
+    for (const auto& [s, run] : runs_) mine.shards.push_back(s);
+    live.push_back(std::move(mine));
+    std::set<int> wanted = standby_shards(live, me, f_.standby_replicas);
+    // A copy of a shard no live member runs is kept: its member died (it
+    // went silent before the group took the shard from it), and the copy is
+    // what the one that takes it over restores from.
+    std::set<int> running;
+    for (const MemberShards& m : live) running.insert(m.shards.begin(), m.shards.end());
+    for (const auto& [s, id] : standby_->held())
+      if (!running.count(s)) wanted.insert(s);
+    for (const auto& [s, run] : runs_) wanted.erase(s);
+    standby_->want(std::move(wanted));
   }
 
   // The member's page (--metrics-port): the figures of the shards it runs now.
@@ -491,6 +551,7 @@ class Member {
       std::map<int, std::unique_ptr<ShardRun>>::iterator it, const std::string& why) {
     log_warn(fmt::format("{}: shard {} given up at {} ms ({})", name_, it->first, wall_ms(), why));
     off_page(it->first);
+    if (standby_) standby_->release(it->first);
     return runs_.erase(it);
   }
 
@@ -521,6 +582,7 @@ class Member {
   std::mutex page_mu_;
   std::string page_member_id_;
   std::map<int, std::shared_ptr<const JobMetrics>> page_shards_;
+  std::unique_ptr<StandbyCopies> standby_;
   std::unique_ptr<observe::MetricsServer> server_;  // after what it reads: destroyed first
 };
 

@@ -206,6 +206,7 @@ runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool
       eo.checkpoints.keep = std::max(1, options.checkpoints_kept);
       eo.checkpoints.tolerable_failures = std::max(0, options.tolerable_checkpoint_failures);
       eo.checkpoints.restore = options.restore;
+      eo.checkpoints.local_copy = options.restore_local_copy;
       eo.checkpoints.full_every = std::max(1, options.checkpoint_full_every);
     }
   }

@@ -30,8 +30,9 @@ namespace runnel::runtime {
 struct CheckpointConfig {
   std::filesystem::path dir;  // empty: no checkpoints
   std::chrono::milliseconds interval{1000};
-  int keep = 3;         // complete checkpoints kept
-  std::string restore;  // "": start afresh; "latest"; or a checkpoint's path
+  int keep = 3;                      // complete checkpoints kept
+  std::string restore;               // "": start afresh; "latest"; or a checkpoint's path
+  std::filesystem::path local_copy;  // PipelineOptions::restore_local_copy
   // Checkpoints in a row that may fail to be written before the job fails.
   int tolerable_failures = 0;
   // The memory backend: every this-many-th checkpoint is full (RowLog).

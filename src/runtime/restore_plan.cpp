@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "runnel/detail/key_groups.hpp"
 #include "runnel/error.hpp"
@@ -69,12 +70,14 @@ std::string Executor::restore_problem(const state::LoadedCheckpoint& c) const {
 
 std::int64_t Executor::prepare_restore() {
   const auto& cfg = options_.checkpoints;
+  const auto started = std::chrono::steady_clock::now();
   std::int64_t first_id = state::highest_checkpoint_id(cfg.dir) + 1;
   if (cfg.restore.empty()) return first_id;
   if (cfg.restore == "latest") {
     std::vector<std::string> lines;
     restored_ = state::load_latest(
-        cfg.dir, lines, [this](const state::LoadedCheckpoint& c) { return restore_problem(c); });
+        cfg.dir, lines, [this](const state::LoadedCheckpoint& c) { return restore_problem(c); },
+        cfg.local_copy);
     for (const auto& l : lines) log(l);
     if (!restored_) {
       log("no complete checkpoint in '" + cfg.dir.string() + "': starting from the beginning");
@@ -96,7 +99,12 @@ std::int64_t Executor::prepare_restore() {
   restored_id_ = restored_ ? restored_->id : 0;
   if (restored_) {
     check_same_pipeline(*restored_);
-    log(fmt::format("restoring checkpoint {} ({})", restored_->id, restored_->path.string()));
+    // How long finding, reading and checking it took: what a standby copy saves.
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+    log(fmt::format("restoring checkpoint {} ({}; read and checked in {} ms)", restored_->id,
+                    restored_->path.string(), ms));
   }
   recover_sinks();
   return first_id;

@@ -158,13 +158,18 @@ std::vector<NativeFileInfo> link_native_dir(const fs::path& from, const fs::path
 std::string check_native_files(const fs::path& checkpoint, const InstanceInfo& inst) {
   for (const auto& f : inst.native_files) {
     const fs::path p = checkpoint / inst.native_dir / f.name;
-    std::pair<std::uint64_t, std::uint64_t> sum_and_size;
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0)
+      return fmt::format("missing state file {}/{}", inst.native_dir, f.name);
+    // A file this process wrote or checked before (a standby copy's) is
+    // known by its inode, size and time: not read again.
+    std::uint64_t sum = 0;
     try {
-      sum_and_size = read_checksum(p);
+      if (static_cast<std::uint64_t>(st.st_size) == f.bytes) sum = file_checksum(p, st);
     } catch (const std::exception&) {
       return fmt::format("missing state file {}/{}", inst.native_dir, f.name);
     }
-    if (sum_and_size.second != f.bytes || sum_and_size.first != f.checksum)
+    if (static_cast<std::uint64_t>(st.st_size) != f.bytes || sum != f.checksum)
       return fmt::format("checksum mismatch in {}/{}", inst.native_dir, f.name);
   }
   return {};
@@ -402,6 +407,22 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
   parse_manifest(body, info);
   // Written before jobs had shares: the run owned every key group.
   if (info.key_groups.count == 0) info.key_groups = KeyGroupRange::all(info.max_parallelism);
+  // A fenced run's (checkpoint_claims.hpp) is whole but no restore's: not
+  // listed as complete, not counted by retention, not copied by a standby.
+  if (info.claim > 0) {
+    std::vector<CheckpointClaim> claims;
+    try {
+      claims = read_claims(path.parent_path());
+    } catch (const std::exception&) {
+    }
+    if (written_after_takeover(claims, info.claim, info.id)) {
+      info.problem = fmt::format(
+          "its run, claim {}, had been taken over when it finished it: another run owns the "
+          "directory",
+          info.claim);
+      return info;
+    }
+  }
   info.valid = true;
   if (!verify) return info;
   info.problem = verify_files(path, info);
@@ -520,26 +541,47 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   return out;
 }
 
+namespace {
+
+// The copy of checkpoint `c` under `local_copy`, when it has c's very manifest.
+std::optional<fs::path> local_copy_of(const CheckpointInfo& c, const fs::path& local_copy) {
+  if (local_copy.empty()) return std::nullopt;
+  const fs::path copy = local_copy / c.path.filename();
+  std::error_code ec;
+  if (!fs::exists(copy / kManifest, ec)) return std::nullopt;
+  try {
+    if (read_file(copy / kManifest) == read_file(c.path / kManifest)) return copy;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<LoadedCheckpoint> load_latest(
     const fs::path& dir, std::vector<std::string>& log,
-    const std::function<std::string(const LoadedCheckpoint&)>& problem) {
+    const std::function<std::string(const LoadedCheckpoint&)>& problem,
+    const fs::path& local_copy) {
   auto all = list_checkpoints(dir, false);
-  const auto claims = read_claims(dir);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (!it->valid) {
       log.push_back(fmt::format("checkpoint {} is not usable ({}); trying the one before",
                                 it->path.string(), it->problem));
       continue;
     }
-    if (written_after_takeover(claims, it->claim, it->id)) {
-      log.push_back(fmt::format(
-          "checkpoint {} is not usable (its run, claim {}, had been taken over when it finished "
-          "it); trying the one before",
-          it->path.string(), it->claim));
-      continue;
-    }
     try {
-      LoadedCheckpoint c = load_checkpoint(it->path);
+      std::optional<LoadedCheckpoint> copied;
+      if (const auto copy = local_copy_of(*it, local_copy)) {
+        try {
+          copied = load_checkpoint(*copy);
+        } catch (const std::exception& e) {
+          log.push_back(
+              fmt::format("the local copy {} of checkpoint {} is not usable ({}); "
+                          "reading the checkpoint itself",
+                          copy->string(), it->path.string(), e.what()));
+        }
+      }
+      LoadedCheckpoint c = copied ? std::move(*copied) : load_checkpoint(it->path);
       std::string why = problem ? problem(c) : std::string();
       if (why.empty()) return c;
       log.push_back(fmt::format("checkpoint {} is not usable ({}); trying the one before",

@@ -119,9 +119,13 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
 // verifies, that no fenced run finished (checkpoint_claims.hpp), and that
 // `problem` (if given) has nothing against (it returns why not); newer ones
 // are skipped, each with a line to `log`. nullopt if there is none.
+// `local_copy` (may be empty): a directory of copies of dir's checkpoints
+// (standby_copy.hpp); the one chosen is read from its copy when the copy
+// has the same manifest and loads, else from dir.
 std::optional<LoadedCheckpoint> load_latest(
     const std::filesystem::path& dir, std::vector<std::string>& log,
-    const std::function<std::string(const LoadedCheckpoint&)>& problem = {});
+    const std::function<std::string(const LoadedCheckpoint&)>& problem = {},
+    const std::filesystem::path& local_copy = {});
 
 // Keeps the newest `keep` complete checkpoints; removes older ones and
 // in-progress directories older than the newest complete one.

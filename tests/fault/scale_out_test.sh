@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A job spread over members (--job-id) on the development cluster: three
-# members start, one is killed with SIGKILL mid-run, a fourth starts later.
+# members start, one is killed with SIGKILL mid-run, a fourth starts later
+# (as root, each member in a network namespace of its own: netns.sh).
 # Its shards move to the others (after its session times out), which resume
 # them from their latest checkpoints. The output must equal a one-process run
 # of the same job, line for line (exactly once), and no shard may have run in
@@ -12,7 +13,8 @@
 # sink: what a read_committed consumer would see (the records of transactions
 # the shards' logs list as committed) must equal the one-process run. And a
 # fourth with a keyed count, whose records cross between the members through
-# a repartition topic. The first also asks `runnel job status` while the
+# a repartition topic, and two standby replicas: the members that take the
+# killed one's shards over restore them from their own copies. The first also asks `runnel job status` while the
 # members run and after they are done.
 #
 #   tests/fault/scale_out_test.sh RUNNEL_CLI SHARDED_JOB KAFKA_COMMITTED [WORKDIR]
@@ -31,8 +33,16 @@ name=scale_out_test
 source "$(dirname "$0")/common.sh"
 
 start_kafka_dev "$runnel" --partitions 8 --topic lines --topic out --for 600s
+source "$(dirname "$0")/netns.sh"
 # (SIGCONT first: a stopped member would not see the SIGTERM.)
-trap 'kill $dev 2>/dev/null || true; kill -CONT $(jobs -p) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
+trap 'kill $dev 2>/dev/null || true; kill -CONT $(jobs -p) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true; netns_teardown' EXIT
+if netns_possible; then
+  netns_on=1
+  netns_setup a b c d
+  echo "$name: members a, b, c and d run in network namespaces of their own (veth pairs): only Kafka and the shared file system between them"
+else
+  echo "$name: (not root, or no network namespaces here: the members share this machine's network)"
+fi
 # Every partition gets records (a keyless producer's sticky batches once left
 # both of a shard's partitions empty: it ended at once, with no checkpoint).
 awk -v n="$lines" 'BEGIN { for (i = 0; i < n; i++) printf "line %d of the input\n", i }' |
@@ -138,7 +148,7 @@ check_member_page() {
     sleep 0.1
   done
   [ -n "$port" ] || fail "member a logged no metrics page: $(cat "$dir/member-a.log")"
-  python3 - "$port" <<'EOF' || fail "member a's page on port $port did not show its shards"
+  (in_member a python3 - "$port") <<'EOF' || fail "member a's page on port $port did not show its shards"
 import json, sys, time, urllib.request
 port = sys.argv[1]
 def get(path):
@@ -200,13 +210,14 @@ scenario() {
   local flags=("$@" --output "$out" --job-id "$id" --bootstrap "$b" -p 1 --no-progress)
   [ -n "${kafka_out:-}" ] && flags+=(--kafka-exactly-once)
   [ -n "${ckflags:-}" ] && flags+=(--checkpoint-dir "$dir/ck" --checkpoint-interval 200ms)
+  [ -n "${standby:-}" ] && flags+=(--standby-replicas 2)
   echo "$name: $sname: three members of job $id"
   local pids=()
   for m in a b c; do
     local page=()
     # Member a serves its page (the port is its own, not a job flag).
     [ -n "${status_check:-}" ] && [ $m = a ] && page=(--metrics-port 0)
-    "$job" "${flags[@]}" "${page[@]}" >"$dir/member-$m.log" 2>&1 &
+    in_member $m "$job" "${flags[@]}" "${page[@]}" >"$dir/member-$m.log" 2>&1 &
     pids+=($!)
   done
   # Member b is killed once it runs a shard (the group may give it one only
@@ -232,12 +243,34 @@ scenario() {
     echo "$name: $sname: member c stalled 14 s (SIGSTOP, SIGCONT)"
   fi
   random_sleep 1 3
+  local b_shards taken_before
+  if [ -n "${standby:-}" ]; then
+    # With two standby replicas, a and c each keep a copy of b's shards:
+    # b is killed once one of them has a copy.
+    b_shards=$(sed -n 's/.*: shard \([0-9]*\) taken at.*/\1/p' "$dir/member-b.log" | sort -u | paste -sd'|')
+    for _ in $(seq 200); do
+      grep -qE "standby copy of shard ($b_shards):" "$dir/member-a.log" "$dir/member-c.log" && break
+      sleep 0.1
+    done
+    grep -qE "standby copy of shard ($b_shards):" "$dir/member-a.log" "$dir/member-c.log" ||
+      fail "$sname: neither a nor c made a standby copy of b's shards ($b_shards) within 20 s"
+    taken_before=$(cat "$dir/member-a.log" "$dir/member-c.log" | grep -c "taken at")
+  fi
   kill -9 "${pids[1]}"
   now_ms >"$dir/killed-member-b"
   wait "${pids[1]}" 2>/dev/null || true
-  echo "$name: $sname: member b killed with SIGKILL; member d starts in 2 s"
-  sleep 2
-  "$job" "${flags[@]}" >"$dir/member-d.log" 2>&1 &
+  if [ -n "${standby:-}" ]; then
+    # d starts once a or c took b's shards over, so the takers hold copies.
+    for _ in $(seq 400); do
+      [ "$(cat "$dir/member-a.log" "$dir/member-c.log" | grep -c "taken at")" -gt "$taken_before" ] && break
+      sleep 0.1
+    done
+    echo "$name: $sname: member b killed with SIGKILL; its shards taken over; member d starts"
+  else
+    echo "$name: $sname: member b killed with SIGKILL; member d starts in 2 s"
+    sleep 2
+  fi
+  in_member d "$job" "${flags[@]}" >"$dir/member-d.log" 2>&1 &
   pids[1]=$!
   for i in 0 1 2; do
     if ! wait "${pids[$i]}"; then
@@ -267,6 +300,10 @@ scenario() {
   grep -q "shard .* taken at" "$dir/member-d.log" ||
     echo "$name: $sname: (member d got no shard before the job ended)"
   check_one_owner "$dir"
+  if [ -n "${standby:-}" ]; then
+    grep -h "restoring checkpoint .*runnel-standby" "$dir/member-a.log" "$dir/member-c.log" ||
+      fail "$sname: the members that took b's shards over did not restore from their standby copies"
+  fi
   echo "$name: $sname: $(wc -l <"$dir/ref.txt") lines, equal to the one-process run"
   last_id=$id
   last_flags=("${flags[@]}")
@@ -290,5 +327,7 @@ ckflags= scenario batch --input "$work/in/*.txt" --mode batch
 ckflags=1 kafka_out=1 scenario exactly-once --input "kafka://$b/lines" --bounded --mode streaming
 # A keyed count: every shard's lines reach the shard that owns their key
 # through a repartition topic, exactly once across the kill.
-RUNNEL_FAULT_KEYED=1 ckflags=1 scenario keyed --input "kafka://$b/lines" --bounded --mode streaming
+# With standby replicas: the members that take b's shards over restore them
+# from their own copies.
+RUNNEL_FAULT_KEYED=1 ckflags=1 standby=1 scenario keyed --input "kafka://$b/lines" --bounded --mode streaming
 echo "$name: passed"

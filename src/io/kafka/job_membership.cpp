@@ -177,8 +177,9 @@ struct JobMembership::Impl {
   Handle status;    // reads the done markers
   std::set<int> done;
   std::set<int> owned;
-  JobStatusLog log;            // the status topic as read so far
-  std::string last_member_id;  // as member_id() last read it
+  JobStatusLog log;                                      // the status topic as read so far
+  std::map<std::string, JobMembership::Report> reports;  // the members topic, by key
+  std::string last_member_id;                            // as member_id() last read it
   std::exception_ptr failure;  // thrown by a callback (inside librdkafka's call)
   rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
   bool left = false;
@@ -251,7 +252,8 @@ struct JobMembership::Impl {
       rd_kafka_message_t* msg = rd_kafka_consumer_poll(status.get(), 50);
       if (msg == nullptr) continue;
       const std::int64_t offset = msg->offset;
-      const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+      const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && msg->rkt != nullptr &&
+                      rd_kafka_topic_name(msg->rkt) == status_topic;
       take_status(msg);
       if (ok && offset + 1 >= high) return;
     }
@@ -277,7 +279,12 @@ struct JobMembership::Impl {
     while (rd_kafka_message_t* m = rd_kafka_consumer_poll(status.get(), 0)) take_status(m);
   }
   void take_status(rd_kafka_message_t* m) {
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key != nullptr && m->payload != nullptr) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key != nullptr && m->payload != nullptr &&
+        m->rkt != nullptr && rd_kafka_topic_name(m->rkt) == members_topic) {
+      JobMembership::Report& r = reports[std::string(static_cast<const char*>(m->key), m->key_len)];
+      r.json.assign(static_cast<const char*>(m->payload), m->len);
+      r.time_ms = rd_kafka_message_timestamp(m, nullptr);
+    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key != nullptr && m->payload != nullptr) {
       log.take(std::string_view(static_cast<const char*>(m->key), m->key_len),
                std::string_view(static_cast<const char*>(m->payload), m->len), shards);
       for (const auto& [shard, by] : log.done) done.insert(shard);
@@ -334,8 +341,11 @@ JobMembership::JobMembership(const KafkaIO& cluster, const std::string& job_id, 
   m.status = kafka_client::make_client(
       RD_KAFKA_CONSUMER, cluster,
       {{"group.id", "runnel-" + job_id + "-status-reader"}, {"enable.auto.commit", "false"}});
-  rd_kafka_topic_partition_list_t* from = rd_kafka_topic_partition_list_new(1);
+  // The members' reports too: a member places standby copies by them.
+  rd_kafka_topic_partition_list_t* from = rd_kafka_topic_partition_list_new(2);
   rd_kafka_topic_partition_list_add(from, m.status_topic.c_str(), 0)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_topic_partition_list_add(from, m.members_topic.c_str(), 0)->offset =
       RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_assign(m.status.get(), from);
   rd_kafka_topic_partition_list_destroy(from);
@@ -420,6 +430,12 @@ void JobMembership::report(const std::string& json) {
 void JobMembership::flush_reports() {
   if (impl_->reporter) rd_kafka_flush(impl_->reporter.get(), 2000);
 }
+
+const std::map<std::string, JobMembership::Report>& JobMembership::reports() const {
+  return impl_->reports;
+}
+
+const std::string& JobMembership::report_key() const { return impl_->report_key; }
 
 std::string members_topic(const std::string& job_id) { return "runnel-" + job_id + "-members"; }
 

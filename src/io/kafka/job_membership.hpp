@@ -11,6 +11,7 @@
 // done in `runnel-ID-status`, which every member reads, so a shard is run to
 // its end once and every member knows when the whole job is done.
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -63,6 +64,15 @@ class JobMembership {
   // latest of each member. flush_reports waits up to 2 s for them.
   void report(const std::string& json);
   void flush_reports();
+  // The latest report of every member process, as read from the members
+  // topic so far (this one's too), by key; `time_ms`: when the cluster took it.
+  struct Report {
+    std::string json;
+    std::int64_t time_ms = 0;
+  };
+  const std::map<std::string, Report>& reports() const;
+  // This process's key in the members topic.
+  const std::string& report_key() const;
   // Leaves the group: the revoked callback runs for what this member owns.
   void leave();
 

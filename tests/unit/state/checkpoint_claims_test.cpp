@@ -88,11 +88,23 @@ TEST(CheckpointClaims, RestoreLatestSkipsWhatAFencedRunFinished) {
   ASSERT_EQ(log.size(), 1u);
   EXPECT_NE(log[0].find("had been taken over"), std::string::npos) << log[0];
 
+  // Listed as not complete (runnel checkpoints, job status), not loadable.
+  const auto listed = list_checkpoints(ck, true);
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_FALSE(listed[2].valid);
+  EXPECT_NE(listed[2].problem.find("had been taken over"), std::string::npos);
+  EXPECT_THROW(load_checkpoint(ck / "chk-000000003"), std::runtime_error);
+
   write_checkpoint(ck, empty_checkpoint(4, b));
   EXPECT_THROW(write_checkpoint(ck, empty_checkpoint(4, a)), std::runtime_error);
   EXPECT_EQ(load_checkpoint(ck / "chk-000000004").claim, b);
   log.clear();
   EXPECT_EQ(load_latest(ck, log)->id, 4);
+  // Retention keeps the usable ones only: the fenced run's 3 goes, 2 stays.
+  retain_checkpoints(ck, 2);
+  std::vector<std::int64_t> ids;
+  for (const auto& c : list_checkpoints(ck, false)) ids.push_back(c.id);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{2, 4}));
 }
 
 }  // namespace
