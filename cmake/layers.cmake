@@ -37,7 +37,7 @@ set(RUNNEL_HEADERS_io
   detail/hybrid_source.hpp detail/kafka_ops.hpp detail/memory_io.hpp detail/output_files.hpp)
 set(RUNNEL_HEADERS_observe)
 set(RUNNEL_HEADERS_plan)
-set(RUNNEL_HEADERS_api pcollection.hpp pipeline.hpp run_main.hpp runnel.hpp)
+set(RUNNEL_HEADERS_api pcollection.hpp pipeline.hpp program_flags.hpp run_main.hpp runnel.hpp)
 
 # What each layer may include (itself and below).
 set(RUNNEL_SEES_core core)

@@ -12,7 +12,6 @@
 // (JSON values) and profiles must exist; --seed fills them with the demo's data.
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <string>
@@ -110,44 +109,29 @@ std::map<std::string, Profile> newest_profiles(const std::string& bootstrap, std
   return out;
 }
 
-int usage(const char* what) {
-  std::fprintf(stderr,
-               "customer360: %s\nusage: customer360 [--bootstrap HOST:PORT [--seed]] "
-               "[--history GLOB] [--switch-ms T]\n",
-               what);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  ProgramFlags flags;
+  const std::string& bootstrap =
+      flags.add("--bootstrap", "",
+                "a Kafka cluster HOST:PORT holding the topics (default: start the development "
+                "cluster and fill it)");
+  const bool& seed_flag = flags.add("--seed", false, "with --bootstrap: fill its topics first");
+  const std::string& history_glob = flags.add("--history", RUNNEL_EXAMPLES_DATA "/purchases.csv",
+                                              "the purchase history: CSV files (a path or glob)");
+  const std::int64_t& switch_ms = flags.add<std::int64_t>(
+      "--switch-ms", 0,
+      "when the history ends and the live topics take over, ms since the epoch (default: "
+      "within the overlap)");
+  if (auto rc = flags.parse(argc, argv,
+                            "Customer 360: profiles from a purchase history, then live events"))
+    return *rc;
   examples::Customer360Options o;
-  o.history = RUNNEL_EXAMPLES_DATA "/purchases.csv";
-  bool seed_cluster = false;
-  for (int i = 1; i < argc; ++i) {
-    auto value = [&](const char* flag) -> const char* {
-      if (i + 1 >= argc) return nullptr;
-      (void)flag;
-      return argv[++i];
-    };
-    if (!std::strcmp(argv[i], "--bootstrap")) {
-      const char* v = value("--bootstrap");
-      if (!v) return usage("--bootstrap needs HOST:PORT");
-      o.bootstrap = v;
-    } else if (!std::strcmp(argv[i], "--history")) {
-      const char* v = value("--history");
-      if (!v) return usage("--history needs a path or glob");
-      o.history = v;
-    } else if (!std::strcmp(argv[i], "--switch-ms")) {
-      const char* v = value("--switch-ms");
-      if (!v) return usage("--switch-ms needs a time in ms since the epoch");
-      o.switch_ms = std::strtoll(v, nullptr, 10);
-    } else if (!std::strcmp(argv[i], "--seed")) {
-      seed_cluster = true;
-    } else {
-      return usage((std::string("unknown flag '") + argv[i] + "'").c_str());
-    }
-  }
+  o.bootstrap = bootstrap;
+  o.history = history_glob;
+  o.switch_ms = switch_ms;
+  bool seed_cluster = seed_flag;
   try {
     std::unique_ptr<io::KafkaDevCluster> dev;
     if (o.bootstrap.empty()) {
@@ -159,7 +143,7 @@ int main(int argc, char** argv) {
       std::printf("development Kafka cluster at %s\n", o.bootstrap.c_str());
     }
     const auto history = read_history(o.history);
-    if (history.empty()) return usage(("no purchases in " + o.history).c_str());
+    if (history.empty()) throw UserError("no purchases in '" + o.history + "' (--history)");
     if (o.switch_ms == 0) o.switch_ms = history.back().time_ms - kDay / 2;  // inside the overlap
     if (seed_cluster) seed(o.bootstrap, history);
     o.idle_stop = std::chrono::milliseconds(1500);

@@ -15,6 +15,7 @@
 // --temp-dir, --overwrite, --no-progress, --mode, --explain, --help, the
 // checkpoint and state flags, and for Kafka --bounded and --kafka-property. Records a source
 // rejects are written to OUTPUT/_rejected/ and counted in the summary.
+// A program's own flags: runnel::ProgramFlags (program_flags.hpp), passed to run_main.
 // Exit codes: 0 success, 2 a user error (message on stderr), 1 an internal failure.
 #include <functional>
 #include <map>
@@ -24,6 +25,8 @@
 #include "runnel/pipeline.hpp"
 
 namespace runnel {
+
+class ProgramFlags;
 
 struct Options {
   std::string input;          // --input: file, directory, glob or kafka://HOST:PORT/TOPIC
@@ -96,5 +99,8 @@ struct Options {
 using JobBuilder = std::function<void(Pipeline&, const Options&)>;
 
 int run_main(int argc, char** argv, const JobBuilder& build, const std::string& description = "");
+// With the program's own flags (program_flags.hpp), parsed with runnel's.
+int run_main(int argc, char** argv, ProgramFlags& flags, const JobBuilder& build,
+             const std::string& description = "");
 
 }  // namespace runnel

@@ -20,6 +20,7 @@
 #include "runnel/pane.hpp"
 #include "runnel/pcollection.hpp"
 #include "runnel/pipeline.hpp"
+#include "runnel/program_flags.hpp"
 #include "runnel/run_main.hpp"
 #include "runnel/state.hpp"
 #include "runnel/trigger.hpp"

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct JobFlags {
   // Other members that keep a copy of each shard's latest checkpoint on
   // their own disk, so the one that takes a shard over restores from it.
   int standby_replicas = 0;
+  // A run_main program's own flags (ProgramFlags), flag -> value.
+  std::map<std::string, std::string> program_flags;
 };
 
 // Adds --input, --output, --parallelism, ... to `cmd`.

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include <signal.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -112,6 +114,8 @@ std::map<std::string, std::string> job_flags(const std::string& name, const JobF
   // Only when given, so members started before these flags existed agree.
   if (!o.format.empty()) out["--format"] = o.format;
   if (f.standby_replicas > 0) out["--standby-replicas"] = std::to_string(f.standby_replicas);
+  // The program's own flags shape its pipeline as much as runnel's do.
+  for (const auto& [k, v] : f.program_flags) out[k] = v;
   if (!o.output_format.empty()) out["--output-format"] = o.output_format;
   return out;
 }
@@ -192,6 +196,7 @@ class Member {
       const fs::path base = !po.state_dir.empty()  ? fs::path(po.state_dir)
                             : !po.temp_dir.empty() ? fs::path(po.temp_dir)
                                                    : fs::temp_directory_path();
+      remove_dead_members_copies(base);
       standby_ = std::make_unique<StandbyCopies>(
           po.checkpoint_dir,
           base / fmt::format("runnel-standby-{}-{}", f_.job_id, static_cast<long>(::getpid())));
@@ -333,8 +338,12 @@ class Member {
       run->stopping = true;
       if (run->thread.joinable()) run->pipeline->request_stop();
     }
-    for (auto& [shard, run] : runs_)
-      if (run->thread.joinable()) run->thread.join();
+    for (auto& [shard, run] : runs_) {
+      if (!run->thread.joinable()) continue;
+      run->thread.join();
+      log_info(fmt::format("{}: shard {} stopped at {} ms{}", name_, shard, wall_ms(),
+                           restore_note(*run)));
+    }
     runs_.clear();
     std::lock_guard lock(page_mu_);
     page_shards_.clear();
@@ -369,8 +378,8 @@ class Member {
           log_info(fmt::format("{}: shard {} ended ({}): {}", name_, run.shard, why, e.what()));
         }
       }
-      log_info(
-          fmt::format("{}: shard {} given up at {} ms ({})", name_, run.shard, wall_ms(), why));
+      log_info(fmt::format("{}: shard {} given up at {} ms ({}{})", name_, run.shard, wall_ms(),
+                           why, restore_note(run)));
       off_page(run.shard);
       if (standby_) standby_->release(run.shard);
       runs_.erase(it);
@@ -520,6 +529,7 @@ class Member {
     for (const auto& [s, id] : standby_->held())
       if (!running.count(s)) wanted.insert(s);
     for (const auto& [s, run] : runs_) wanted.erase(s);
+    for (int s : membership_->done()) wanted.erase(s);
     standby_->want(std::move(wanted));
   }
 
@@ -544,6 +554,30 @@ class Member {
                     "/api/job?shard=N)",
                     name_, server_->port()));
     if (f_.options.pipeline.on_metrics_port) f_.options.pipeline.on_metrics_port(server_->port());
+  }
+
+  // Standby copies a member of this job on this machine left when it was
+  // killed (a member removes its own when it ends): their process is gone.
+  void remove_dead_members_copies(const fs::path& base) const {
+    const std::string prefix = fmt::format("runnel-standby-{}-", f_.job_id);
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(base, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(prefix, 0) != 0) continue;
+      const std::string pid = name.substr(prefix.size());
+      if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (::kill(static_cast<pid_t>(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;
+      fs::remove_all(e.path(), ec);
+      log_info(fmt::format("{}: removed the standby copies a killed member left in {}", name_,
+                           e.path().string()));
+    }
+  }
+
+  // How the run had resumed, for the line that says it ended.
+  static std::string restore_note(const ShardRun& run) {
+    if (run.error || run.result.restored_checkpoint <= 0) return {};
+    return fmt::format("; it had resumed from checkpoint {}, restored in {:.3f} s",
+                       run.result.restored_checkpoint, run.result.restore_seconds);
   }
 
   // Drops a run that failed and must not be restarted, saying why.

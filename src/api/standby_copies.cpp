@@ -67,11 +67,11 @@ void StandbyCopies::want(std::set<int> shards) {
 }
 
 fs::path StandbyCopies::take(int s) {
-  std::unique_lock lock(mu_);
+  // Not waited for: a copy being made is renamed into place whole, and no
+  // copy of a taken shard is removed until its run restored.
+  std::lock_guard lock(mu_);
   taken_[s] = false;
   if (copying_ == s) cancel_ = true;
-  cv_.wait(lock, [&] { return copying_ != s; });
-  cancel_ = false;
   return dir_of(s);
 }
 
@@ -111,6 +111,7 @@ void StandbyCopies::loop() {
       if (stop_) break;
       if (taken_.count(s) || !wanted_.count(s)) continue;
       copying_ = s;
+      cancel_ = false;  // a cancel was for the shard copied before
       lock.unlock();
       std::int64_t id = 0;
       try {
@@ -121,6 +122,14 @@ void StandbyCopies::loop() {
       }
       lock.lock();
       copying_ = -1;
+      // The copies before the newest go, unless a restore may be reading one.
+      if (id > 0 && !taken_.count(s)) {
+        try {
+          state::remove_older_copies(dir_of(s), id);
+        } catch (const std::exception& e) {
+          log_warn(fmt::format("standby copy of shard {}: {}", s, e.what()));
+        }
+      }
       if (id > 0 && !held_.count(s))
         log_info(fmt::format("standby copy of shard {}: checkpoint {}, in {}", s, id,
                              dir_of(s).string()));

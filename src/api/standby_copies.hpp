@@ -43,7 +43,8 @@ class StandbyCopies {
   // The shards to keep copies of from now on.
   void want(std::set<int> shards);
   // Shard `s` is this member's now: a copy of it being made is abandoned and
-  // the copy it has is left for the restore; returns where its copies are.
+  // the copies it has are left for the restore (without waiting); returns
+  // where its copies are.
   std::filesystem::path take(int s);
   // The run of `s` restored (its copy may go), or `s` is no longer this member's.
   void restored(int s);

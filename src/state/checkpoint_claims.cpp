@@ -65,11 +65,15 @@ void write_claim(int fd, const fs::path& path, const CheckpointClaim& c) {
   if (::fsync(fd) != 0) io_error("fsync", path, errno);
 }
 
-// The newest complete checkpoint's id in dir (0: none).
-std::int64_t newest_complete(const fs::path& dir) {
+// The newest complete checkpoint's id in dir (0: none), as the claims
+// before claim `mine` have it: the claim being made is on disk already, and a
+// checkpoint the run before finished meanwhile is that run's to count.
+std::int64_t newest_complete(const fs::path& dir, std::int64_t mine) {
+  std::vector<CheckpointClaim> before = read_claims(dir);
+  std::erase_if(before, [&](const CheckpointClaim& c) { return c.number >= mine; });
   std::int64_t newest = 0;
-  for (const auto& c : list_checkpoints(dir, false))
-    if (c.valid) newest = std::max(newest, c.id);
+  for (const auto& c : list_checkpoints(dir, false, {.fencing = false}))
+    if (c.valid && !written_after_takeover(before, c.claim, c.id)) newest = std::max(newest, c.id);
   return newest;
 }
 
@@ -111,7 +115,7 @@ std::int64_t claim_checkpoints(const fs::path& dir) {
   mine.number = claims.empty() ? 1 : claims.back().number + 1;
   mine.unix_ms = now_ms();
   mine.who = this_process();
-  mine.after_id = newest_complete(dir);
+  mine.after_id = newest_complete(dir, mine.number);
   // Exclusive creation: of two runs claiming at once, one gets the number
   // and the other the next.
   int fd = -1;
@@ -128,7 +132,7 @@ std::int64_t claim_checkpoints(const fs::path& dir) {
     // before is found here and counted as that run's.
     write_claim(fd, path, mine);
     fsync_dir(dir, "checkpoint claim");
-    if (const std::int64_t now = newest_complete(dir); now != mine.after_id) {
+    if (const std::int64_t now = newest_complete(dir, mine.number); now != mine.after_id) {
       mine.after_id = now;
       write_claim(fd, path, mine);
     }

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -66,17 +67,24 @@ std::string read_file(const fs::path& path) {
 // The checksum of a file. RocksDB's table files never change once written
 // and one file is linked into checkpoint after checkpoint, so checksums are
 // remembered by inode, size and modification time: a file is read once.
-using FileId = std::tuple<dev_t, ino_t, off_t, std::int64_t, long>;
+// The status change time is in the key too: a file rewritten with its
+// modification time put back is not the file remembered.
+using FileId = std::tuple<dev_t, ino_t, off_t, std::int64_t, long, std::int64_t, long>;
 FileId file_id(const struct stat& st) {
-  return {st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  return {st.st_dev,          st.st_ino,         st.st_size,        st.st_mtim.tv_sec,
+          st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
 }
+struct KnownChecksum {
+  std::uint64_t sum = 0;
+  bool read = false;  // learnt by reading the file (not from the bytes its writer wrote)
+};
 std::mutex known_mu;
-std::map<FileId, std::uint64_t> known_checksums;  // under known_mu
+std::map<FileId, KnownChecksum> known_checksums;  // under known_mu
 
-void remember(const FileId& id, std::uint64_t sum) {
+void remember(const FileId& id, std::uint64_t sum, bool read) {
   std::lock_guard<std::mutex> lock(known_mu);
   if (known_checksums.size() > 100'000) known_checksums.clear();  // forgetting costs a read
-  known_checksums.insert_or_assign(id, sum);
+  known_checksums.insert_or_assign(id, KnownChecksum{sum, read});
 }
 
 // A file's checksum and size, read in pieces: a table file can be as large
@@ -108,10 +116,10 @@ std::uint64_t file_checksum(const fs::path& path, const struct stat& st) {
   const FileId id = file_id(st);
   {
     std::lock_guard<std::mutex> lock(known_mu);
-    if (auto it = known_checksums.find(id); it != known_checksums.end()) return it->second;
+    if (auto it = known_checksums.find(id); it != known_checksums.end()) return it->second.sum;
   }
   const std::uint64_t sum = read_checksum(path).first;
-  remember(id, sum);
+  remember(id, sum, true);
   return sum;
 }
 
@@ -155,21 +163,33 @@ std::vector<NativeFileInfo> link_native_dir(const fs::path& from, const fs::path
 }
 
 // Whether every file of an instance's native directory is there, whole.
-std::string check_native_files(const fs::path& checkpoint, const InstanceInfo& inst) {
+std::string check_native_files(const fs::path& checkpoint, const InstanceInfo& inst,
+                               const CheckpointChecks& checks) {
   for (const auto& f : inst.native_files) {
     const fs::path p = checkpoint / inst.native_dir / f.name;
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0)
       return fmt::format("missing state file {}/{}", inst.native_dir, f.name);
-    // A file this process wrote or checked before (a standby copy's) is
-    // known by its inode, size and time: not read again.
-    std::uint64_t sum = 0;
-    try {
-      if (static_cast<std::uint64_t>(st.st_size) == f.bytes) sum = file_checksum(p, st);
-    } catch (const std::exception&) {
-      return fmt::format("missing state file {}/{}", inst.native_dir, f.name);
+    if (static_cast<std::uint64_t>(st.st_size) != f.bytes)
+      return fmt::format("checksum mismatch in {}/{}", inst.native_dir, f.name);
+    std::optional<std::uint64_t> sum;
+    // A file this process read and checked before (a standby copy's) is
+    // not read again when the caller says so.
+    if (checks.trust_read_checksums) {
+      std::lock_guard<std::mutex> lock(known_mu);
+      if (auto it = known_checksums.find(file_id(st));
+          it != known_checksums.end() && it->second.read)
+        sum = it->second.sum;
     }
-    if (static_cast<std::uint64_t>(st.st_size) != f.bytes || sum != f.checksum)
+    if (!sum) {
+      try {
+        sum = read_checksum(p).first;
+      } catch (const std::exception&) {
+        return fmt::format("missing state file {}/{}", inst.native_dir, f.name);
+      }
+      remember(file_id(st), *sum, true);
+    }
+    if (*sum != f.checksum)
       return fmt::format("checksum mismatch in {}/{}", inst.native_dir, f.name);
   }
   return {};
@@ -179,7 +199,7 @@ std::string check_native_files(const fs::path& checkpoint, const InstanceInfo& i
 
 void remember_checksum(const fs::path& file, std::uint64_t sum) {
   struct stat st {};
-  if (::stat(file.c_str(), &st) == 0) remember(file_id(st), sum);
+  if (::stat(file.c_str(), &st) == 0) remember(file_id(st), sum, false);
 }
 
 namespace {
@@ -362,10 +382,12 @@ void parse_manifest(const std::string& body, CheckpointInfo& info) {
 }
 
 // Every file the manifest names is there, whole, with its checksums; or what is wrong.
-std::string verify_files(const fs::path& path, const CheckpointInfo& info) {
+std::string verify_files(const fs::path& path, const CheckpointInfo& info,
+                         const CheckpointChecks& checks) {
   for (const auto& op : info.operators) {
     for (const auto& inst : op.instances) {
-      if (std::string problem = check_native_files(path, inst); !problem.empty()) return problem;
+      if (std::string problem = check_native_files(path, inst, checks); !problem.empty())
+        return problem;
       if (inst.bytes == 0) continue;
       std::string bytes;
       try {
@@ -392,7 +414,8 @@ std::string verify_files(const fs::path& path, const CheckpointInfo& info) {
 
 }  // namespace
 
-CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
+CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify,
+                                  const CheckpointChecks& checks) {
   CheckpointInfo info;
   info.path = path;
   bool in_progress = false;
@@ -409,11 +432,13 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
   if (info.key_groups.count == 0) info.key_groups = KeyGroupRange::all(info.max_parallelism);
   // A fenced run's (checkpoint_claims.hpp) is whole but no restore's: not
   // listed as complete, not counted by retention, not copied by a standby.
-  if (info.claim > 0) {
+  if (checks.fencing && info.claim > 0) {
     std::vector<CheckpointClaim> claims;
     try {
       claims = read_claims(path.parent_path());
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      info.problem = fmt::format("its directory's claims cannot be read: {}", e.what());
+      return info;
     }
     if (written_after_takeover(claims, info.claim, info.id)) {
       info.problem = fmt::format(
@@ -425,7 +450,7 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify) {
   }
   info.valid = true;
   if (!verify) return info;
-  info.problem = verify_files(path, info);
+  info.problem = verify_files(path, info, checks);
   info.valid = info.problem.empty();
   return info;
 }
@@ -452,14 +477,15 @@ std::uint64_t bytes_shared_with(const CheckpointInfo& c, const CheckpointInfo& b
   return shared;
 }
 
-std::vector<CheckpointInfo> list_checkpoints(const fs::path& dir, bool verify) {
+std::vector<CheckpointInfo> list_checkpoints(const fs::path& dir, bool verify,
+                                             const CheckpointChecks& checks) {
   std::vector<CheckpointInfo> out;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return out;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     bool in_progress = false;
     if (parse_dir_name(entry.path().filename().string(), in_progress) < 0) continue;
-    out.push_back(inspect_checkpoint(entry.path(), verify));
+    out.push_back(inspect_checkpoint(entry.path(), verify, checks));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.id != b.id ? a.id < b.id : a.path < b.path;
@@ -485,8 +511,8 @@ const LoadedOperator* LoadedCheckpoint::find(const std::string& uid) const {
   return nullptr;
 }
 
-LoadedCheckpoint load_checkpoint(const fs::path& path) {
-  CheckpointInfo info = inspect_checkpoint(path, false);
+LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointChecks& checks) {
+  CheckpointInfo info = inspect_checkpoint(path, false, checks);
   if (!info.valid) throw std::runtime_error(info.problem);
   LoadedCheckpoint out;
   out.id = info.id;
@@ -503,7 +529,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
     lo.native_dirs.resize(static_cast<std::size_t>(op.parallelism));
     for (const auto& inst : op.instances) {
       if (!inst.native_dir.empty()) {
-        if (std::string problem = check_native_files(path, inst); !problem.empty())
+        if (std::string problem = check_native_files(path, inst, checks); !problem.empty())
           throw std::runtime_error(problem);
         lo.native_dirs.at(static_cast<std::size_t>(inst.instance)) =
             fs::absolute(path / inst.native_dir).string();
@@ -573,7 +599,8 @@ std::optional<LoadedCheckpoint> load_latest(
       std::optional<LoadedCheckpoint> copied;
       if (const auto copy = local_copy_of(*it, local_copy)) {
         try {
-          copied = load_checkpoint(*copy);
+          // Its files were read and checked by this process's standby copier.
+          copied = load_checkpoint(*copy, {.fencing = true, .trust_read_checksums = true});
         } catch (const std::exception& e) {
           log.push_back(
               fmt::format("the local copy {} of checkpoint {} is not usable ({}); "

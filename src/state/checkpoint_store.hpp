@@ -79,8 +79,19 @@ struct CheckpointInfo {
 // again. The file must not change after this.
 void remember_checksum(const std::filesystem::path& file, std::uint64_t checksum);
 
+// What inspecting or loading a checkpoint holds against it besides its files.
+struct CheckpointChecks {
+  // One a fenced run finished (checkpoint_claims.hpp) is not complete: its
+  // directory's claims are read.
+  bool fencing = true;
+  // A native file whose checksum this process learnt by reading it (a
+  // standby copy it checked, standby_copy.hpp) is not read again.
+  bool trust_read_checksums = false;
+};
+
 // Reads a checkpoint's manifest; with verify, also every section's checksum.
-CheckpointInfo inspect_checkpoint(const std::filesystem::path& path, bool verify);
+CheckpointInfo inspect_checkpoint(const std::filesystem::path& path, bool verify,
+                                  const CheckpointChecks& checks = {});
 
 // Bytes of c's native files (RocksDB's, row logs) that are the very files (hard links, one inode)
 // of one of `before`'s: written once, shared by both (as the SST files an
@@ -88,7 +99,8 @@ CheckpointInfo inspect_checkpoint(const std::filesystem::path& path, bool verify
 std::uint64_t bytes_shared_with(const CheckpointInfo& c, const CheckpointInfo& before);
 
 // Every chk-N directory under dir (in-progress ones too), by id.
-std::vector<CheckpointInfo> list_checkpoints(const std::filesystem::path& dir, bool verify);
+std::vector<CheckpointInfo> list_checkpoints(const std::filesystem::path& dir, bool verify,
+                                             const CheckpointChecks& checks = {});
 
 // The highest checkpoint id ever used under dir (complete or not); 0 if none.
 std::int64_t highest_checkpoint_id(const std::filesystem::path& dir);
@@ -113,7 +125,8 @@ struct LoadedCheckpoint {
 };
 
 // Loads and verifies a checkpoint; throws std::runtime_error saying what is wrong.
-LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path,
+                                 const CheckpointChecks& checks = {});
 
 // `--restore latest`: the newest checkpoint under dir that loads and
 // verifies, that no fenced run finished (checkpoint_claims.hpp), and that

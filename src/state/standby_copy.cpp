@@ -47,30 +47,33 @@ const CheckpointInfo* newest_complete(const std::vector<CheckpointInfo>& all) {
 std::int64_t refresh_standby_copy(const fs::path& from, const fs::path& to,
                                   const std::atomic<bool>& cancel) {
   std::error_code ec;
-  const std::vector<CheckpointInfo> copies = list_checkpoints(to, false);
+  const std::vector<CheckpointInfo> copies = list_checkpoints(to, false, {.fencing = false});
   const CheckpointInfo* held = nullptr;
   for (const auto& c : copies)
     if (c.valid) held = &c;  // sorted by id: the newest complete copy
+  const std::int64_t held_id = held != nullptr ? held->id : 0;
   const std::vector<CheckpointInfo> all = list_checkpoints(from, false);
   const CheckpointInfo* source = newest_complete(all);
-  if (source == nullptr || (held != nullptr && held->id >= source->id))
-    return held != nullptr ? held->id : 0;
+  if (source == nullptr || source->id <= held_id) return held_id;
 
-  const fs::path done = to / source->path.filename();
-  const fs::path tmp = to / (source->path.filename().string() + ".inprogress-copy");
-  fs::remove_all(tmp, ec);
+  // Made and checked under a staging directory, then renamed into place
+  // whole: a restore finds a copy complete and checked, or none.
+  const fs::path staging = to / ".copying";
+  const fs::path tmp = staging / source->path.filename();
+  fs::remove_all(staging, ec);
   fs::create_directories(tmp, ec);
   if (ec) fail("create", tmp, ec);
+  auto give_up = [&] {
+    fs::remove_all(staging, ec);
+    return held_id;
+  };
   const NativeFiles wanted = native_files(*source);
   const NativeFiles have = held != nullptr ? native_files(*held) : NativeFiles{};
   // Every file of the checkpoint: a table file the copy before holds is
   // linked from it; the rest (instance files, the manifest) are copied.
   for (auto it = fs::recursive_directory_iterator(source->path, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (cancel.load(std::memory_order_relaxed)) {
-      fs::remove_all(tmp, ec);
-      return held != nullptr ? held->id : 0;
-    }
+    if (cancel.load(std::memory_order_relaxed)) return give_up();
     const fs::path rel = fs::relative(it->path(), source->path, ec);
     const fs::path dst = tmp / rel;
     if (it->is_directory()) {
@@ -87,31 +90,28 @@ std::int64_t refresh_standby_copy(const fs::path& from, const fs::path& to,
         ec.clear();
       }
     }
+    // The owner's retention may remove the checkpoint while it is copied:
+    // the next refresh copies a newer one.
     fs::copy_file(it->path(), dst, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-      // The owner's retention may remove the checkpoint while it is copied:
-      // the next refresh copies a newer one.
-      fs::remove_all(tmp, ec);
-      return held != nullptr ? held->id : 0;
-    }
+    if (ec) return give_up();
   }
-  if (ec) {  // removed by the owner's retention meanwhile: a newer one is there
-    fs::remove_all(tmp, ec);
-    return held != nullptr ? held->id : 0;
-  }
-  fs::remove_all(done, ec);
-  fs::rename(tmp, done, ec);
+  if (ec) return give_up();
+  // Reading each new file once checks it and remembers its checksum (by
+  // inode), so a restore from the copy does not read it again; the files
+  // linked from the copy before were read when that copy was made.
+  const CheckpointInfo copy =
+      inspect_checkpoint(tmp, true, {.fencing = false, .trust_read_checksums = true});
+  if (!copy.valid) return give_up();
+  fs::rename(tmp, to / source->path.filename(), ec);
   if (ec) fail("rename", tmp, ec);
-  // Reading every file once here checks the copy and remembers each table
-  // file's checksum (by inode), so a restore from it does not read them.
-  const CheckpointInfo copy = inspect_checkpoint(done, true);
-  if (!copy.valid) {
-    fs::remove_all(done, ec);
-    return held != nullptr ? held->id : 0;
-  }
-  for (const auto& c : copies)
-    if (c.path != done) fs::remove_all(c.path, ec);
+  fs::remove_all(staging, ec);
   return copy.id;
+}
+
+void remove_older_copies(const fs::path& to, std::int64_t keep) {
+  std::error_code ec;
+  for (const auto& c : list_checkpoints(to, false, {.fencing = false}))
+    if (c.id < keep) fs::remove_all(c.path, ec);
 }
 
 }  // namespace runnel::state

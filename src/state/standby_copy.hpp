@@ -15,12 +15,15 @@ namespace runnel::state {
 
 // Copies the newest complete checkpoint of `from` (a shard's checkpoint
 // directory) that no fenced run wrote into `to`/chk-N, unless `to` holds it
-// already; older copies in `to` are removed once the new one is complete.
-// Every file is checked against the manifest (a copy that does not match
-// is discarded). Returns the id of the copy `to` holds afterwards (0: none).
-// Stops early, leaving the previous copy, when `cancel` becomes true.
-// Throws std::runtime_error on an IO error.
+// or a newer one already. Every file is checked against the manifest before
+// the copy is renamed into place (a copy that does not match is dropped).
+// Returns the id of the newest copy `to` holds afterwards (0: none). Stops
+// early, leaving what `to` held, when `cancel` becomes true. Older copies
+// stay (remove_older_copies). Throws std::runtime_error on an IO error.
 std::int64_t refresh_standby_copy(const std::filesystem::path& from,
                                   const std::filesystem::path& to, const std::atomic<bool>& cancel);
+
+// Removes the copies in `to` older than checkpoint `keep`.
+void remove_older_copies(const std::filesystem::path& to, std::int64_t keep);
 
 }  // namespace runnel::state

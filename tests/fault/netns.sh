@@ -7,7 +7,10 @@
 # Expects $work, $log and $b (HOST:PORT of the cluster).
 
 netns_names=()
+netns_links=()
 netns_pids=()
+# A subnet of its own per test run (10.X.K.0/30 for member K).
+netns_net=$((100 + $$ % 100))
 
 # Whether this process may make network namespaces and veth pairs.
 netns_possible() {
@@ -34,17 +37,18 @@ netns_setup() {
     ip netns add "$ns"
     netns_names+=("$ns")
     ip link add "$host_if" type veth peer name "$ns_if"
+    netns_links+=("$host_if")
     ip link set "$ns_if" netns "$ns"
-    ip addr add "10.213.$k.1/30" dev "$host_if"
+    ip addr add "10.$netns_net.$k.1/30" dev "$host_if"
     ip link set "$host_if" up
-    ip netns exec "$ns" ip addr add "10.213.$k.2/30" dev "$ns_if"
+    ip netns exec "$ns" ip addr add "10.$netns_net.$k.2/30" dev "$ns_if"
     ip netns exec "$ns" ip link set "$ns_if" up
     ip netns exec "$ns" ip link set lo up
     python3 -u "$(dirname "${BASH_SOURCE[0]}")/tcp_forward.py" \
-      "10.213.$k.1:$port=127.0.0.1:$port" >"$work/forward-host-$m.txt" 2>>"$log" &
+      "10.$netns_net.$k.1:$port=127.0.0.1:$port" >"$work/forward-host-$m.txt" 2>>"$log" &
     netns_pids+=($!)
     ip netns exec "$ns" python3 -u "$(dirname "${BASH_SOURCE[0]}")/tcp_forward.py" \
-      "127.0.0.1:$port=10.213.$k.1:$port" >"$work/forward-$m.txt" 2>>"$log" &
+      "127.0.0.1:$port=10.$netns_net.$k.1:$port" >"$work/forward-$m.txt" 2>>"$log" &
     netns_pids+=($!)
   done
   for m in "$@"; do
@@ -63,7 +67,7 @@ netns_teardown() {
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   done
-  ip -o link show 2>/dev/null | grep -o "rnh$$[0-9]*" | sort -u | xargs -r -n1 ip link del 2>/dev/null || true
+  for p in "${netns_links[@]}"; do ip link del "$p" 2>/dev/null || true; done
 }
 
 # in_member MEMBER CMD...: execs CMD in MEMBER's namespace (in this process:
