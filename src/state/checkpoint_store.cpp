@@ -67,12 +67,11 @@ std::string read_file(const fs::path& path) {
 // The checksum of a file. RocksDB's table files never change once written
 // and one file is linked into checkpoint after checkpoint, so checksums are
 // remembered by inode, size and modification time: a file is read once.
-// The status change time is in the key too: a file rewritten with its
-// modification time put back is not the file remembered.
-using FileId = std::tuple<dev_t, ino_t, off_t, std::int64_t, long, std::int64_t, long>;
+// (Not the status change time: every link of a table file into the next
+// checkpoint, and every unlink by retention, changes it.)
+using FileId = std::tuple<dev_t, ino_t, off_t, std::int64_t, long>;
 FileId file_id(const struct stat& st) {
-  return {st.st_dev,          st.st_ino,         st.st_size,        st.st_mtim.tv_sec,
-          st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+  return {st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
 }
 struct KnownChecksum {
   std::uint64_t sum = 0;
