@@ -141,9 +141,13 @@ void claim_output(const fs::path& dir, const std::string& job_id, bool overwrite
     };
     std::string owner = owner_of();
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (owner.empty() && only_claims() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (owner.empty() && std::chrono::steady_clock::now() < until) {
+      const bool claiming = only_claims();
+      // Read after the listing: a marker renamed into place in between (the
+      // listing no longer holds only claims) is seen here.
       owner = owner_of();
+      if (!owner.empty() || !claiming) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (owner != job_id)
       throw UserError(fmt::format(
@@ -198,8 +202,8 @@ class Member {
                                                    : fs::temp_directory_path();
       remove_dead_members_copies(base);
       standby_ = std::make_unique<StandbyCopies>(
-          po.checkpoint_dir,
-          base / fmt::format("runnel-standby-{}-{}", f_.job_id, static_cast<long>(::getpid())));
+          po.checkpoint_dir, base / fmt::format("runnel-standby-{}-{}-{}", f_.job_id, host_name(),
+                                                static_cast<long>(::getpid())));
     }
     bool stop_asked = false;
     auto next_report = std::chrono::steady_clock::now();
@@ -425,6 +429,9 @@ class Member {
               fmt::format("{}: shard {} failed: {}; restarting it from its latest checkpoint "
                           "(restart {} of {})",
                           name_, run.shard, e.what(), run.restarts, f_.restart_attempts));
+          // From the checkpoint directory: the standby copy may be gone once
+          // the first run restored.
+          run.local_copy.clear();
           make_pipeline(run);
           launch(run);
           ++it;
@@ -556,16 +563,19 @@ class Member {
     if (f_.options.pipeline.on_metrics_port) f_.options.pipeline.on_metrics_port(server_->port());
   }
 
-  // Standby copies a member of this job on this machine left when it was
+  // Standby copies a member of this job on this host left when it was
   // killed (a member removes its own when it ends): their process is gone.
+  // (The host is in the name: a state directory on a shared disk holds
+  // other hosts' copies, whose processes this one cannot see.)
   void remove_dead_members_copies(const fs::path& base) const {
-    const std::string prefix = fmt::format("runnel-standby-{}-", f_.job_id);
+    const std::string prefix = fmt::format("runnel-standby-{}-{}-", f_.job_id, host_name());
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(base, ec)) {
       const std::string name = e.path().filename().string();
       if (name.rfind(prefix, 0) != 0) continue;
       const std::string pid = name.substr(prefix.size());
-      if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos)
+        continue;
       if (::kill(static_cast<pid_t>(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;
       fs::remove_all(e.path(), ec);
       log_info(fmt::format("{}: removed the standby copies a killed member left in {}", name_,

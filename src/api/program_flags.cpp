@@ -55,7 +55,7 @@ const T& ProgramFlags::add(const std::string& name, T default_value, const std::
                             else
                               group.add_option(name, *v, help)->default_str(shown);
                           },
-                          [v] { return as_text(*v); }});
+                          [v] { return as_text(*v); }, shown});
   return *v;
 }
 
@@ -70,6 +70,13 @@ template const std::string& ProgramFlags::add<std::string>(const std::string&, s
 std::map<std::string, std::string> ProgramFlags::values() const {
   std::map<std::string, std::string> out;
   for (const auto& f : impl_->flags) out[f.name] = f.text();
+  return out;
+}
+
+std::map<std::string, std::string> ProgramFlags::Impl::changed() const {
+  std::map<std::string, std::string> out;
+  for (const auto& f : flags)
+    if (std::string v = f.text(); v != f.default_text) out[f.name] = std::move(v);
   return out;
 }
 

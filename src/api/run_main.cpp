@@ -22,13 +22,14 @@ int run_main_with(int argc, char** argv, ProgramFlags* program, const JobBuilder
   api::JobFlags flags;
   api::add_job_flags(app, flags);
   try {
+    // Registered last: a program flag must not shadow one added after it.
     if (program != nullptr) program->impl().register_on(app);
   } catch (const UserError& e) {
     log_error(e.what());
     return 2;
   }
   if (auto rc = parse_command_line(app, argc, argv)) return *rc;
-  if (program != nullptr) flags.program_flags = program->values();
+  if (program != nullptr) flags.program_flags = program->impl().changed();
   return api::run_job(name, flags, build, false);
 }
 

@@ -587,6 +587,9 @@ std::optional<LoadedCheckpoint> load_latest(
     const fs::path& dir, std::vector<std::string>& log,
     const std::function<std::string(const LoadedCheckpoint&)>& problem,
     const fs::path& local_copy) {
+  // Claims that cannot be read make every checkpoint unusable: a restore
+  // fails (to be retried) rather than start again without its state.
+  (void)read_claims(dir);
   auto all = list_checkpoints(dir, false);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (!it->valid) {

@@ -95,13 +95,13 @@ std::int64_t refresh_standby_copy(const fs::path& from, const fs::path& to,
     fs::copy_file(it->path(), dst, fs::copy_options::overwrite_existing, ec);
     if (ec) return give_up();
   }
-  if (ec) return give_up();
+  if (ec || cancel.load(std::memory_order_relaxed)) return give_up();
   // Reading each new file once checks it and remembers its checksum (by
   // inode), so a restore from the copy does not read it again; the files
   // linked from the copy before were read when that copy was made.
   const CheckpointInfo copy =
       inspect_checkpoint(tmp, true, {.fencing = false, .trust_read_checksums = true});
-  if (!copy.valid) return give_up();
+  if (!copy.valid || cancel.load(std::memory_order_relaxed)) return give_up();
   fs::rename(tmp, to / source->path.filename(), ec);
   if (ec) fail("rename", tmp, ec);
   fs::remove_all(staging, ec);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <vector>
 
+#include "api/program_flags_impl.hpp"
 #include "runnel/runnel.hpp"
 #include "test_util.hpp"
 
@@ -57,6 +58,7 @@ TEST_F(ProgramFlagsTest, ThePipelineSeesTheValuesGiven) {
   EXPECT_EQ(lines, (std::vector<std::string>{"ABCDE!", "ABCDEFG!"}));
   EXPECT_EQ(flags.values(), (std::map<std::string, std::string>{
                                 {"--min-length", "5"}, {"--shout", "true"}, {"--suffix", "!"}}));
+  EXPECT_EQ(flags.impl().changed(), flags.values());  // what members of a job compare
 
   // Not given: the defaults.
   ProgramFlags defaults;
@@ -69,6 +71,7 @@ TEST_F(ProgramFlagsTest, ThePipelineSeesTheValuesGiven) {
                 }),
             0);
   EXPECT_EQ(seen, 3);
+  EXPECT_TRUE(defaults.impl().changed().empty());  // left at its default: not compared
 }
 
 TEST_F(ProgramFlagsTest, AValueOfTheWrongTypeIsRefusedNamingTheFlag) {
