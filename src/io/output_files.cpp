@@ -158,9 +158,14 @@ void OutputDirectory::abort() {
   // them, and a restore publishes or removes them.
   if (!epoch_parts_.empty() || !published_.empty()) return;
   // Instances that failed before registering may have left a temporary file.
+  // Only those: a pending part (.pending) may be another run's, the one that
+  // took a job member's shard over while this run was stalled, and fenced
+  // runs abort here; a restore publishes or removes pending parts.
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     auto name = entry.path().filename().string();
-    if (name.rfind(".part-", 0) == 0) fs::remove(entry.path(), ec);
+    if (name.rfind(".part-", 0) == 0 && name.size() > 11 &&
+        name.compare(name.size() - 11, 11, ".inprogress") == 0)
+      fs::remove(entry.path(), ec);
   }
   if (created_ && fs::is_empty(dir_, ec)) fs::remove(dir_, ec);
 }

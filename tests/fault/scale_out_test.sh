@@ -13,7 +13,7 @@
 # sink: what a read_committed consumer would see (the records of transactions
 # the shards' logs list as committed) must equal the one-process run. And a
 # fourth with a keyed count, whose records cross between the members through
-# a repartition topic, and two standby replicas: the members that take the
+# a repartition topic, and three standby replicas: the member that takes the
 # killed one's shards over restore them from their own copies. The first also asks `runnel job status` while the
 # members run and after they are done.
 #
@@ -194,6 +194,20 @@ EOF
   echo "$name: runnel job status: 4 of 4 shards done, 4 member processes (3 left, 1 killed)"
 }
 
+# The shards a member's log shows it running now (taken, not yet given up
+# or done), as a regular expression alternative ("1|3"); empty if none.
+held_shards() {
+  python3 - "$1" <<'PY'
+import re, sys
+held = set()
+for line in open(sys.argv[1]):
+    m = re.search(r"shard (\d+) (taken|given up|done) at", line)
+    if m:
+        (held.add if m.group(2) == "taken" else held.discard)(int(m.group(1)))
+print("|".join(str(s) for s in sorted(held)))
+PY
+}
+
 # scenario NAME REFERENCE_FLAGS... -- runs the job in one process, then as
 # three members with one killed and one started later; compares.
 scenario() {
@@ -210,7 +224,7 @@ scenario() {
   local flags=("$@" --output "$out" --job-id "$id" --bootstrap "$b" -p 1 --no-progress)
   [ -n "${kafka_out:-}" ] && flags+=(--kafka-exactly-once)
   [ -n "${ckflags:-}" ] && flags+=(--checkpoint-dir "$dir/ck" --checkpoint-interval 200ms)
-  [ -n "${standby:-}" ] && flags+=(--standby-replicas 2)
+  [ -n "${standby:-}" ] && flags+=(--standby-replicas 3)
   echo "$name: $sname: three members of job $id"
   local pids=()
   for m in a b c; do
@@ -245,26 +259,38 @@ scenario() {
   random_sleep 1 3
   local b_shards taken_before
   if [ -n "${standby:-}" ]; then
-    # With two standby replicas, a and c each keep a copy of b's shards:
-    # b is killed once one of them has a copy.
-    b_shards=$(sed -n 's/.*: shard \([0-9]*\) taken at.*/\1/p' "$dir/member-b.log" | sort -u | paste -sd'|')
-    for _ in $(seq 200); do
-      grep -qE "standby copy of shard ($b_shards):" "$dir/member-a.log" "$dir/member-c.log" && break
+    # With three standby replicas every other member keeps a copy of each
+    # of b's shards: b is killed once a and c both have one of those it runs.
+    b_shards=
+    for _ in $(seq 100); do
+      b_shards=$(held_shards "$dir/member-b.log")
+      [ -n "$b_shards" ] && break
       sleep 0.1
     done
-    grep -qE "standby copy of shard ($b_shards):" "$dir/member-a.log" "$dir/member-c.log" ||
-      fail "$sname: neither a nor c made a standby copy of b's shards ($b_shards) within 20 s"
-    taken_before=$(cat "$dir/member-a.log" "$dir/member-c.log" | grep -c "taken at")
+    [ -n "$b_shards" ] || fail "$sname: member b ran no shard when it was to be killed"
+    for _ in $(seq 300); do
+      grep -qE "standby copy of shard ($b_shards):" "$dir/member-a.log" &&
+        grep -qE "standby copy of shard ($b_shards):" "$dir/member-c.log" && break
+      sleep 0.1
+    done
+    for m in a c; do
+      grep -qE "standby copy of shard ($b_shards):" "$dir/member-$m.log" ||
+        fail "$sname: member $m made no standby copy of b's shards ($b_shards) within 30 s"
+    done
+    taken_before=$(cat "$dir/member-a.log" "$dir/member-c.log" | grep -cE "shard ($b_shards) taken at" || true)
   fi
   kill -9 "${pids[1]}"
   now_ms >"$dir/killed-member-b"
   wait "${pids[1]}" 2>/dev/null || true
   if [ -n "${standby:-}" ]; then
-    # d starts once a or c took b's shards over, so the takers hold copies.
+    # d starts once a or c took one of b's shards over (the group has only
+    # them to give it to), so the taker holds a copy.
     for _ in $(seq 400); do
-      [ "$(cat "$dir/member-a.log" "$dir/member-c.log" | grep -c "taken at")" -gt "$taken_before" ] && break
+      [ "$(cat "$dir/member-a.log" "$dir/member-c.log" | grep -cE "shard ($b_shards) taken at" || true)" -gt "$taken_before" ] && break
       sleep 0.1
     done
+    [ "$(cat "$dir/member-a.log" "$dir/member-c.log" | grep -cE "shard ($b_shards) taken at" || true)" -gt "$taken_before" ] ||
+      fail "$sname: neither a nor c took b's shards ($b_shards) over within 40 s of its kill"
     echo "$name: $sname: member b killed with SIGKILL; its shards taken over; member d starts"
   else
     echo "$name: $sname: member b killed with SIGKILL; member d starts in 2 s"
@@ -327,7 +353,7 @@ ckflags= scenario batch --input "$work/in/*.txt" --mode batch
 ckflags=1 kafka_out=1 scenario exactly-once --input "kafka://$b/lines" --bounded --mode streaming
 # A keyed count: every shard's lines reach the shard that owns their key
 # through a repartition topic, exactly once across the kill.
-# With standby replicas: the members that take b's shards over restore them
-# from their own copies.
+# With standby replicas (3: every other member): the member that takes b's
+# shards over restores them from its own copy.
 RUNNEL_FAULT_KEYED=1 ckflags=1 standby=1 scenario keyed --input "kafka://$b/lines" --bounded --mode streaming
 echo "$name: passed"
