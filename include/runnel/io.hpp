@@ -31,6 +31,9 @@ struct TextIO {
   // (bounded), and librdkafka properties for the client.
   bool kafka_bounded = false;
   bool kafka_exactly_once = false;  // writing to a kafka:// path: through transactions
+  // Reading a kafka:// path whose topic does not exist yet: wait for it (a
+  // warning every 10 s) instead of failing (see KafkaIO::wait_for_topic).
+  bool kafka_wait_for_topic = false;
   std::map<std::string, std::string> kafka_properties{};
   TextIO& overwrite(bool on = true) {
     overwrite_output = on;
@@ -71,6 +74,7 @@ struct RecordsIO {
   std::map<std::string, std::string> kafka_properties{};
   bool kafka_exactly_once = false;
   bool kafka_bounded = false;
+  bool kafka_wait_for_topic = false;  // reading: as TextIO's
   RecordFormat format = RecordFormat::kCsv;
   RecordsIO& overwrite(bool on = true) {
     overwrite_output = on;

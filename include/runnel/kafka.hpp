@@ -90,6 +90,8 @@ struct KafkaIO {
   std::map<std::string, std::string> properties{};
   // How long to wait for the cluster's metadata and offsets at the start.
   std::chrono::milliseconds metadata_wait{10'000};
+  // Reading: a topic that does not exist is waited for, not an error.
+  bool wait_topic = false;
 
   // Reading: stop at the end offsets taken when the job starts.
   KafkaIO& bounded(bool on = true) {
@@ -150,6 +152,14 @@ struct KafkaIO {
     partitions = std::move(p);
     return *this;
   }
+  // Reading: when the topic does not exist (yet), wait until it does, with a
+  // warning every 10 s, instead of failing at the start. Either way, reading
+  // never creates a topic (a typo does not become an empty topic on a broker
+  // with auto.create.topics.enable).
+  KafkaIO& wait_for_topic(bool on = true) {
+    wait_topic = on;
+    return *this;
+  }
   KafkaIO& metadata_timeout(std::chrono::milliseconds t) {
     metadata_wait = t;
     return *this;
@@ -197,9 +207,11 @@ inline KafkaIO kafka(std::string bootstrap, std::string topic) {
 bool is_kafka_url(const std::string& path);
 KafkaIO parse_kafka_url(const std::string& url);
 // The input a kafka:// `--input` names, read to its end offsets at the start
-// if `bounded`, with the client's properties.
+// if `bounded`, with the client's properties; a topic not there yet is
+// waited for if `wait_for_topic`.
 KafkaIO kafka_url_input(const std::string& url, bool bounded,
-                        const std::map<std::string, std::string>& properties);
+                        const std::map<std::string, std::string>& properties,
+                        bool wait_for_topic = false);
 
 // librdkafka's mock cluster on loopback: a development Kafka cluster with
 // nothing installed (it speaks the real protocol; see the user guide for its

@@ -55,9 +55,17 @@ struct PipelineOptions {
   // and they fit; not in the budget).
   RocksDbTimers rocksdb_timers = RocksDbTimers::kRocksDB;
   bool overwrite_output = false;  // file sinks replace an earlier run's output
-  bool progress = false;          // a progress bar on stderr (when it is a terminal)
-  bool lift_combiners = true;     // pre-aggregate before keyed exchanges
-  bool fuse = true;               // run element-wise chains in their producer's task
+  // The job fails (a UserError naming the limit, its output not committed)
+  // once its sources have rejected more than `max_rejected` records, or more
+  // than `max_rejected_fraction` of the records they read (checked while it
+  // runs once 1,000 records are in, and at the end on all of them). By
+  // default no number of rejected records fails a job: they go to
+  // dead_letters() and are counted.
+  std::uint64_t max_rejected = UINT64_MAX;
+  double max_rejected_fraction = 1.0;
+  bool progress = false;       // a progress bar on stderr (when it is a terminal)
+  bool lift_combiners = true;  // pre-aggregate before keyed exchanges
+  bool fuse = true;            // run element-wise chains in their producer's task
   ExecutionMode mode = ExecutionMode::kAuto;
   // Streaming mode: how often watermarks advance, timers run and partly
   // filled batches are sent on (a bound on the latency it adds); 0 = after
@@ -223,7 +231,8 @@ class Pipeline {
     static_assert(!std::is_void_v<T>,
                   "read(io::csv<T>(glob)) or read(io::json<T>(glob)): name the record type T");
     if (io::is_kafka_url(in.path)) {
-      const io::KafkaIO k = io::kafka_url_input(in.path, in.kafka_bounded, in.kafka_properties);
+      const io::KafkaIO k = io::kafka_url_input(in.path, in.kafka_bounded, in.kafka_properties,
+                                                in.kafka_wait_for_topic);
       if constexpr (json::parsable_v<T>) {
         if (in.format == io::RecordFormat::kJson) return read(k.template json<T>());
       }

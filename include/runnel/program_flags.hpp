@@ -20,6 +20,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace runnel {
 
@@ -35,7 +37,14 @@ class ProgramFlags {
   // reference holds `default_value` until run_main parses the command line,
   // then the value given; it stays valid as long as this object.
   template <class T>
-  const T& add(const std::string& name, T default_value, const std::string& help);
+  const T& add(const std::string& name, T default_value, const std::string& help) {
+    static_assert(std::is_same_v<T, bool> || std::is_same_v<T, int> ||
+                      std::is_same_v<T, std::int64_t> || std::is_same_v<T, double> ||
+                      std::is_same_v<T, std::string>,
+                  "ProgramFlags::add: a flag's type is bool, int, std::int64_t, double or "
+                  "std::string (write the default as 30, 30L, 30.0 or \"text\")");
+    return declare<T>(name, std::move(default_value), help);
+  }
   const std::string& add(const std::string& name, const char* default_value,
                          const std::string& help) {
     return add<std::string>(name, std::string(default_value), help);
@@ -55,17 +64,21 @@ class ProgramFlags {
   Impl& impl() const { return *impl_; }
 
  private:
+  template <class T>
+  const T& declare(const std::string& name, T default_value, const std::string& help);
   std::unique_ptr<Impl> impl_;
 };
 
-extern template const bool& ProgramFlags::add<bool>(const std::string&, bool, const std::string&);
-extern template const int& ProgramFlags::add<int>(const std::string&, int, const std::string&);
-extern template const std::int64_t& ProgramFlags::add<std::int64_t>(const std::string&,
-                                                                    std::int64_t,
-                                                                    const std::string&);
-extern template const double& ProgramFlags::add<double>(const std::string&, double,
+extern template const bool& ProgramFlags::declare<bool>(const std::string&, bool,
                                                         const std::string&);
-extern template const std::string& ProgramFlags::add<std::string>(const std::string&, std::string,
-                                                                  const std::string&);
+extern template const int& ProgramFlags::declare<int>(const std::string&, int, const std::string&);
+extern template const std::int64_t& ProgramFlags::declare<std::int64_t>(const std::string&,
+                                                                        std::int64_t,
+                                                                        const std::string&);
+extern template const double& ProgramFlags::declare<double>(const std::string&, double,
+                                                            const std::string&);
+extern template const std::string& ProgramFlags::declare<std::string>(const std::string&,
+                                                                      std::string,
+                                                                      const std::string&);
 
 }  // namespace runnel

@@ -39,6 +39,14 @@ struct Options {
   // (.json, .jsonl, .ndjson: JSON), else CSV; sink() writes CSV.
   std::string format;
   std::string output_format;  // --output-format csv|json
+  // --dead-letters: where rejected records go, a directory (CSV files) or
+  // kafka://HOST:PORT/TOPIC (one JSON object per record: source, line or
+  // offset, reason, record). Empty: OUTPUT/_rejected when --output is a
+  // directory, else the log.
+  std::string dead_letters;
+  // --wait-for-topic: a kafka:// --input whose topic does not exist yet is
+  // waited for (a warning every 10 s) instead of failing at the start.
+  bool wait_for_topic = false;
   PipelineOptions pipeline;
 
   // Records of type T from --input, in --format: files or a topic (one
@@ -50,6 +58,7 @@ struct Options {
     in.format =
         format.empty() ? io::record_format_of(input) : io::parse_record_format(format, "--format");
     in.kafka_bounded = bounded;
+    in.kafka_wait_for_topic = wait_for_topic;
     in.kafka_properties = kafka_properties;
     return in;
   }
@@ -70,6 +79,7 @@ struct Options {
   io::TextIO text_input() const {
     io::TextIO in = io::text(input);
     in.kafka_bounded = bounded;
+    in.kafka_wait_for_topic = wait_for_topic;
     in.kafka_properties = kafka_properties;
     return in;
   }
@@ -79,6 +89,7 @@ struct Options {
   io::CsvIO<T> csv_input() const {
     io::CsvIO<T> in = io::csv<T>(input);
     in.kafka_bounded = bounded;
+    in.kafka_wait_for_topic = wait_for_topic;
     in.kafka_properties = kafka_properties;
     return in;
   }

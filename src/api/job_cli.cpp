@@ -14,10 +14,12 @@
 #include <thread>
 
 #include "api/job_member.hpp"
+#include "core/job_metrics.hpp"
 #include "core/log.hpp"
 #include "observe/progress.hpp"
 #include "runnel/error.hpp"
 #include "runnel/kafka.hpp"
+#include "runnel/version.hpp"
 
 namespace runnel::api {
 namespace {
@@ -117,6 +119,17 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
                  "else csv)");
   cmd.add_flag("--bounded", f.options.bounded,
                "a kafka:// input is read up to its end offsets at the start (batch input)");
+  cmd.add_flag("--wait-for-topic", f.options.wait_for_topic,
+               "a kafka:// input whose topic does not exist yet is waited for, with a warning "
+               "every 10 s (default: an error at the start)");
+  cmd.add_option("--dead-letters", f.options.dead_letters,
+                 "where rejected records go, with the source, line or offset and reason of "
+                 "each: a directory (CSV files) or kafka://HOST:PORT/TOPIC (JSON values) "
+                 "(default: OUTPUT/_rejected for a directory output, else the log)");
+  cmd.add_option("--max-rejected", f.max_rejected,
+                 "the job fails, its output not committed, once its sources rejected more than "
+                 "this many records (e.g. 100) or this share of those read (e.g. 1%, judged "
+                 "from 1,000 records on while it runs, and at the end) (default: no limit)");
   cmd.add_flag("--kafka-exactly-once", f.options.exactly_once,
                "a kafka:// output is written through Kafka transactions, one per checkpoint");
   cmd.add_option("--kafka-property", f.kafka_properties,
@@ -214,6 +227,30 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
 
 namespace {
 
+// "100": a count; "1%" or "0.5%": a share of the records read.
+void parse_max_rejected(const std::string& text, PipelineOptions& po) {
+  const bool percent = !text.empty() && text.back() == '%';
+  const std::string number = percent ? text.substr(0, text.size() - 1) : text;
+  const char* end = number.data() + number.size();
+  if (percent) {
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(number.data(), end, v);
+    if (ec == std::errc() && ptr == end && v >= 0 && v <= 100) {
+      po.max_rejected_fraction = v / 100.0;
+      return;
+    }
+  } else {
+    std::uint64_t v = 0;
+    auto [ptr, ec] = std::from_chars(number.data(), end, v);
+    if (ec == std::errc() && ptr == end && !number.empty()) {
+      po.max_rejected = v;
+      return;
+    }
+  }
+  throw UserError("--max-rejected '" + text +
+                  "' is neither a count nor a percentage: write e.g. 100 or 1%");
+}
+
 // The job's flags into its options; a flag that does not fit the others is a UserError.
 void apply_flags(JobFlags& f, const std::string& name) {
   auto& po = f.options.pipeline;
@@ -238,6 +275,23 @@ void apply_flags(JobFlags& f, const std::string& name) {
   if (!f.options.format.empty()) io::parse_record_format(f.options.format, "--format");
   if (!f.options.output_format.empty())
     io::parse_record_format(f.options.output_format, "--output-format");
+  if (f.options.wait_for_topic && !io::is_kafka_url(f.options.input))
+    throw UserError("--wait-for-topic is for a kafka:// --input; '" + f.options.input +
+                    "' is not one");
+  if (io::is_kafka_url(f.options.dead_letters)) {
+    io::parse_kafka_url(f.options.dead_letters);
+  } else if (!f.options.dead_letters.empty() && !f.options.output.empty()) {
+    std::error_code ec;
+    const auto dl = std::filesystem::weakly_canonical(f.options.dead_letters, ec);
+    const auto out = std::filesystem::weakly_canonical(f.options.output, ec);
+    const auto rel = dl.lexically_relative(out);
+    if (!ec && !rel.empty() && *rel.begin() != "..")
+      throw UserError("--dead-letters '" + f.options.dead_letters + "' is inside --output '" +
+                      f.options.output +
+                      "': choose a directory outside it (without --dead-letters they go to "
+                      "OUTPUT/_rejected)");
+  }
+  if (!f.max_rejected.empty()) parse_max_rejected(f.max_rejected, po);
   if (f.options.bounded && !io::is_kafka_url(f.options.input))
     throw UserError("--bounded is for a kafka:// --input; '" + f.options.input +
                     "' is not one (files are bounded already)");
@@ -270,14 +324,14 @@ void apply_flags(JobFlags& f, const std::string& name) {
 
 // What a run did, in one line (and why it stopped, if it was asked to).
 void log_summary(const std::string& name, RunResult r, const PipelineOptions& po,
-                 bool rejected_to_dir, const std::filesystem::path& rejected_dir) {
-  // The _rejected sink takes exactly the dead letters; they are not results.
-  if (rejected_to_dir) r.records_out -= std::min(r.records_out, r.dead_letters);
+                 const std::string& dead_letters_to) {
+  // The dead-letter sink takes exactly the dead letters; they are not results.
+  if (!dead_letters_to.empty()) r.records_out -= std::min(r.records_out, r.dead_letters);
   double rate = r.seconds > 0 ? static_cast<double>(r.records_in) / r.seconds : 0;
-  std::string rejected = r.dead_letters == 0 ? ""
-                         : rejected_to_dir   ? fmt::format(", {} rejected (see {})", r.dead_letters,
-                                                           rejected_dir.string())
-                                             : fmt::format(", {} rejected", r.dead_letters);
+  std::string rejected = r.dead_letters == 0        ? ""
+                         : !dead_letters_to.empty() ? fmt::format(", {} rejected (see {})",
+                                                                  r.dead_letters, dead_letters_to)
+                                                    : fmt::format(", {} rejected", r.dead_letters);
   std::string spilled =
       r.spilled_bytes == 0
           ? ""
@@ -311,9 +365,95 @@ void log_summary(const std::string& name, RunResult r, const PipelineOptions& po
 
 }  // namespace
 
+namespace {
+// As Flink's configuration view: values of settings that look secret are hidden.
+bool looks_secret(const std::string& key) {
+  for (const char* word :
+       {"password", "secret", "key", "jaas", "token", "credential", "oauthbearer"})
+    if (key.find(word) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+std::map<std::string, std::string> job_config(const std::string& name, const JobFlags& f) {
+  const auto& o = f.options;
+  const auto& po = o.pipeline;
+  std::map<std::string, std::string> c;
+  auto put = [&](const std::string& flag, const std::string& value) {
+    if (!value.empty()) c[flag] = value;
+  };
+  put("program", name);
+  put("runnel", version());
+  put("--input", o.input);
+  put("--output", o.output);
+  put("--format", o.format);
+  put("--output-format", o.output_format);
+  put("--dead-letters", o.dead_letters);
+  put("--max-rejected", f.max_rejected);
+  if (o.bounded) put("--bounded", "true");
+  if (o.wait_for_topic) put("--wait-for-topic", "true");
+  if (o.exactly_once) put("--kafka-exactly-once", "true");
+  put("--parallelism", po.parallelism > 0 ? std::to_string(po.parallelism)
+                                          : fmt::format("{} (the machine's cores)",
+                                                        std::thread::hardware_concurrency()));
+  put("--mode", f.mode);
+  put("--memory-budget", f.memory_budget);
+  put("--batch-size", std::to_string(po.batch_size));
+  put("--state-backend", f.state_backend);
+  put("--state-dir", po.state_dir);
+  put("--checkpoint-dir", po.checkpoint_dir);
+  if (!po.checkpoint_dir.empty()) {
+    put("--checkpoint-interval", f.checkpoint_interval);
+    put("--checkpoints-kept", std::to_string(po.checkpoints_kept));
+  }
+  put("--restore", po.restore);
+  if (f.restart_attempts > 0) put("--restart-attempts", std::to_string(f.restart_attempts));
+  put("--job-id", f.job_id);
+  if (!f.job_id.empty()) {
+    put("--bootstrap", f.bootstrap);
+    if (f.job_shards > 0) put("--job-shards", std::to_string(f.job_shards));
+    if (f.standby_replicas > 0) put("--standby-replicas", std::to_string(f.standby_replicas));
+  }
+  put("max parallelism (key groups)", std::to_string(po.max_parallelism));
+  for (const auto& [k, v] : o.kafka_properties) {
+    // As Flink's configuration view: values of keys that look secret are hidden.
+    c["--kafka-property " + k] = looks_secret(k) ? "******" : v;
+  }
+  for (const auto& [k, v] : f.program_flags) c[k] = looks_secret(k) ? "******" : v;
+  return c;
+}
+
+std::string route_dead_letters(Pipeline& p, const Options& o) {
+  if (!p.has_unclaimed_dead_letters()) {
+    if (!o.dead_letters.empty())
+      log_warn(
+          fmt::format("--dead-letters {}: the program sends its rejected records "
+                      "elsewhere itself (Pipeline::dead_letters()); nothing goes there",
+                      o.dead_letters));
+    return "";
+  }
+  if (io::is_kafka_url(o.dead_letters)) {
+    io::RecordsIO<> out{o.dead_letters};
+    out.format = io::RecordFormat::kJson;
+    out.kafka_properties = o.kafka_properties;
+    out.kafka_exactly_once = o.exactly_once;
+    p.dead_letters().write(out);
+    return o.dead_letters;
+  }
+  std::string dir = o.dead_letters;
+  if (dir.empty() && !o.output.empty() && !io::is_kafka_url(o.output))
+    dir = (std::filesystem::path(o.output) / "_rejected").string();
+  if (dir.empty()) return "";
+  p.dead_letters().write(io::csv(dir).without_success_marker());
+  return dir;
+}
+
 int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool explain_only) {
   try {
     configure_logging(f.log_format == "json" ? LogFormat::kJson : LogFormat::kText, f.log_level);
+    // Which build wrote a log matters once several versions run a job.
+    if (!explain_only && !f.explain)
+      log_info(fmt::format("{} starting (runnel {}, pid {})", name, version(), ::getpid()));
     apply_flags(f, name);
     auto& po = f.options.pipeline;
     if (!f.job_id.empty() && !explain_only && !f.explain) {
@@ -321,20 +461,21 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
       run_member(name, f, build);
       return 0;
     }
-    std::filesystem::path rejected_dir = std::filesystem::path(f.options.output) / "_rejected";
-    bool rejected_to_dir = false;
+    std::string dead_letters_to;
     RunResult r;
+    // The page shows the job's settings.
+    po.on_metrics = [config = job_config(name, f),
+                     then = po.on_metrics](const std::shared_ptr<JobMetrics>& m) {
+      m->set_config(config);
+      if (then) then(m);
+    };
     // As Flink's fixed-delay restart strategy: the job is built anew and
     // restored from its latest checkpoint (sinks commit only what a
     // checkpoint covers, so nothing is lost or written twice).
     for (int attempt = 0;; ++attempt) {
       Pipeline p(po);
       build(p, f.options);
-      rejected_to_dir = p.has_unclaimed_dead_letters() && !f.options.output.empty() &&
-                        !io::is_kafka_url(f.options.output);
-      if (rejected_to_dir) {
-        p.dead_letters().write(io::csv(rejected_dir.string()).without_success_marker());
-      }
+      dead_letters_to = route_dead_letters(p, f.options);
       if (explain_only || f.explain) {
         std::cout << p.explain();
         return 0;
@@ -354,7 +495,7 @@ int run_job(const std::string& name, JobFlags& f, const JobBuilder& build, bool 
         std::this_thread::sleep_for(std::chrono::seconds(1));
       }
     }
-    log_summary(name, r, po, rejected_to_dir, rejected_dir);
+    log_summary(name, r, po, dead_letters_to);
     return 0;
   } catch (const UserError& e) {
     log_error(e.what());

@@ -39,7 +39,18 @@ struct JobFlags {
   int standby_replicas = 0;
   // A run_main program's own flags (ProgramFlags), flag -> value.
   std::map<std::string, std::string> program_flags;
+  // --max-rejected: a count ("100") or a percentage ("1%"); empty: no limit.
+  std::string max_rejected;
 };
+
+// The job's settings, flag -> value, for its page: what was given and the
+// defaults that shape the run; secrets among the Kafka properties hidden.
+std::map<std::string, std::string> job_config(const std::string& name, const JobFlags& flags);
+
+// Sends the pipeline's unclaimed dead letters where the flags say
+// (--dead-letters, else OUTPUT/_rejected for a directory output); returns
+// where, or "" when they are left to the log.
+std::string route_dead_letters(Pipeline& p, const Options& options);
 
 // Adds --input, --output, --parallelism, ... to `cmd`.
 void add_job_flags(CLI::App& cmd, JobFlags& flags, bool with_explain_flag = true);

@@ -117,6 +117,8 @@ std::map<std::string, std::string> job_flags(const std::string& name, const JobF
   // The program's own flags shape its pipeline as much as runnel's do.
   for (const auto& [k, v] : f.program_flags) out[k] = v;
   if (!o.output_format.empty()) out["--output-format"] = o.output_format;
+  if (!o.dead_letters.empty()) out["--dead-letters"] = o.dead_letters;
+  if (!f.max_rejected.empty()) out["--max-rejected"] = f.max_rejected;
   return out;
 }
 
@@ -250,6 +252,7 @@ class Member {
     Options o = f_.options;
     auto& po = o.pipeline;
     po.on_metrics = [this, &run](const std::shared_ptr<JobMetrics>& m) {
+      m->set_config(job_config(name_, f_));
       {
         std::lock_guard lock(run.metrics_mu);
         run.metrics = m;
@@ -271,6 +274,8 @@ class Member {
     const std::string part = fmt::format("shard-{:02d}", s);
     if (!o.output.empty() && !io::is_kafka_url(o.output))
       o.output = (fs::path(o.output) / part).string();
+    if (!o.dead_letters.empty() && !io::is_kafka_url(o.dead_letters))
+      o.dead_letters = (fs::path(o.dead_letters) / part).string();
     if (!po.checkpoint_dir.empty()) {
       po.checkpoint_dir = (fs::path(po.checkpoint_dir) / part).string();
       po.restore = "latest";
@@ -281,9 +286,7 @@ class Member {
     if (batch) po.overwrite_output = true;
     auto p = std::make_unique<Pipeline>(po);
     build_(*p, o);
-    if (p->has_unclaimed_dead_letters() && !o.output.empty() && !io::is_kafka_url(o.output))
-      p->dead_letters().write(
-          io::csv((fs::path(o.output) / "_rejected").string()).without_success_marker());
+    route_dead_letters(*p, o);
     return p;
   }
 

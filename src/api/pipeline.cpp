@@ -44,6 +44,11 @@ class LogDeadLettersOp final : public Operator {
       for (const auto& d : batch_cast<DeadLetter>(batch).values) {
         if (shown_++ < 10) {
           log_warn(fmt::format("rejected {}:{}: {}", d.source, d.line, d.reason));
+          if (shown_ == 10)
+            log_warn(
+                "further rejected records are counted, not logged: --dead-letters DIR or "
+                "kafka://HOST:PORT/TOPIC (or Pipeline::dead_letters()) keeps each with its "
+                "reason");
         }
       }
     }
@@ -173,6 +178,11 @@ runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool
   }
   eo.streaming = streaming_mode;
   eo.tick = options.watermark_interval;
+  if (!(options.max_rejected_fraction >= 0.0 && options.max_rejected_fraction <= 1.0))
+    throw UserError(fmt::format("max_rejected_fraction {} is not a fraction from 0 to 1",
+                                options.max_rejected_fraction));
+  eo.max_rejected = options.max_rejected;
+  eo.max_rejected_fraction = options.max_rejected_fraction;
   if (options.shares < 1 || options.share < 0 || options.share >= options.shares)
     throw UserError(fmt::format("share {} of {}: a share is 0 .. shares-1, and shares at least 1",
                                 options.share, options.shares));

@@ -39,7 +39,7 @@ std::string name_problem(const std::string& name) {
 }  // namespace
 
 template <class T>
-const T& ProgramFlags::add(const std::string& name, T default_value, const std::string& help) {
+const T& ProgramFlags::declare(const std::string& name, T default_value, const std::string& help) {
   auto value = std::make_shared<T>(std::move(default_value));
   T* v = value.get();
   impl_->values.push_back(value);
@@ -59,13 +59,14 @@ const T& ProgramFlags::add(const std::string& name, T default_value, const std::
   return *v;
 }
 
-template const bool& ProgramFlags::add<bool>(const std::string&, bool, const std::string&);
-template const int& ProgramFlags::add<int>(const std::string&, int, const std::string&);
-template const std::int64_t& ProgramFlags::add<std::int64_t>(const std::string&, std::int64_t,
-                                                             const std::string&);
-template const double& ProgramFlags::add<double>(const std::string&, double, const std::string&);
-template const std::string& ProgramFlags::add<std::string>(const std::string&, std::string,
-                                                           const std::string&);
+template const bool& ProgramFlags::declare<bool>(const std::string&, bool, const std::string&);
+template const int& ProgramFlags::declare<int>(const std::string&, int, const std::string&);
+template const std::int64_t& ProgramFlags::declare<std::int64_t>(const std::string&, std::int64_t,
+                                                                 const std::string&);
+template const double& ProgramFlags::declare<double>(const std::string&, double,
+                                                     const std::string&);
+template const std::string& ProgramFlags::declare<std::string>(const std::string&, std::string,
+                                                               const std::string&);
 
 std::map<std::string, std::string> ProgramFlags::values() const {
   std::map<std::string, std::string> out;

@@ -96,6 +96,7 @@ void StandbyCopies::loop() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     // Copies no longer wanted, of shards not being restored from them.
+    std::vector<fs::path> unwanted;
     for (auto it = held_.begin(); it != held_.end();) {
       const auto t = taken_.find(it->first);
       const bool restoring = t != taken_.end() && !t->second;
@@ -103,9 +104,19 @@ void StandbyCopies::loop() {
         ++it;
         continue;
       }
-      std::error_code ec;
-      fs::remove_all(dir_of(it->first), ec);
+      unwanted.push_back(dir_of(it->first));
       it = held_.erase(it);
+    }
+    if (!unwanted.empty()) {
+      // Outside the lock: a copy of hundreds of MB takes a while to remove,
+      // and take() (a takeover) and held() (the member's report) must not
+      // wait on it. Only this thread writes into the copies.
+      lock.unlock();
+      for (const auto& dir : unwanted) {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+      }
+      lock.lock();
     }
     for (int s : std::vector<int>(wanted_.begin(), wanted_.end())) {
       if (stop_) break;

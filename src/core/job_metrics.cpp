@@ -92,6 +92,16 @@ std::map<std::pair<std::string, int>, std::int64_t> JobMetrics::consumer_lag() c
   return lag_;
 }
 
+void JobMetrics::set_config(std::map<std::string, std::string> config) {
+  std::lock_guard lock(mu_);
+  config_ = std::move(config);
+}
+
+std::map<std::string, std::string> JobMetrics::config() const {
+  std::lock_guard lock(mu_);
+  return config_;
+}
+
 JobTotals totals(const JobMetrics& m) {
   JobTotals t;
   if (!m.has_plan()) return t;

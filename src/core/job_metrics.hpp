@@ -116,6 +116,10 @@ class JobMetrics final : public FigureReporter {
   void set_consumer_lag(const std::string& topic, int partition, std::int64_t lag) override;
   std::map<std::pair<std::string, int>, std::int64_t> consumer_lag() const;
 
+  // The job's settings as given (flag -> value), for its page.
+  void set_config(std::map<std::string, std::string> config);
+  std::map<std::string, std::string> config() const;
+
   // Bytes the job's bounded sources will read (0: unknown).
   std::atomic<std::uint64_t> expected_bytes{0};
   // Bytes read so far: the executor's count while it lives (attached before
@@ -136,6 +140,7 @@ class JobMetrics final : public FigureReporter {
   mutable std::mutex mu_;
   CheckpointFigures checkpoints_;
   std::map<std::pair<std::string, int>, std::int64_t> lag_;
+  std::map<std::string, std::string> config_;                 // under mu_
   const std::atomic<std::uint64_t>* bytes_source_ = nullptr;  // under mu_
   std::uint64_t bytes_final_ = 0;                             // under mu_
 };

@@ -5,9 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
 namespace runnel {
@@ -114,9 +117,26 @@ spdlog::logger& logger() {
   return *log;
 }
 
+std::mutex g_problems_mu;
+std::deque<LoggedProblem> g_problems;  // under g_problems_mu
+
+void remember_problem(spdlog::level::level_enum level, std::string_view message) {
+  LoggedProblem p;
+  p.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  p.level = level >= spdlog::level::err ? "error" : "warn";
+  p.message = std::string(message.substr(0, 2000));
+  std::lock_guard lock(g_problems_mu);
+  g_problems.push_back(std::move(p));
+  if (g_problems.size() > 20) g_problems.pop_front();
+}
+
 // Text lines name the level only when it is not plain information.
 void log_at(spdlog::level::level_enum level, std::string_view message) {
   auto& l = logger();
+  // Remembered even when not logged: the page shows them whatever the level.
+  if (level >= spdlog::level::warn) remember_problem(level, message);
   if (!l.should_log(level)) return;
   if (g_format.load(std::memory_order_relaxed) == LogFormat::kText) {
     if (level >= spdlog::level::err) {
@@ -154,6 +174,11 @@ void configure_logging(LogFormat format, std::string_view level) {
 }
 
 LogFormat log_format() { return g_format.load(); }
+
+std::vector<LoggedProblem> recent_problems() {
+  std::lock_guard lock(g_problems_mu);
+  return {g_problems.begin(), g_problems.end()};
+}
 
 void log_debug(std::string_view m) { log_at(spdlog::level::debug, m); }
 void log_info(std::string_view m) { log_at(spdlog::level::info, m); }

@@ -29,7 +29,8 @@ namespace runnel::detail {
 
 NamedOperator text_source(const io::TextIO& in) {
   if (io::is_kafka_url(in.path)) {
-    io::KafkaIO k = io::kafka_url_input(in.path, in.kafka_bounded, in.kafka_properties);
+    io::KafkaIO k = io::kafka_url_input(in.path, in.kafka_bounded, in.kafka_properties,
+                                        in.kafka_wait_for_topic);
     return {"read kafka '" + k.topic + "'", make_kafka_source(k, true)};
   }
   if (in.watching) {

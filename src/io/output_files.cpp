@@ -194,6 +194,14 @@ void OutputDirectory::commit_epochs(const std::vector<std::pair<int, std::int64_
         throw UserError("cannot publish output file '" + epoch_path(i, e).string() +
                         "': " + ec.message());
       }
+    } else if (!fs::exists(epoch_path(i, e), ec)) {
+      // The checkpoint lists only parts that were written and closed: one
+      // neither pending nor published was removed by someone else, and
+      // publishing the epoch without it would lose its records quietly.
+      throw UserError(fmt::format(
+          "output part '{}' of checkpoint {} is gone: neither pending ('{}') nor published; "
+          "something else removed it (another process writing into '{}'?)",
+          epoch_path(i, e).string(), e, pending_path(i, e).filename().string(), dir_.string()));
     }
     published_.insert(epoch_path(i, e).filename().string());
   }

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/log.hpp"
 #include "runnel/version.hpp"
 
 namespace runnel::observe {
@@ -105,6 +106,11 @@ json job_document(const JobMetrics& m) {
   j["dead_letters"] = tot.dead_letters;
   j["late_records"] = tot.late_records;
   j["bytes_read"] = m.bytes_read();
+  j["config"] = m.config();
+  json errors = json::array();
+  for (const auto& p : recent_problems())
+    errors.push_back(json{{"time_ms", p.time_ms}, {"level", p.level}, {"message", p.message}});
+  j["errors"] = std::move(errors);
   j["expected_bytes"] = m.expected_bytes.load();
   json tasks = json::array();
   json edges = json::array();

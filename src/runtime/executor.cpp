@@ -4,10 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <system_error>
 #include <thread>
 
 #include "core/log.hpp"
@@ -133,7 +137,7 @@ ExecutionStats Executor::run() {
     coordinator_->start();
   }
   metrics_->set_state(JobState::kRunning);
-  run_threads(graph.runs);
+  watch_rejections([&] { run_threads(graph.runs); });
   // No checkpoint commits while the job's end commits (or aborts) the sinks.
   if (coordinator_) coordinator_->stop();
   commit_job();
@@ -158,7 +162,82 @@ void Executor::run_threads(std::vector<std::unique_ptr<InstanceRun>>& runs) {
   for (auto& th : threads) th.join();
 }
 
+std::string Executor::rejection_problem(bool at_end) const {
+  const std::uint64_t limit = options_.max_rejected;
+  const double fraction = options_.max_rejected_fraction;
+  if (limit == UINT64_MAX && fraction >= 1.0) return "";
+  const auto t = runnel::totals(*metrics_);
+  if (t.dead_letters > limit)
+    return fmt::format(
+        "{} records rejected, more than the {} allowed (--max-rejected, "
+        "PipelineOptions::max_rejected): the job fails and commits nothing further (what "
+        "checkpoints committed and records already sent to a Kafka topic without transactions "
+        "stay); run it without the limit to see the rejected records with their reasons",
+        t.dead_letters, limit);
+  if (fraction < 1.0 && t.records_in > 0 && (at_end || t.records_in >= 1000) &&
+      static_cast<double>(t.dead_letters) > fraction * static_cast<double>(t.records_in))
+    return fmt::format(
+        "{} of {} records rejected ({:.3g}%), more than the {:.3g}% allowed (--max-rejected, "
+        "PipelineOptions::max_rejected_fraction): the job fails and commits nothing further (what "
+        "checkpoints committed and records already sent to a Kafka topic without transactions "
+        "stay); run it without the limit to see the rejected records with their reasons",
+        t.dead_letters, t.records_in,
+        100.0 * static_cast<double>(t.dead_letters) / static_cast<double>(t.records_in),
+        100.0 * fraction);
+  return "";
+}
+
+void Executor::watch_rejections(const std::function<void()>& body) {
+  if (options_.max_rejected == UINT64_MAX && options_.max_rejected_fraction >= 1.0) {
+    body();
+    return;
+  }
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watcher;
+  try {
+    watcher = std::thread([&] {
+      try {
+        std::unique_lock lock(m);
+        while (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) {
+          if (failed_) return;
+          if (std::string why = rejection_problem(false); !why.empty()) {
+            fail(std::make_exception_ptr(UserError(why)));
+            return;
+          }
+        }
+      } catch (...) {
+        fail(std::current_exception());
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread to spare: the check at the end still applies.
+    body();
+    return;
+  }
+  struct Join {
+    std::mutex& m;
+    std::condition_variable& cv;
+    bool& done;
+    std::thread& t;
+    ~Join() {
+      {
+        std::lock_guard lock(m);
+        done = true;
+      }
+      cv.notify_all();
+      if (t.joinable()) t.join();
+    }
+  } join{m, cv, done, watcher};
+  body();
+}
+
 void Executor::commit_job() {
+  if (!failed_) {
+    if (std::string why = rejection_problem(true); !why.empty())
+      fail(std::make_exception_ptr(UserError(why)));
+  }
   // A run taken over publishes nothing at its end either.
   if (!failed_ && claim_ > 0) {
     try {

@@ -49,6 +49,10 @@ struct ExecutionOptions {
   std::shared_ptr<JobMetrics> metrics;
   // This run's own stop request (null: only process-wide ones, see stop_request.hpp).
   const std::atomic<int>* stop = nullptr;  // an OwnStop
+  // The run fails once sources rejected more records than this, or more
+  // than this fraction of those they read (PipelineOptions::max_rejected).
+  std::uint64_t max_rejected = UINT64_MAX;
+  double max_rejected_fraction = 1.0;
   // A job spread over members: this run reads share `share` of `shares` of
   // every input (see InstanceContext).
   int share = 0;
@@ -145,6 +149,11 @@ class Executor {
                        std::chrono::steady_clock::time_point start) const;
   void log(const std::string& line) const;
   void fail(std::exception_ptr error);
+  // Why the rejected records fail the run (max_rejected), or "". While it
+  // runs (`at_end` false) a fraction is judged once 1,000 records are in.
+  std::string rejection_problem(bool at_end) const;
+  // Runs `body` while a thread checks the rejected records every 100 ms.
+  void watch_rejections(const std::function<void()>& body);
   // After the final checkpoint of a stop request: every task stops where it
   // is (no end-of-input), and sinks drop what came after the checkpoint.
   void stop_after_checkpoint();

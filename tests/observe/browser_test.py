@@ -1,8 +1,10 @@
 """The job's web page in a real browser: Debian's chromium, headless, driven
 through chromedriver's WebDriver protocol (plain HTTP + JSON, so stdlib only).
 Against counting_job on loopback it checks that the page loads, draws the job
-graph with the operators /api/job lists, and that the throughput figure
-changes over time; it saves a screenshot as WORKDIR/metrics_page.png.
+graph with the operators /api/job lists, that the throughput figure
+changes over time, the tables of operators (with their watermarks) and of
+instances, the charts' time axes, and the config and errors sections; it saves a
+screenshot as WORKDIR/metrics_page.png.
 Exits 77 (ctest's skip) with a message when chromium or chromedriver is absent.
 
     python3 browser_test.py COUNTING_JOB WORKDIR
@@ -10,6 +12,7 @@ Exits 77 (ctest's skip) with a message when chromium or chromedriver is absent.
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -94,6 +97,61 @@ def wait_for(what, fn, timeout=30):
         time.sleep(0.2)
 
 
+def check_tables(wd, api):
+    """The operators table lists /api/job's operators with a watermark each; the
+    instances table has a row per task instance."""
+    expected = sorted(op["name"] for t in api["tasks"] for op in t["operators"])
+    rows = wait_for("the operators table", lambda: wd.js(
+        "return Array.from(document.querySelectorAll('#operators tbody tr'))"
+        ".map(r => [r.dataset.name, (r.querySelector('td.wm') || {}).textContent])"))
+    names = sorted(r[0] for r in rows)
+    assert names == expected, f"the operators table lists {names}, /api/job lists {expected}"
+    head = wd.js("return Array.from(document.querySelectorAll('#operators thead th'))"
+                 ".map(h => h.textContent)")
+    assert "watermark" in head, f"the operators table has no watermark column: {head}"
+    no_wm = [(name, wm) for name, wm in rows
+             if not wm or not re.search(r"\d\d:\d\d:\d\d|none yet", wm)]
+    assert not no_wm, f"operators whose watermark is neither a time nor 'none yet': {no_wm}"
+
+    expected = sorted([t["id"], i["instance"]] for t in api["tasks"] for i in t["instances"])
+    rows = wait_for("the instances table", lambda: wd.js(
+        "return Array.from(document.querySelectorAll('#instances tbody tr'))"
+        ".map(r => [Number(r.dataset.task), Number(r.dataset.instance)])"))
+    assert sorted(rows) == expected, \
+        f"the instances table has rows (task, instance) {sorted(rows)}, /api/job has {expected}"
+
+
+def check_axes(wd):
+    """Each chart labels its time axis (HH:MM:SS) and its value axis."""
+    for chart in ("chart-throughput", "chart-lag"):
+        times = wd.js(f"return Array.from(document.querySelectorAll('#{chart} .tick-time'))"
+                      ".map(t => t.textContent)")
+        assert times, f"#{chart} has no time-axis labels"
+        bad = [t for t in times if not re.fullmatch(r"\d\d:\d\d:\d\d", t)]
+        assert not bad, f"#{chart} time-axis labels not HH:MM:SS: {bad}"
+        values = wd.js(f"return document.querySelectorAll('#{chart} .tick-value').length")
+        assert values >= 2, f"#{chart} has {values} value-axis labels"
+
+
+def check_config_and_errors(wd, api):
+    """The job's settings (it runs with --parallelism 2) and its warnings and errors,
+    which may be none: both fields of /api/job, both shown."""
+    assert isinstance(api.get("config"), dict), \
+        f"/api/job has no 'config' object; its keys: {sorted(api)}"
+    assert isinstance(api.get("errors"), list), \
+        f"/api/job has no 'errors' array; its keys: {sorted(api)}"
+    assert not wd.js("return document.getElementById('config-section').hidden"), \
+        "the config section is hidden although /api/job has 'config'"
+    config = dict(wait_for("the config table", lambda: wd.js(
+        "return Array.from(document.querySelectorAll('#config tbody tr'))"
+        ".map(r => Array.from(r.cells).map(c => c.textContent))")))
+    assert config.get("--parallelism") == "2", \
+        f"the config table does not show --parallelism 2: {config}"
+    shown = wd.js("const s = document.getElementById('errors-section');"
+                  "return s && !s.hidden && !!document.querySelector('#errors tbody')")
+    assert shown, "the errors section (#errors-section with table #errors) is missing or hidden"
+
+
 def main(job_bin, workdir):
     browser = shutil.which("chromium")
     driver = shutil.which("chromedriver")
@@ -140,6 +198,9 @@ def main(job_bin, workdir):
         assert records_in not in ("", "–"), "records in not shown"
         chart = wait_for("the throughput chart", lambda: wd.js(
             "return document.querySelectorAll('#chart-throughput polyline').length"))
+        check_tables(wd, api)
+        check_axes(wd)
+        check_config_and_errors(wd, api)
         shot = os.path.join(workdir, "metrics_page.png")
         wd.screenshot(shot)
         assert os.path.getsize(shot) > 10_000, "the screenshot is nearly empty"

@@ -153,7 +153,7 @@ std::vector<int> ensure_topics(rd_kafka_t* rk, const KafkaIO& cluster,
     while (true) {
       try {
         counts.push_back(
-            static_cast<int>(kafka_client::partitions_of(rk, io, kClusterWait).size()));
+            static_cast<int>(kafka_client::partitions_created(rk, io, kClusterWait).size()));
         break;
       } catch (const UserError&) {
         if (std::chrono::steady_clock::now() >= until) throw;

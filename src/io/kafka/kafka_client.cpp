@@ -26,9 +26,10 @@ KafkaIO parse_kafka_url(const std::string& url) {
 }
 
 KafkaIO kafka_url_input(const std::string& url, bool bounded,
-                        const std::map<std::string, std::string>& properties) {
+                        const std::map<std::string, std::string>& properties, bool wait_for_topic) {
   KafkaIO k = parse_kafka_url(url);
   k.bounded_read = bounded;
+  k.wait_topic = wait_for_topic;
   k.properties = properties;
   return k;
 }
@@ -79,31 +80,88 @@ namespace {
 struct MetadataDeleter {
   void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
 };
-}  // namespace
+using Metadata = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 
-std::vector<std::int32_t> partitions_of(rd_kafka_t* rk, const KafkaIO& io,
-                                        std::chrono::milliseconds timeout) {
-  rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, io.topic.c_str(), nullptr);
+// The metadata of every topic (`by_name` false) or of io's topic asked for
+// by name; a UserError if the cluster does not answer within `timeout`.
+Metadata read_metadata(rd_kafka_t* rk, const KafkaIO& io, bool by_name,
+                       std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* topic = by_name ? rd_kafka_topic_new(rk, io.topic.c_str(), nullptr) : nullptr;
   const rd_kafka_metadata_t* raw = nullptr;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, topic, &raw, static_cast<int>(timeout.count()));
-  rd_kafka_topic_destroy(topic);
+  rd_kafka_resp_err_t e =
+      rd_kafka_metadata(rk, by_name ? 0 : 1, topic, &raw, static_cast<int>(timeout.count()));
+  if (topic) rd_kafka_topic_destroy(topic);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw UserError(
         fmt::format("cannot read the metadata of {} within {} ms: {} (is the cluster "
                     "up and the address right?)",
                     where(io), timeout.count(), rd_kafka_err2str(e)));
-  std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
+  return Metadata(raw);
+}
+
+// io's topic in `md`: nullptr if not listed, its sorted partition ids
+// otherwise; a topic listed with an error (other than unknown) is a UserError.
+const rd_kafka_metadata_topic_t* topic_in(const Metadata& md, const KafkaIO& io) {
   for (int t = 0; t < md->topic_cnt; ++t) {
     const auto& tm = md->topics[t];
     if (io.topic != tm.topic) continue;
+    if (tm.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return nullptr;
     if (tm.err != RD_KAFKA_RESP_ERR_NO_ERROR || tm.partition_cnt == 0)
-      throw UserError(fmt::format("{}: {} (create it first, e.g. runnel kafka dev --topic {})",
-                                  where(io), rd_kafka_err2str(tm.err), io.topic));
-    std::vector<std::int32_t> ids;
-    for (int p = 0; p < tm.partition_cnt; ++p) ids.push_back(tm.partitions[p].id);
-    std::sort(ids.begin(), ids.end());
-    return ids;
+      throw UserError(fmt::format("{}: {}", where(io), rd_kafka_err2str(tm.err)));
+    return &tm;
   }
+  return nullptr;
+}
+
+std::vector<std::int32_t> partition_ids(const rd_kafka_metadata_topic_t& tm) {
+  std::vector<std::int32_t> ids;
+  for (int p = 0; p < tm.partition_cnt; ++p) ids.push_back(tm.partitions[p].id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+}  // namespace
+
+std::optional<std::vector<std::int32_t>> find_partitions(rd_kafka_t* rk, const KafkaIO& io,
+                                                         std::chrono::milliseconds timeout) {
+  // Every topic's metadata, not the topic's own: a request naming a topic
+  // creates it on a cluster that creates topics on demand (librdkafka's
+  // requests from a consumer included, as seen on the development cluster),
+  // and a typo must not become an empty topic. A topic the client may not
+  // describe is not listed either: it reads as missing.
+  const Metadata md = read_metadata(rk, io, false, timeout);
+  if (const auto* tm = topic_in(md, io)) return partition_ids(*tm);
+  return std::nullopt;
+}
+
+std::string missing_topic(rd_kafka_t* rk, const KafkaIO& io, std::chrono::milliseconds timeout) {
+  std::string names;
+  int listed = 0, others = 0;
+  for (const auto& [name, partitions] : list_topics(rk, io.bootstrap, timeout)) {
+    if (name.rfind("__", 0) == 0 || name.rfind("runnel-", 0) == 0) continue;  // internal
+    if (listed == 8) {
+      ++others;
+      continue;
+    }
+    names += (listed++ ? ", " : "") + name;
+  }
+  if (others > 0) names += fmt::format(" and {} more", others);
+  return fmt::format(
+      "{} does not exist ({}); create it first (e.g. runnel kafka dev --topic {}), check that "
+      "the client may describe it (ACLs), or let the job wait for it (--wait-for-topic, "
+      "KafkaIO::wait_for_topic())",
+      where(io), listed == 0 ? "the cluster has no topics" : "topics there: " + names, io.topic);
+}
+
+std::vector<std::int32_t> partitions_of(rd_kafka_t* rk, const KafkaIO& io,
+                                        std::chrono::milliseconds timeout) {
+  if (auto ids = find_partitions(rk, io, timeout)) return *ids;
+  throw UserError(missing_topic(rk, io, timeout));
+}
+
+std::vector<std::int32_t> partitions_created(rd_kafka_t* rk, const KafkaIO& io,
+                                             std::chrono::milliseconds timeout) {
+  const Metadata md = read_metadata(rk, io, true, timeout);
+  if (const auto* tm = topic_in(md, io)) return partition_ids(*tm);
   throw UserError(fmt::format("{} does not exist", where(io)));
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,21 @@ Handle make_client(rd_kafka_type_t type, const KafkaIO& io,
                    const std::vector<std::pair<std::string, std::string>>& defaults,
                    void (*conf_hook)(rd_kafka_conf_t*) = nullptr, void* opaque = nullptr);
 
-// The topic's partition ids; a UserError if the topic does not exist or the
-// cluster cannot be reached within `timeout`.
+// The topic's partition ids, nullopt if it does not exist (asking never
+// creates it); a UserError if the cluster cannot be reached within `timeout`.
+std::optional<std::vector<std::int32_t>> find_partitions(rd_kafka_t* rk, const KafkaIO& io,
+                                                         std::chrono::milliseconds timeout);
+// As find_partitions; a topic that does not exist is a UserError (missing_topic's).
 std::vector<std::int32_t> partitions_of(rd_kafka_t* rk, const KafkaIO& io,
                                         std::chrono::milliseconds timeout);
+// The partitions of one of the job's own topics, asked for by name: a
+// producer's request creates the topic where the cluster creates topics on
+// demand (the development cluster has no CreateTopics). A UserError if it
+// does not exist (yet).
+std::vector<std::int32_t> partitions_created(rd_kafka_t* rk, const KafkaIO& io,
+                                             std::chrono::milliseconds timeout);
+// "topic 'T' at B does not exist (topics there: ...); create it first ..."
+std::string missing_topic(rd_kafka_t* rk, const KafkaIO& io, std::chrono::milliseconds timeout);
 
 // Asks for the topic's metadata now, so the first records do not wait for
 // it (a transactional producer otherwise waits about a second); errors are

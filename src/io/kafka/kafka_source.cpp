@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/log.hpp"
 #include "io/kafka/kafka_client.hpp"
@@ -108,7 +110,7 @@ class KafkaSourceOp final : public Operator {
 
     // Operator state: (partition, next offset) of each partition this instance reads.
     void snapshot(std::int64_t id, OperatorSnapshot& out) override {
-      if (!started_) {
+      if (!started_ || waiting_for_topic_) {
         out.operator_state = restored_state_;
         return;
       }
@@ -160,6 +162,13 @@ class KafkaSourceOp final : public Operator {
 
     bool produce() override {
       if (!started_) start();
+      if (waiting_for_topic_) {
+        begin_reading();
+        if (waiting_for_topic_) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          return true;
+        }
+      }
       commit_completed();
       if (active_ == 0 && !io_.subscribe_group) return false;
       const ssize_t n =
@@ -237,14 +246,73 @@ class KafkaSourceOp final : public Operator {
            {"log_level", "3"}},
           io_.subscribe_group ? &set_rebalance_callback : nullptr,
           io_.subscribe_group ? this : nullptr);
+      if (io_.subscribe_group) check_subscription();
+      begin_reading();
+    }
+
+    // Whether the topic exists; if not, an error, or (wait_for_topic) a
+    // warning now and then and false (produce() asks again).
+    bool topic_exists() {
+      const auto now = std::chrono::steady_clock::now();
+      if (waiting_for_topic_ && now < next_topic_check_) return false;
+      std::string trouble;
+      try {
+        // Once waiting, a check holds the task thread (barriers, a stop)
+        // for at most a second.
+        topic_partitions_ = io::kafka_client::find_partitions(
+            consumer_.get(), io_,
+            waiting_for_topic_
+                ? std::min<std::chrono::milliseconds>(io_.metadata_wait, std::chrono::seconds(1))
+                : io_.metadata_wait);
+      } catch (const UserError& e) {
+        // Told to wait, a cluster that does not answer for a moment (or a
+        // topic still being created) is waited out as well.
+        if (!io_.wait_topic) throw;
+        topic_partitions_.reset();
+        trouble = e.what();
+      }
+      if (topic_partitions_) {
+        if (waiting_for_topic_)
+          log_info(
+              fmt::format("Kafka source: {} exists now; reading it", io::kafka_client::where(io_)));
+        waiting_for_topic_ = false;
+        return true;
+      }
+      if (!io_.wait_topic)
+        throw UserError(io::kafka_client::missing_topic(consumer_.get(), io_, io_.metadata_wait));
+      if (!waiting_for_topic_ || now >= next_topic_warning_) {
+        log_warn(fmt::format(
+            "Kafka source: {}{}; waiting for it (--wait-for-topic)",
+            trouble.empty() ? io::kafka_client::where(io_) + " does not exist" : trouble,
+            waiting_for_topic_
+                ? fmt::format(" after {} s",
+                              std::chrono::duration_cast<std::chrono::seconds>(now - waiting_since_)
+                                  .count())
+                : ""));
+        if (!waiting_for_topic_) waiting_since_ = now;
+        next_topic_warning_ = now + std::chrono::seconds(10);
+      }
+      waiting_for_topic_ = true;
+      // Every instance asks: every two seconds, not to load a large cluster.
+      next_topic_check_ = now + std::chrono::seconds(2);
+      return false;
+    }
+
+    void begin_reading() {
+      if (!topic_exists()) return;
       if (io_.subscribe_group) {
         subscribe();
         return;
       }
-      std::vector<std::int32_t> all = io_.partitions;
-      if (all.empty()) {
-        all = io::kafka_client::partitions_of(consumer_.get(), io_, io_.metadata_wait);
-      } else {
+      std::vector<std::int32_t> all = std::move(*topic_partitions_);
+      if (!io_.partitions.empty()) {
+        for (std::int32_t id : io_.partitions)
+          if (!std::binary_search(all.begin(), all.end(), id))
+            throw UserError(
+                fmt::format("Kafka source, {}: only_partitions() names partition {}, "
+                            "but the topic has {} partitions",
+                            io::kafka_client::where(io_), id, all.size()));
+        all = io_.partitions;
         std::sort(all.begin(), all.end());
       }
       const auto mine = share(all, splits_);
@@ -308,7 +376,9 @@ class KafkaSourceOp final : public Operator {
       static_cast<Instance*>(opaque)->rebalance(err, partitions);
     }
 
-    void subscribe() {
+    // What subscribe() cannot do, said at the start (not once a topic waited
+    // for appears).
+    void check_subscription() const {
       if (splits_.shares > 1)
         throw UserError(fmt::format(
             "Kafka source, {}: subscribe() lets a consumer group spread the partitions, and "
@@ -321,6 +391,9 @@ class KafkaSourceOp final : public Operator {
             "from the group's offsets; drop bounded(), only_partitions() and starting_at() "
             "(or a history-then-live switch), or drop subscribe()",
             io::kafka_client::where(io_)));
+    }
+
+    void subscribe() {
       rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
       rd_kafka_topic_partition_list_add(topics, io_.topic.c_str(), RD_KAFKA_PARTITION_UA);
       rd_kafka_resp_err_t e = rd_kafka_subscribe(consumer_.get(), topics);
@@ -562,6 +635,10 @@ class KafkaSourceOp final : public Operator {
     Handle consumer_;
     rd_kafka_queue_t* queue_ = nullptr;
     bool started_ = false;
+    // The topic does not exist yet (wait_for_topic): produce() asks again.
+    bool waiting_for_topic_ = false;
+    std::chrono::steady_clock::time_point waiting_since_, next_topic_check_, next_topic_warning_;
+    std::optional<std::vector<std::int32_t>> topic_partitions_;
     bool assigned_ = false;  // a group member: the group has given it partitions
     bool closing_ = false;
     std::vector<Partition> partitions_;
