@@ -98,8 +98,9 @@ int inspect_checkpoint_command(const std::string& path) {
                size(shared), before->id, size(c.bytes - shared));
   }
   for (const auto& op : c.operators) {
-    fmt::print("operator {} '{}': {} instance(s), state format {}\n", op.uid, op.name,
-               op.parallelism, op.format);
+    fmt::print("operator {} '{}'{}: {} instance(s), state format {}\n", op.key, op.name,
+               op.uid.empty() ? std::string() : fmt::format(" uid '{}'", op.uid), op.parallelism,
+               op.format);
     for (const auto& inst : op.instances) {
       std::uint64_t op_state = 0, keyed = 0;
       std::vector<int> kgs;

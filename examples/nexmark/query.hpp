@@ -39,7 +39,10 @@ struct Sink {
 template <class Row>
 void finish(const PCollection<Row>& in, const Sink& sink) {
   PCollection<Row> rows = sink.latency ? in.par_do(LatencyProbe<Row>(sink.latency)) : in;
-  if (sink.kind == Sink::Kind::kBlackhole) return rows.discard();
+  if (sink.kind == Sink::Kind::kBlackhole) {
+    rows.discard();
+    return;
+  }
   auto lines = rows.map([](const Row& r) { return json::to_json(r); });
   switch (sink.kind) {
     case Sink::Kind::kFile:

@@ -48,6 +48,8 @@ class PCollection;
 namespace detail {
 // Adds a node to the pipeline's graph; returns its id.
 int add_node(Pipeline& p, NodeSpec spec);
+// Gives node its uid (PCollection::uid); throws on an empty one.
+void set_uid(Pipeline& p, int node, std::string uid);
 // The pipeline's default of the file sinks' overwrite flag (from --overwrite).
 bool overwrite_default(const Pipeline& p);
 
@@ -88,6 +90,22 @@ struct UnitKey {
 };
 }  // namespace detail
 
+// What write() and discard() return: the sink, to give it a uid().
+class SinkRef {
+ public:
+  SinkRef(Pipeline* p, int node) : p_(p), node_(node) {}
+  // As PCollection::uid(): the id this sink's state (pending output) is saved
+  // under in checkpoints and savepoints.
+  SinkRef uid(std::string id) const {
+    detail::set_uid(*p_, node_, std::move(id));
+    return *this;
+  }
+
+ private:
+  Pipeline* p_;
+  int node_;
+};
+
 // What collect() returns: filled by Pipeline::run().
 template <class T>
 class Collected {
@@ -127,6 +145,20 @@ class PCollection {
   const WindowingStrategy& windowing() const { return ws_; }
   Pipeline& pipeline() const { return *p_; }
   PortRef ref() const { return ref_; }
+
+  // Names the transform that produced this collection for checkpoints and
+  // savepoints (Flink's uid()): a restore gives its saved state to the
+  // transform with the same uid, whatever else changed in the pipeline. Give
+  // every stateful transform one before its first deployment; without, its id
+  // is derived from its name and the stateful transforms and sources upstream
+  // of it (see the guide's "Savepoints and upgrades"). On a collection a
+  // stateless step made (the last step of count() or of a Kafka read of JSON,
+  // or a map) it names the nearest stateful transform upstream, unless that
+  // has a uid already. Unique within the pipeline; one line of text.
+  PCollection<T> uid(std::string id) const {
+    detail::set_uid(*p_, ref_.node, std::move(id));
+    return *this;
+  }
 
   // --- element-wise -------------------------------------------------------
 
@@ -389,37 +421,39 @@ class PCollection {
   // --- sinks -----------------------------------------------------------------
 
   // To files (one line per element) or, for a kafka:// path, to a topic.
-  void write(const io::TextIO& out) const {
-    add_sink(detail::sink_for<T>(out, detail::overwrite_default(*p_)));
+  SinkRef write(const io::TextIO& out) const {
+    return add_sink(detail::sink_for<T>(out, detail::overwrite_default(*p_)));
   }
   // As CSV or JSON lines (io::csv(dir), io::json(dir)), or values of a topic.
   template <class U>
-  void write(const io::RecordsIO<U>& out) const {
+  SinkRef write(const io::RecordsIO<U>& out) const {
     static_assert(std::is_void_v<U>,
                   "write(io::csv(dir)) or write(io::json(dir)): name no type when writing");
-    add_sink(detail::sink_for<T>(out, detail::overwrite_default(*p_)));
+    return add_sink(detail::sink_for<T>(out, detail::overwrite_default(*p_)));
   }
   // To a Kafka topic, at least once: std::string elements are record values,
   // std::pair<std::string, std::string> elements are (key, value).
-  void write(const io::KafkaIO& out) const {
+  SinkRef write(const io::KafkaIO& out) const {
     constexpr bool kKeyValue = std::is_same_v<T, std::pair<std::string, std::string>>;
     static_assert(kKeyValue || std::is_same_v<T, std::string>,
                   "write(io::kafka(...)): map the elements to std::string values or to "
                   "std::pair<std::string, std::string> (key, value) first");
-    add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, kKeyValue>>(out, true), out);
+    return add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, kKeyValue>>(out, true), out);
   }
   // To a Kafka topic, each element a record value in the format
   // (io::kafka(...).json<T>(), .csv<T>(), .coded<T>()).
   template <io::KafkaFormat F>
-  void write(const io::KafkaValuesIO<T, F>& out) const {
+  SinkRef write(const io::KafkaValuesIO<T, F>& out) const {
     static_assert(F != io::KafkaFormat::kCsv || csv::writable_v<T>,
                   "write(io::kafka(...).csv<T>()): T has no CSV form");
-    add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, false, F>>(out.io, false), out.io);
+    return add_kafka_sink(std::make_shared<detail::KafkaSinkOp<T, false, F>>(out.io, false),
+                          out.io);
   }
 
   // Consumes the elements and keeps none (counted as written: RunResult::records_out).
-  void discard() const {
-    add(NodeBuilder("discard", OperatorKind::kSink, std::make_shared<detail::DiscardSink>()));
+  SinkRef discard() const {
+    return SinkRef(p_, add(NodeBuilder("discard", OperatorKind::kSink,
+                                       std::make_shared<detail::DiscardSink>())));
   }
 
   // Every element, in memory, once the pipeline has run (for tests and small results).
@@ -492,11 +526,13 @@ class PCollection {
     return PCollection<Out>(p_, PortRef{add(node), 0});
   }
 
-  void add_sink(detail::NamedOperator sink) const {
-    add(NodeBuilder(std::move(sink.name), OperatorKind::kSink, std::move(sink.op)));
+  SinkRef add_sink(detail::NamedOperator sink) const {
+    return SinkRef(p_,
+                   add(NodeBuilder(std::move(sink.name), OperatorKind::kSink, std::move(sink.op))));
   }
-  void add_kafka_sink(std::shared_ptr<Operator> op, const io::KafkaIO& io) const {
-    add(NodeBuilder("write kafka '" + io.topic + "'", OperatorKind::kSink, std::move(op)));
+  SinkRef add_kafka_sink(std::shared_ptr<Operator> op, const io::KafkaIO& io) const {
+    return SinkRef(
+        p_, add(NodeBuilder("write kafka '" + io.topic + "'", OperatorKind::kSink, std::move(op))));
   }
 
   Pipeline* p_;

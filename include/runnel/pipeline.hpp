@@ -102,6 +102,22 @@ struct PipelineOptions {
   // restore chooses is read from its copy here when the copy is the same
   // checkpoint and intact, else from checkpoint_dir.
   std::string restore_local_copy;
+  // A restore whose checkpoint holds state for a uid this pipeline has no
+  // stateful transform for fails, naming it; with this, that state is
+  // dropped (Flink's --allowNonRestoredState).
+  bool allow_non_restored_state = false;
+  // Savepoints (checkpoints a user keeps, for upgrades) go here, each as
+  // savepoint-N: taken on request_savepoint() (SIGUSR1 in the CLI), and the
+  // final checkpoint of a stop is one too. Retention never deletes them. They
+  // restore as checkpoints do: restore = the savepoint's path. Empty: a
+  // request is refused with a warning.
+  std::string savepoint_dir;
+  // What a stop request does to a streaming job: false keeps the state (a
+  // final checkpoint, no window fires early: Flink's stop with savepoint);
+  // true drains (the sources end where they are, every window fires, the
+  // sinks commit, and with checkpoints a final one records where the sources
+  // stopped: Flink's stop --drain).
+  bool drain_on_stop = false;
 
   // While it runs, the job serves its figures on 127.0.0.1:metrics_port:
   // /metrics (Prometheus text format), /api/job (the plan and its figures as
@@ -157,6 +173,7 @@ struct RunResult {
   std::int64_t restored_checkpoint = -1;  // -1: not restored; 0: restored, none was complete
   double restore_seconds = 0;             // reading the checkpoint and restoring every instance
   bool stopped = false;                   // ended by request_stop() (or SIGINT/SIGTERM in the CLI)
+  std::string savepoint;  // the last savepoint this run took (its directory), or empty
 };
 
 // Asks the pipelines running in this process now to stop gracefully (safe to
@@ -167,6 +184,11 @@ struct RunResult {
 // its sources as if the input ended (every window fires, sinks commit); a
 // batch job is interrupted with a UserError and commits nothing.
 void request_stop();
+
+// Asks the streaming pipelines with checkpoints running in this process now
+// to take a savepoint into their savepoint_dir (safe to call from a signal
+// handler; the CLI calls it on SIGUSR1). The job goes on.
+void request_savepoint();
 
 class Pipeline {
  public:
@@ -278,6 +300,7 @@ class Pipeline {
 
  private:
   friend int detail::add_node(Pipeline& p, NodeSpec spec);
+  friend void detail::set_uid(Pipeline& p, int node, std::string uid);
   int add_node(NodeSpec spec);
   template <class T>
   PCollection<T> source(NodeBuilder node) {

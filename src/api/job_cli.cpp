@@ -40,6 +40,21 @@ void on_stop_signal(int) {
   request_stop();
 }
 
+// SIGUSR1: a savepoint (the job goes on).
+std::atomic<bool> g_savepoints{false};  // the job has a --savepoint-dir
+void on_savepoint_signal(int) {
+  if (!g_savepoints.load()) {
+    const char msg[] =
+        "runnel: SIGUSR1 asks for a savepoint, but this job has no --savepoint-dir (and "
+        "--checkpoint-dir): none taken\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    return;
+  }
+  const char msg[] = "runnel: taking a savepoint\n";
+  (void)!::write(2, msg, sizeof msg - 1);
+  request_savepoint();
+}
+
 // Installs the handlers for its lifetime.
 class StopSignals {
  public:
@@ -47,15 +62,18 @@ class StopSignals {
     g_signals = 0;
     old_int_ = std::signal(SIGINT, on_stop_signal);
     old_term_ = std::signal(SIGTERM, on_stop_signal);
+    old_usr1_ = std::signal(SIGUSR1, on_savepoint_signal);
   }
   ~StopSignals() {
     std::signal(SIGINT, old_int_);
     std::signal(SIGTERM, old_term_);
+    std::signal(SIGUSR1, old_usr1_);
   }
 
  private:
   void (*old_int_)(int);
   void (*old_term_)(int);
+  void (*old_usr1_)(int);
 };
 
 }  // namespace
@@ -173,6 +191,18 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
   cmd.add_option("--restore", f.options.pipeline.restore,
                  "resume from 'latest' (the newest usable checkpoint in --checkpoint-dir) or from "
                  "a checkpoint's path");
+  cmd.add_option("--savepoint-dir", f.options.pipeline.savepoint_dir,
+                 "with --checkpoint-dir: where savepoints go (SIGUSR1 takes one; a stop's final "
+                 "checkpoint is one too); retention never deletes them; restore one with "
+                 "--restore DIR/savepoint-N");
+  cmd.add_flag("--allow-non-restored-state", f.options.pipeline.allow_non_restored_state,
+               "a restore drops saved state that no transform of the job takes (by uid), instead "
+               "of failing");
+  cmd.add_flag("--drain", f.options.pipeline.drain_on_stop,
+               "on SIGINT/SIGTERM, drain: the sources end where they are, every window fires, "
+               "the output is committed, and with --checkpoint-dir a final checkpoint records "
+               "where the sources stopped (default: a final checkpoint at once, no window fired "
+               "early)");
   cmd.add_option("--state-backend", f.state_backend,
                  "where keyed state lives: memory, or rocksdb for state larger than memory "
                  "(default memory)")
@@ -316,6 +346,17 @@ void apply_flags(JobFlags& f, const std::string& name) {
                                 !f.bootstrap.empty() ? "--bootstrap"
                                 : f.job_shards > 0   ? "--job-shards"
                                                      : "--standby-replicas"));
+  if (!po.savepoint_dir.empty() && po.checkpoint_dir.empty())
+    throw UserError(
+        "--savepoint-dir needs --checkpoint-dir: a savepoint is a checkpoint that is kept");
+  // A member hands shards over by stopping them: a drain would fire their
+  // windows early, and each handover would leave a savepoint.
+  if (!f.job_id.empty() && (po.drain_on_stop || !po.savepoint_dir.empty()))
+    throw UserError(fmt::format(
+        "{} is not for a job spread over members (--job-id) yet: members stop shards to hand "
+        "them over, and restore them from their own checkpoints",
+        po.drain_on_stop ? "--drain" : "--savepoint-dir"));
+  g_savepoints = !po.savepoint_dir.empty();
   if (f.restart_attempts > 0 && po.checkpoint_dir.empty())
     throw UserError(fmt::format(
         "--restart-attempts {} needs --checkpoint-dir: a restart resumes from a checkpoint",
@@ -350,12 +391,14 @@ void log_summary(const std::string& name, RunResult r, const PipelineOptions& po
     checkpoints += fmt::format(", restored checkpoint {} in {:.2f} s", r.restored_checkpoint,
                                r.restore_seconds);
   if (r.stopped)
-    log_info(
-        fmt::format("{} stopped on request: {}", name,
-                    po.checkpoint_dir.empty()
-                        ? "its sources ended early and all its output is committed"
-                        : "its output is committed up to the final checkpoint; --restore latest "
-                          "continues from there"));
+    log_info(fmt::format(
+        "{} stopped on request: {}{}", name,
+        po.checkpoint_dir.empty() || po.drain_on_stop
+            ? "its sources ended early, every window fired and all its output is committed"
+            : "its output is committed up to the final checkpoint",
+        po.checkpoint_dir.empty() ? std::string()
+        : r.savepoint.empty()     ? std::string("; --restore latest continues from there")
+                                  : "; --restore " + r.savepoint + " continues from there"));
   log_info(fmt::format(
       "{} {} ({} mode): {} records in, {} out{}{}{}{}, {:.2f} s, {:.0f} "
       "records/s",
@@ -407,6 +450,9 @@ std::map<std::string, std::string> job_config(const std::string& name, const Job
     put("--checkpoints-kept", std::to_string(po.checkpoints_kept));
   }
   put("--restore", po.restore);
+  put("--savepoint-dir", po.savepoint_dir);
+  if (po.allow_non_restored_state) put("--allow-non-restored-state", "true");
+  if (po.drain_on_stop) put("--drain", "true");
   if (f.restart_attempts > 0) put("--restart-attempts", std::to_string(f.restart_attempts));
   put("--job-id", f.job_id);
   if (!f.job_id.empty()) {

@@ -4,13 +4,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
 
 #include "api/repartition_plan.hpp"
+#include "api/stable_ids.hpp"
 #include "core/log.hpp"
 #include "observe/metrics_server.hpp"
 #include "observe/progress.hpp"
@@ -25,6 +28,41 @@ namespace runnel {
 namespace detail {
 
 int add_node(Pipeline& p, NodeSpec spec) { return p.add_node(std::move(spec)); }
+
+void set_uid(Pipeline& p, int node, std::string uid) {
+  // The manifest keeps it on a line of its own, trimmed.
+  const bool one_line =
+      !uid.empty() && std::isspace(static_cast<unsigned char>(uid.front())) == 0 &&
+      std::isspace(static_cast<unsigned char>(uid.back())) == 0 &&
+      std::none_of(uid.begin(), uid.end(), [](char c) { return c == '\n' || c == '\r'; });
+  if (!one_line)
+    throw std::invalid_argument("uid('" + uid +
+                                "'): a uid is one line of text, not empty, with no space at "
+                                "either end");
+  auto& nodes = p.nodes_;
+  // A stateless step saves nothing: the uid names the stateful transform it
+  // comes from (a composite's last step: count()'s map, a JSON read's decode).
+  auto target = static_cast<std::size_t>(node);
+  for (std::size_t at = target;;) {
+    const NodeSpec& n = nodes.at(at);
+    if (n.kind != OperatorKind::kElementWise || n.inputs.size() != 1 ||
+        n.op->checkpoint_support() != CheckpointSupport::kStateless)
+      break;
+    at = static_cast<std::size_t>(n.inputs[0].node);
+    const NodeSpec& up = nodes.at(at);
+    if (up.op->checkpoint_support() == CheckpointSupport::kStateful) {
+      if (up.uid.empty()) target = at;
+      break;
+    }
+  }
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (i != target && nodes[i].uid == uid)
+      throw std::invalid_argument("uid '" + uid + "' is given to two transforms ('" +
+                                  nodes[i].name + "' and '" + nodes[target].name +
+                                  "'); a uid names one transform");
+  }
+  nodes[target].uid = std::move(uid);
+}
 bool overwrite_default(const Pipeline& p) { return p.options().overwrite_output; }
 
 namespace {
@@ -144,6 +182,7 @@ std::vector<NodeSpec> Pipeline::graph_with_defaults() const {
     spec.inputs = {dead_letter_ports_[i]};
     nodes.push_back(std::move(spec));
   }
+  api::assign_stable_ids(nodes);
   return nodes;
 }
 
@@ -218,6 +257,9 @@ runtime::ExecutionOptions execution_options(const PipelineOptions& options, bool
       eo.checkpoints.restore = options.restore;
       eo.checkpoints.local_copy = options.restore_local_copy;
       eo.checkpoints.full_every = std::max(1, options.checkpoint_full_every);
+      eo.checkpoints.savepoint_dir = options.savepoint_dir;
+      eo.checkpoints.allow_non_restored_state = options.allow_non_restored_state;
+      eo.checkpoints.drain = options.drain_on_stop;
     }
   }
 
@@ -252,6 +294,7 @@ RunResult result_of(const runtime::ExecutionStats& stats, bool streaming_mode) {
   result.restored_checkpoint = stats.restored_checkpoint;
   result.stopped = stats.stopped;
   result.restore_seconds = stats.restore_seconds;
+  result.savepoint = stats.checkpoints.last_savepoint;
   return result;
 }
 
@@ -310,5 +353,7 @@ RunResult Pipeline::run() {
 }
 
 void request_stop() { runtime::stop_requests().fetch_add(1); }
+
+void request_savepoint() { runtime::savepoint_requests().fetch_add(1); }
 
 }  // namespace runnel

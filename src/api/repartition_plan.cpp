@@ -61,6 +61,8 @@ void cut_exchanges_between_shares(runtime::PhysicalPlan& plan, const PipelineOpt
     out.erase(std::remove(out.begin(), out.end(), static_cast<int>(ei)), out.end());
     runtime::FusedOperator writer;
     writer.name = step + " (to other shards)";
+    const std::string to_uid = plan.tasks.at(static_cast<std::size_t>(e.to_task)).ops.at(0).uid;
+    writer.uid = fmt::format("{} (input {} to other shards)", to_uid, e.to_input);
     writer.kind = OperatorKind::kSink;
     writer.op = io::repartition_writer(re);
     writer.num_outputs = 0;
@@ -73,6 +75,7 @@ void cut_exchanges_between_shares(runtime::PhysicalPlan& plan, const PipelineOpt
     // exchange (now within the shard).
     runtime::FusedOperator reader;
     reader.name = step + " (from every shard)";
+    reader.uid = fmt::format("{} (input {} from every shard)", to_uid, e.to_input);
     reader.kind = OperatorKind::kSource;
     reader.op = io::repartition_reader(re);
     reader.num_outputs = 1;

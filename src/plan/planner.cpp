@@ -51,10 +51,11 @@ class Planner {
     return static_cast<int>(plan_.tasks.size()) - 1;
   }
 
-  int add_op(int task, const std::string& name, OperatorKind kind,
+  int add_op(int task, const std::string& name, const std::string& uid, OperatorKind kind,
              std::shared_ptr<const Operator> op, int num_outputs) {
     FusedOperator f;
     f.name = name;
+    f.uid = uid;
     f.kind = kind;
     f.op = std::move(op);
     f.num_outputs = num_outputs;
@@ -82,14 +83,15 @@ class Planner {
 
   // Adds `op` fused behind `from` if parallelism allows; else in a new task fed by rebalance.
   Placement fuse_or_start(Placement from, int port, int parallelism, const std::string& name,
-                          OperatorKind kind, std::shared_ptr<const Operator> op, int num_outputs) {
+                          const std::string& uid, OperatorKind kind,
+                          std::shared_ptr<const Operator> op, int num_outputs) {
     if (options_.fuse && plan_.tasks[from.task].parallelism == parallelism) {
-      int o = add_op(from.task, name, kind, std::move(op), num_outputs);
+      int o = add_op(from.task, name, uid, kind, std::move(op), num_outputs);
       plan_.tasks[from.task].ops[from.op].fused_consumers[port].push_back(o);
       return {from.task, o};
     }
     int t = new_task(parallelism, 1);
-    int o = add_op(t, name, kind, std::move(op), num_outputs);
+    int o = add_op(t, name, uid, kind, std::move(op), num_outputs);
     bool same = plan_.tasks[from.task].parallelism == parallelism;
     connect(from, port, t, 0, same ? ExchangeKind::kForward : ExchangeKind::kRebalance, nullptr);
     return {t, o};
@@ -101,14 +103,14 @@ class Planner {
     switch (node.kind) {
       case OperatorKind::kSource: {
         int t = new_task(par, 0);
-        placed_[n] = {t, add_op(t, node.name, node.kind, node.op, node.num_outputs)};
+        placed_[n] = {t, add_op(t, node.name, node.uid, node.kind, node.op, node.num_outputs)};
         break;
       }
       case OperatorKind::kElementWise:
       case OperatorKind::kSink: {
         if (node.inputs.size() != 1) throw std::logic_error(node.name + ": expects one input");
         placed_[n] = fuse_or_start(producer(node.inputs[0]), node.inputs[0].port, par, node.name,
-                                   node.kind, node.op, node.num_outputs);
+                                   node.uid, node.kind, node.op, node.num_outputs);
         break;
       }
       case OperatorKind::kKeyed: {
@@ -119,14 +121,15 @@ class Planner {
         if (options_.lift_combiners && node.partial && !node.needs_raw_input) {
           // The partial aggregation runs in the producer's task: it shares its
           // parallelism when fused, else it gets a task of its own.
-          Placement partial =
-              fuse_or_start(from, port, plan_.tasks[from.task].parallelism,
-                            node.name + " (partial)", OperatorKind::kElementWise, node.partial, 1);
-          int o = add_op(t, node.name + " (merge)", node.kind, node.merge, node.num_outputs);
+          Placement partial = fuse_or_start(from, port, plan_.tasks[from.task].parallelism,
+                                            node.name + " (partial)", node.uid + " (partial)",
+                                            OperatorKind::kElementWise, node.partial, 1);
+          int o =
+              add_op(t, node.name + " (merge)", node.uid, node.kind, node.merge, node.num_outputs);
           connect(partial, 0, t, 0, ExchangeKind::kHash, node.partial_partitioner);
           placed_[n] = {t, o};
         } else {
-          int o = add_op(t, node.name, node.kind, node.op, node.num_outputs);
+          int o = add_op(t, node.name, node.uid, node.kind, node.op, node.num_outputs);
           connect(from, port, t, 0, ExchangeKind::kHash, node.partitioner);
           placed_[n] = {t, o};
         }
@@ -134,7 +137,7 @@ class Planner {
       }
       case OperatorKind::kMultiInput: {
         int t = new_task(par, static_cast<int>(node.inputs.size()));
-        int o = add_op(t, node.name, node.kind, node.op, node.num_outputs);
+        int o = add_op(t, node.name, node.uid, node.kind, node.op, node.num_outputs);
         for (std::size_t i = 0; i < node.inputs.size(); ++i) {
           Placement from = producer(node.inputs[i]);
           ExchangeKind kind =

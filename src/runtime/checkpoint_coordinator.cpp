@@ -5,6 +5,7 @@
 #include "runtime/stop_request.hpp"
 #include "state/checkpoint_claims.hpp"
 #include "state/checkpoint_store.hpp"
+#include "state/savepoint.hpp"
 
 namespace runnel::runtime {
 
@@ -89,14 +90,32 @@ bool CheckpointCoordinator::all_acknowledged() const {
 void CheckpointCoordinator::loop() {
   std::unique_lock lock(mu_);
   auto next = std::chrono::steady_clock::now() + config_.interval;
-  const auto stop_asked = [this] { return stop_.asked(); };
+  // Draining, a stop ends the sources instead (the executor sees it): the
+  // checkpoints go on until they have finished.
+  const auto stop_asked = [this] { return stop_.asked() && !config_.drain; };
   while (!stopping_) {
-    // A stop request (set by a signal handler, which cannot notify) is polled.
-    while (!stopping_ && !stop_asked() && std::chrono::steady_clock::now() < next)
+    // A stop or savepoint request (set by a signal handler, which cannot
+    // notify) is polled.
+    while (!stopping_ && !stop_asked() && !savepoint_asked() &&
+           std::chrono::steady_clock::now() < next)
       cv_.wait_until(
           lock, std::min(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
     if (stopping_ || stop_.aborted()) break;  // aborted: no final checkpoint
     const bool final = stop_asked();
+    bool savepoint = final && !config_.savepoint_dir.empty();
+    if (savepoint_asked()) {
+      savepoints_seen_ = savepoint_requests().load();
+      if (config_.savepoint_dir.empty()) {
+        log_(
+            "a savepoint was asked for, but this job has no savepoint directory "
+            "(--savepoint-dir): none taken");
+      } else if (running_sources_ == 0) {
+        log_("a savepoint was asked for, but every source has finished: none taken");
+      } else {
+        savepoint = true;
+      }
+      if (!savepoint && !final) continue;
+    }
     // Once every source has finished, the end of the job commits what is left.
     if (running_sources_ == 0) {
       if (final) {  // the job is ending by itself
@@ -133,7 +152,11 @@ void CheckpointCoordinator::loop() {
     lock.unlock();
     try {
       // A failure it tolerates leaves nothing to do: the next one covers it.
-      complete(id, started, final);
+      if (complete(id, started, final)) {
+        if (savepoint) save_point(id);
+      } else if (savepoint) {
+        log_(fmt::format("savepoint not taken: checkpoint {} failed; ask again", id));
+      }
     } catch (...) {
       fail_(std::current_exception());
       lock.lock();
@@ -152,6 +175,44 @@ void CheckpointCoordinator::loop() {
     next = std::chrono::steady_clock::now() + config_.interval;
   }
   in_flight_ = 0;
+}
+
+void CheckpointCoordinator::save_point(std::int64_t id) {
+  try {
+    const auto path =
+        state::write_savepoint(state::checkpoint_path(config_.dir, id), config_.savepoint_dir);
+    log_(fmt::format("savepoint {} taken: {} (restore it with --restore {})", id, path.string(),
+                     path.string()));
+    std::lock_guard lock(mu_);
+    stats_.last_savepoint = path.string();
+  } catch (const std::exception& e) {
+    log_(fmt::format("savepoint {} failed: {}; checkpoint {} stands in '{}'", id, e.what(), id,
+                     config_.dir.string()));
+  }
+}
+
+void CheckpointCoordinator::checkpoint_drained() {
+  std::int64_t id = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& per_task : slots_) {
+      for (auto& s : per_task) {
+        s.pending.reset();
+        if (!s.final)
+          throw std::logic_error("checkpoint_drained: a task instance has not finished");
+      }
+    }
+    id = next_id_++;
+    in_flight_pause_ = 0;
+  }
+  requested_.store(id, std::memory_order_release);
+  if (claim_ > 0) state::check_claim(config_.dir, claim_, fmt::format("checkpoint {}", id));
+  if (!complete(id, std::chrono::steady_clock::now(), true)) return;  // complete threw for a final
+  log_(
+      fmt::format("drained: checkpoint {} holds where the sources stopped; resume with "
+                  "--restore latest",
+                  id));
+  if (!config_.savepoint_dir.empty()) save_point(id);
 }
 
 void CheckpointCoordinator::failed(std::int64_t id, const std::string& why, bool final) {
@@ -195,7 +256,8 @@ bool CheckpointCoordinator::complete(std::int64_t id, std::chrono::steady_clock:
     for (std::size_t o = 0; o < task.ops.size(); ++o) {
       if (task.ops[o].op->checkpoint_support() != CheckpointSupport::kStateful) continue;
       state::OperatorCheckpoint op;
-      op.uid = fmt::format("{}.{}", t, o);
+      op.key = fmt::format("{}.{}", t, o);
+      op.uid = task.ops[o].uid;
       op.name = task.ops[o].name;
       op.format = task.ops[o].op->state_format();
       for (auto& s : slots_[t]) {

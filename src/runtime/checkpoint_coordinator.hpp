@@ -37,6 +37,13 @@ struct CheckpointConfig {
   int tolerable_failures = 0;
   // The memory backend: every this-many-th checkpoint is full (RowLog).
   int full_every = 10;
+  // Where savepoints go (state/savepoint.hpp); empty: none can be taken.
+  std::filesystem::path savepoint_dir;
+  // A restore drops saved state no operator of the plan takes.
+  bool allow_non_restored_state = false;
+  // A stop drains (the sources end, windows fire) instead of taking a final
+  // checkpoint at once; the executor takes it when every task has finished.
+  bool drain = false;
 };
 
 struct CheckpointStats {
@@ -51,6 +58,7 @@ struct CheckpointStats {
   // barrier: in the last completed checkpoint, and in any.
   double last_pause_seconds = 0;
   double max_pause_seconds = 0;
+  std::string last_savepoint;  // its directory; empty: none taken
 };
 
 class CheckpointCoordinator {
@@ -76,6 +84,9 @@ class CheckpointCoordinator {
   // The run's claim on the directory (state/checkpoint_claims.hpp): checked
   // before each checkpoint is written and before its output is published.
   void set_claim(std::int64_t claim) { claim_ = claim; }
+  // savepoint_requests() when the run started: a request after it is taken.
+  // Before start().
+  void set_savepoints_seen(std::uint64_t n) { savepoints_seen_ = n; }
   void start();
   void stop();  // abandons a checkpoint in flight; joins the thread
 
@@ -94,6 +105,11 @@ class CheckpointCoordinator {
                    double pause_seconds = 0);
   // It finished; snaps is its final state, valid for every later checkpoint.
   void finished(int task, int instance, std::vector<OperatorSnapshot> snaps);
+  // After a drain, once every task instance has finished and the
+  // coordinator is stopped: a last checkpoint of their final states (where
+  // the sources stopped, the windows fired), a savepoint too with a
+  // savepoint_dir. Throws if it cannot be written.
+  void checkpoint_drained();
 
   CheckpointStats stats() const;
 
@@ -109,6 +125,12 @@ class CheckpointCoordinator {
   bool complete(std::int64_t id, std::chrono::steady_clock::time_point started, bool final);
   // Checkpoint id could not be written (why): throws unless it may be tolerated.
   void failed(std::int64_t id, const std::string& why, bool final);
+  // Keeps checkpoint id as a savepoint; a failure is logged (the checkpoint
+  // itself stands).
+  void save_point(std::int64_t id);
+  bool savepoint_asked() const {
+    return savepoint_requests().load(std::memory_order_relaxed) != savepoints_seen_;
+  }
 
   const PhysicalPlan& plan_;
   const std::vector<std::vector<std::shared_ptr<SharedState>>>& shared_;
@@ -123,6 +145,7 @@ class CheckpointCoordinator {
   std::string needs_every_checkpoint_;
   int failures_in_row_ = 0;  // the coordinator thread's
   StopCheck stop_;
+  std::uint64_t savepoints_seen_ = 0;  // savepoint_requests() acted on
   JobMetrics* metrics_ = nullptr;
   std::int64_t next_id_;
   std::atomic<std::int64_t> requested_{0};

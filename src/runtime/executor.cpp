@@ -112,13 +112,15 @@ bool Executor::stop_requested_now() {
     return true;
   }
   // With checkpoints the coordinator takes a final one and then stops the
-  // job; without, the sources end here and the job drains.
-  if (coordinator_) return false;
+  // job; without, or told to drain, the sources end here and the job drains.
+  if (coordinator_ && !options_.checkpoints.drain) return false;
   draining_ = true;
   return true;
 }
 
 ExecutionStats Executor::run() {
+  // A savepoint asked for while the run starts (restores) is taken once it runs.
+  const std::uint64_t savepoints_at_start = savepoint_requests().load();
   if (!prepared_) prepare();
   const auto start = std::chrono::steady_clock::now();
   const bool checkpointing = options_.streaming && !options_.checkpoints.dir.empty();
@@ -134,12 +136,27 @@ ExecutionStats Executor::run() {
   stop_ = StopCheck(stop_requests().load(), options_.stop);
   if (coordinator_) {
     coordinator_->set_stop(stop_);
+    coordinator_->set_savepoints_seen(savepoints_at_start);
     coordinator_->start();
   }
   metrics_->set_state(JobState::kRunning);
   watch_rejections([&] { run_threads(graph.runs); });
   // No checkpoint commits while the job's end commits (or aborts) the sinks.
   if (coordinator_) coordinator_->stop();
+  // Drained: a last checkpoint records where the sources stopped (it
+  // publishes the file output, so the rejection limit is judged first; an
+  // aborted run takes none).
+  if (coordinator_ && draining_ && !failed_ && !stop_.aborted()) {
+    if (std::string why = rejection_problem(true); !why.empty())
+      fail(std::make_exception_ptr(UserError(why)));
+  }
+  if (coordinator_ && draining_ && !failed_ && !stop_.aborted()) {
+    try {
+      coordinator_->checkpoint_drained();
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  }
   commit_job();
   if (failed_ && !stopped_) {
     metrics_->set_state(JobState::kFailed);

@@ -122,7 +122,13 @@ class Executor {
   std::int64_t prepare_restore();
   // Why an operator cannot restore checkpoint `c`, or "".
   std::string restore_problem(const state::LoadedCheckpoint& c) const;
-  void check_same_pipeline(const state::LoadedCheckpoint& c) const;
+  // The saved state of operator o of task t: by its uid, or by position in
+  // a checkpoint written before uids.
+  const state::LoadedOperator* saved_state(const state::LoadedCheckpoint& c, std::size_t t,
+                                           std::size_t o) const;
+  // Throws a UserError when `c`'s state does not fit this plan.
+  void check_state_fits(const state::LoadedCheckpoint& c) const;
+  void check_positional_state_fits(const state::LoadedCheckpoint& c) const;
   void recover_sinks();
   // The restored state of this instance's operators: operator state whole,
   // keyed state for the key groups it now owns.
@@ -169,7 +175,7 @@ class Executor {
   std::shared_ptr<JobMetrics> metrics_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};   // failed_ was set by a stop request, not an error
-  std::atomic<bool> draining_{false};  // streaming without checkpoints: sources end on a stop
+  std::atomic<bool> draining_{false};  // a stop ends the sources (no checkpoints, or drain)
   StopCheck stop_;                     // whether this run was asked to stop (see stop_request.hpp)
   std::exception_ptr error_;
   std::vector<std::vector<std::unique_ptr<class BatchQueue>>> queues_;  // [task][instance]

@@ -16,10 +16,15 @@ std::string PhysicalPlan::explain() const {
     }
     for (std::size_t o = 0; o < task.ops.size(); ++o) {
       const auto& op = task.ops[o];
-      out += fmt::format("  {} {}\n", o == 0 ? "*" : "+", op.name);
+      // What a checkpoint saves its state under (PCollection::uid).
+      const bool stateful = op.op && op.op->checkpoint_support() == CheckpointSupport::kStateful;
+      out += fmt::format("  {} {}{}\n", o == 0 ? "*" : "+", op.name,
+                         stateful ? fmt::format("  [uid '{}']", op.uid) : std::string());
     }
   }
-  out += "(* heads a task; + is fused into it: no queue between them)\n";
+  out +=
+      "(* heads a task; + is fused into it: no queue between them; [uid] names the state a "
+      "checkpoint saves)\n";
   return out;
 }
 

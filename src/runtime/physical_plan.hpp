@@ -13,6 +13,9 @@ namespace runnel::runtime {
 
 struct FusedOperator {
   std::string name;
+  // What its state is saved and restored under (NodeSpec::uid, with " (partial)"
+  // for a lifted combiner's pre-aggregation).
+  std::string uid;
   OperatorKind kind = OperatorKind::kElementWise;
   std::shared_ptr<const Operator> op;
   int num_outputs = 1;

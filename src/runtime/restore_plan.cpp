@@ -16,9 +16,28 @@
 namespace runnel::runtime {
 namespace {
 
-std::string uid_of(std::size_t task, std::size_t op) { return fmt::format("{}.{}", task, op); }
+std::string key_of(std::size_t task, std::size_t op) { return fmt::format("{}.{}", task, op); }
+
+// The kind of transform an operator belongs to, which must write and read
+// the same state: its name without what it reads or writes ("write text
+// 'out'" is a "write text"), and a lifted combiner's merge is the combiner
+// unlifted (a trigger that counts elements turns lifting off).
+std::string transform_of(std::string name) {
+  constexpr std::string_view kMerge = " (merge)";
+  if (name.size() > kMerge.size() && name.ends_with(kMerge))
+    name.resize(name.size() - kMerge.size());
+  if (const auto quote = name.find(" '"); quote != std::string::npos) name.resize(quote);
+  return name;
+}
 
 }  // namespace
+
+const state::LoadedOperator* Executor::saved_state(const state::LoadedCheckpoint& c, std::size_t t,
+                                                   std::size_t o) const {
+  // Written before runnel saved state by uid: by position, as it was taken.
+  if (c.positional()) return c.find(key_of(t, o));
+  return c.find_uid(plan_.tasks[t].ops[o].uid);
+}
 
 std::int64_t Executor::start_checkpointing() {
   for (const auto& task : plan_.tasks) {
@@ -57,8 +76,8 @@ std::string Executor::restore_problem(const state::LoadedCheckpoint& c) const {
   const auto& tasks = plan_.tasks;
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
-      const auto* saved = c.find(uid_of(t, o));
-      // A newer format is refused by check_same_pipeline, with its own message.
+      const auto* saved = saved_state(c, t, o);
+      // A newer format is refused by check_state_fits, with its own message.
       if (saved == nullptr || saved->format > tasks[t].ops[o].op->state_format()) continue;
       std::string why =
           tasks[t].ops[o].op->restore_problem(shared_[t][o].get(), c.id, saved->operator_states);
@@ -95,10 +114,13 @@ std::int64_t Executor::prepare_restore() {
     first_id = std::max(
         first_id,
         state::highest_checkpoint_id(std::filesystem::path(cfg.restore).parent_path()) + 1);
+    // A savepoint restored into another directory: new ids stay above its
+    // own, which the sinks' published epochs are numbered by.
+    first_id = std::max(first_id, restored_->id + 1);
   }
   restored_id_ = restored_ ? restored_->id : 0;
   if (restored_) {
-    check_same_pipeline(*restored_);
+    check_state_fits(*restored_);
     // How long finding, reading and checking it took: what a standby copy saves.
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)
@@ -110,7 +132,7 @@ std::int64_t Executor::prepare_restore() {
   return first_id;
 }
 
-void Executor::check_same_pipeline(const state::LoadedCheckpoint& c) const {
+void Executor::check_state_fits(const state::LoadedCheckpoint& c) const {
   if (c.max_parallelism != options_.max_parallelism) {
     throw UserError(fmt::format(
         "checkpoint '{}' has {} key groups but the job runs with {}; the max parallelism "
@@ -127,16 +149,73 @@ void Executor::check_same_pipeline(const state::LoadedCheckpoint& c) const {
         c.path.string(), c.key_groups.first, c.key_groups.last(), now.first, now.last(),
         options_.share, options_.shares));
   }
+  if (c.positional()) {
+    check_positional_state_fits(c);
+    return;
+  }
+  // Each saved state goes to the operator with its uid, of the same kind;
+  // operators without saved state start empty; state nothing takes is
+  // refused, or dropped when the user allows it.
+  const auto& tasks = plan_.tasks;
+  std::vector<bool> taken(c.operators.size(), false);
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
+      const auto& op = tasks[t].ops[o];
+      if (op.op->checkpoint_support() != CheckpointSupport::kStateful) continue;
+      const auto* saved = saved_state(c, t, o);
+      if (saved == nullptr) {
+        log(fmt::format("'{}' (uid '{}') starts empty: checkpoint {} has no state for it", op.name,
+                        op.uid, c.id));
+        continue;
+      }
+      for (std::size_t k = 0; k < c.operators.size(); ++k)
+        if (&c.operators[k].second == saved) taken[k] = true;
+      if (transform_of(saved->name) != transform_of(op.name)) {
+        throw UserError(fmt::format(
+            "checkpoint '{}': the state saved under uid '{}' was written by '{}', but this "
+            "pipeline's '{}' has that uid; give each its own uid, or restore with the job that "
+            "wrote it",
+            c.path.string(), op.uid, saved->name, op.name));
+      }
+      if (const std::uint32_t reads = op.op->state_format(); saved->format > reads) {
+        throw UserError(fmt::format(
+            "checkpoint '{}': the state of '{}' was written in format {}, by a later version of "
+            "this job or of runnel; this one reads formats up to {}. Restore with that version",
+            c.path.string(), op.name, saved->format, reads));
+      }
+    }
+  }
+  std::string left;
+  for (std::size_t k = 0; k < c.operators.size(); ++k) {
+    if (taken[k]) continue;
+    const auto& saved = c.operators[k].second;
+    left += fmt::format("{}'{}' ({})", left.empty() ? "" : ", ", saved.uid, saved.name);
+  }
+  if (left.empty()) return;
+  if (!options_.checkpoints.allow_non_restored_state) {
+    throw UserError(fmt::format(
+        "checkpoint '{}' holds state for uid {} that no transform of this pipeline has: give the "
+        "transform that held it the same uid() (see `runnel checkpoints` for what a checkpoint "
+        "holds), or pass --allow-non-restored-state to drop that state",
+        c.path.string(), left));
+  }
+  log(fmt::format("dropping the state of uid {} from checkpoint {} (--allow-non-restored-state)",
+                  left, c.id));
+}
+
+void Executor::check_positional_state_fits(const state::LoadedCheckpoint& c) const {
   // Every stateful operator must be where it was.
   const auto& tasks = plan_.tasks;
   std::size_t matched = 0;
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
       if (tasks[t].ops[o].op->checkpoint_support() != CheckpointSupport::kStateful) continue;
-      const auto* saved = c.find(uid_of(t, o));
+      const auto* saved = saved_state(c, t, o);
       if (saved == nullptr || saved->name != tasks[t].ops[o].name) {
         throw UserError(fmt::format(
-            "checkpoint '{}' was taken by a different pipeline: it has no state for '{}'",
+            "checkpoint '{}' was taken before runnel saved state by uid, by a different pipeline: "
+            "it has no state for '{}' (such a checkpoint restores only into the pipeline that "
+            "took it)",
             c.path.string(), tasks[t].ops[o].name));
       }
       if (const std::uint32_t reads = tasks[t].ops[o].op->state_format(); saved->format > reads) {
@@ -160,7 +239,7 @@ void Executor::recover_sinks() {
   const auto& tasks = plan_.tasks;
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     for (std::size_t o = 0; o < tasks[t].ops.size(); ++o) {
-      const auto* saved = restored_ ? restored_->find(uid_of(t, o)) : nullptr;
+      const auto* saved = restored_ ? saved_state(*restored_, t, o) : nullptr;
       tasks[t].ops[o].op->recover(shared_[t][o].get(), restored_id_,
                                   saved ? saved->operator_states : none);
     }
@@ -172,7 +251,7 @@ void Executor::assign_restored_state(InstanceRun& r) const {
   r.restore.resize(task.ops.size());
   for (std::size_t o = 0; o < task.ops.size(); ++o) {
     if (task.ops[o].op->checkpoint_support() != CheckpointSupport::kStateful) continue;
-    const auto* saved = restored_->find(uid_of(static_cast<std::size_t>(r.task), o));
+    const auto* saved = saved_state(*restored_, static_cast<std::size_t>(r.task), o);
     if (saved == nullptr) continue;
     RestoredState in;
     in.checkpoint_id = restored_->id;

@@ -8,4 +8,9 @@ std::atomic<std::uint64_t>& stop_requests() {
   return requests;
 }
 
+std::atomic<std::uint64_t>& savepoint_requests() {
+  static std::atomic<std::uint64_t> requests{0};
+  return requests;
+}
+
 }  // namespace runnel::runtime

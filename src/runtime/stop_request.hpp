@@ -14,6 +14,11 @@ namespace runnel::runtime {
 // clearing, and concurrent runs all see it).
 std::atomic<std::uint64_t>& stop_requests();
 
+// How many savepoints were requested in this process so far (a signal
+// handler may raise it): the checkpoint coordinators take one for each change
+// they see.
+std::atomic<std::uint64_t>& savepoint_requests();
+
 // A run's own request (Pipeline::request_stop / request_abort).
 enum class OwnStop : int { kNone = 0, kStop = 1, kAbort = 2 };
 

@@ -217,11 +217,11 @@ std::uint64_t write_checkpoint_files(const fs::path& tmp_dir, const CheckpointCo
   if (content.claim > 0) manifest += fmt::format("claim {}\n", content.claim);
   std::uint64_t total = 0;
   for (const auto& op : content.operators) {
-    manifest +=
-        fmt::format("op {} {} {}\nformat {}\n", op.uid, op.instances.size(), op.name, op.format);
+    manifest += fmt::format("op {} {} {}\nuid {}\nformat {}\n", op.key, op.instances.size(),
+                            op.name, op.uid, op.format);
     for (std::size_t i = 0; i < op.instances.size(); ++i) {
       const auto& snap = op.instances[i];
-      const std::string state_file = fmt::format("{}-{}.state", op.uid, i);
+      const std::string state_file = fmt::format("{}-{}.state", op.key, i);
       std::vector<const std::string*> pieces{&snap.operator_state};
       std::string sections =
           fmt::format("os 0 {} {:016x}", snap.operator_state.size(), checksum(snap.operator_state));
@@ -240,7 +240,7 @@ std::uint64_t write_checkpoint_files(const fs::path& tmp_dir, const CheckpointCo
                               offset, sections);
       if (!snap.native_dir.empty()) {
         snap.wait_written();  // a log written off its task thread, or why it was not
-        const std::string native = fmt::format("{}-{}.db", op.uid, i);
+        const std::string native = fmt::format("{}-{}.db", op.key, i);
         auto files = link_native_dir(snap.native_dir, tmp_dir / native);
         manifest += fmt::format("native {} {}", native, files.size());
         for (const auto& f : files) {
@@ -356,9 +356,11 @@ void parse_manifest(const std::string& body, CheckpointInfo& info) {
       f >> info.claim;
     } else if (tag == "op") {
       OperatorInfo op;
-      f >> op.uid >> op.parallelism;
+      f >> op.key >> op.parallelism;
       std::getline(f >> std::ws, op.name);
       info.operators.push_back(std::move(op));
+    } else if (tag == "uid" && !info.operators.empty()) {
+      std::getline(f >> std::ws, info.operators.back().uid);
     } else if (tag == "format" && !info.operators.empty()) {
       f >> info.operators.back().format;
     } else if (tag == "inst" && !info.operators.empty()) {
@@ -503,9 +505,23 @@ std::int64_t highest_checkpoint_id(const fs::path& dir) {
   return best;
 }
 
-const LoadedOperator* LoadedCheckpoint::find(const std::string& uid) const {
-  for (const auto& [u, op] : operators) {
-    if (u == uid) return &op;
+bool LoadedCheckpoint::positional() const {
+  return std::any_of(operators.begin(), operators.end(),
+                     [](const auto& op) { return op.second.uid.empty(); });
+}
+
+fs::path checkpoint_path(const fs::path& dir, std::int64_t id) { return dir / dir_name(id); }
+
+const LoadedOperator* LoadedCheckpoint::find(const std::string& key) const {
+  for (const auto& [k, op] : operators) {
+    if (k == key) return &op;
+  }
+  return nullptr;
+}
+
+const LoadedOperator* LoadedCheckpoint::find_uid(const std::string& uid) const {
+  for (const auto& [k, op] : operators) {
+    if (op.uid == uid) return &op;
   }
   return nullptr;
 }
@@ -521,6 +537,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointChecks& c
   out.claim = info.claim;
   for (const auto& op : info.operators) {
     LoadedOperator lo;
+    lo.uid = op.uid;
     lo.name = op.name;
     lo.parallelism = op.parallelism;
     lo.format = op.format;
@@ -561,7 +578,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path, const CheckpointChecks& c
         }
       }
     }
-    out.operators.emplace_back(op.uid, std::move(lo));
+    out.operators.emplace_back(op.key, std::move(lo));
   }
   return out;
 }

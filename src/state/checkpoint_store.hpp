@@ -19,8 +19,9 @@ namespace runnel::state {
 
 // One operator of the job, with each instance's snapshot.
 struct OperatorCheckpoint {
-  std::string uid;           // stable position in the plan ("task.op")
-  std::string name;          // for people, and to check a restore is the same pipeline
+  std::string key;           // names its files: the position in the plan ("task.op")
+  std::string uid;           // what a restore maps its state by (PCollection::uid)
+  std::string name;          // for people, and to check a restore's transform is the same kind
   std::uint32_t format = 1;  // Operator::state_format() of what the instances wrote
   std::vector<OperatorSnapshot> instances;
 };
@@ -56,7 +57,8 @@ struct InstanceInfo {
   std::vector<NativeFileInfo> native_files;
 };
 struct OperatorInfo {
-  std::string uid, name;
+  std::string key, name;
+  std::string uid;  // empty in checkpoints written before runnel saved state by uid
   int parallelism = 0;
   std::uint32_t format = 1;  // 1 when the manifest names none (checkpoints written before it)
   std::vector<InstanceInfo> instances;
@@ -102,11 +104,15 @@ std::uint64_t bytes_shared_with(const CheckpointInfo& c, const CheckpointInfo& b
 std::vector<CheckpointInfo> list_checkpoints(const std::filesystem::path& dir, bool verify,
                                              const CheckpointChecks& checks = {});
 
+// The directory of checkpoint `id` under `dir` (once complete).
+std::filesystem::path checkpoint_path(const std::filesystem::path& dir, std::int64_t id);
+
 // The highest checkpoint id ever used under dir (complete or not); 0 if none.
 std::int64_t highest_checkpoint_id(const std::filesystem::path& dir);
 
 // A checkpoint read back for a restore.
 struct LoadedOperator {
+  std::string uid;  // empty: an old checkpoint, whose state maps by position (the key)
   std::string name;
   int parallelism = 0;
   std::uint32_t format = 1;
@@ -120,8 +126,12 @@ struct LoadedCheckpoint {
   int max_parallelism = 0;
   KeyGroupRange key_groups;
   std::int64_t claim = 0;
-  std::vector<std::pair<std::string, LoadedOperator>> operators;  // by uid
-  const LoadedOperator* find(const std::string& uid) const;
+  std::vector<std::pair<std::string, LoadedOperator>> operators;  // by key ("task.op")
+  // Written before runnel saved state by uid: it restores only into the same
+  // plan, by position.
+  bool positional() const;
+  const LoadedOperator* find(const std::string& key) const;
+  const LoadedOperator* find_uid(const std::string& uid) const;
 };
 
 // Loads and verifies a checkpoint; throws std::runtime_error saying what is wrong.

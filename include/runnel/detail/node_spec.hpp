@@ -27,6 +27,9 @@ struct PortRef {
 
 struct NodeSpec {
   std::string name;  // shown by explain
+  // The id its state is saved under in checkpoints (PCollection::uid()); empty:
+  // derived when the pipeline runs (see Pipeline's stable default ids).
+  std::string uid;
   OperatorKind kind = OperatorKind::kElementWise;
   std::shared_ptr<const Operator> op;
   int num_outputs = 1;

@@ -46,7 +46,9 @@ class OutputDirectory final : public SharedState {
   std::filesystem::path pending_path(int instance, std::int64_t epoch) const;
   std::filesystem::path epoch_path(int instance, std::int64_t epoch) const;
   void register_epoch_part(int instance, std::int64_t epoch);  // thread-safe
-  // Publishes pending parts (those that exist), given as (instance, epoch).
+  // Publishes pending parts, given as (instance, epoch); one already published
+  // stays so; one neither pending nor published is a UserError (something else
+  // removed it).
   void commit_epochs(const std::vector<std::pair<int, std::int64_t>>& parts);
   // A restore of checkpoint `id`: publishes `parts` (what it covers) and
   // removes later epochs' parts, pending or published, and _SUCCESS.

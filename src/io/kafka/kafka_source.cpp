@@ -272,7 +272,7 @@ class KafkaSourceOp final : public Operator {
         trouble = e.what();
       }
       if (topic_partitions_) {
-        if (waiting_for_topic_)
+        if (waiting_for_topic_ && splits_.instance == 0)
           log_info(
               fmt::format("Kafka source: {} exists now; reading it", io::kafka_client::where(io_)));
         waiting_for_topic_ = false;
@@ -280,7 +280,8 @@ class KafkaSourceOp final : public Operator {
       }
       if (!io_.wait_topic)
         throw UserError(io::kafka_client::missing_topic(consumer_.get(), io_, io_.metadata_wait));
-      if (!waiting_for_topic_ || now >= next_topic_warning_) {
+      // One instance speaks for all (each checks for itself).
+      if (splits_.instance == 0 && (!waiting_for_topic_ || now >= next_topic_warning_)) {
         log_warn(fmt::format(
             "Kafka source: {}{}; waiting for it (--wait-for-topic)",
             trouble.empty() ? io::kafka_client::where(io_) + " does not exist" : trouble,
@@ -289,9 +290,9 @@ class KafkaSourceOp final : public Operator {
                               std::chrono::duration_cast<std::chrono::seconds>(now - waiting_since_)
                                   .count())
                 : ""));
-        if (!waiting_for_topic_) waiting_since_ = now;
         next_topic_warning_ = now + std::chrono::seconds(10);
       }
+      if (!waiting_for_topic_) waiting_since_ = now;
       waiting_for_topic_ = true;
       // Every instance asks: every two seconds, not to load a large cluster.
       next_topic_check_ = now + std::chrono::seconds(2);

@@ -585,9 +585,10 @@ TEST(Checkpoints, StateFormatNewerThanTheOperatorReadsIsRefused) {
     state::CheckpointContent c;
     c.id = loaded.id;
     c.max_parallelism = loaded.max_parallelism;
-    for (const auto& [uid, lo] : loaded.operators) {
+    for (const auto& [key, lo] : loaded.operators) {
       state::OperatorCheckpoint op;
-      op.uid = uid;
+      op.key = key;
+      op.uid = lo.uid;
       op.name = lo.name;
       op.format = newer != 0 ? newer : lo.format;
       op.instances.resize(static_cast<std::size_t>(lo.parallelism));

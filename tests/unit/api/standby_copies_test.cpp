@@ -65,7 +65,8 @@ state::CheckpointContent checkpoint(std::int64_t id) {
   c.id = id;
   c.max_parallelism = 4;
   state::OperatorCheckpoint op;
-  op.uid = "1.0";
+  op.key = "1.0";
+  op.uid = "counts";
   op.name = "count";
   OperatorSnapshot s;
   s.operator_state = "state " + std::to_string(id);

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "run_while.hpp"
 #include "state/checkpoint_store.hpp"
 #include "test_util.hpp"
 
@@ -29,21 +30,12 @@ io::GeneratorIO<Tick, Tick (*)(const io::GeneratedEvent&)> ticks(std::uint64_t e
       });
 }
 
-// Stops the pipeline `after` into its run.
+// Stops the pipelines of the process `after` into this one's run.
 RunResult run_and_stop(Pipeline& p, std::chrono::milliseconds after) {
-  std::thread stopper([after] {
+  return runnel::testing::run_while(p, [after] {
     std::this_thread::sleep_for(after);
     request_stop();
   });
-  RunResult r;
-  try {
-    r = p.run();
-  } catch (...) {
-    stopper.join();
-    throw;
-  }
-  stopper.join();
-  return r;
 }
 
 TEST(Stop, WithCheckpointsAFinalCheckpointThatARestoreContinues) {

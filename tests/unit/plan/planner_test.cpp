@@ -168,13 +168,38 @@ TEST(Planner, ExplainShowsWhatIsFused) {
       .count_per_element()
       .collect();
   std::string text = p.explain();
-  EXPECT_NE(text.find("Task 0 (parallelism 2)\n  * create\n  + map\n  + filter\n  + "
-                      "count_per_element (partial)"),
+  EXPECT_NE(text.find("Task 0 (parallelism 2)\n  * create  [uid 'create']\n  + map\n  + "
+                      "filter\n  + count_per_element (partial)\n"),
+            std::string::npos)
+      << text;
+  // Stateless steps are left out of the derived ids.
+  EXPECT_NE(text.find("  * count_per_element (merge)  [uid 'create/count_per_element']"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("<- hash(key group) from task 0 [count_per_element (partial)]"),
             std::string::npos)
       << text;
+}
+
+TEST(Planner, DerivedIdsFollowTheStatefulTransformsUpstream) {
+  auto ids = [](bool more) {
+    Pipeline p;
+    auto in = p.create(std::vector<std::string>{"a"});
+    if (more) in.map([](const std::string& s) { return s.size(); }).sum().collect();
+    auto counts = (more ? in.filter([](const std::string& s) { return !s.empty(); }) : in)
+                      .count_per_element();
+    counts.map([](const auto& kv) { return kv.first; }).count_per_element().collect();
+    if (more) in.count_per_element().discard();
+    return p.explain();
+  };
+  const std::string before = ids(false), after = ids(true);
+  for (const char* id :
+       {"[uid 'create/count_per_element']", "[uid 'create/count_per_element/count_per_element']"}) {
+    EXPECT_NE(before.find(id), std::string::npos) << before;
+    EXPECT_NE(after.find(id), std::string::npos) << after;
+  }
+  // The same name after the same stateful transforms: numbered in order.
+  EXPECT_NE(after.find("[uid 'create/count_per_element #2']"), std::string::npos) << after;
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ CheckpointContent sample(std::int64_t id) {
   c.id = id;
   c.max_parallelism = 8;
   OperatorCheckpoint op;
-  op.uid = "1.0";
+  op.key = "1.0";
+  op.uid = "counts";
   op.name = "combine per key";
   for (int i = 0; i < 2; ++i) {
     OperatorSnapshot s;

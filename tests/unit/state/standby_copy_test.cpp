@@ -41,7 +41,8 @@ class StandbyCopyTest : public ::testing::Test {
     c.id = id;
     c.max_parallelism = 4;
     OperatorCheckpoint op;
-    op.uid = "1.0";
+    op.key = "1.0";
+    op.uid = "counts";
     op.name = "count per key";
     OperatorSnapshot s;
     s.operator_state = fmt::format("state at {}", id);
