@@ -179,10 +179,14 @@ void CheckpointCoordinator::loop() {
 
 void CheckpointCoordinator::save_point(std::int64_t id) {
   try {
+    const auto start = std::chrono::steady_clock::now();
     const auto path =
         state::write_savepoint(state::checkpoint_path(config_.dir, id), config_.savepoint_dir);
-    log_(fmt::format("savepoint {} taken: {} (restore it with --restore {})", id, path.string(),
-                     path.string()));
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    log_(fmt::format("savepoint {} taken: {}, linked in {} ms (restore it with --restore {})", id,
+                     path.string(), ms, path.string()));
     std::lock_guard lock(mu_);
     stats_.last_savepoint = path.string();
   } catch (const std::exception& e) {
