@@ -312,9 +312,15 @@ std::string read_manifest(const fs::path& path, std::string& body) {
   } catch (const std::exception& e) {
     return std::string("cannot read _manifest: ") + e.what();
   }
-  // The last line checks every line before it.
+  // The last line checks every line before it, and is exactly
+  // "checksum <16 lowercase hex digits>\n": a byte changed in it is found too.
+  constexpr std::size_t kDigits = 16;
   auto pos = text.rfind("checksum ");
-  if (pos == std::string::npos || text.compare(0, std::strlen(kMagic), kMagic) != 0)
+  const bool whole_line =
+      pos != std::string::npos && text.size() == pos + 9 + kDigits + 1 && text.back() == '\n' &&
+      std::all_of(text.begin() + static_cast<std::ptrdiff_t>(pos + 9), text.end() - 1,
+                  [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (!whole_line || text.compare(0, std::strlen(kMagic), kMagic) != 0)
     return "damaged _manifest (no header or checksum line)";
   std::uint64_t want = std::strtoull(text.c_str() + pos + 9, nullptr, 16);
   if (checksum(std::string_view(text).substr(0, pos)) != want)

@@ -40,6 +40,31 @@ void flip_byte(const fs::path& file, std::size_t offset) {
   f.write(&c, 1);
 }
 
+// The manifest's checksum line must be whole: a changed newline after it, or a
+// hex digit in another case (the same number to strtoull), is damage too.
+TEST(CheckpointStore, AnyByteChangedInTheChecksumLineIsFound) {
+  runnel::testing::ScratchDir dir;
+  write_checkpoint(dir.path(), sample(3));
+  const fs::path manifest = dir.path() / "chk-000000003" / "_manifest";
+  const std::string text = runnel::testing::read_file(manifest);
+  const auto sum = text.rfind("checksum ") + 9;
+  auto damaged = [&](std::string changed) {
+    runnel::testing::write_file(manifest, changed);
+    return !inspect_checkpoint(dir.path() / "chk-000000003", true).valid;
+  };
+  std::string newline = text;
+  newline.back() = '\v';  // bit 0 of '\n'
+  EXPECT_TRUE(damaged(newline));
+  const auto letter = text.find_first_of("abcdef", sum);
+  if (letter != std::string::npos) {
+    std::string upper = text;
+    upper[letter] = static_cast<char>(upper[letter] - 'a' + 'A');  // bit 5
+    EXPECT_TRUE(damaged(upper));
+  }
+  EXPECT_TRUE(damaged(text + "\n"));
+  EXPECT_FALSE(damaged(text));
+}
+
 TEST(CheckpointStore, WritesAndLoadsBack) {
   runnel::testing::ScratchDir dir;
   write_checkpoint(dir.path(), sample(3));
