@@ -147,11 +147,8 @@ ExecutionStats Executor::run() {
   // publishes the file output, so the rejection limit is judged first; an
   // aborted run takes none).
   if (coordinator_ && draining_ && !failed_ && !stop_.aborted()) {
-    if (std::string why = rejection_problem(true); !why.empty())
-      fail(std::make_exception_ptr(UserError(why)));
-  }
-  if (coordinator_ && draining_ && !failed_ && !stop_.aborted()) {
     try {
+      if (std::string why = rejection_problem(true); !why.empty()) throw UserError(why);
       coordinator_->checkpoint_drained();
     } catch (...) {
       fail(std::current_exception());

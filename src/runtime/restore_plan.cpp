@@ -30,6 +30,17 @@ std::string transform_of(std::string name) {
   return name;
 }
 
+// A state written in a format newer than the operator reads is refused, not misread.
+void check_format(const state::LoadedCheckpoint& c, const FusedOperator& op,
+                  const state::LoadedOperator& saved) {
+  if (const std::uint32_t reads = op.op->state_format(); saved.format > reads) {
+    throw UserError(fmt::format(
+        "checkpoint '{}': the state of '{}' was written in format {}, by a later version of "
+        "this job or of runnel; this one reads formats up to {}. Restore with that version",
+        c.path.string(), op.name, saved.format, reads));
+  }
+}
+
 }  // namespace
 
 const state::LoadedOperator* Executor::saved_state(const state::LoadedCheckpoint& c, std::size_t t,
@@ -177,12 +188,7 @@ void Executor::check_state_fits(const state::LoadedCheckpoint& c) const {
             "wrote it",
             c.path.string(), op.uid, saved->name, op.name));
       }
-      if (const std::uint32_t reads = op.op->state_format(); saved->format > reads) {
-        throw UserError(fmt::format(
-            "checkpoint '{}': the state of '{}' was written in format {}, by a later version of "
-            "this job or of runnel; this one reads formats up to {}. Restore with that version",
-            c.path.string(), op.name, saved->format, reads));
-      }
+      check_format(c, op, *saved);
     }
   }
   std::string left;
@@ -218,12 +224,7 @@ void Executor::check_positional_state_fits(const state::LoadedCheckpoint& c) con
             "took it)",
             c.path.string(), tasks[t].ops[o].name));
       }
-      if (const std::uint32_t reads = tasks[t].ops[o].op->state_format(); saved->format > reads) {
-        throw UserError(fmt::format(
-            "checkpoint '{}': the state of '{}' was written in format {}, by a later version of "
-            "this job or of runnel; this one reads formats up to {}. Restore with that version",
-            c.path.string(), tasks[t].ops[o].name, saved->format, reads));
-      }
+      check_format(c, tasks[t].ops[o], *saved);
       ++matched;
     }
   }
