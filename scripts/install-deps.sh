@@ -11,8 +11,10 @@ packages=(
   prometheus-cpp-dev libcpp-httplib-dev
   # the runnel CLI's allocator
   libmimalloc-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
+  # tests and benchmarks; clang-16 and libFuzzer for the fuzz targets (clang 14
+  # fails on GCC 12's <ranges>)
+  libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev clang-16 libfuzzer-16-dev
+  libclang-rt-16-dev
   # a Kafka client no one here wrote, for the interop tests; Python for the metrics tests
   kcat python3
   # network namespaces for the scale-out test's members (used when it runs as root)

@@ -6,7 +6,9 @@
 #      test suites (unit, integration, property)
 #   2. the unit and property suites again under AddressSanitizer + UBSan (Debug)
 #   3. the unit suite (the executor's threads, queues and exchanges) under ThreadSanitizer
-#   4. an install, and the examples built against it with find_package(runnel)
+#   4. each decoder's libFuzzer target for a bounded time (scripts/fuzz.sh:
+#      clang-16, ASan + UBSan), from its seeds and the inputs of crashes it found
+#   5. an install, and the examples built against it with find_package(runnel)
 # Warnings are errors here (RUNNEL_WERROR), not in a user's default build. The
 # sanitized suites run as shards, two at a time: one process of a suite leaves
 # a core idle most of the time.
@@ -66,6 +68,9 @@ build build-tsan --target runnel_unit_tests
 # Four shards, each with ctest's ten minutes, two at a time.
 GTEST_FILTER='-*Kafka*' TSAN_OPTIONS="halt_on_error=1 suppressions=$(pwd)/tests/tsan.supp" \
   ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R 'runnel_unit_tests'
+
+echo "== fuzzing: every decoder of outside bytes, ${RUNNEL_FUZZ_SECONDS:-30} s each"
+bash scripts/fuzz.sh "${RUNNEL_FUZZ_SECONDS:-30}"
 
 echo "== install, then build the examples against it with find_package(runnel)"
 prefix=$(pwd)/build/install-check

@@ -125,6 +125,10 @@ struct Value {
         out += "null";  // JSON has no NaN or infinity
         return;
       }
+      if (v == 0 && std::signbit(v)) {
+        out += "-0.0";  // "-0" reads back as the integer 0 (found by tests/fuzz/json_fuzz)
+        return;
+      }
       char buf[64];
       auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
       out.append(buf, end);

@@ -119,11 +119,15 @@ struct PipelineOptions {
   // stopped: Flink's stop --drain).
   bool drain_on_stop = false;
 
-  // While it runs, the job serves its figures on 127.0.0.1:metrics_port:
+  // While it runs, the job serves its figures on metrics_address:metrics_port:
   // /metrics (Prometheus text format), /api/job (the plan and its figures as
   // JSON) and / (a web page of both). -1: off; 0: a free port, which is
   // logged and passed to `on_metrics_port`.
   int metrics_port = -1;
+  // The address it listens on: loopback unless told otherwise (the figures
+  // name topics, paths and operators); another is logged as a warning.
+  // "0.0.0.0" listens on every interface.
+  std::string metrics_address = "127.0.0.1";
   std::function<void(int port)> on_metrics_port;
   // Serves the final figures this long after the job ends (a short job ends
   // between two Prometheus scrapes otherwise), then returns from run().

@@ -78,51 +78,6 @@ class StopSignals {
 
 }  // namespace
 
-std::size_t parse_byte_size(const std::string& text, const std::string& flag) {
-  std::uint64_t number = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  std::size_t i = static_cast<std::size_t>(end - text.data());
-  std::string unit = text.substr(i);
-  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::size_t mult = 0;
-  if (unit.empty() || unit == "b")
-    mult = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib")
-    mult = std::size_t{1} << 10;
-  else if (unit == "m" || unit == "mb" || unit == "mib")
-    mult = std::size_t{1} << 20;
-  else if (unit == "g" || unit == "gb" || unit == "gib")
-    mult = std::size_t{1} << 30;
-  if (ec != std::errc() || i == 0 || mult == 0) {
-    throw UserError(flag + " '" + text +
-                    "' is not a size: use a number with an optional unit, e.g. 512MiB or 2G");
-  }
-  if (number > std::numeric_limits<std::size_t>::max() / mult) {
-    throw UserError(flag + " '" + text + "' is too large");
-  }
-  return number * mult;
-}
-
-std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag) {
-  std::uint64_t number = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  std::string unit = text.substr(static_cast<std::size_t>(end - text.data()));
-  std::uint64_t mult = 0;
-  if (unit.empty() || unit == "ms")
-    mult = 1;
-  else if (unit == "s")
-    mult = 1000;
-  else if (unit == "m" || unit == "min")
-    mult = 60'000;
-  else if (unit == "h")
-    mult = 3'600'000;
-  if (ec != std::errc() || end == text.data() || mult == 0 || number == 0) {
-    throw UserError(flag + " '" + text +
-                    "' is not a duration: use a positive number with a unit, e.g. 200ms, 1s, 2min");
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(number * mult));
-}
-
 void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
   cmd.add_option("--input,-i", f.options.input,
                  "input file, directory or glob (quote globs), or kafka://HOST:PORT/TOPIC");
@@ -220,10 +175,14 @@ void add_job_flags(CLI::App& cmd, JobFlags& f, bool with_explain_flag) {
                  "latest checkpoint, up to this many times (default 0)")
       ->check(CLI::Range(0, 1'000'000));
   cmd.add_option("--metrics-port", f.metrics_port,
-                 "serve the job's metrics on 127.0.0.1:PORT: /metrics (Prometheus), /api/job "
+                 "serve the job's metrics on PORT (of 127.0.0.1 unless --metrics-address): "
+                 "/metrics (Prometheus), /api/job "
                  "(JSON) and a web page at /; 0 picks a free port and logs it; with --job-id, the "
                  "member's shards, also /api/member (default: off)")
       ->check(CLI::Range(0, 65535));
+  cmd.add_option("--metrics-address", f.metrics_address,
+                 "with --metrics-port: the address to serve on (default 127.0.0.1; 0.0.0.0: every "
+                 "interface, which is logged as a warning: the figures name topics and paths)");
   cmd.add_option("--metrics-linger", f.metrics_linger,
                  "with --metrics-port: keep serving the final figures this long after the job "
                  "ends, e.g. 30s (default: stop with the job)");
@@ -286,6 +245,11 @@ void apply_flags(JobFlags& f, const std::string& name) {
   auto& po = f.options.pipeline;
   po.job_name = name;
   po.metrics_port = f.metrics_port;
+  if (!f.metrics_address.empty()) {
+    if (f.metrics_port < 0)
+      throw UserError("--metrics-address is for a metrics server: add --metrics-port");
+    po.metrics_address = f.metrics_address;
+  }
   if (!f.metrics_linger.empty()) {
     if (f.metrics_port < 0)
       throw UserError("--metrics-linger is for a metrics server: add --metrics-port");

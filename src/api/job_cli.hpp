@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/flag_values.hpp"
 #include "runnel/run_main.hpp"
 
 namespace runnel::api {
@@ -25,6 +26,7 @@ struct JobFlags {
   int restart_attempts = 0;  // a failed streaming run resumes from its latest checkpoint
   std::vector<std::string> kafka_properties;  // key=value, parsed by run_job
   int metrics_port = -1;                      // -1: no metrics server
+  std::string metrics_address;                // empty: PipelineOptions' default
   std::string status_interval;                // empty: no status lines
   std::string metrics_linger;                 // empty: the server ends with the job
   std::string log_format = "text";
@@ -59,10 +61,7 @@ void add_job_flags(CLI::App& cmd, JobFlags& flags, bool with_explain_flag = true
 // prints its plan) and prints a summary. Returns the process exit code.
 int run_job(const std::string& name, JobFlags& flags, const JobBuilder& build, bool explain_only);
 
-// "200ms", "1s", "2min", "500" (milliseconds): a duration. Throws UserError naming the flag.
-std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag);
-
-// "512MiB", "2G", "1000000": a byte count. Throws UserError naming the flag.
-std::size_t parse_byte_size(const std::string& text, const std::string& flag);
+using runnel::parse_byte_size;
+using runnel::parse_duration;
 
 }  // namespace runnel::api

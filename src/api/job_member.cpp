@@ -555,14 +555,13 @@ class Member {
             for (const auto& [s, m] : page_shards_) fig.shards.emplace_back(s, m);
             return fig;
           },
-          f_.metrics_port);
+          f_.metrics_port, f_.options.pipeline.metrics_address);
     } catch (const std::runtime_error& e) {
       throw UserError(e.what());
     }
     log_info(
-        fmt::format("{}: metrics: http://127.0.0.1:{}/ (Prometheus: /metrics, JSON: /api/member, "
-                    "/api/job?shard=N)",
-                    name_, server_->port()));
+        fmt::format("{}: metrics: {} (Prometheus: /metrics, JSON: /api/member, /api/job?shard=N)",
+                    name_, server_->url()));
     if (f_.options.pipeline.on_metrics_port) f_.options.pipeline.on_metrics_port(server_->port());
   }
 

@@ -322,12 +322,12 @@ RunResult Pipeline::run() {
   std::unique_ptr<observe::MetricsServer> server;
   if (options_.metrics_port >= 0) {
     try {
-      server = std::make_unique<observe::MetricsServer>(metrics, options_.metrics_port);
+      server = std::make_unique<observe::MetricsServer>(metrics, options_.metrics_port,
+                                                        options_.metrics_address);
     } catch (const std::runtime_error& e) {
       throw UserError(e.what());
     }
-    log_info(fmt::format("metrics: http://127.0.0.1:{}/ (Prometheus: /metrics, JSON: /api/job)",
-                         server->port()));
+    log_info(fmt::format("metrics: {} (Prometheus: /metrics, JSON: /api/job)", server->url()));
     if (options_.on_metrics_port) options_.on_metrics_port(server->port());
   }
   std::optional<observe::StatusLine> status;

@@ -1,5 +1,8 @@
 #include "observe/metrics_server.hpp"
 
+// cpp-httplib's listen backlog is 5: a scrape arriving while a few slow
+// clients hold connections found it full (tests/fuzz/http_fuzz).
+#define CPPHTTPLIB_LISTEN_BACKLOG 64
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -171,8 +174,11 @@ std::string member_json(const MemberFigures& member) {
       {{"job_id", member.job_id}, {"member_id", member.member_id}, {"shards", std::move(shards)}});
 }
 
-MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port)
-    : metrics_(std::move(metrics)), server_(std::make_unique<httplib::Server>()) {
+MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port,
+                             const std::string& address)
+    : metrics_(std::move(metrics)),
+      server_(std::make_unique<httplib::Server>()),
+      address_(address) {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(prometheus_text(*metrics_), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -183,8 +189,9 @@ MetricsServer::MetricsServer(std::shared_ptr<const JobMetrics> metrics, int port
   listen(port);
 }
 
-MetricsServer::MetricsServer(std::function<MemberFigures()> member, int port)
-    : member_(std::move(member)), server_(std::make_unique<httplib::Server>()) {
+MetricsServer::MetricsServer(std::function<MemberFigures()> member, int port,
+                             const std::string& address)
+    : member_(std::move(member)), server_(std::make_unique<httplib::Server>()), address_(address) {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(prometheus_text(member_()), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -231,19 +238,40 @@ void MetricsServer::listen(int port) {
   // share the port silently; a port in use must be an error.
   // A browser's idle keep-alive connection holds stop() back up to this long.
   server_->set_keep_alive_timeout(1);
+  // Bounded requests: a client that sends a body, or sends slowly, costs at
+  // most this much; headers and the URI are bounded by cpp-httplib (8 KiB).
+  server_->set_payload_max_length(kMaxRequestBody);
+  server_->set_read_timeout(kRequestTimeout);
+  server_->set_write_timeout(kRequestTimeout);
+  // Only GET (and HEAD) of the paths above: anything else is refused.
+  const auto refuse = [](const httplib::Request&, httplib::Response& res) {
+    res.status = 405;
+    res.set_header("Allow", "GET, HEAD");
+  };
+  server_->Post(".*", refuse);
+  server_->Put(".*", refuse);
+  server_->Patch(".*", refuse);
+  server_->Delete(".*", refuse);
   server_->set_socket_options([](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   if (port == 0) {
-    port_ = server_->bind_to_any_port("127.0.0.1");
+    port_ = server_->bind_to_any_port(address_);
   } else {
-    port_ = server_->bind_to_port("127.0.0.1", port) ? port : -1;
+    port_ = server_->bind_to_port(address_, port) ? port : -1;
   }
   if (port_ <= 0) {
-    throw std::runtime_error("cannot serve metrics on 127.0.0.1:" + std::to_string(port) +
-                             " (is the port in use?); pick another with --metrics-port, or 0 "
-                             "for a free one");
+    throw std::runtime_error("cannot serve metrics on " + address_ + ":" + std::to_string(port) +
+                             " (is the port in use, or the address not this machine's?); pick "
+                             "another with --metrics-port (0: a free one) or --metrics-address");
+  }
+  const bool loopback =
+      address_.rfind("127.", 0) == 0 || address_ == "::1" || address_ == "localhost";
+  if (!loopback) {
+    log_warn("metrics: serving on " + address_ +
+             ", which other machines may reach: the page and /metrics name the job's topics, "
+             "paths and operators, and anyone who reaches them can read them");
   }
   thread_ = std::thread([this] {
     server_->listen_after_bind();
@@ -253,6 +281,11 @@ void MetricsServer::listen(int port) {
   // at once would then listen forever. Return once it runs.
   while (!server_->is_running() && !listen_returned_)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+std::string MetricsServer::url() const {
+  const bool v6 = address_.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + address_ + "]" : address_) + ":" + std::to_string(port_) + "/";
 }
 
 MetricsServer::~MetricsServer() {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -329,20 +330,61 @@ std::string read_manifest(const fs::path& path, std::string& body) {
   return {};
 }
 
-InstanceInfo parse_instance_line(std::istringstream& f) {
-  InstanceInfo inst;
-  f >> inst.instance >> inst.file >> inst.bytes;
+// A manifest whose checksum holds can still say what no writer of ours says
+// (another tool's, or damaged before its checksum was taken; found by
+// tests/fuzz/checkpoint_fuzz): every number is read whole and in range, and
+// every file it names is inside the checkpoint, or the checkpoint is refused
+// with what is wrong.
+constexpr int kMaxParallelism = 1 << 15;  // key groups
+constexpr int kMaxInstances = 1 << 16;    // of one operator
+constexpr std::size_t kMaxNativeFiles = 1 << 20;
+
+bool inside_checkpoint(const std::string& name) {
+  const fs::path p(name);
+  if (name.empty() || p.is_absolute()) return false;
+  return std::none_of(p.begin(), p.end(), [](const fs::path& part) { return part == ".."; });
+}
+
+std::string parse_instance_line(std::istringstream& f, int max_parallelism, InstanceInfo& inst) {
+  if (!(f >> inst.instance >> inst.file >> inst.bytes)) return "an inst line is cut short";
+  if (!inside_checkpoint(inst.file)) return "state file '" + inst.file + "' is outside it";
   std::string name;
   while (f >> name) {
     SectionInfo s;
-    s.key_group = name == "os" ? -1 : std::stoi(name.substr(2));
-    f >> s.offset >> s.length >> std::hex >> s.checksum >> std::dec;
+    if (name != "os") {
+      const char* digits = name.data() + std::min<std::size_t>(2, name.size());
+      auto [end, ec] = std::from_chars(digits, name.data() + name.size(), s.key_group);
+      if (name.rfind("kg", 0) != 0 || ec != std::errc() || end != name.data() + name.size() ||
+          s.key_group < 0 || s.key_group >= max_parallelism)
+        return "section '" + name + "' of " + inst.file + " is neither os nor a key group";
+    }
+    if (!(f >> s.offset >> s.length >> std::hex >> s.checksum >> std::dec))
+      return "section '" + name + "' of " + inst.file + " is cut short";
+    if (s.offset > inst.bytes || s.length > inst.bytes - s.offset)
+      return "section '" + name + "' lies past the end of " + inst.file;
     inst.sections.push_back(s);
   }
-  return inst;
+  return {};
 }
 
-void parse_manifest(const std::string& body, CheckpointInfo& info) {
+std::string parse_native_line(std::istringstream& f, InstanceInfo& inst, std::uint64_t& bytes) {
+  std::size_t n = 0;
+  if (!(f >> inst.native_dir >> n) || n > kMaxNativeFiles) return "a native line is cut short";
+  if (!inside_checkpoint(inst.native_dir))
+    return "native directory '" + inst.native_dir + "' is outside it";
+  for (std::size_t k = 0; k < n; ++k) {
+    NativeFileInfo file;
+    if (!(f >> file.name >> file.bytes >> std::hex >> file.checksum >> std::dec))
+      return "the files of " + inst.native_dir + " are cut short";
+    if (!inside_checkpoint(file.name)) return "native file '" + file.name + "' is outside it";
+    bytes += file.bytes;
+    inst.native_files.push_back(std::move(file));
+  }
+  return {};
+}
+
+// The manifest's lines into info; empty, or what is wrong.
+std::string parse_manifest_lines(const std::string& body, CheckpointInfo& info) {
   std::istringstream lines(body);
   std::string line;
   std::getline(lines, line);  // magic
@@ -350,41 +392,60 @@ void parse_manifest(const std::string& body, CheckpointInfo& info) {
     std::istringstream f(line);
     std::string tag;
     f >> tag;
+    bool read = true;
     if (tag == "id") {
-      f >> info.id;
+      read = static_cast<bool>(f >> info.id);
     } else if (tag == "created_ms") {
-      f >> info.created_ms;
+      read = static_cast<bool>(f >> info.created_ms);
     } else if (tag == "max_parallelism") {
-      f >> info.max_parallelism;
+      read = f >> info.max_parallelism && info.max_parallelism >= 1 &&
+             info.max_parallelism <= kMaxParallelism;
     } else if (tag == "key_groups") {
-      f >> info.key_groups.first >> info.key_groups.count;
+      read = static_cast<bool>(f >> info.key_groups.first >> info.key_groups.count);
     } else if (tag == "claim") {
-      f >> info.claim;
+      read = static_cast<bool>(f >> info.claim);
     } else if (tag == "op") {
       OperatorInfo op;
-      f >> op.key >> op.parallelism;
+      read =
+          f >> op.key >> op.parallelism && op.parallelism >= 1 && op.parallelism <= kMaxInstances;
       std::getline(f >> std::ws, op.name);
       info.operators.push_back(std::move(op));
     } else if (tag == "uid" && !info.operators.empty()) {
       std::getline(f >> std::ws, info.operators.back().uid);
     } else if (tag == "format" && !info.operators.empty()) {
-      f >> info.operators.back().format;
+      read = static_cast<bool>(f >> info.operators.back().format);
     } else if (tag == "inst" && !info.operators.empty()) {
-      InstanceInfo inst = parse_instance_line(f);
+      OperatorInfo& op = info.operators.back();
+      InstanceInfo inst;
+      if (std::string problem = parse_instance_line(f, info.max_parallelism, inst);
+          !problem.empty())
+        return problem;
+      if (inst.instance < 0 || inst.instance >= op.parallelism)
+        return fmt::format("operator {} has {} instances, not an instance {}", op.key,
+                           op.parallelism, inst.instance);
       info.bytes += inst.bytes;
-      info.operators.back().instances.push_back(std::move(inst));
+      op.instances.push_back(std::move(inst));
     } else if (tag == "native" && !info.operators.empty() &&
                !info.operators.back().instances.empty()) {
-      auto& inst = info.operators.back().instances.back();
-      std::size_t n = 0;
-      f >> inst.native_dir >> n;
-      for (std::size_t k = 0; k < n; ++k) {
-        NativeFileInfo file;
-        f >> file.name >> file.bytes >> std::hex >> file.checksum >> std::dec;
-        info.bytes += file.bytes;
-        inst.native_files.push_back(std::move(file));
-      }
+      if (std::string problem =
+              parse_native_line(f, info.operators.back().instances.back(), info.bytes);
+          !problem.empty())
+        return problem;
     }
+    if (!read) return "its line '" + line.substr(0, 80) + "' cannot be read";
+  }
+  const KeyGroupRange& kg = info.key_groups;
+  if (info.max_parallelism < 1) return "it names no max_parallelism";
+  if (kg.first < 0 || kg.count < 0 || kg.first > info.max_parallelism - kg.count)
+    return fmt::format("its key groups {}+{} are not among {}", kg.first, kg.count,
+                       info.max_parallelism);
+  return {};
+}
+
+void parse_manifest(const std::string& body, CheckpointInfo& info) {
+  if (std::string problem = parse_manifest_lines(body, info); !problem.empty()) {
+    info.operators.clear();
+    info.problem = "damaged _manifest: " + problem;
   }
 }
 
@@ -435,6 +496,7 @@ CheckpointInfo inspect_checkpoint(const fs::path& path, bool verify,
   info.problem = read_manifest(path, body);
   if (!info.problem.empty()) return info;
   parse_manifest(body, info);
+  if (!info.problem.empty()) return info;
   // Written before jobs had shares: the run owned every key group.
   if (info.key_groups.count == 0) info.key_groups = KeyGroupRange::all(info.max_parallelism);
   // A fenced run's (checkpoint_claims.hpp) is whole but no restore's: not

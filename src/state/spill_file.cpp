@@ -1,5 +1,7 @@
 #include "runnel/detail/spill_file.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -17,6 +19,13 @@ constexpr std::size_t kBufferBytes = 64 << 10;
   throw UserError(std::string("spill file ") + what + " '" + path.string() +
                   "': " + std::strerror(errno) +
                   " (check free space in the temporary directory, or set --temp-dir)");
+}
+// What `file` holds past where it has been read to.
+std::uint64_t bytes_left(std::FILE* file, const std::filesystem::path& path) {
+  struct stat st {};
+  const long at = std::ftell(file);
+  if (at < 0 || ::fstat(::fileno(file), &st) != 0) fail("cannot be read", path);
+  return static_cast<std::uint64_t>(st.st_size) - static_cast<std::uint64_t>(at);
 }
 }  // namespace
 
@@ -89,6 +98,12 @@ bool SpillReader::next(std::string_view& record) {
   ByteReader header(std::string_view(buffer_).substr(pos_));
   std::uint64_t len = header.get_varint();
   pos_ += (buffer_.size() - pos_) - header.remaining();
+  // A length the rest of the file cannot hold (a damaged file) is not
+  // allocated: it is found truncated. Checked only for records longer than
+  // a buffer, so not per record.
+  if (len > buffer_.size() - pos_ + kBufferBytes &&
+      len > buffer_.size() - pos_ + bytes_left(file_, path_))
+    throw DecodeError("spill file '" + path_.string() + "' is truncated");
   if (!fill(len)) throw DecodeError("spill file '" + path_.string() + "' is truncated");
   record = std::string_view(buffer_).substr(pos_, len);
   pos_ += len;

@@ -101,6 +101,15 @@ TEST(BadInput, BadFlags) {
   expect_user_error(run_cli("run wordcount --input /etc/hostname --output /tmp/x "
                             "--state-backend rocksdb --rocksdb-timers heap"),
                     "--rocksdb-timers: heap not in {rocksdb,memory}");
+  expect_user_error(run_cli("run wordcount --input /etc/hostname --output /tmp/x "
+                            "--checkpoint-interval 555455555555555m"),
+                    "--checkpoint-interval '555455555555555m' is too long");
+  expect_user_error(run_cli("run wordcount --input /etc/hostname --output /tmp/x "
+                            "--metrics-address 0.0.0.0"),
+                    "--metrics-address is for a metrics server: add --metrics-port");
+  expect_user_error(run_cli("run wordcount --input /etc/hostname --output /tmp/x "
+                            "--metrics-port 0 --metrics-address 192.0.2.1"),
+                    "cannot serve metrics on 192.0.2.1:0");
   auto help = run_cli("run wordcount --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("--memory-budget"), std::string::npos);

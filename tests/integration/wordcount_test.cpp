@@ -1,13 +1,17 @@
 // Word count and uppercase through the CLI, against references computed here.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <string>
 
 using namespace std::string_literals;
 
+#include "full_disk.hpp"
 #include "integration/cli_runner.hpp"
 #include "test_util.hpp"
 
@@ -93,6 +97,35 @@ TEST(WordCount, SpillingGivesTheSameResult) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("spilled"), std::string::npos) << r.output;
   EXPECT_EQ(read_part_lines(dir / "out"), as_lines(ref));
+}
+
+// Spill files on a disk that is full: the job stops with the system's
+// reason, the spill file's path and what to do, publishes nothing, and
+// leaves no spill files behind.
+TEST(WordCount, AFullSpillDiskIsAClearErrorAndPublishesNothing) {
+  ScratchDir dir;
+  runnel::testing::FullDisk disk(dir / "tmp");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << disk.error();
+  std::string text;
+  for (int i = 0; i < 60000; ++i)
+    text += "w" + std::to_string((i * 7919) % 30000) + (i % 10 == 9 ? "\n" : " ");
+  runnel::testing::write_file(dir / "in/words.txt", text);
+  auto r = run_cli("run wordcount --no-progress -p 2 --memory-budget 64KiB --temp-dir " +
+                   shell_quote(dir / "tmp") + " --input " + shell_quote(dir / "in") + " --output " +
+                   shell_quote(dir / "out"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(std::strerror(ENOSPC)), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("spill file"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--temp-dir"), std::string::npos) << r.output;
+  const std::filesystem::path out = dir / "out";
+  EXPECT_FALSE(std::filesystem::exists(out / "_SUCCESS"));
+  if (std::filesystem::exists(out)) {
+    EXPECT_TRUE(read_part_lines(out.string()).empty());
+  }
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir / "tmp")))
+    if (e.path().filename() != "fill") left.push_back(e.path().filename().string());
+  EXPECT_TRUE(left.empty()) << left.size() << " left, e.g. " << (left.empty() ? "" : left.front());
 }
 
 TEST(WordCount, BatchSizeOneGivesTheSameResult) {

@@ -2,6 +2,8 @@
 // A whole batch as bytes (values, event times, windows, panes, source
 // split), for operators that hold batches across a checkpoint (the
 // side-input par_do's main input, waiting for its side input).
+#include <cstdint>
+#include <limits>
 #include <memory>
 
 #include "runnel/coder.hpp"
@@ -31,12 +33,19 @@ void encode_batch(const Batch<T>& b, ByteWriter& w) {
 template <class T>
 std::unique_ptr<Batch<T>> decode_batch(ByteReader& r) {
   auto b = std::make_unique<Batch<T>>();
-  b->split = static_cast<std::int32_t>(r.get_varint()) - 1;
+  const std::uint64_t split = r.get_varint();
+  if (split > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()))
+    throw DecodeError("a batch's split index is out of range");
+  b->split = static_cast<std::int32_t>(split) - 1;
   r.get_varint();  // the old split markers' flags (see encode_batch)
   b->values = Coder<std::vector<T>>::decode(r);
   b->timestamps = Coder<std::vector<Timestamp>>::decode(r);
   b->windows = Coder<std::vector<Window>>::decode(r);
-  b->panes.resize(r.get_varint());
+  // Each pane takes two bytes or more: a count past the input's end is damage,
+  // not an allocation to make.
+  const std::uint64_t panes = r.get_varint();
+  if (panes > r.remaining() / 2) throw DecodeError("a batch's pane count is past its end");
+  b->panes.resize(panes);
   for (PaneInfo& p : b->panes) {
     const auto bits = r.get_varint();
     p.timing = static_cast<PaneInfo::Timing>(bits & 3);

@@ -50,6 +50,16 @@ std::string where(const KafkaIO& io) {
   return fmt::format("topic '{}' at {}", io.topic, io.bootstrap);
 }
 
+std::string send_error(const std::string& where, rd_kafka_resp_err_t e, std::size_t bytes) {
+  if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+    return fmt::format(
+        "Kafka sink, {}: a record of {} bytes is larger than the producer's message.max.bytes "
+        "(default 1000000): raise it with --kafka-property message.max.bytes=N (the topic's "
+        "max.message.bytes on the brokers must allow it too), or write smaller records",
+        where, bytes);
+  return fmt::format("Kafka sink, {}: cannot send: {}", where, rd_kafka_err2str(e));
+}
+
 Handle make_client(rd_kafka_type_t type, const KafkaIO& io,
                    const std::vector<std::pair<std::string, std::string>>& defaults,
                    void (*conf_hook)(rd_kafka_conf_t*), void* opaque) {

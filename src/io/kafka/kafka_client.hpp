@@ -58,4 +58,8 @@ void route_logs(rd_kafka_conf_t* conf);
 // "topic 'T' at BOOTSTRAP": where an error happened, for messages.
 std::string where(const KafkaIO& io);
 
+// Why a sink could not queue a record of `bytes` (key and value), and what to
+// do about it: a record larger than the producer's limit names the setting.
+std::string send_error(const std::string& where, rd_kafka_resp_err_t e, std::size_t bytes);
+
 }  // namespace runnel::io::kafka_client

@@ -50,7 +50,7 @@ void KafkaProducer::send(std::string_view key, std::string_view value, Timestamp
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       throw std::runtime_error(
-          fmt::format("Kafka sink, {}: cannot send: {}", impl_->where, rd_kafka_err2str(e)));
+          io::kafka_client::send_error(impl_->where, e, key.size() + value.size()));
     // The local queue is full: wait for acknowledgements to make room.
     rd_kafka_poll(impl_->rk.get(), 50);
   }

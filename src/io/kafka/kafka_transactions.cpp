@@ -108,8 +108,7 @@ void produce(rd_kafka_t* rk, rd_kafka_topic_t* topic, std::string_view key, std:
         RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      throw std::runtime_error(
-          fmt::format("Kafka sink, {}: cannot send: {}", where, rd_kafka_err2str(e)));
+      throw std::runtime_error(io::kafka_client::send_error(where, e, key.size() + value.size()));
     rd_kafka_poll(rk, 50);
   }
 }

@@ -1,12 +1,16 @@
 // A batch written to bytes and read back is the same batch: values, event
 // times, windows, panes and source split (the side-input par_do keeps its
-// waiting main batches in checkpoints this way).
+// waiting main batches in checkpoints this way, and spilling operators write
+// them to spill files). Damaged bytes are decode errors, never allocations.
 #include "runnel/detail/batch_coder.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <utility>
+
+#include "runnel/detail/spill_file.hpp"
+#include "test_util.hpp"
 
 namespace runnel::detail {
 namespace {
@@ -70,6 +74,34 @@ TEST(BatchCoder, BatchWrittenWithSplitMarkerFlagsStillReads) {
   EXPECT_TRUE(r.empty());
   EXPECT_EQ(back->values, b.values);
   EXPECT_EQ(back->split, 4);
+}
+
+// Found by tests/fuzz/coder_fuzz: a damaged pane count asked for 163 GB, and
+// a split index past int32 overflowed. Both are decode errors now.
+TEST(BatchCoder, CountsPastTheEndAreDecodeErrors) {
+  Batch<Row> b;
+  b.values = {{"k", 1}};
+  std::string bytes;
+  ByteWriter w(bytes);
+  encode_batch(b, w);
+  ASSERT_EQ(bytes.back(), '\0');  // no panes
+  std::string panes = bytes.substr(0, bytes.size() - 1) + "\xff\xff\xff\xff\x0f";
+  ByteReader r(panes);
+  EXPECT_THROW(decode_batch<Row>(r), DecodeError);
+  std::string split = "\xff\xff\xff\xff\x0f" + bytes.substr(1);
+  ByteReader s(split);
+  EXPECT_THROW(decode_batch<Row>(s), DecodeError);
+}
+
+// A spill file whose record length is past its end (a damaged file; found by
+// tests/fuzz/spill_fuzz, which had it allocate 11 GB) is truncated.
+TEST(SpillFile, ALengthPastTheEndIsTruncatedNotAllocated) {
+  runnel::testing::ScratchDir dir;
+  const auto file = dir.path() / "spill";
+  runnel::testing::write_file(file, "\xe7\xc5\xc5\xc5\x2a");
+  SpillReader reader(file);
+  std::string_view record;
+  EXPECT_THROW(reader.next(record), DecodeError);
 }
 
 }  // namespace

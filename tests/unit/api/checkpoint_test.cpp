@@ -15,11 +15,13 @@
 #include <iterator>
 #include <map>
 #include <runnel/runnel.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
 
 #include "checkpoint_saboteur.hpp"
+#include "full_disk.hpp"
 #include "state/checkpoint_claims.hpp"
 #include "state/checkpoint_store.hpp"
 #include "test_util.hpp"
@@ -786,33 +788,6 @@ TEST(Checkpoints, OneFailureMoreThanToleratedFailsTheJob) {
 
 // A full disk under the checkpoint directory: a small tmpfs, filled up.
 // Mounting needs root (CAP_SYS_ADMIN); elsewhere the test skips.
-class FullDisk {
- public:
-  explicit FullDisk(const fs::path& dir) : dir_(dir) {
-    fs::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k") != 0) {
-      error_ = std::strerror(errno);
-      return;
-    }
-    mounted_ = true;
-    std::ofstream fill(dir / "fill", std::ios::binary);
-    const std::string block(4096, 'x');
-    for (int i = 0; i < 64 && fill.write(block.data(), block.size()); ++i) fill.flush();
-  }
-  ~FullDisk() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  FullDisk(const FullDisk&) = delete;
-  FullDisk& operator=(const FullDisk&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
-
 // A disk that is full fails each checkpoint with the system's reason; the
 // job goes on to the plain run's output while failures are tolerated, and
 // stops, saying why, once they are not.
@@ -820,7 +795,7 @@ TEST(Checkpoints, ADiskThatIsFullFailsCheckpointsAndTheJobGoesOn) {
   runnel::testing::ScratchDir dir;
   const PlainOutputs plain = plain_run(dir);
   runnel::testing::ScratchDir run;
-  FullDisk disk(run.path() / "ck");
+  runnel::testing::FullDisk disk(run.path() / "ck");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << disk.error();
   const fs::path ck = run.path() / "ck";
   TolerantRun t;
@@ -839,6 +814,113 @@ TEST(Checkpoints, ADiskThatIsFullFailsCheckpointsAndTheJobGoesOn) {
       [&](double rate) { error = run_tolerating(ck, run.path() / "out", 1, rate).error; });
   EXPECT_NE(error.find(std::strerror(ENOSPC)), std::string::npos) << error;
   EXPECT_NE(error.find("--tolerable-checkpoint-failures is 1"), std::string::npos) << error;
+}
+
+// The output disk fills mid-run: the job stops with the system's reason and
+// the file's path; what it had published is whole (every line one of the
+// plain run's, none cut short; pending parts are not published); and once
+// there is room again, a restore of the latest checkpoint finishes to
+// exactly the plain run's output.
+TEST(Checkpoints, AFullOutputDiskStopsTheJobAndARestoreAfterIsExact) {
+  runnel::testing::ScratchDir dir;
+  const PlainOutputs plain = plain_run(dir);
+  runnel::testing::ScratchDir run;
+  runnel::testing::FullDisk disk(run.path() / "disk", 4096, 96);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << disk.error();
+  const fs::path out = run.path() / "disk" / "out";
+  const fs::path ck = run.path() / "ck";
+  std::string error;
+  std::uint64_t checkpoints = 0;
+  at_slower_rates_until(
+      [&] { return !error.empty() && !state::list_checkpoints(ck, true).empty(); },
+      [&](double rate) {
+        fs::remove_all(out);
+        fs::remove_all(ck);
+        Pipeline p(options(2, ck.string()));
+        build(p, out.string(), rate);
+        try {
+          checkpoints = p.run().checkpoints;
+        } catch (const UserError& e) {
+          error = e.what();
+        }
+      });
+  ASSERT_NE(error, "") << "the output fitted: " << checkpoints << " checkpoints";
+  EXPECT_NE(error.find(std::strerror(ENOSPC)), std::string::npos) << error;
+  EXPECT_NE(error.find(out.string()), std::string::npos) << error;
+  EXPECT_FALSE(fs::exists(out / "windows" / "_SUCCESS"));
+  const std::pair<const char*, const std::vector<std::string>*> sinks[] = {
+      {"windows", &plain.windows}, {"totals", &plain.totals},
+      {"running", &plain.running}, {"window_state", &plain.window_state},
+      {"untimed", &plain.untimed}, {"sessions", &plain.sessions},
+      {"side", &plain.side}};
+  for (const auto& [name, lines] : sinks) {
+    if (!fs::exists(out / name)) continue;
+    std::multiset<std::string> left(lines->begin(), lines->end());
+    for (const auto& line : runnel::testing::read_part_lines(out / name)) {
+      auto it = left.find(line);
+      EXPECT_NE(it, left.end()) << name << ": published '" << line << "', not the plain run's";
+      if (it != left.end()) left.erase(it);
+    }
+  }
+  fs::remove(run.path() / "disk" / "fill");
+  std::int64_t latest = -1;
+  for (const auto& c : state::list_checkpoints(ck, true))
+    if (c.valid) latest = c.id;
+  Pipeline p(options(2, ck.string(), "latest"));
+  build(p, out.string());
+  EXPECT_EQ(p.run().restored_checkpoint, latest);
+  expect_plain_outputs(out, plain);
+}
+
+// The checkpoint directory turns read-only mid-run (a read-only bind mount
+// put over it, as a remount after a disk error does) and writable again:
+// the checkpoints meanwhile fail with the system's reason and are
+// tolerated, the job goes on to the plain run's output, later checkpoints
+// complete again, and the latest restores to the same output.
+TEST(Checkpoints, ACheckpointDirectoryThatTurnsReadOnlyAndBackIsTolerated) {
+  runnel::testing::ScratchDir dir;
+  const PlainOutputs plain = plain_run(dir);
+  runnel::testing::ScratchDir run;
+  const fs::path ck = run.path() / "ck";
+  fs::create_directories(ck);
+  if (::mount(ck.c_str(), ck.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    GTEST_SKIP() << "cannot bind-mount: " << std::strerror(errno);
+  ::umount2(ck.c_str(), MNT_DETACH);
+  TolerantRun t;
+  std::uint64_t completed_after = 0;
+  at_slower_rates_until(
+      [&] { return t.error.empty() && t.result.checkpoints_failed >= 1 && completed_after >= 1; },
+      [&](double rate) {
+        for (const auto& c : state::list_checkpoints(ck, false)) fs::remove_all(c.path);
+        std::atomic<bool> ended{false};
+        std::uint64_t before = 0;
+        std::thread fault([&] {
+          auto count = [&] { return state::list_checkpoints(ck, true).size(); };
+          while (!ended && count() < 2) std::this_thread::sleep_for(5ms);
+          if (ended) return;
+          ::mount(ck.c_str(), ck.c_str(), nullptr, MS_BIND, nullptr);
+          ::mount(nullptr, ck.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr);
+          std::this_thread::sleep_for(200ms);
+          before = count();
+          ::umount2(ck.c_str(), MNT_DETACH);
+        });
+        t = run_tolerating(ck, run.path() / "out", 1000, rate);
+        ended = true;
+        fault.join();
+        const std::uint64_t total = state::list_checkpoints(ck, true).size();
+        completed_after = total > before ? total - before : 0;
+      });
+  EXPECT_EQ(t.error, "");
+  EXPECT_GE(t.result.checkpoints_failed, 1u);
+  EXPECT_GE(completed_after, 1u) << "no checkpoint completed after the directory was writable";
+  expect_plain_outputs(run / "out", plain);
+  std::int64_t latest = -1;
+  for (const auto& c : state::list_checkpoints(ck, true))
+    if (c.valid) latest = c.id;
+  Pipeline p(options(2, ck.string(), "latest"));
+  build(p, run / "out");
+  EXPECT_EQ(p.run().restored_checkpoint, latest);
+  expect_plain_outputs(run / "out", plain);
 }
 
 }  // namespace

@@ -43,6 +43,17 @@ TEST(Json, DecodesWhatItEncodes) {
   EXPECT_EQ(back, p);
 }
 
+// Found by tests/fuzz/json_fuzz: -0.0 was written "-0", which reads back as
+// the integer 0, so a record did not read back as itself.
+TEST(Json, NegativeZeroReadsBackAsItself) {
+  EXPECT_EQ(json::to_json(-0.0), "-0.0");
+  Place back;
+  EXPECT_EQ(json::from_json(json::to_json(Place{"Null Island", -0.0}), back), "");
+  EXPECT_EQ(back.lat, 0.0);
+  EXPECT_TRUE(std::signbit(back.lat));
+  EXPECT_EQ(json::to_json(0.0), "0");
+}
+
 TEST(Json, ReadingIsLenientWhereProducersDiffer) {
   Person p;
   // Keys in any order, unknown keys (even nested objects) ignored, a number as a string,

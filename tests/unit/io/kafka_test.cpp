@@ -335,6 +335,42 @@ std::map<std::string, std::string> header_map(const io::KafkaRecord& r) {
   return h;
 }
 
+// A record larger than the producer allows fails the job with its size and
+// the setting that allows it, at least once and exactly once; with the
+// setting raised it is written whole.
+TEST(Kafka, ARecordLargerThanTheProducerAllowsSaysWhichSetting) {
+  io::KafkaDevCluster cluster;
+  cluster.create_topic("big", 1);
+  const std::string value(1'500'000, 'x');
+  for (bool exactly_once : {false, true}) {
+    SCOPED_TRACE(exactly_once ? "exactly once" : "at least once");
+    Pipeline p(options(1, ExecutionMode::kBatch));
+    auto sink = io::kafka(cluster.bootstrap(), "big");
+    if (exactly_once) sink.exactly_once();
+    p.create(std::vector<std::string>{"small", value}).write(sink);
+    try {
+      p.run();
+      FAIL() << "a record over message.max.bytes was sent";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("a record of 1500000 bytes"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("--kafka-property message.max.bytes="),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  Pipeline p(options(1, ExecutionMode::kBatch));
+  p.create(std::vector<std::string>{value})
+      .write(io::kafka(cluster.bootstrap(), "big").property("message.max.bytes", "2000000"));
+  p.run();
+  Pipeline read(options(1, ExecutionMode::kBatch));
+  auto got = read.read(io::kafka(cluster.bootstrap(), "big").bounded()).collect();
+  read.run();
+  std::size_t whole = 0;
+  for (const auto& r : got.values()) whole += r.value == value ? 1 : 0;
+  EXPECT_EQ(whole, 1u);
+}
+
 // Exactly once: a transaction per checkpoint, each record labelled with its
 // sink instance, run and checkpoint; the log lists the commits.
 TEST(KafkaExactlyOnce, ATransactionPerCheckpointAndTheLogOfCommits) {

@@ -96,6 +96,28 @@ TEST(MetricsServer, ServesTheThreeEndpoints) {
   EXPECT_EQ(client.Get("/nothing")->status, 404);
 }
 
+// Only GET of its paths; a body is bounded; another address is served when
+// asked for, and is the one the URL names.
+TEST(MetricsServer, RefusesOtherMethodsAndLargeBodies) {
+  observe::MetricsServer server(two_task_job(), 0);
+  EXPECT_EQ(server.url(), "http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  httplib::Client client("127.0.0.1", server.port());
+  EXPECT_EQ(client.Post("/metrics", "x", "text/plain")->status, 405);
+  EXPECT_EQ(client.Delete("/api/job")->status, 405);
+  const std::string big(observe::MetricsServer::kMaxRequestBody + 1, 'x');
+  EXPECT_EQ(client.Post("/metrics", big, "text/plain")->status, 413);
+  EXPECT_EQ(client.Head("/metrics")->status, 200);
+  EXPECT_EQ(client.Get("/metrics")->status, 200);  // and it still serves
+}
+
+TEST(MetricsServer, ServesOnTheAddressItIsGiven) {
+  observe::MetricsServer server(two_task_job(), 0, "0.0.0.0");
+  EXPECT_EQ(server.url(), "http://0.0.0.0:" + std::to_string(server.port()) + "/");
+  httplib::Client client("127.0.0.1", server.port());
+  EXPECT_EQ(client.Get("/metrics")->status, 200);
+  EXPECT_THROW(observe::MetricsServer(two_task_job(), 0, "192.0.2.1"), std::runtime_error);
+}
+
 // A member of a scaled-out job: its shards come and go while it serves.
 TEST(MetricsServer, AMemberServesEachOfItsShards) {
   std::mutex mu;

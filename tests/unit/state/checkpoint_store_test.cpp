@@ -1,9 +1,11 @@
 #include "state/checkpoint_store.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 
+#include "runnel/hash.hpp"
 #include "test_util.hpp"
 
 namespace runnel::state {
@@ -63,6 +65,44 @@ TEST(CheckpointStore, AnyByteChangedInTheChecksumLineIsFound) {
   }
   EXPECT_TRUE(damaged(text + "\n"));
   EXPECT_FALSE(damaged(text));
+}
+
+// A manifest whose checksum holds but whose lines no writer of ours writes
+// (found by tests/fuzz/checkpoint_fuzz: a section named "kgx" threw
+// std::invalid_argument out of inspect_checkpoint) is refused with what is
+// wrong, and a restore never reads a file outside its checkpoint.
+TEST(CheckpointStore, AManifestThatSaysWhatNoWriterSaysIsRefused) {
+  runnel::testing::ScratchDir dir;
+  write_checkpoint(dir.path(), sample(3));
+  const fs::path chk = dir.path() / "chk-000000003";
+  const std::string text = runnel::testing::read_file(chk / "_manifest");
+  const std::string body = text.substr(0, text.rfind("checksum "));
+  auto problem_of = [&](const std::string& from, const std::string& to) {
+    std::string changed = body;
+    const auto at = changed.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    changed.replace(at, from.size(), to);
+    runnel::testing::write_file(
+        chk / "_manifest",
+        changed + fmt::format("checksum {:016x}\n", hash_bytes(changed.data(), changed.size())));
+    const CheckpointInfo info = inspect_checkpoint(chk, true);
+    EXPECT_FALSE(info.valid) << to;
+    EXPECT_THROW(load_checkpoint(chk), std::runtime_error) << to;
+    return info.problem;
+  };
+  EXPECT_NE(problem_of(" kg0 ", " kgx ").find("neither os nor a key group"), std::string::npos);
+  EXPECT_NE(problem_of(" kg0 ", " kg8 ").find("neither os nor a key group"), std::string::npos);
+  EXPECT_NE(problem_of("inst 1 ", "inst 2 ").find("not an instance 2"), std::string::npos);
+  EXPECT_NE(problem_of("inst 1 1.0-1.state", "inst 1 ../../1.0-1.state").find("outside"),
+            std::string::npos);
+  EXPECT_NE(problem_of("max_parallelism 8", "max_parallelism -8").find("cannot be read"),
+            std::string::npos);
+  EXPECT_NE(problem_of("key_groups 0 8", "key_groups 4 8").find("are not among 8"),
+            std::string::npos);
+  EXPECT_NE(problem_of(" os 0 ", " os 99999999 ").find("past the end"), std::string::npos);
+  // The manifest unchanged (checksum recomputed the same way) is valid.
+  runnel::testing::write_file(chk / "_manifest", text);
+  EXPECT_TRUE(inspect_checkpoint(chk, true).valid);
 }
 
 TEST(CheckpointStore, WritesAndLoadsBack) {
