@@ -21,7 +21,7 @@ cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
 
 run_one() {
   local t=$1 work=build-fuzz/corpus/$1 crashes=build-fuzz/crashes/$1 dict=()
-  mkdir -p "$work" "$crashes"
+  mkdir -p "$work" "$crashes" "tests/fuzz/corpus/$t"
   [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   # New inputs go to the work corpus (the first directory), not to the repository's.
   if UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \

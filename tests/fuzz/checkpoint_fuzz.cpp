@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_checks.hpp"
 #include "runnel/hash.hpp"
 #include "state/checkpoint_store.hpp"
 
@@ -26,9 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+using runnel::fuzz::require;
 
 void write(const fs::path& p, std::string_view bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <variant>
 
+#include "fuzz_checks.hpp"
 #include "fuzz_records.hpp"
 #include "runnel/coder.hpp"
 #include "runnel/detail/batch_coder.hpp"
@@ -20,9 +21,7 @@
 
 namespace {
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+using runnel::fuzz::require;
 
 template <class T>
 void round_trip(std::string_view bytes) {

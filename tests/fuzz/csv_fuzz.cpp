@@ -4,47 +4,26 @@
 // parses writes back (append_record) to a line that parses to the same record.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fuzz_checks.hpp"
 #include "fuzz_records.hpp"
 #include "runnel/csv.hpp"
 #include "runnel/nexmark.hpp"
-
-namespace {
-
-void require(bool ok) {
-  if (!ok) std::abort();
-}
-
-template <class T, class Parse, class Append>
-void round_trip(std::string_view line, Parse parse, Append append) {
-  T first;
-  if (!parse(line, first).empty()) return;
-  std::string written;
-  append(written, first);
-  T second;
-  require(parse(written, second).empty());
-  std::string again;
-  append(again, second);
-  require(again == written);
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);
   std::vector<std::string_view> cols;
   std::string scratch;
-  round_trip<runnel::fuzz::Row>(
+  runnel::fuzz::require_round_trip<runnel::fuzz::Row>(
       line,
       [&](std::string_view l, runnel::fuzz::Row& r) {
         return runnel::csv::parse_record(l, r, cols, scratch);
       },
       [](std::string& out, const runnel::fuzz::Row& r) { runnel::csv::append_record(out, r); });
-  round_trip<runnel::nexmark::Event>(
+  runnel::fuzz::require_round_trip<runnel::nexmark::Event>(
       line,
       [](std::string_view l, runnel::nexmark::Event& e) {
         return runnel::nexmark::parse_csv(l, e);

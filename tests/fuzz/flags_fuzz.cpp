@@ -7,15 +7,10 @@
 #include <string>
 
 #include "core/flag_values.hpp"
+#include "fuzz_checks.hpp"
 #include "runnel/error.hpp"
 
-namespace {
-
-void require(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
+using runnel::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

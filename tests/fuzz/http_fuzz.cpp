@@ -20,13 +20,12 @@
 #include <string_view>
 
 #include "core/job_metrics.hpp"
+#include "fuzz_checks.hpp"
 #include "observe/metrics_server.hpp"
 
 namespace {
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+using runnel::fuzz::require;
 
 std::shared_ptr<runnel::JobMetrics> figures() {
   auto m = std::make_shared<runnel::JobMetrics>("fuzzed");
@@ -44,13 +43,22 @@ std::shared_ptr<runnel::JobMetrics> figures() {
 // client says it sends no more (cpp-httplib then answers nothing: it sees
 // the connection closing, so the check below keeps its side open).
 std::string exchange(int port, std::string_view bytes, int quiet_ms, bool half_close) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   require(fd >= 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  require(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  // A connection refused while the server's backlog is full is tried again
+  // for up to 5 s; one refused for longer means the server stopped accepting.
+  int tries = 0;
+  while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    require(++tries < 500);
+    ::close(fd);
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    require(fd >= 0);
+    ::usleep(10'000);
+  }
   // Closed with a reset: thousands of connections a second in TIME_WAIT
   // would use up the loopback's ephemeral ports within a minute.
   const linger reset{1, 0};

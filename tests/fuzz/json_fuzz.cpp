@@ -4,43 +4,22 @@
 // decodes writes back to JSON that decodes to the same record.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "fuzz_checks.hpp"
 #include "fuzz_records.hpp"
 #include "runnel/json.hpp"
 #include "runnel/nexmark.hpp"
 
-namespace {
-
-void require(bool ok) {
-  if (!ok) std::abort();
-}
-
-template <class T, class Parse, class Append>
-void round_trip(std::string_view text, Parse parse, Append append) {
-  T first;
-  if (!parse(text, first).empty()) return;
-  std::string written;
-  append(written, first);
-  T second;
-  require(parse(written, second).empty());
-  std::string again;
-  append(again, second);
-  require(again == written);
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   runnel::json::Document doc;
-  round_trip<runnel::fuzz::Doc>(
+  runnel::fuzz::require_round_trip<runnel::fuzz::Doc>(
       text,
       [&](std::string_view t, runnel::fuzz::Doc& d) { return runnel::json::from_json(t, d, doc); },
       [](std::string& out, const runnel::fuzz::Doc& d) { runnel::json::append(out, d); });
-  round_trip<runnel::nexmark::Event>(
+  runnel::fuzz::require_round_trip<runnel::nexmark::Event>(
       text,
       [](std::string_view t, runnel::nexmark::Event& e) {
         return runnel::nexmark::parse_json(t, e);

@@ -11,13 +11,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "fuzz_checks.hpp"
 #include "io/kafka/repartition_inbox.hpp"
 
 namespace {
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+using runnel::fuzz::require;
 
 using runnel::io::RepartitionHeader;
 using runnel::io::RepartitionInbox;
